@@ -1,0 +1,1 @@
+"""The Docker Engine API server (aiohttp on a unix socket), a face of the engine."""

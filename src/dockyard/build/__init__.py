@@ -1,0 +1,2 @@
+"""Dockerfile builder: parser, shell-word expansion, .dockerignore, stage execution
+with a content-keyed cache."""

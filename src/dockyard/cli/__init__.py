@@ -1,0 +1,1 @@
+"""The ``dockyard`` command (click + rich), a face of the engine library."""

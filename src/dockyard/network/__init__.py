@@ -1,0 +1,1 @@
+"""Networks: bridges, veths, IPAM, published ports (nftables), embedded DNS."""

@@ -1,0 +1,1 @@
+"""Volumes: named volumes, bind and tmpfs mounts, safe copy in and out."""

@@ -1,0 +1,72 @@
+"""Fixtures shared by every test, and the end-of-run leak check.
+
+Each session gets a short random token. Tests put it into the names of everything
+they create on the machine that is not under a temporary directory: cgroup parents,
+network namespaces, bridges, nftables tables. At the end of the run, anything still
+carrying the token, or mounted or running from the session's temporary directory,
+fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.busybox import copy_rootfs, make_busybox_rootfs
+from tests.support.leaks import find_leaks
+
+TOKEN = os.environ.setdefault("DOCKYARD_TEST_TOKEN", "dyt" + secrets.token_hex(3))
+
+
+@pytest.fixture(scope="session")
+def session_token() -> str:
+    """Short tag (``dyt`` + 6 hex digits) to put into names of kernel objects."""
+    return TOKEN
+
+
+@pytest.fixture(scope="session")
+def cgroup_parent() -> str:
+    """Parent cgroup name for containers started by tests (leak-checked)."""
+    return f"dockyard-test-{TOKEN}"
+
+
+@pytest.fixture(scope="session")
+def busybox_rootfs_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A busybox rootfs shared by the session. Do not write into it: copy it."""
+    return make_busybox_rootfs(tmp_path_factory.mktemp("busybox") / "rootfs")
+
+
+@pytest.fixture
+def busybox_rootfs(busybox_rootfs_template: Path, tmp_path: Path) -> Path:
+    """A private, writable busybox rootfs for one test."""
+    return copy_rootfs(busybox_rootfs_template, tmp_path / "rootfs")
+
+
+@pytest.fixture
+def roots(tmp_path: Path) -> Iterator[object]:
+    """Independent engine state directories (``Roots``) under the test's tmp dir."""
+    from dockyard.settings import Roots
+
+    r = Roots(tmp_path / "root", tmp_path / "run")
+    yield r
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.geteuid() != 0 or hasattr(session.config, "workerinput"):
+        return
+    basetemp = session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    leaks = find_leaks(TOKEN, str(basetemp))
+    if leaks:
+        lines = [f"  {kind}: {item}" for kind, items in leaks.items() for item in items]
+        sys.stderr.write("\nLEAK CHECK FAILED: the tests left these behind:\n")
+        sys.stderr.write("\n".join(lines) + "\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    # Keep /tmp small on a long-lived machine: drop our temp tree when all is clean.
+    elif exitstatus == 0:
+        shutil.rmtree(basetemp, ignore_errors=True)

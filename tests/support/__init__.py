@@ -1,0 +1,1 @@
+"""Shared helpers for Dockyard's tests (fixtures live in tests/conftest.py)."""
