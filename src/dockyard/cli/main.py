@@ -1,0 +1,65 @@
+"""The ``dockyard`` command: the root group, global options and error handling."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from dockyard.cli.context import AppContext
+from dockyard.cli.errors import exit_code_for
+from dockyard.errors import DockyardError
+from dockyard.settings import Roots
+
+__all__ = ["cli", "main"]
+
+# Modules that add commands with ``register(group)``; imported when the command starts.
+COMMAND_MODULES = [
+    "dockyard.cli.images",
+    "dockyard.cli.containers",
+    "dockyard.cli.system",
+]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--root", envvar="DOCKYARD_ROOT", help="Persistent state directory.")
+@click.option("--run-root", envvar="DOCKYARD_RUN_ROOT", help="Runtime state directory.")
+@click.option("-D", "--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, root: str | None, run_root: str | None, debug: bool) -> None:
+    """A Docker-compatible container engine."""
+    ctx.obj = AppContext(Roots.from_env(root, run_root), debug)
+
+
+def _register_commands() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:  # a real import error inside the module
+                raise
+            continue
+        module.register(cli)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; errors become one line on stderr and Docker's exit code."""
+    _register_commands()
+    try:
+        cli.main(args=argv, prog_name="dockyard", standalone_mode=False)
+    except DockyardError as err:
+        click.echo(f"Error: {err}", err=True)
+        return exit_code_for(err)
+    except click.exceptions.Exit as err:
+        return int(err.exit_code)
+    except click.ClickException as err:
+        err.show()
+        return 125  # docker's exit code for a bad flag
+    except click.exceptions.Abort:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
