@@ -57,6 +57,22 @@ def roots(tmp_path: Path) -> Iterator[object]:
     yield r
 
 
+@pytest.fixture(scope="session")
+def dockerd(tmp_path_factory: pytest.TempPathFactory, cgroup_parent: str) -> Iterator[object]:
+    """A private Docker daemon (docker.io 20.10) for comparison tests; skips if absent."""
+    from tests.support.dockerd import DOCKERD, start_dockerd, stop_dockerd
+
+    if DOCKERD is None:
+        pytest.skip("dockerd is not installed (scripts/test installs docker.io)")
+    # Short path: dockerd's exec-root holds unix sockets (108-byte limit).
+    base = Path(f"/tmp/dy-{TOKEN}-dockerd")
+    d = start_dockerd(base, f"{cgroup_parent}-docker")
+    try:
+        yield d
+    finally:
+        stop_dockerd(d, f"{cgroup_parent}-docker")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if os.geteuid() != 0 or hasattr(session.config, "workerinput"):
         return

@@ -61,9 +61,9 @@ def _command_lines(args: list[str], token: str) -> list[str]:
 def find_leaks(token: str, tmpdir: str) -> dict[str, list[str]]:
     """What still exists that carries ``token`` or lives under ``tmpdir``."""
     leaks = {
-        "mounts": _mounts(tmpdir),
+        "mounts": _mounts(tmpdir) + _mounts(token),
         "cgroups": _cgroups(token),
-        "processes": _processes(tmpdir),
+        "processes": _processes(tmpdir) + _processes(token),
         "network namespaces": _command_lines(["ip", "netns", "list"], token),
         "links": _command_lines(["ip", "-o", "link", "show"], token),
         "nftables tables": _command_lines(["nft", "list", "tables"], token),
