@@ -43,6 +43,16 @@ def _register_commands() -> None:
         module.register(cli)
 
 
+def _usage_message(err: click.UsageError) -> str:
+    """Docker's words for flag errors where they differ from click's."""
+    if isinstance(err, click.NoSuchOption):
+        name = err.option_name
+        if name.startswith("--"):
+            return f"unknown flag: {name}"
+        return f"unknown shorthand flag: {name[1:2]!r} in {name}"
+    return err.format_message()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command; errors become one line on stderr and Docker's exit code."""
     _register_commands()
@@ -53,9 +63,14 @@ def main(argv: list[str] | None = None) -> int:
         return exit_code_for(err)
     except click.exceptions.Exit as err:
         return int(err.exit_code)
-    except click.ClickException as err:
-        err.show()
+    except click.UsageError as err:
+        click.echo(f"Error: {_usage_message(err)}", err=True)
+        command = err.ctx.command_path if err.ctx is not None else "dockyard"
+        click.echo(f"See '{command} --help'.", err=True)
         return 125  # docker's exit code for a bad flag
+    except click.ClickException as err:
+        click.echo(f"Error: {err.format_message()}", err=True)
+        return 125
     except click.exceptions.Abort:
         return 130
     return 0

@@ -1,0 +1,330 @@
+"""``run``/``create`` flags → the Engine API's Config, HostConfig and NetworkingConfig.
+
+This is what the docker CLI does before it calls ``POST /containers/create``: the
+same flag names and short forms, the same parsing and messages, the same dict shape
+(checked against the real docker client in ``tests/unit/cli/test_runflags_oracle.py``).
+Volumes (``-v``) and ports (``-p``) belong to later issues; their keys are already in
+the dicts (``Binds``, ``PortBindings``, ``ExposedPorts``) so those flags slot in here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+import click
+
+from dockyard.cli import opts
+from dockyard.cli.units import parse_bytes
+from dockyard.errors import InvalidArgument
+
+__all__ = ["CreateRequest", "FlagError", "build_request", "create_options", "run_options"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+class FlagError(click.BadParameter):
+    """A flag's value failed to parse; shown as docker shows it."""
+
+    def __init__(self, value: str, message: str, param: click.Parameter | None) -> None:
+        super().__init__(message, param=param)
+        self.value = value
+
+    def format_message(self) -> str:
+        names = ""
+        if self.param is not None:
+            shorts = [o for o in self.param.opts if not o.startswith("--")]
+            longs = [o for o in self.param.opts if o.startswith("--")]
+            names = ", ".join(shorts[:1] + longs[:1])
+        return f'invalid argument "{self.value}" for "{names}" flag: {self.message}'
+
+
+class Parsed(click.ParamType[Any, Any]):
+    """A click type that runs one of ``opts``'s parsers and reports docker's message."""
+
+    def __init__(self, parse: Callable[[str], Any], name: str = "value") -> None:
+        self.parse = parse
+        self.name = name
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return self.parse(value)
+        except InvalidArgument as err:
+            raise FlagError(value, str(err), param)
+
+
+def _memory_swap(text: str) -> int:
+    return -1 if text == "-1" else parse_bytes(text)
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text, 10)
+    except ValueError:
+        raise InvalidArgument(f'strconv.ParseInt: parsing "{text}": invalid syntax')
+
+
+BYTES = Parsed(parse_bytes, "bytes")
+INT = Parsed(_int, "int")
+
+
+def _opt(*names: str, **kw: Any) -> Decorator:
+    if kw.get("multiple"):
+        kw.setdefault("default", ())
+    return click.option(*names, **kw)
+
+
+# Flags shared by ``create`` and ``run``, in ``docker run --help`` order where it matters.
+_SHARED: list[Decorator] = [
+    _opt("-a", "--attach", multiple=True, type=click.Choice(["stdin", "stdout", "stderr"],
+         case_sensitive=False), help="Attach to STDIN, STDOUT or STDERR."),
+    _opt("--blkio-weight", type=INT, default=0, help="Block IO weight (10-1000), 0 to disable."),
+    _opt("--blkio-weight-device", multiple=True, type=Parsed(opts.parse_weight_device),
+         help="Block IO weight per device."),
+    _opt("--cap-add", multiple=True, help="Add Linux capabilities."),
+    _opt("--cap-drop", multiple=True, help="Drop Linux capabilities."),
+    _opt("--cgroup-parent", default="", help="Optional parent cgroup for the container."),
+    _opt("--cidfile", default="", help="Write the container ID to the file."),
+    _opt("--cpu-period", type=INT, default=0, help="Limit CPU CFS period."),
+    _opt("--cpu-quota", type=INT, default=0, help="Limit CPU CFS quota."),
+    _opt("-c", "--cpu-shares", type=INT, default=0, help="CPU shares (relative weight)."),
+    _opt("--cpus", type=Parsed(opts.parse_cpus), default=None, help="Number of CPUs."),
+    _opt("--cpuset-cpus", default="", help="CPUs in which to allow execution (0-3, 0,1)."),
+    _opt("--cpuset-mems", default="", help="MEMs in which to allow execution (0-3, 0,1)."),
+    _opt("--device", multiple=True, type=Parsed(opts.parse_device),
+         help="Add a host device to the container."),
+    _opt("--device-read-bps", multiple=True, type=Parsed(opts.parse_throttle_bps),
+         help="Limit read rate (bytes per second) from a device."),
+    _opt("--device-read-iops", multiple=True, type=Parsed(opts.parse_throttle_iops),
+         help="Limit read rate (IO per second) from a device."),
+    _opt("--device-write-bps", multiple=True, type=Parsed(opts.parse_throttle_bps),
+         help="Limit write rate (bytes per second) to a device."),
+    _opt("--device-write-iops", multiple=True, type=Parsed(opts.parse_throttle_iops),
+         help="Limit write rate (IO per second) to a device."),
+    _opt("--domainname", default="", help="Container NIS domain name."),
+    _opt("--entrypoint", default=None, help="Overwrite the default ENTRYPOINT of the image."),
+    _opt("-e", "--env", multiple=True, type=Parsed(opts.parse_env),
+         help="Set environment variables."),
+    _opt("--env-file", multiple=True, help="Read in a file of environment variables."),
+    _opt("--group-add", multiple=True, help="Add additional groups to join."),
+    _opt("-h", "--hostname", default="", help="Container host name."),
+    _opt("--init", is_flag=True, default=False,
+         help="Run an init inside the container that forwards signals and reaps processes."),
+    _opt("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached."),
+    _opt("-l", "--label", multiple=True, help="Set meta data on a container."),
+    _opt("--label-file", multiple=True, help="Read in a line delimited file of labels."),
+    _opt("--log-driver", default="", help="Logging driver for the container."),
+    _opt("--log-opt", multiple=True, help="Log driver options."),
+    _opt("-m", "--memory", type=BYTES, default=0, help="Memory limit."),
+    _opt("--memory-reservation", type=BYTES, default=0, help="Memory soft limit."),
+    _opt("--memory-swap", type=Parsed(_memory_swap), default=0,
+         help="Swap limit equal to memory plus swap: '-1' to enable unlimited swap."),
+    _opt("--memory-swappiness", type=INT, default=-1,
+         help="Tune container memory swappiness (0 to 100)."),
+    _opt("--name", default="", help="Assign a name to the container."),
+    _opt("--network", "--net", default="default", help="Connect a container to a network."),
+    _opt("--oom-kill-disable", is_flag=True, help="Disable OOM Killer."),
+    _opt("--oom-score-adj", type=INT, default=0, help="Tune host's OOM preferences."),
+    _opt("--pids-limit", type=INT, default=0, help="Tune container pids limit (-1 unlimited)."),
+    _opt("--privileged", is_flag=True, help="Give extended privileges to this container."),
+    _opt("--read-only", is_flag=True, help="Mount the container's root filesystem read only."),
+    _opt("--restart", type=Parsed(opts.parse_restart), default="no",
+         help="Restart policy to apply when a container exits."),
+    _opt("--rm", is_flag=True, help="Automatically remove the container when it exits."),
+    _opt("--security-opt", multiple=True, type=Parsed(opts.parse_security_opt),
+         help="Security Options."),
+    _opt("--shm-size", type=BYTES, default=0, help="Size of /dev/shm."),
+    _opt("--stop-signal", default=None, help="Signal to stop the container."),
+    _opt("--stop-timeout", type=INT, default=None,
+         help="Timeout (in seconds) to stop a container."),
+    _opt("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY."),
+    _opt("--ulimit", multiple=True, type=Parsed(opts.parse_ulimit), help="Ulimit options."),
+    _opt("-u", "--user", default="", help="Username or UID (format: <name|uid>[:<group|gid>])."),
+    _opt("-v", "--volume", multiple=True, help="Bind mount a volume."),
+    _opt("-w", "--workdir", default="", help="Working directory inside the container."),
+]
+_RUN_ONLY: list[Decorator] = [
+    _opt("-d", "--detach", is_flag=True,
+         help="Run container in background and print container ID."),
+    _opt("--detach-keys", default=None, help="Override the key sequence for detaching."),
+    _opt("--sig-proxy/--no-sig-proxy", default=True,
+         help="Proxy received signals to the process."),
+]
+
+
+def _apply(decorators: list[Decorator], f: F) -> F:
+    g: Callable[..., Any] = f
+    for decorator in reversed(decorators):
+        g = decorator(g)
+    return cast(F, g)
+
+
+def create_options(f: F) -> F:
+    """Decorate a click command with ``docker create``'s flags."""
+    return _apply(_SHARED, f)
+
+
+def run_options(f: F) -> F:
+    """Decorate a click command with ``docker run``'s flags."""
+    return _apply(_SHARED + _RUN_ONLY, f)
+
+
+@dataclass
+class CreateRequest:
+    """What ``create``/``run`` hands the engine, and what the command does after."""
+
+    name: str
+    config: dict[str, Any]
+    host_config: dict[str, Any]
+    networking_config: dict[str, Any] = field(default_factory=dict)
+    detach: bool = False
+    cidfile: str = ""
+
+
+def _normalize_cap(name: str) -> str:
+    cap = name.strip().upper()
+    if cap == "ALL" or cap.startswith("CAP_"):
+        return cap
+    return "CAP_" + cap
+
+
+def _labels(p: dict[str, Any]) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for entry in [*opts.read_label_files(p["label_file"]), *p["label"]]:
+        key, value = opts.parse_label(entry)
+        labels[key] = value
+    return labels
+
+
+def _check_conflicts(p: dict[str, Any], restart: dict[str, Any]) -> None:
+    if p["rm"] and restart["Name"] not in ("", "no"):
+        raise InvalidArgument("conflicting options: cannot specify both --restart and --rm")
+    if p.get("detach") and p["attach"]:
+        raise InvalidArgument("conflicting options: cannot specify both --attach and --detach")
+    if p["stop_signal"] is not None:
+        opts.parse_signal(p["stop_signal"])
+    if p["log_driver"] == "none" and p["log_opt"]:
+        raise InvalidArgument("invalid logging opts for driver none")
+    if p["memory_swappiness"] != -1 and not 0 <= p["memory_swappiness"] <= 100:
+        raise InvalidArgument(f"invalid value: {p['memory_swappiness']}. "
+                              "Valid memory swappiness range is 0-100")
+
+
+def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> CreateRequest:
+    """Turn click's parsed flags (``p``) into the Engine API create request."""
+    restart = p["restart"] if isinstance(p["restart"], dict) else opts.parse_restart(p["restart"])
+    _check_conflicts(p, restart)
+    detach = bool(p.get("detach"))
+    attach = {a.lower() for a in p["attach"]}
+    attach_stdin = "stdin" in attach or p["interactive"]
+    attach_out = "stdout" in attach or not attach
+    attach_err = "stderr" in attach or not attach
+    if detach:
+        attach_stdin = attach_out = attach_err = False
+    entrypoint: list[str] | None = None if p["entrypoint"] is None else [p["entrypoint"]]
+    env = [*opts.read_env_files(p["env_file"]), *p["env"]]
+    config: dict[str, Any] = {
+        "Hostname": p["hostname"],
+        "Domainname": p["domainname"],
+        "User": p["user"],
+        "AttachStdin": attach_stdin,
+        "AttachStdout": attach_out,
+        "AttachStderr": attach_err,
+        "Tty": p["tty"],
+        "OpenStdin": p["interactive"],
+        "StdinOnce": p["interactive"] and attach_stdin,
+        "Env": env or None,
+        "Cmd": list(command) or None,
+        "Image": image,
+        "Volumes": {},
+        "WorkingDir": p["workdir"],
+        "Entrypoint": entrypoint,
+        "OnBuild": None,
+        "Labels": _labels(p),
+    }
+    if p["stop_signal"] is not None:
+        config["StopSignal"] = p["stop_signal"]
+    if p["stop_timeout"] is not None:
+        config["StopTimeout"] = p["stop_timeout"]
+    network = p["network"]
+    host_config: dict[str, Any] = {
+        "Binds": list(p["volume"]) or None,
+        "ContainerIDFile": p["cidfile"],
+        "LogConfig": {"Type": p["log_driver"],
+                      "Config": opts.parse_log_opts(p["log_driver"], p["log_opt"])},
+        "NetworkMode": network,
+        "PortBindings": {},
+        "RestartPolicy": restart if restart["Name"] else {"Name": "no", "MaximumRetryCount": 0},
+        "AutoRemove": p["rm"],
+        "VolumeDriver": "",
+        "VolumesFrom": None,
+        "ConsoleSize": [0, 0],
+        "CapAdd": [_normalize_cap(c) for c in p["cap_add"]] or None,
+        "CapDrop": [_normalize_cap(c) for c in p["cap_drop"]] or None,
+        "CgroupnsMode": "",
+        "Dns": [],
+        "DnsOptions": [],
+        "DnsSearch": [],
+        "ExtraHosts": None,
+        "GroupAdd": list(p["group_add"]) or None,
+        "IpcMode": "",
+        "Cgroup": "",
+        "Links": None,
+        "OomScoreAdj": p["oom_score_adj"],
+        "PidMode": "",
+        "Privileged": p["privileged"],
+        "PublishAllPorts": False,
+        "ReadonlyRootfs": p["read_only"],
+        "SecurityOpt": list(p["security_opt"]) or None,
+        "UTSMode": "",
+        "UsernsMode": "",
+        "ShmSize": p["shm_size"],
+        "Isolation": "",
+        "CpuShares": p["cpu_shares"],
+        "Memory": p["memory"],
+        "NanoCpus": p["cpus"] or 0,
+        "CgroupParent": p["cgroup_parent"],
+        "BlkioWeight": p["blkio_weight"],
+        "BlkioWeightDevice": list(p["blkio_weight_device"]),
+        "BlkioDeviceReadBps": list(p["device_read_bps"]),
+        "BlkioDeviceWriteBps": list(p["device_write_bps"]),
+        "BlkioDeviceReadIOps": list(p["device_read_iops"]),
+        "BlkioDeviceWriteIOps": list(p["device_write_iops"]),
+        "CpuPeriod": p["cpu_period"],
+        "CpuQuota": p["cpu_quota"],
+        "CpuRealtimePeriod": 0,
+        "CpuRealtimeRuntime": 0,
+        "CpusetCpus": p["cpuset_cpus"],
+        "CpusetMems": p["cpuset_mems"],
+        "Devices": list(p["device"]),
+        "DeviceCgroupRules": None,
+        "DeviceRequests": None,
+        "MemoryReservation": p["memory_reservation"],
+        "MemorySwap": p["memory_swap"],
+        "MemorySwappiness": p["memory_swappiness"],
+        "OomKillDisable": p["oom_kill_disable"],
+        "PidsLimit": p["pids_limit"],
+        "Ulimits": list(p["ulimit"]),
+        "CpuCount": 0,
+        "CpuPercent": 0,
+        "IOMaximumIOps": 0,
+        "IOMaximumBandwidth": 0,
+        "MaskedPaths": None,
+        "ReadonlyPaths": None,
+    }
+    if p["init"]:
+        host_config["Init"] = True
+    return CreateRequest(
+        name=p["name"],
+        config=config,
+        host_config=host_config,
+        networking_config={"EndpointsConfig": {}},
+        detach=detach,
+        cidfile=os.fspath(p["cidfile"]),
+    )

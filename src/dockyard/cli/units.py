@@ -1,0 +1,89 @@
+"""Docker's number words: byte sizes in and out, durations in human words.
+
+These follow the docker CLI's `go-units` rules so that scripts written for docker read
+and print the same values: ``RAMInBytes`` (binary multipliers, ``b``/``k``/``m``/``g``
+suffixes, optional ``i`` and ``b``), ``HumanSize`` (decimal, 4 significant digits) and
+``HumanDuration`` ("About a minute", "3 hours").
+"""
+
+from __future__ import annotations
+
+import re
+
+from dockyard.errors import InvalidArgument
+
+__all__ = [
+    "human_duration",
+    "human_size",
+    "parse_bytes",
+    "parse_decimal_bytes",
+]
+
+_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?) ?([kKmMgGtTpP])?[iI]?[bB]?")
+_PREFIX = "kmgtp"
+
+
+def _parse(text: str, base: int) -> int:
+    match = _SIZE.fullmatch(text)
+    if match is None:
+        raise InvalidArgument(f"invalid size: '{text}'")
+    size = float(match.group(1))
+    prefix = (match.group(2) or "").lower()
+    if prefix:
+        size *= base ** (_PREFIX.index(prefix) + 1)
+    return int(size)
+
+
+def parse_bytes(text: str) -> int:
+    """Docker's RAMInBytes: ``512m`` → 536870912; ``1.5g``; ``100`` bytes; ``2KiB``."""
+    return _parse(text, 1024)
+
+
+def parse_decimal_bytes(text: str) -> int:
+    """Docker's FromHumanSize: like :func:`parse_bytes` with powers of 1000."""
+    return _parse(text, 1000)
+
+
+_DECIMAL_UNITS = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
+
+
+def _go_g(value: float, precision: int) -> str:
+    """Go's ``%.<precision>g``: like C's, which Python's ``%g`` follows."""
+    return f"{value:.{precision}g}"
+
+
+def human_size(size: float, precision: int = 4) -> str:
+    """Docker's HumanSizeWithPrecision: ``1000`` → ``1kB``, ``1500000`` → ``1.5MB``."""
+    i = 0
+    while size >= 1000.0 and i < len(_DECIMAL_UNITS) - 1:
+        size /= 1000.0
+        i += 1
+    return f"{_go_g(size, precision)}{_DECIMAL_UNITS[i]}"
+
+
+def human_duration(seconds: float) -> str:
+    """Docker's HumanDuration: how long ago or how long up, in rounded words."""
+    whole = int(seconds)
+    if whole < 1:
+        return "Less than a second"
+    if whole == 1:
+        return "1 second"
+    if whole < 60:
+        return f"{whole} seconds"
+    minutes = int(seconds / 60)
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = int(seconds / 3600 + 0.5)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{int(seconds / 3600) // 24 // 365} years"
