@@ -1,0 +1,455 @@
+"""Apply a layer tar (plain, gzip or zstd) to a directory, confined to it.
+
+Two outputs: :attr:`Format.DIR` makes ``dest`` the merged tree (whiteouts delete, used
+to flatten or export an image); :attr:`Format.OVERLAY` makes ``dest`` an overlay upper
+dir (whiteouts become 0:0 character devices, opaque dirs get ``trusted.overlay.opaque``),
+so a layer lands in its snapshot without mounting anything.
+
+Who cleans up: on any error ``apply_layer`` raises and leaves ``dest`` half-written;
+nothing outside ``dest`` is ever touched. The caller owns ``dest`` and must discard it
+(``snapshots.unpack_layer`` removes its active snapshot).
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import os
+import shutil
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from dockyard.errors import Corrupt, DockyardError, Forbidden, SystemFailure
+
+from .compression import Decompressor, Limits
+from .confine import open_beneath
+from .lowers import OPAQUE_XATTR, Lowers, is_whiteout
+from .tarstream import BLOCKDEV, CHAR, DIR, FIFO, HARDLINK, REG, SYMLINK, Entry, read_entries
+
+__all__ = ["AppliedLayer", "Format", "apply_layer", "clean_name"]
+
+WH_PREFIX = ".wh."
+WH_OPAQUE = ".wh..wh..opq"
+_CHUNK = 1 << 20
+
+
+class Format(enum.Enum):
+    """What ``dest`` becomes: the merged tree, or an overlay upper dir."""
+
+    DIR = "dir"
+    OVERLAY = "overlay"
+
+
+@dataclass(frozen=True)
+class AppliedLayer:
+    """``diff_id``: sha256 of the uncompressed tar; ``size``: its length in bytes."""
+
+    diff_id: str
+    size: int
+    compressed_size: int = 0
+    compression: str = "tar"
+    entries: int = 0
+
+
+class _Reader(Protocol):
+    def read(self, n: int) -> bytes: ...
+
+
+def clean_name(name: str, entry: str | None = None) -> str:
+    """``name`` as a relative path without ``.`` parts; ``""`` is the root itself.
+
+    Absolute names and any ``..`` part are refused: a layer names paths inside itself.
+    """
+    who = entry if entry is not None else name
+    if name.startswith("/"):
+        raise Forbidden(f"layer entry {who}: absolute path {name}")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise Forbidden(f"layer entry {who}: path {name} contains '..'")
+    return "/".join(parts)
+
+
+def _split(rel: str) -> tuple[str, str]:
+    head, _, tail = rel.rpartition("/")
+    return head, tail
+
+
+def _mtime_ns(entry: Entry) -> int:
+    return int(entry.mtime * 1_000_000_000)
+
+
+class _Applier:
+    def __init__(self, dest: Path, fmt: Format, lowers: Sequence[Path] | None,
+                 limits: Limits) -> None:
+        self.fmt = fmt
+        self.lowers = Lowers(lowers) if lowers else None
+        self.limits = limits
+        try:
+            self.root = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as e:
+            raise SystemFailure(f"{dest}: cannot open layer destination: {e.strerror}")
+        self.fds: dict[str, int] = {}
+        self.written: set[str] = set()
+        self.dir_times: dict[str, int] = {}
+
+    def close(self) -> None:
+        self._drop_fds()
+        os.close(self.root)
+
+    def _drop_fds(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
+
+    # -- paths -------------------------------------------------------------------------
+    def _dir(self, rel: str, who: str, create: bool) -> int | None:
+        """A cached fd of directory ``rel``; missing parents made if ``create``."""
+        fd = self.fds.get(rel)
+        if fd is not None:
+            return fd
+        try:
+            fd = open_beneath(self.root, rel)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise Forbidden(f"layer entry {who}: path goes through a symlink")
+            if e.errno == errno.EXDEV:
+                raise Forbidden(f"layer entry {who}: path escapes the layer root")
+            if e.errno not in (errno.ENOENT, errno.ENOTDIR):
+                raise
+            if not create:
+                return None
+            fd = self._make_dirs(rel, who)
+        if len(self.fds) > 512:
+            self._drop_fds()
+        self.fds[rel] = fd
+        return fd
+
+    def _make_dirs(self, rel: str, who: str) -> int:
+        """Create missing directories of ``rel`` one part at a time, never following a
+        symlink; a non-directory in the way is replaced as a tar would."""
+        fd = os.dup(self.root)
+        done = ""
+        try:
+            for part in rel.split("/"):
+                done = f"{done}/{part}" if done else part
+                if part.startswith(WH_PREFIX):
+                    raise Corrupt(f"layer entry {who}: whiteout name {done} used as a directory")
+                st = _lstat_at(fd, part)
+                if st is not None and stat.S_ISLNK(st.st_mode):
+                    raise Forbidden(f"layer entry {who}: path goes through a symlink ({done})")
+                if st is None or not stat.S_ISDIR(st.st_mode):
+                    if st is not None:
+                        os.unlink(part, dir_fd=fd)
+                    self._implicit_dir(fd, part, done, who)
+                nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                              dir_fd=fd)
+                os.close(fd)
+                fd = nxt
+            return fd
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def _implicit_dir(self, pfd: int, name: str, rel: str, who: str) -> None:
+        """A directory the layer writes into without listing it: in an overlay upper,
+        copy the metadata of the lower directory it will merge with."""
+        found = self.lowers.lookup(rel) if self.lowers else None
+        if found is not None and stat.S_ISLNK(found[1].st_mode):
+            raise Forbidden(f"layer entry {who}: path goes through a symlink ({rel})")
+        os.mkdir(name, 0o755, dir_fd=pfd)
+        if found is None or not stat.S_ISDIR(found[1].st_mode):
+            return
+        path, st = found
+        os.chown(name, st.st_uid, st.st_gid, dir_fd=pfd, follow_symlinks=False)
+        os.chmod(name, stat.S_IMODE(st.st_mode), dir_fd=pfd)
+        for key in _listxattr(path):
+            if not key.startswith("trusted.overlay."):
+                _setxattr_at(pfd, name, key, os.getxattr(path, key, follow_symlinks=False))
+        self.dir_times[rel] = st.st_mtime_ns
+
+    def _remove(self, pfd: int, name: str, st: os.stat_result) -> None:
+        if stat.S_ISDIR(st.st_mode):
+            self._drop_fds()
+            shutil.rmtree(name, dir_fd=pfd)
+        else:
+            os.unlink(name, dir_fd=pfd)
+
+    # -- entries -----------------------------------------------------------------------
+    def apply(self, entry: Entry, body: _Reader) -> None:
+        rel = clean_name(entry.name)
+        parent, base = _split(rel)
+        if base.startswith(WH_PREFIX):
+            if base == WH_OPAQUE:
+                self._opaque(parent, entry)
+            elif not base.startswith(WH_PREFIX + WH_PREFIX):  # aufs metadata: skipped
+                self._whiteout(parent, base[len(WH_PREFIX):], entry)
+            return
+        if not rel:
+            if entry.type != DIR:
+                raise Corrupt(f"layer entry {entry.name}: the root must be a directory")
+            self._dir_meta(self.root, "", entry)
+            return
+        pfd = self._dir(parent, entry.name, create=True)
+        assert pfd is not None
+        existing = _lstat_at(pfd, base)
+        if entry.type == DIR:
+            if existing is not None and not stat.S_ISDIR(existing.st_mode):
+                was_whiteout = is_whiteout(existing)
+                self._remove(pfd, base, existing)
+                existing = None
+            else:
+                was_whiteout = False
+            if existing is None:
+                os.mkdir(base, 0o700, dir_fd=pfd)
+            fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         dir_fd=pfd)
+            try:
+                if was_whiteout and self.fmt is Format.OVERLAY:
+                    os.setxattr(fd, OPAQUE_XATTR, b"y")
+                self._dir_meta(fd, rel, entry)
+            finally:
+                os.close(fd)
+        else:
+            if existing is not None:
+                self._remove(pfd, base, existing)
+            self._create(pfd, base, rel, entry, body)
+        self.written.add(rel)
+
+    def _dir_meta(self, fd: int, rel: str, entry: Entry) -> None:
+        os.fchown(fd, entry.uid, entry.gid)
+        os.fchmod(fd, entry.mode)
+        self._xattrs_fd(fd, entry)
+        self.dir_times[rel] = _mtime_ns(entry)
+
+    def _create(self, pfd: int, base: str, rel: str, entry: Entry, body: _Reader) -> None:
+        kind = entry.type
+        ns = _mtime_ns(entry)
+        if kind == REG:
+            fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, 0o600, dir_fd=pfd)
+            try:
+                with open(fd, "wb", closefd=False, buffering=0) as out:
+                    while chunk := body.read(_CHUNK):
+                        out.write(chunk)
+                os.fchown(fd, entry.uid, entry.gid)
+                os.fchmod(fd, entry.mode)
+                self._xattrs_fd(fd, entry)
+                os.utime(fd, ns=(ns, ns))
+            finally:
+                os.close(fd)
+            return
+        if kind == HARDLINK:
+            self._hardlink(pfd, base, entry)
+            return
+        if kind == SYMLINK:
+            os.symlink(entry.linkname, base, dir_fd=pfd)
+        elif kind in (CHAR, BLOCKDEV):
+            if not self.limits.allow_devices:
+                raise Forbidden(f"layer entry {entry.name}: device nodes are not allowed")
+            if (kind == CHAR and self.fmt is Format.OVERLAY
+                    and entry.devmajor == 0 and entry.devminor == 0):
+                raise Forbidden(f"layer entry {entry.name}: a 0:0 character device "
+                                "would act as an overlay whiteout")
+            flag = stat.S_IFCHR if kind == CHAR else stat.S_IFBLK
+            os.mknod(base, flag | 0o600, os.makedev(entry.devmajor, entry.devminor),
+                     dir_fd=pfd)
+        elif kind == FIFO:
+            os.mkfifo(base, 0o600, dir_fd=pfd)
+        os.chown(base, entry.uid, entry.gid, dir_fd=pfd, follow_symlinks=False)
+        if kind != SYMLINK:
+            os.chmod(base, entry.mode, dir_fd=pfd)
+        for key, value in entry.xattrs.items():
+            self._check_xattr(entry, key)
+            if kind != SYMLINK or not key.startswith("user."):
+                _setxattr_at(pfd, base, key, value)
+        os.utime(base, ns=(ns, ns), dir_fd=pfd, follow_symlinks=False)
+
+    def _hardlink(self, pfd: int, base: str, entry: Entry) -> None:
+        target = clean_name(entry.linkname, entry.name)
+        tparent, tbase = _split(target)
+        if not tbase:
+            raise Forbidden(f"layer entry {entry.name}: hardlink to the root")
+        tfd = self._dir(tparent, entry.name, create=False)
+        st = _lstat_at(tfd, tbase) if tfd is not None else None
+        if st is not None and is_whiteout(st) and self.fmt is Format.OVERLAY:
+            st = None
+        if st is None:
+            tfd, st = self._copy_up(target, entry)
+        if stat.S_ISDIR(st.st_mode):
+            raise Forbidden(f"layer entry {entry.name}: hardlink to directory {target}")
+        try:
+            os.link(tbase, base, src_dir_fd=tfd, dst_dir_fd=pfd, follow_symlinks=False)
+        except OSError as e:  # never fall back to copying
+            raise SystemFailure(f"layer entry {entry.name}: hardlink to {target} failed: "
+                                f"{e.strerror}")
+
+    def _copy_up(self, target: str, entry: Entry) -> tuple[int, os.stat_result]:
+        """A hardlink to a file of an earlier layer: overlayfs would copy it up first."""
+        found = self.lowers.find(target) if self.lowers else None
+        if found is None or stat.S_ISDIR(found[2].st_mode):
+            raise Corrupt(f"layer entry {entry.name}: hardlink target {entry.linkname} "
+                          "does not exist")
+        found_rel, path, st = found
+        if found_rel != target:
+            if stat.S_ISLNK(st.st_mode):
+                raise Forbidden(f"layer entry {entry.name}: hardlink target goes through "
+                                f"a symlink ({found_rel})")
+            raise Corrupt(f"layer entry {entry.name}: hardlink target {entry.linkname} "
+                          "does not exist")
+        tparent, tbase = _split(target)
+        tfd = self._dir(tparent, entry.name, create=True)
+        assert tfd is not None
+        if stat.S_ISREG(st.st_mode):
+            _copy_file(path, tfd, tbase)
+        elif stat.S_ISLNK(st.st_mode):
+            os.symlink(os.readlink(path), tbase, dir_fd=tfd)
+        else:
+            os.mknod(tbase, st.st_mode, st.st_rdev, dir_fd=tfd)
+        os.chown(tbase, st.st_uid, st.st_gid, dir_fd=tfd, follow_symlinks=False)
+        if not stat.S_ISLNK(st.st_mode):
+            os.chmod(tbase, stat.S_IMODE(st.st_mode), dir_fd=tfd)
+        os.utime(tbase, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=tfd,
+                 follow_symlinks=False)
+        return tfd, os.lstat(tbase, dir_fd=tfd)
+
+    def _whiteout(self, parent: str, name: str, entry: Entry) -> None:
+        if not name or name in (".", ".."):
+            raise Forbidden(f"layer entry {entry.name}: whiteout of {name or 'nothing'}")
+        rel = f"{parent}/{name}" if parent else name
+        if rel in self.written:  # a layer cannot hide its own entries
+            return
+        overlay = self.fmt is Format.OVERLAY
+        if overlay and parent and self.lowers is not None and self.lowers.lookup(parent) is None:
+            return  # nothing below to hide
+        pfd = self._dir(parent, entry.name, create=overlay)
+        if pfd is None:
+            return
+        existing = _lstat_at(pfd, name)
+        if existing is not None:
+            self._remove(pfd, name, existing)
+        if overlay:
+            os.mknod(name, stat.S_IFCHR | 0o600, 0, dir_fd=pfd)
+            ns = _mtime_ns(entry)
+            os.utime(name, ns=(ns, ns), dir_fd=pfd, follow_symlinks=False)
+
+    def _opaque(self, parent: str, entry: Entry) -> None:
+        if self.fmt is Format.OVERLAY:
+            fd = self._dir(parent, entry.name, create=True)
+            assert fd is not None
+            os.setxattr(fd, OPAQUE_XATTR, b"y")
+            return
+        fd = self._dir(parent, entry.name, create=False)
+        if fd is not None:
+            self._clear_unwritten(fd, parent)
+
+    def _clear_unwritten(self, fd: int, rel: str) -> None:
+        """Delete what earlier layers left under ``rel``, keeping this layer's entries."""
+        for name in os.listdir(fd):
+            child = f"{rel}/{name}" if rel else name
+            st = os.lstat(name, dir_fd=fd)
+            if child not in self.written:
+                self._remove(fd, name, st)
+            elif stat.S_ISDIR(st.st_mode):
+                sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+                              | os.O_CLOEXEC, dir_fd=fd)
+                try:
+                    self._clear_unwritten(sub, child)
+                finally:
+                    os.close(sub)
+
+    def _check_xattr(self, entry: Entry, key: str) -> None:
+        if key.startswith("trusted.overlay."):
+            raise Forbidden(f"layer entry {entry.name}: xattr {key} is reserved for overlayfs")
+
+    def _xattrs_fd(self, fd: int, entry: Entry) -> None:
+        for key, value in entry.xattrs.items():
+            self._check_xattr(entry, key)
+            try:
+                os.setxattr(fd, key, value)
+            except OSError as e:
+                if e.errno not in (errno.ENOTSUP, errno.EOPNOTSUPP):
+                    raise
+
+    def finish(self) -> None:
+        """Directory mtimes last, deepest first: adding entries changed them."""
+        for rel in sorted(self.dir_times, key=lambda r: r.count("/") + bool(r), reverse=True):
+            ns = self.dir_times[rel]
+            try:
+                fd = open_beneath(self.root, rel)
+            except OSError:
+                continue  # removed later by the same layer
+            try:
+                os.utime(fd, ns=(ns, ns))
+            finally:
+                os.close(fd)
+
+
+def _lstat_at(fd: int | None, name: str) -> os.stat_result | None:
+    if fd is None:
+        return None
+    try:
+        return os.lstat(name, dir_fd=fd)
+    except FileNotFoundError:
+        return None
+
+
+def _listxattr(path: Path) -> list[str]:
+    try:
+        return os.listxattr(path, follow_symlinks=False)
+    except OSError:
+        return []
+
+
+def _setxattr_at(pfd: int, name: str, key: str, value: bytes) -> None:
+    try:
+        os.setxattr(f"/proc/self/fd/{pfd}/{name}", key, value, follow_symlinks=False)
+    except OSError as e:
+        if e.errno not in (errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM):
+            raise
+
+
+def _copy_file(src: Path, dfd: int, name: str) -> None:
+    with open(src, "rb") as fin:
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o600, dir_fd=dfd)
+        with open(fd, "wb") as fout:
+            shutil.copyfileobj(fin, fout, _CHUNK)
+
+
+def apply_layer(stream: BinaryIO, dest: str | Path, *, format: Format = Format.DIR,
+                lowers: Sequence[Path] | None = None, limits: Limits | None = None,
+                expected_diff_id: str | None = None) -> AppliedLayer:
+    """Apply the layer in ``stream`` (tar, gzip or zstd, detected) to directory ``dest``.
+
+    ``lowers`` (topmost first) are the overlay lower dirs under an :attr:`Format.OVERLAY`
+    upper; they supply the metadata of parent dirs the layer does not list and targets of
+    hardlinks into earlier layers. Raises :class:`Forbidden` for hostile entries and
+    limits, :class:`Corrupt` for malformed or truncated streams or a diff id other than
+    ``expected_diff_id``; ``dest`` is then half-written and the caller discards it.
+    """
+    limits = limits or Limits()
+    src = Decompressor(stream, limits)
+    applier = _Applier(Path(dest), format, lowers, limits)
+    count = 0
+    current = "?"
+    try:
+        for entry, body in read_entries(src, limits):
+            count += 1
+            current = entry.name
+            applier.apply(entry, body)
+        src.drain()
+        applier.finish()
+    except DockyardError:
+        raise
+    except OSError as e:
+        raise SystemFailure(f"layer entry {current}: {e.strerror or e}")
+    finally:
+        applier.close()
+    diff_id = src.digest()
+    if expected_diff_id is not None and diff_id != expected_diff_id:
+        raise Corrupt(f"layer: diff id {diff_id} does not match the expected {expected_diff_id}")
+    return AppliedLayer(diff_id=diff_id, size=src.size, compressed_size=src.compressed_size,
+                        compression=src.compression, entries=count)
