@@ -82,7 +82,7 @@ def test_env() -> None:
     assert opts.parse_env("HOME", env.get) == "HOME=/root"
     assert opts.parse_env("EMPTY", env.get) == "EMPTY="
     assert opts.parse_env("UNSET", env.get) == "UNSET"
-    with pytest.raises(InvalidArgument, match="^invalid environment variable: =x$"):
+    with pytest.raises(InvalidArgument, match=r"^invalid environment variable: =x$"):
         opts.parse_env("=x", env.get)
 
 
@@ -186,7 +186,7 @@ def test_security_opt(tmp_path: Path) -> None:
 
 
 def test_security_opt_rejects(tmp_path: Path) -> None:
-    with pytest.raises(InvalidArgument, match='^invalid --security-opt: "foo"$'):
+    with pytest.raises(InvalidArgument, match=r'^invalid --security-opt: "foo"$'):
         opts.parse_security_opt("foo")
     with pytest.raises(InvalidArgument, match=r"^opening seccomp profile \(/nonexist\) failed"):
         opts.parse_security_opt("seccomp=/nonexist")
@@ -200,7 +200,7 @@ def test_log_opts() -> None:
     assert opts.parse_log_opts("json-file", ["max-size=1m", "max-file=2"]) == {
         "max-size": "1m", "max-file": "2"}
     assert opts.parse_log_opts("none", []) == {}
-    with pytest.raises(InvalidArgument, match="^invalid logging opts for driver none$"):
+    with pytest.raises(InvalidArgument, match=r"^invalid logging opts for driver none$"):
         opts.parse_log_opts("none", ["a=b"])
     with pytest.raises(InvalidArgument, match="invalid log opt 'nokey'"):
         opts.parse_log_opts("json-file", ["nokey"])
