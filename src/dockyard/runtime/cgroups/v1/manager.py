@@ -1,0 +1,127 @@
+"""cgroup v1 manager: one directory per mounted controller hierarchy."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+
+from dockyard.errors import InvalidConfig, SystemFailure
+from dockyard.runtime.cgroups.base import procs_under, remove_tree
+from dockyard.runtime.cgroups.fs import write
+from dockyard.runtime.cgroups.v1 import blkio, cpu, cpuset, devices, freezer, hugetlb, memory
+from dockyard.runtime.cgroups.v1 import pids as pids_ctl
+
+__all__ = ["V1Manager"]
+
+_CONTROLLERS: dict[str, ModuleType] = {
+    "memory": memory, "cpu": cpu, "cpuset": cpuset, "pids": pids_ctl, "blkio": blkio,
+    "hugetlb": hugetlb, "devices": devices,
+}
+# Which linux.resources keys each controller consumes (to report a missing controller).
+_KEYS = {"memory": "memory", "pids": "pids", "blockIO": "blkio", "devices": "devices",
+         "hugepageLimits": "hugetlb"}
+
+
+class V1Manager:
+    """A container's cgroup across v1 hierarchies: ``paths`` maps controller -> dir."""
+
+    def __init__(self, paths: Mapping[str, str]) -> None:
+        self.paths = dict(paths)
+
+    def _dirs(self) -> list[str]:
+        return list(dict.fromkeys(self.paths.values()))  # co-mounted share a dir
+
+    def create(self) -> None:
+        """mkdir every controller's dir; a new cpuset dir inherits cpus/mems downwards."""
+        for d in self._dirs():
+            os.makedirs(d, exist_ok=True)
+        cs = self.paths.get("cpuset")
+        if cs is not None:
+            mount = cs
+            while os.path.exists(os.path.join(os.path.dirname(mount), "cpuset.cpus")):
+                mount = os.path.dirname(mount)
+            chain = []
+            d = cs
+            while d != mount:
+                chain.append(d)
+                d = os.path.dirname(d)
+            for d in reversed(chain):
+                cpuset.inherit(d)
+
+    def add_pid(self, pid: int) -> None:
+        """Write ``pid`` to cgroup.procs of every hierarchy."""
+        for d in self._dirs():
+            write(d, "cgroup.procs", pid, f"cgroup {d}")
+
+    def apply(self, resources: Mapping[str, Any] | None) -> None:
+        """Write ``linux.resources`` to the controllers that carry each part."""
+        if not resources:
+            return
+        if not isinstance(resources, Mapping):
+            raise InvalidConfig("linux.resources: must be an object")
+        for key, ctrl in _KEYS.items():
+            if resources.get(key) and ctrl not in self.paths:
+                raise InvalidConfig(f"linux.resources.{key}: the {ctrl} cgroup controller "
+                                    "is not available on this host")
+        cpu_section = resources.get("cpu") or {}
+        if ((cpu_section.get("cpus") or cpu_section.get("mems"))
+                and "cpuset" not in self.paths):
+            raise InvalidConfig("linux.resources.cpu.cpus: the cpuset cgroup controller is "
+                                "not available on this host")
+        if resources.get("unified"):
+            raise InvalidConfig("linux.resources.unified: needs cgroup v2")
+        for name, module in _CONTROLLERS.items():
+            path = self.paths.get(name)
+            if path is not None:
+                module.apply(path, resources)
+
+    def _freezer(self) -> str:
+        path = self.paths.get("freezer")
+        if path is None:
+            raise SystemFailure("cgroup: the freezer controller is not available")
+        return path
+
+    def freeze(self) -> None:
+        """Freeze through freezer.state."""
+        freezer.set_state(self._freezer(), "FROZEN")
+
+    def thaw(self) -> None:
+        """Thaw through freezer.state."""
+        freezer.set_state(self._freezer(), "THAWED")
+
+    def frozen(self) -> bool:
+        """Whether freezer.state is FROZEN."""
+        path = self.paths.get("freezer")
+        return path is not None and freezer.frozen(path)
+
+    def stats(self) -> dict[str, Any]:
+        """cpu, memory, pids, blkio, hugetlb figures in runc's shape."""
+        out: dict[str, Any] = {}
+        for name, fn in (("cpu", cpu.stats), ("cpuacct", cpu.acct_stats),
+                         ("memory", memory.stats), ("pids", pids_ctl.stats),
+                         ("blkio", blkio.stats), ("hugetlb", hugetlb.stats)):
+            path = self.paths.get(name)
+            if path is not None and os.path.isdir(path):
+                fn(path, out)
+        return out
+
+    def pids(self) -> list[int]:
+        """Processes in the cgroup, read from one hierarchy (pids, memory or any)."""
+        for name in ("pids", "memory", "freezer", *self.paths):
+            path = self.paths.get(name)
+            if path is not None:
+                return procs_under(path)
+        return []
+
+    def oom_kill_count(self) -> int:
+        """oom_kill from memory.oom_control (0 without the memory controller)."""
+        path = self.paths.get("memory")
+        return memory.oom_kill_count(path) if path is not None else 0
+
+    def remove(self, timeout: float = 5.0) -> None:
+        """Thaw, kill what is left, and rmdir every hierarchy's dir."""
+        if self.frozen():
+            self.thaw()
+        remove_tree(self._dirs(), timeout)

@@ -1,0 +1,172 @@
+"""cgroup v2 manager: one directory in the unified hierarchy.
+
+Controllers must be enabled in every ancestor's cgroup.subtree_control before their
+files appear. A pure v2 host gets all available ones at ``create`` (as runc does, so
+that stats work); on a hybrid host the unified side only enables a controller when a
+resource needs it, so the host's root is not changed for nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+
+from dockyard.errors import InvalidConfig, SystemFailure
+from dockyard.runtime.cgroups.base import procs_under, remove_tree
+from dockyard.runtime.cgroups.fs import read_kv, read_text, section, write
+from dockyard.runtime.cgroups.v1 import pids as pids_ctl
+from dockyard.runtime.cgroups.v2 import cpu, hugetlb, io, memory
+
+__all__ = ["V2Manager", "controllers_needed"]
+
+_MODULES: dict[str, ModuleType] = {"memory": memory, "cpu": cpu, "pids": pids_ctl,
+                                   "io": io, "hugetlb": hugetlb}
+_CPU_KEYS = ("shares", "quota", "period", "burst", "idle")
+
+
+def controllers_needed(resources: Mapping[str, Any]) -> set[str]:
+    """The v2 controllers an OCI ``linux.resources`` object writes to."""
+    need: set[str] = set()
+    if section(resources, "memory"):
+        need.add("memory")
+    cpu_section = section(resources, "cpu") or {}
+    if any(cpu_section.get(k) is not None for k in _CPU_KEYS):
+        need.add("cpu")
+    if cpu_section.get("cpus") or cpu_section.get("mems"):
+        need.add("cpuset")
+    if pids_ctl.value_of(resources) is not None:
+        need.add("pids")
+    if section(resources, "blockIO"):
+        need.add("io")
+    if resources.get("hugepageLimits"):
+        need.add("hugetlb")
+    unified = section(resources, "unified") or {}
+    for key in unified:
+        prefix = str(key).partition(".")[0]
+        if prefix not in ("cgroup", ""):
+            need.add(prefix)
+    return need
+
+
+class V2Manager:
+    """A container's cgroup at ``path`` under the unified mount ``root``."""
+
+    def __init__(self, path: str, root: str, *, enable_all: bool = True) -> None:
+        self.path = path
+        self.root = root
+        self.enable_all = enable_all
+
+    def _ancestors(self) -> list[str]:
+        """Dirs from the mount root down to the cgroup's parent."""
+        rel = os.path.relpath(os.path.dirname(self.path), self.root)
+        out = [self.root]
+        if rel != ".":
+            for part in rel.split("/"):
+                out.append(os.path.join(out[-1], part))
+        return out
+
+    def available(self) -> set[str]:
+        """Controllers the mount root offers."""
+        return set(read_text(self.root, "cgroup.controllers").split())
+
+    def enable(self, controllers: set[str]) -> None:
+        """Enable ``controllers`` in each ancestor's subtree_control, top down."""
+        if not controllers:
+            return
+        for d in self._ancestors():
+            have = set(read_text(d, "cgroup.subtree_control").split())
+            missing = sorted(controllers - have)
+            if missing:
+                write(d, "cgroup.subtree_control", " ".join("+" + c for c in missing),
+                      f"cgroup {d}: enabling {', '.join(missing)}")
+
+    def create(self) -> None:
+        """mkdir the cgroup (and parents), enabling controllers first when asked to."""
+        if self.enable_all:
+            self.enable(self.available())
+        os.makedirs(self.path, exist_ok=True)
+
+    def add_pid(self, pid: int) -> None:
+        """Write ``pid`` to cgroup.procs."""
+        write(self.path, "cgroup.procs", pid, f"cgroup {self.path}")
+
+    def apply(self, resources: Mapping[str, Any] | None) -> None:
+        """Write ``linux.resources``; controllers it needs are enabled on the way."""
+        if not resources:
+            return
+        if not isinstance(resources, Mapping):
+            raise InvalidConfig("linux.resources: must be an object")
+        if resources.get("devices"):
+            raise InvalidConfig("linux.resources.devices: device rules need cgroup v1 here "
+                                "(eBPF device filters are not implemented)")
+        need = controllers_needed(resources)
+        missing = need - self.available()
+        if missing:
+            raise InvalidConfig(f"linux.resources: cgroup v2 controller not available on "
+                                f"this host: {', '.join(sorted(missing))}")
+        self.enable(need)
+        for module in _MODULES.values():
+            module.apply(self.path, resources)
+        for key, value in (section(resources, "unified") or {}).items():
+            name = str(key)
+            if "/" in name or name.startswith(".") or name in ("cgroup.procs",
+                                                                "cgroup.threads"):
+                raise InvalidConfig(f"linux.resources.unified: not a cgroup file: {name}")
+            write(self.path, name, value, f"linux.resources.unified.{name}")
+
+    def _set_frozen(self, on: bool, timeout: float = 10.0) -> None:
+        write(self.path, "cgroup.freeze", int(on), f"cgroup {self.path}: freeze")
+        deadline = time.monotonic() + timeout
+        delay = 0.0005
+        while self.frozen() != on:
+            if time.monotonic() > deadline:
+                raise SystemFailure(f"cgroup {self.path}: freeze={int(on)} not reached "
+                                    f"in {timeout:g}s")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.02)
+
+    def freeze(self) -> None:
+        """Freeze through cgroup.freeze, waiting for cgroup.events to say frozen."""
+        self._set_frozen(True)
+
+    def thaw(self) -> None:
+        """Thaw through cgroup.freeze."""
+        self._set_frozen(False)
+
+    def frozen(self) -> bool:
+        """``frozen`` in cgroup.events."""
+        return read_kv(self.path, "cgroup.events").get("frozen", 0) == 1
+
+    def stats(self) -> dict[str, Any]:
+        """Figures from whichever controllers are enabled here."""
+        out: dict[str, Any] = {}
+        try:
+            enabled = set(read_text(self.path, "cgroup.controllers").split())
+        except FileNotFoundError:
+            return out
+        for name, module in _MODULES.items():
+            if name in enabled:
+                module.stats(self.path, out)
+        if "cpu" not in out:
+            cpu.stats(self.path, out)  # cpu.stat's usage lines exist without the controller
+        return out
+
+    def pids(self) -> list[int]:
+        """Processes in the cgroup and below."""
+        return procs_under(self.path)
+
+    def oom_kill_count(self) -> int:
+        """oom_kill from memory.events (0 without the memory controller)."""
+        return memory.oom_kill_count(self.path)
+
+    def remove(self, timeout: float = 5.0) -> None:
+        """cgroup.kill (or SIGKILL each), wait until empty, rmdir."""
+        if not os.path.isdir(self.path):
+            return
+        kill = os.path.join(self.path, "cgroup.kill")
+        if os.path.exists(kill) and procs_under(self.path):
+            write(self.path, "cgroup.kill", 1, f"cgroup {self.path}")
+        remove_tree([self.path], timeout)

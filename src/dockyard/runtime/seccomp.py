@@ -1,0 +1,349 @@
+"""Seccomp: compile an OCI ``linux.seccomp`` section to classic BPF with libseccomp,
+and load it with seccomp(2).
+
+Compiling and loading are separate (crun's idea): the parent compiles once, the
+result is cached in memory and optionally on disk under a hash of the section, and
+the container init only loads the bytes. Only ctypes and libseccomp are used.
+
+When to load: with ``noNewPrivileges`` the init sets PR_SET_NO_NEW_PRIVS and loads
+the filter as the last step before execve; without it, loading needs CAP_SYS_ADMIN,
+so the filter goes in before the capabilities are dropped (and must allow the calls
+the init still makes: Docker's default profile does).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno as errno_mod
+import hashlib
+import json
+import os
+import platform
+from collections import OrderedDict
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from dockyard.errors import InvalidConfig, SystemFailure
+
+__all__ = [
+    "ACTIONS",
+    "ARCHITECTURES",
+    "FLAGS",
+    "OPERATORS",
+    "compile_filter",
+    "filter_flags",
+    "load_filter",
+]
+
+# OCI action name -> libseccomp action value (errno/trace data is or-ed in).
+ACTIONS: dict[str, int] = {
+    "SCMP_ACT_KILL": 0x00000000,
+    "SCMP_ACT_KILL_THREAD": 0x00000000,
+    "SCMP_ACT_KILL_PROCESS": 0x80000000,
+    "SCMP_ACT_TRAP": 0x00030000,
+    "SCMP_ACT_ERRNO": 0x00050000,
+    "SCMP_ACT_TRACE": 0x7FF00000,
+    "SCMP_ACT_LOG": 0x7FFC0000,
+    "SCMP_ACT_ALLOW": 0x7FFF0000,
+}
+_WITH_DATA = {"SCMP_ACT_ERRNO", "SCMP_ACT_TRACE"}
+OPERATORS: dict[str, int] = {
+    "SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
+    "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7,
+}
+# OCI architecture -> libseccomp's name for it.
+ARCHITECTURES: dict[str, str] = {
+    f"SCMP_ARCH_{n.upper()}": n for n in (
+        "x86", "x86_64", "x32", "arm", "aarch64", "mips", "mips64", "mips64n32", "mipsel",
+        "mipsel64", "mipsel64n32", "ppc", "ppc64", "ppc64le", "s390", "s390x", "parisc",
+        "parisc64", "riscv64", "loongarch64")
+}
+FLAGS: dict[str, int] = {
+    "SECCOMP_FILTER_FLAG_TSYNC": 1,
+    "SECCOMP_FILTER_FLAG_LOG": 2,
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4,
+    "SECCOMP_FILTER_FLAG_TSYNC_ESRCH": 16,
+}
+# Syscalls newer than some libseccomp releases know; same number on every arch since
+# 5.1's unified table. Used only when libseccomp cannot resolve the name itself.
+_NEWER_SYSCALLS: dict[str, int] = {
+    "cachestat": 451, "fchmodat2": 452, "map_shadow_stack": 453, "futex_wake": 454,
+    "futex_wait": 455, "futex_requeue": 456, "statmount": 457, "listmount": 458,
+    "lsm_get_self_attr": 459, "lsm_set_self_attr": 460, "lsm_list_modules": 461,
+    "mseal": 462, "setxattrat": 463, "getxattrat": 464, "listxattrat": 465,
+    "removexattrat": 466, "open_tree_attr": 467, "file_getattr": 468, "file_setattr": 469,
+}
+_SYS_SECCOMP = {"x86_64": 317, "aarch64": 277, "riscv64": 277, "s390x": 348,
+                "ppc64le": 358, "i686": 354, "armv7l": 383, "loongarch64": 277}
+_SECCOMP_SET_MODE_FILTER = 1
+_NR_SCMP_ERROR = -1
+_ATTR_CTL_NNP = 3
+_MEMORY_CACHE: OrderedDict[str, bytes] = OrderedDict()
+_MEMORY_CACHE_SIZE = 16
+_DISK_CACHE_SIZE = 64
+
+
+class _ArgCmp(ctypes.Structure):
+    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int),
+                ("datum_a", ctypes.c_uint64), ("datum_b", ctypes.c_uint64)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+@cache
+def _lib() -> ctypes.CDLL:
+    try:
+        lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
+    except OSError as e:
+        raise SystemFailure(f"seccomp: cannot load libseccomp.so.2: {e}")
+    lib.seccomp_init.restype = ctypes.c_void_p
+    lib.seccomp_init.argtypes = [ctypes.c_uint32]
+    lib.seccomp_release.argtypes = [ctypes.c_void_p]
+    lib.seccomp_arch_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+    lib.seccomp_arch_resolve_name.restype = ctypes.c_uint32
+    lib.seccomp_arch_resolve_name.argtypes = [ctypes.c_char_p]
+    lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
+                                           ctypes.c_uint, ctypes.POINTER(_ArgCmp)]
+    lib.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
+    lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.seccomp_version.restype = ctypes.POINTER(ctypes.c_uint * 3)
+    return lib
+
+
+def _libseccomp_version() -> str:
+    v = _lib().seccomp_version().contents
+    return f"{v[0]}.{v[1]}.{v[2]}"
+
+
+def _errno_of(entry: Mapping[str, Any], key: str, field: str) -> int | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFF:
+        raise InvalidConfig(f"{field}.{key}: must be an errno number, got {value!r}")
+    return value
+
+
+def _action(name: object, errno_ret: int | None, field: str) -> int:
+    if name == "SCMP_ACT_NOTIFY":
+        raise InvalidConfig(f"{field}: SCMP_ACT_NOTIFY is not supported (no seccomp agent)")
+    if not isinstance(name, str) or name not in ACTIONS:
+        raise InvalidConfig(f"{field}: unknown seccomp action: {name}")
+    if name in _WITH_DATA:
+        return ACTIONS[name] | (errno_mod.EPERM if errno_ret is None else errno_ret)
+    if errno_ret is not None:
+        raise InvalidConfig(f"{field}: errnoRet is only allowed with SCMP_ACT_ERRNO or "
+                            f"SCMP_ACT_TRACE, not {name}")
+    return ACTIONS[name]
+
+
+def filter_flags(section: Mapping[str, Any]) -> int:
+    """The seccomp(2) flags the section's ``flags`` ask for; unknown ones are refused."""
+    flags = 0
+    for name in section.get("flags") or []:
+        if name == "SECCOMP_FILTER_FLAG_NEW_LISTENER":
+            raise InvalidConfig("linux.seccomp.flags: SECCOMP_FILTER_FLAG_NEW_LISTENER is "
+                                "not supported (no seccomp agent)")
+        if name not in FLAGS:
+            raise InvalidConfig(f"linux.seccomp.flags: unknown flag: {name}")
+        flags |= FLAGS[name]
+    return flags
+
+
+def _check_section(section: object) -> Mapping[str, Any]:
+    if not isinstance(section, Mapping):
+        raise InvalidConfig("linux.seccomp: must be an object")
+    if section.get("listenerPath") or section.get("listenerMetadata"):
+        raise InvalidConfig("linux.seccomp.listenerPath: seccomp agents are not supported")
+    if "defaultAction" not in section:
+        raise InvalidConfig("linux.seccomp.defaultAction: missing")
+    filter_flags(section)
+    return section
+
+
+def _conditions(args: object, field: str) -> list[list[_ArgCmp]]:
+    """The argument conditions of one syscall entry, as groups added as one rule each.
+
+    Conditions on different arguments are and-ed in one rule; libseccomp cannot and
+    two conditions on the same argument, so (like runc) those become separate rules.
+    """
+    if args is None:
+        return [[]]
+    if not isinstance(args, list):
+        raise InvalidConfig(f"{field}.args: must be a list")
+    conds: list[_ArgCmp] = []
+    for j, arg in enumerate(args):
+        where = f"{field}.args[{j}]"
+        if not isinstance(arg, Mapping):
+            raise InvalidConfig(f"{where}: must be an object")
+        index, op = arg.get("index"), arg.get("op")
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= 5:
+            raise InvalidConfig(f"{where}.index: must be 0 to 5, got {index!r}")
+        if not isinstance(op, str) or op not in OPERATORS:
+            raise InvalidConfig(f"{where}.op: unknown seccomp operator: {op}")
+        values = []
+        for key in ("value", "valueTwo"):
+            v = arg.get(key, 0)
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**64:
+                raise InvalidConfig(f"{where}.{key}: must be an unsigned 64-bit integer")
+            values.append(v)
+        conds.append(_ArgCmp(index, OPERATORS[op], values[0], values[1]))
+    indexes = [c.arg for c in conds]
+    if len(set(indexes)) != len(indexes):
+        return [[c] for c in conds]
+    return [conds]
+
+
+def _resolve(name: object, field: str) -> int:
+    if not isinstance(name, str) or not name:
+        raise InvalidConfig(f"{field}: syscall names must be non-empty strings")
+    nr = int(_lib().seccomp_syscall_resolve_name(name.encode()))
+    if nr == _NR_SCMP_ERROR:
+        if name in _NEWER_SYSCALLS:
+            return _NEWER_SYSCALLS[name]
+        raise InvalidConfig(f"{field}: unknown syscall: {name}")
+    return nr
+
+
+def _build(ctx: int, section: Mapping[str, Any], default: int) -> None:
+    lib = _lib()
+    for arch in section.get("architectures") or []:
+        if not isinstance(arch, str) or arch not in ARCHITECTURES:
+            raise InvalidConfig(f"linux.seccomp.architectures: unknown architecture: {arch}")
+        token = lib.seccomp_arch_resolve_name(ARCHITECTURES[arch].encode())
+        if token == 0:
+            raise InvalidConfig(f"linux.seccomp.architectures: not supported by libseccomp "
+                                f"{_libseccomp_version()}: {arch}")
+        rc = lib.seccomp_arch_add(ctx, token)
+        if rc < 0 and rc != -errno_mod.EEXIST:
+            raise SystemFailure(f"seccomp: cannot add architecture {arch}: "
+                                f"{os.strerror(-rc).lower()}")
+    entries = section.get("syscalls") or []
+    if not isinstance(entries, list):
+        raise InvalidConfig("linux.seccomp.syscalls: must be a list")
+    for i, entry in enumerate(entries):
+        field = f"linux.seccomp.syscalls[{i}]"
+        if not isinstance(entry, Mapping):
+            raise InvalidConfig(f"{field}: must be an object")
+        names = entry.get("names")
+        if not isinstance(names, list) or not names:
+            raise InvalidConfig(f"{field}.names: must be a non-empty list")
+        action = _action(entry.get("action"), _errno_of(entry, "errnoRet", field),
+                         f"{field}.action")
+        groups = _conditions(entry.get("args"), field)
+        for name in names:
+            nr = _resolve(name, f"{field}.names")
+            if action == default:
+                continue  # libseccomp refuses rules that repeat the default action
+            for group in groups:
+                arr = (_ArgCmp * len(group))(*group) if group else None
+                rc = lib.seccomp_rule_add_array(ctx, action, nr, len(group), arr)
+                if rc < 0:
+                    raise InvalidConfig(f"{field}: libseccomp refused the rule for {name}: "
+                                        f"{os.strerror(-rc).lower()}")
+
+
+def _compile(section: Mapping[str, Any]) -> bytes:
+    lib = _lib()
+    default = _action(section.get("defaultAction"),
+                      _errno_of(section, "defaultErrnoRet", "linux.seccomp"),
+                      "linux.seccomp.defaultAction")
+    ctx = lib.seccomp_init(default)
+    if not ctx:
+        raise SystemFailure("seccomp: seccomp_init failed")
+    fd = -1
+    try:
+        # no_new_privs is the init's decision (process.noNewPrivileges), not libseccomp's.
+        lib.seccomp_attr_set(ctx, _ATTR_CTL_NNP, 0)
+        _build(ctx, section, default)
+        fd = os.memfd_create("dockyard-seccomp", os.MFD_CLOEXEC)
+        rc = lib.seccomp_export_bpf(ctx, fd)
+        if rc < 0:
+            raise SystemFailure(f"seccomp: export failed: {os.strerror(-rc).lower()}")
+        size = os.lseek(fd, 0, os.SEEK_END)
+        return os.pread(fd, size, 0)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        lib.seccomp_release(ctx)
+
+
+def _key(section: Mapping[str, Any]) -> str:
+    blob = json.dumps(section, sort_keys=True, separators=(",", ":"))
+    salt = f"{platform.machine()}:{_libseccomp_version()}:"
+    return hashlib.sha256((salt + blob).encode()).hexdigest()
+
+
+def _disk_store(cache_dir: str, key: str, bpf: bytes) -> None:
+    try:
+        os.makedirs(cache_dir, mode=0o700, exist_ok=True)
+        tmp = os.path.join(cache_dir, f".{key}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(bpf)
+        os.replace(tmp, os.path.join(cache_dir, key + ".bpf"))
+        entries = [e for e in os.scandir(cache_dir) if e.name.endswith(".bpf")]
+        if len(entries) > _DISK_CACHE_SIZE:
+            entries.sort(key=lambda e: e.stat().st_mtime)
+            for old in entries[: len(entries) - _DISK_CACHE_SIZE]:
+                os.unlink(old.path)
+    except OSError:
+        pass  # the cache is an optimisation; a read-only or racing dir must not fail a start
+
+
+def compile_filter(section: object, *, cache_dir: str | None = None) -> bytes:
+    """Classic BPF for an OCI ``linux.seccomp`` section (``struct sock_filter`` array).
+
+    Results are cached in memory, and in ``cache_dir`` when given, under a hash of the
+    section, the machine and the libseccomp version. Unknown syscalls, actions,
+    operators, architectures and flags raise ``InvalidConfig`` naming them.
+    """
+    checked = _check_section(section)
+    key = _key(checked)
+    hit = _MEMORY_CACHE.get(key)
+    if hit is not None:
+        _MEMORY_CACHE.move_to_end(key)
+        return hit
+    bpf: bytes | None = None
+    if cache_dir is not None:
+        try:
+            with open(os.path.join(cache_dir, key + ".bpf"), "rb") as f:
+                bpf = f.read()
+            if not bpf or len(bpf) % 8:
+                bpf = None
+        except OSError:
+            bpf = None
+    if bpf is None:
+        bpf = _compile(checked)
+        if cache_dir is not None:
+            _disk_store(cache_dir, key, bpf)
+    _MEMORY_CACHE[key] = bpf
+    if len(_MEMORY_CACHE) > _MEMORY_CACHE_SIZE:
+        _MEMORY_CACHE.popitem(last=False)
+    return bpf
+
+
+def load_filter(bpf: bytes, flags: int = 0) -> None:
+    """Install ``bpf`` on the calling thread with seccomp(SECCOMP_SET_MODE_FILTER).
+
+    Needs no_new_privs set or CAP_SYS_ADMIN; raises ``SystemFailure`` otherwise.
+    """
+    if not bpf or len(bpf) % 8 or len(bpf) // 8 > 0xFFFF:
+        raise InvalidConfig(f"seccomp: not a classic BPF program ({len(bpf)} bytes)")
+    nr = _SYS_SECCOMP.get(platform.machine())
+    if nr is None:
+        raise SystemFailure(f"seccomp: unsupported machine: {platform.machine()}")
+    buf = ctypes.create_string_buffer(bpf, len(bpf))
+    prog = _SockFprog(len(bpf) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    rc = libc.syscall(ctypes.c_long(nr), ctypes.c_long(_SECCOMP_SET_MODE_FILTER),
+                      ctypes.c_long(flags), ctypes.byref(prog))
+    if rc != 0:
+        err = ctypes.get_errno() if rc < 0 else errno_mod.ESRCH
+        hint = (" (set no_new_privs or keep CAP_SYS_ADMIN until the filter is loaded)"
+                if err == errno_mod.EACCES else "")
+        raise SystemFailure(f"seccomp: cannot load filter: {os.strerror(err).lower()}{hint}")
