@@ -1,0 +1,66 @@
+"""Docker's detach keys: parsing ``--detach-keys`` and spotting the sequence in input."""
+
+from __future__ import annotations
+
+from dockyard.errors import InvalidArgument
+
+__all__ = ["DEFAULT_DETACH_KEYS", "DetachFilter", "parse_detach_keys"]
+
+DEFAULT_DETACH_KEYS = b"\x10\x11"  # ctrl-p ctrl-q
+_SPECIAL = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
+
+
+def parse_detach_keys(spec: str) -> bytes:
+    """``ctrl-p,ctrl-q`` → ``b"\\x10\\x11"``; each key a single character or ``ctrl-<key>``.
+
+    ``ctrl-`` takes a letter or one of ``@ [ \\ ] ^ _``. An empty spec means the default.
+    """
+    if spec == "":
+        return DEFAULT_DETACH_KEYS
+    out = bytearray()
+    for key in spec.split(","):
+        if len(key) == 1:
+            if ord(key) > 127:
+                raise InvalidArgument(f"invalid detach keys: {spec!r}: {key!r} is not ascii")
+            out.append(ord(key))
+            continue
+        low = key.lower()
+        name = low.removeprefix("ctrl-")
+        if name == low or len(name) != 1:
+            raise InvalidArgument(f"invalid detach keys: {spec!r}: unknown key {key!r}")
+        if "a" <= name <= "z":
+            out.append(ord(name) - ord("a") + 1)
+        elif name in _SPECIAL:
+            out.append(_SPECIAL[name])
+        else:
+            raise InvalidArgument(f"invalid detach keys: {spec!r}: unknown key {key!r}")
+    return bytes(out)
+
+
+class DetachFilter:
+    """Passes input through, holding back bytes that may begin the detach sequence.
+
+    ``feed`` returns the bytes to forward and whether the sequence was completed
+    (the sequence itself is never forwarded; a broken prefix is forwarded late).
+    """
+
+    def __init__(self, keys: bytes = DEFAULT_DETACH_KEYS) -> None:
+        self.keys = keys
+        self.matched = 0
+
+    def feed(self, data: bytes) -> tuple[bytes, bool]:
+        if not self.keys or (self.matched == 0 and self.keys[0] not in data):
+            return data, False
+        out = bytearray()
+        for b in data:
+            if b != self.keys[self.matched] and self.matched:
+                out += self.keys[:self.matched]
+                self.matched = 0
+            if b == self.keys[self.matched]:
+                self.matched += 1
+                if self.matched == len(self.keys):
+                    self.matched = 0
+                    return bytes(out), True
+            else:
+                out.append(b)
+        return bytes(out), False

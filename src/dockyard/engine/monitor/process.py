@@ -1,0 +1,563 @@
+"""The monitor process: one per running container (started by ``client.start_monitor``).
+
+It detaches (fork, setsid), becomes a child subreaper so the container's init is
+reparented to it when the runtime's ``create`` exits, holds the container's stdio
+(pipes, or the pty master received over ``--console-socket``), writes the logs,
+serves ``monitor.sock`` and records the container's State into
+``$ROOT/containers/<id>/state.json`` at each change. When init ends it records the
+exit code, OOM kill and FinishedAt, runs the runtime's ``delete``, answers waiters
+and exits.
+
+Memory matters (one per container): only the standard library's light C modules
+are imported (``_socket``, ``select``, ``_signal``, ``_json``), one epoll loop, no threads.
+"""
+
+from __future__ import annotations
+
+import _socket
+import os
+import select
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from dockyard.engine.logs.timefmt import ZERO_TIME, format_nano
+from dockyard.engine.logs.writer import LineSplitter, LogWriter, open_writer
+from dockyard.engine.monitor import protocol as P
+from dockyard.engine.monitor.records import error_exit_code, oom_kill_count, write_json_atomic
+
+if TYPE_CHECKING:
+    import signal as _signal
+else:  # the C module: ``signal`` would import ``enum``
+    import _signal
+
+__all__ = ["main"]
+
+SOCKET = "monitor.sock"
+CONSOLE = "console.sock"
+DRAIN_SECONDS = 2.0  # how long to keep reading output once init has exited
+MAX_CLIENT_BACKLOG = 8 << 20
+
+
+def _set_subreaper() -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(36, 1, 0, 0, 0) != 0:  # PR_SET_CHILD_SUBREAPER
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+    # Drop ctypes again: the monitor lives long and every module costs memory.
+    for name in [m for m in sys.modules if m == "ctypes" or m.startswith("ctypes.")]:
+        del sys.modules[name]
+
+
+def _run(argv: list[str], stdin: int, stdout: int, stderr: int) -> int:
+    """Spawn a helper (the runtime) with the given stdio; return its pid."""
+    null_env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "TMPDIR")}
+    return os.posix_spawnp(argv[0], argv, null_env, file_actions=[
+        (os.POSIX_SPAWN_DUP2, stdin, 0),
+        (os.POSIX_SPAWN_DUP2, stdout, 1),
+        (os.POSIX_SPAWN_DUP2, stderr, 2),
+    ])
+
+
+def _status_code(status: int) -> int:
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+class _Client:
+    __slots__ = ("attached", "fd", "frames", "inbuf", "out", "sock", "streams", "waiting")
+
+    def __init__(self, sock: _socket.socket) -> None:
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.inbuf = b""
+        self.out = bytearray()
+        self.attached = False
+        self.waiting = False
+        self.streams: tuple[bool, bool] = (False, False)
+        self.frames: P.FrameReader | None = None
+
+
+class Monitor:
+    """State and event loop of one monitor."""
+
+    def __init__(self, cfg: dict[str, object], sync_fd: int) -> None:
+        self.cfg = cfg
+        self.id = str(cfg["id"])
+        self.runtime = [str(a) for a in cfg["runtime"]]  # type: ignore[attr-defined]
+        self.run_dir = str(cfg["run_dir"])
+        self.container_dir = str(cfg["container_dir"])
+        self.tty = bool(cfg.get("tty"))
+        self.stdin_once = bool(cfg.get("stdin_once"))
+        self.sync_fd = sync_fd
+        self.state: dict[str, object] = {
+            "Status": "created", "Running": False, "Paused": False, "Restarting": False,
+            "OOMKilled": False, "Dead": False, "Pid": 0, "ExitCode": 0, "Error": "",
+            "StartedAt": ZERO_TIME, "FinishedAt": ZERO_TIME,
+        }
+        self.pid = 0
+        self.exit_status: int | None = None
+        self.stdin_fd = -1
+        self.outputs: dict[int, str] = {}  # fd -> stream name
+        self.splitters = {"stdout": LineSplitter(), "stderr": LineSplitter()}
+        self.clients: dict[int, _Client] = {}
+        self.stdin_pending = b""
+        log_cfg = cfg.get("log") or {}
+        assert isinstance(log_cfg, dict)
+        self.log: LogWriter | None = open_writer(self.container_dir, self.id, log_cfg)
+        self.ep = select.epoll()
+
+    # -- records -----------------------------------------------------------------
+    def record(self, **changes: object) -> None:
+        self.state.update(changes)
+        write_json_atomic(os.path.join(self.container_dir, "state.json"), self.state)
+
+    def report(self, msg: dict[str, object]) -> None:
+        """Tell the process that started us how creation went (once)."""
+        if self.sync_fd >= 0:
+            try:
+                os.write(self.sync_fd, (P.dumps(msg) + "\n").encode())
+            except OSError:
+                pass
+            os.close(self.sync_fd)
+            self.sync_fd = -1
+
+    # -- runtime -----------------------------------------------------------------
+    def create(self) -> str | None:
+        """Run the runtime's create; on failure return its error message."""
+        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        child_fds = [null, err_w]
+        argv = [*self.runtime, "create", "--bundle", str(self.cfg["bundle"]),
+                "--pid-file", os.path.join(self.run_dir, "init.pid")]
+        console: _socket.socket | None = None
+        if self.tty:
+            console = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            console.bind(CONSOLE)  # relative to run_dir: long tmp paths overflow sun_path
+            console.listen(1)
+            argv += ["--console-socket", CONSOLE]
+            pid = _run([*argv, self.id], null, null, err_w)
+        else:
+            if self.cfg.get("stdin"):
+                in_r, self.stdin_fd = os.pipe2(os.O_CLOEXEC)
+                child_fds.append(in_r)
+            else:
+                in_r = null
+            out_r, out_w = os.pipe2(os.O_CLOEXEC)
+            child_fds.append(out_w)
+            self.outputs = {out_r: "stdout", err_r: "stderr"}
+            pid = _run([*argv, self.id], in_r, out_w, err_w)
+        for fd in child_fds:
+            os.close(fd)
+        _, status = os.waitpid(pid, 0)
+        if console is not None:
+            master = self._receive_console(console) if status == 0 else -1
+            console.close()
+            _unlink(CONSOLE)
+            if master >= 0:
+                self.stdin_fd = master
+                self.outputs = {master: "stdout"}
+        if status != 0 or (self.tty and not self.outputs):
+            os.set_blocking(err_r, False)
+            try:
+                text = os.read(err_r, 65536).decode("utf-8", "replace")
+            except BlockingIOError:
+                text = ""
+            os.close(err_r)
+            return _runtime_error(text) or f"runtime create exited with status {status}"
+        if self.tty:
+            os.close(err_r)
+        with open(os.path.join(self.run_dir, "init.pid")) as f:
+            self.pid = int(f.read().strip())
+        return None
+
+    def _receive_console(self, console: _socket.socket) -> int:
+        console.settimeout(5.0)
+        try:
+            conn = _socket.socket(fileno=console._accept()[0])  # type: ignore[attr-defined]
+        except OSError:
+            return -1
+        try:
+            conn.settimeout(5.0)
+            _, anc, _, _ = conn.recvmsg(4096, _socket.CMSG_SPACE(4))
+        finally:
+            conn.close()
+        for level, kind, data in anc:
+            if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                fd = int.from_bytes(data[:4], sys.byteorder)
+                os.set_inheritable(fd, False)
+                return fd
+        return -1
+
+    def start(self) -> str | None:
+        """Run the runtime's start; on failure return its error message."""
+        if self.state["Status"] != "created":
+            return f"container {self.id} is already {self.state['Status']}"
+        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        pid = _run([*self.runtime, "start", self.id], null, null, err_w)
+        os.close(null)
+        os.close(err_w)
+        _, status = os.waitpid(pid, 0)
+        text = os.read(err_r, 65536).decode("utf-8", "replace") if status else ""
+        os.close(err_r)
+        if status != 0:
+            return _runtime_error(text) or f"runtime start exited with status {status}"
+        self.record(Status="running", Running=True, Pid=self.pid,
+                    StartedAt=format_nano(time.time_ns()))
+        return None
+
+    def delete(self) -> None:
+        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            pid = _run([*self.runtime, "delete", "--force", self.id], null, null, null)
+            os.waitpid(pid, 0)
+        except OSError as e:
+            sys.stderr.write(f"monitor: runtime delete: {e}\n")
+        finally:
+            os.close(null)
+
+    # -- event loop ----------------------------------------------------------------
+    def serve(self) -> None:
+        wake_r, wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        _signal.set_wakeup_fd(wake_w)
+        _signal.signal(_signal.SIGCHLD, lambda *_: None)
+        listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        _unlink(SOCKET)
+        listener.bind(SOCKET)
+        listener.listen(16)
+        listener.setblocking(False)
+        self.ep.register(wake_r, select.EPOLLIN)
+        self.ep.register(listener.fileno(), select.EPOLLIN)
+        for fd in self.outputs:
+            os.set_blocking(fd, False)
+            self.ep.register(fd, select.EPOLLIN)
+        if self.stdin_fd >= 0 and self.stdin_fd not in self.outputs:
+            os.set_blocking(self.stdin_fd, False)
+        deadline: float | None = None
+        self._reap()
+        while True:
+            if self.exit_status is not None:
+                if deadline is None:
+                    deadline = time.monotonic() + DRAIN_SECONDS
+                if not self.outputs or time.monotonic() >= deadline:
+                    break
+            timeout = 0.05 if (self.stdin_pending or deadline is not None) else -1
+            try:
+                events = self.ep.poll(timeout)
+            except InterruptedError:
+                continue
+            for fd, ev in events:
+                if fd == wake_r:
+                    try:
+                        while os.read(wake_r, 512):
+                            pass
+                    except BlockingIOError:
+                        pass
+                    self._reap()
+                elif fd == listener.fileno():
+                    self._accept(listener)
+                elif fd in self.outputs:
+                    self._read_output(fd)
+                elif fd in self.clients:
+                    self._client_event(self.clients[fd], ev)
+            if self.stdin_pending:
+                self._write_stdin(b"")
+        self._finish(listener)
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid == self.pid and self.exit_status is None:
+                self.exit_status = _status_code(status)
+
+    def _accept(self, listener: _socket.socket) -> None:
+        while True:
+            try:
+                fd, _ = listener._accept()  # type: ignore[attr-defined]
+            except (BlockingIOError, InterruptedError):
+                return
+            sock = _socket.socket(fileno=fd)
+            sock.setblocking(False)
+            client = _Client(sock)
+            self.clients[client.fd] = client
+            self.ep.register(client.fd, select.EPOLLIN)
+
+    def _read_output(self, fd: int) -> None:
+        stream = self.outputs[fd]
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:  # EIO: the pty's other side is closed
+            data = b""
+        if not data:
+            self.ep.unregister(fd)
+            del self.outputs[fd]
+            if fd != self.stdin_fd:
+                os.close(fd)
+            self._log(stream, self.splitters[stream].flush())
+            return
+        self._log(stream, self.splitters[stream].feed(data))
+        frame = P.encode_frame(P.STDOUT if stream == "stdout" else P.STDERR, data)
+        for c in list(self.clients.values()):
+            if c.attached and c.streams[0 if stream == "stdout" else 1]:
+                self._send(c, frame)
+
+    def _log(self, stream: str, messages: list[bytes]) -> None:
+        if self.log is not None and messages:
+            now = time.time_ns()
+            for m in messages:
+                self.log.write(stream, m, now)
+
+    def _send(self, c: _Client, data: bytes) -> None:
+        if not c.out:
+            try:
+                n = c.sock.send(data)
+            except BlockingIOError:
+                n = 0
+            except OSError:
+                self._drop(c)
+                return
+            data = data[n:]
+            if not data:
+                return
+            self.ep.modify(c.fd, select.EPOLLIN | select.EPOLLOUT)
+        c.out += data
+        if len(c.out) > MAX_CLIENT_BACKLOG:
+            self._drop(c)  # a client that does not read must not grow us without bound
+
+    def _drop(self, c: _Client) -> None:
+        if self.clients.pop(c.fd, None) is not None:
+            self.ep.unregister(c.fd)
+            c.sock.close()
+
+    def _client_event(self, c: _Client, ev: int) -> None:
+        if ev & select.EPOLLOUT and c.out:
+            try:
+                n = c.sock.send(c.out)
+                del c.out[:n]
+            except BlockingIOError:
+                pass
+            except OSError:
+                self._drop(c)
+                return
+            if not c.out:
+                self.ep.modify(c.fd, select.EPOLLIN)
+        if not ev & (select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR):
+            return
+        try:
+            data = c.sock.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            if c.attached and self.stdin_once:
+                self._close_stdin()
+            self._drop(c)
+            return
+        if c.frames is not None:
+            self._attached_input(c, data)
+            return
+        c.inbuf += data
+        if b"\n" not in c.inbuf:
+            if len(c.inbuf) > 65536:
+                self._drop(c)
+            return
+        line, _, rest = c.inbuf.partition(b"\n")
+        try:
+            req = P.loads(line)
+            if not isinstance(req, dict):
+                raise ValueError("request is not an object")
+        except ValueError as e:
+            self._send(c, (P.dumps({"ok": False, "error": f"bad request: {e}"}) + "\n").encode())
+            return
+        self._request(c, req, rest)
+
+    def _request(self, c: _Client, req: dict[str, object], rest: bytes) -> None:
+        op = req.get("op")
+        reply: dict[str, object]
+        if op == "start":
+            err = self.start()
+            reply = {"ok": True, "pid": self.pid} if err is None else {"ok": False, "error": err}
+        elif op == "state":
+            reply = dict(self.state)
+        elif op == "wait":
+            c.waiting = True
+            return
+        elif op == "resize":
+            reply = self._resize(req.get("height"), req.get("width"))
+        elif op == "attach":
+            c.attached = True
+            c.streams = (bool(req.get("stdout", True)), bool(req.get("stderr", True)))
+            c.frames = P.FrameReader()
+            self._send(c, (P.dumps({"ok": True, "tty": self.tty}) + "\n").encode())
+            if rest:
+                self._attached_input(c, rest)
+            return
+        else:
+            reply = {"ok": False, "error": f"unknown op: {op!r}"}
+        self._send(c, (P.dumps(reply) + "\n").encode())
+
+    def _attached_input(self, c: _Client, data: bytes) -> None:
+        assert c.frames is not None
+        try:
+            frames = c.frames.feed(data)
+        except ValueError:
+            self._drop(c)
+            return
+        for kind, payload in frames:
+            if kind == P.STDIN:
+                self._write_stdin(payload)
+            elif kind == P.STDIN_CLOSE and self.stdin_once:
+                self._close_stdin()
+            elif kind == P.RESIZE:
+                rows, _, cols = payload.decode().partition(" ")
+                self._resize(rows, cols)
+
+    def _write_stdin(self, data: bytes) -> None:
+        if self.stdin_fd < 0:
+            return
+        self.stdin_pending += data
+        try:
+            n = os.write(self.stdin_fd, self.stdin_pending)
+            self.stdin_pending = self.stdin_pending[n:]
+        except BlockingIOError:
+            pass
+        except OSError:
+            self.stdin_pending = b""
+
+    def _close_stdin(self) -> None:
+        if self.stdin_fd >= 0 and not self.tty:
+            self._write_stdin(b"")
+            os.close(self.stdin_fd)
+            self.stdin_fd = -1
+            self.stdin_pending = b""
+
+    def _resize(self, rows: object, cols: object) -> dict[str, object]:
+        try:
+            h, w = int(str(rows)), int(str(cols))
+            if not (0 < h < 65536 and 0 < w < 65536):
+                raise ValueError
+        except ValueError:
+            return {"ok": False, "error": f"invalid size: {rows}x{cols}"}
+        if not self.tty or self.stdin_fd < 0:
+            return {"ok": False, "error": f"container {self.id} has no tty"}
+        import fcntl
+        import termios
+
+        fcntl.ioctl(self.stdin_fd, termios.TIOCSWINSZ,
+                    h.to_bytes(2, sys.byteorder) + w.to_bytes(2, sys.byteorder) + bytes(4))
+        return {"ok": True}
+
+    def _finish(self, listener: _socket.socket) -> None:
+        code = self.exit_status if self.exit_status is not None else 255
+        for stream, splitter in self.splitters.items():
+            self._log(stream, splitter.flush())
+        if self.log is not None:
+            self.log.close()
+        oom = oom_kill_count(self.cfg) > 0
+        self.record(Status="exited", Running=False, Pid=0, ExitCode=code, OOMKilled=oom,
+                    FinishedAt=format_nano(time.time_ns()))
+        self.delete()
+        listener.close()
+        _unlink(SOCKET)
+        done = (P.dumps({"StatusCode": code, "Error": None}) + "\n").encode()
+        exit_frame = P.encode_frame(P.EXIT, str(code).encode())
+        for c in list(self.clients.values()):
+            if c.waiting:
+                self._send(c, done)
+            elif c.attached:
+                self._send(c, exit_frame)
+        end = time.monotonic() + 2.0
+        for c in list(self.clients.values()):
+            c.sock.setblocking(True)
+            c.sock.settimeout(max(0.01, end - time.monotonic()))
+            try:
+                c.sock.sendall(bytes(c.out))
+            except OSError:
+                pass
+            c.sock.close()
+        _unlink(os.path.join(self.run_dir, "monitor.pid"))
+        _unlink(os.path.join(self.run_dir, "init.pid"))
+
+
+def _runtime_error(text: str) -> str:
+    """The last meaningful line a runtime printed (runc's ``level=error msg=...``)."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    last = lines[-1]
+    if 'msg="' in last:
+        last = last.split('msg="', 1)[1].rsplit('"', 1)[0].replace('\\"', '"')
+    return last
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def main(argv: list[str]) -> int:
+    """``boot.py <launch.json> <sync fd>``: detach, create (and maybe start), serve."""
+    cfg_path, sync_fd = argv[0], int(argv[1])
+    with open(cfg_path, "rb") as f:
+        cfg = P.loads(f.read())
+    assert isinstance(cfg, dict)
+    if os.fork():
+        os._exit(0)  # the launcher reaps this one; our grandchild is nobody's child
+    os.setsid()
+    run_dir = str(cfg["run_dir"])
+    os.chdir(run_dir)
+    log_fd = os.open("monitor.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(null)
+    os.close(log_fd)
+    for sig in (_signal.SIGHUP, _signal.SIGINT, _signal.SIGTERM, _signal.SIGPIPE):
+        _signal.signal(sig, _signal.SIG_IGN)
+    mon: Monitor | None = None
+    try:
+        _set_subreaper()
+        with open("monitor.pid.tmp", "w") as f:
+            f.write(str(os.getpid()))
+        os.rename("monitor.pid.tmp", "monitor.pid")
+        mon = Monitor(cfg, sync_fd)
+        err = mon.create()
+        if err is None and cfg.get("autostart"):
+            err = mon.start()
+        if err is not None:
+            mon.record(Status="exited" if cfg.get("autostart") else "created", Error=err,
+                       ExitCode=error_exit_code(err), Pid=0)
+            mon.report({"ok": False, "error": err})
+            mon.delete()
+            _unlink("monitor.pid")
+            return 1
+        if not cfg.get("autostart"):
+            mon.record(Pid=mon.pid)
+        mon.report({"ok": True, "pid": mon.pid})
+        mon.serve()
+        return 0
+    except BaseException as e:
+        sys.stderr.write(f"monitor: {type(e).__name__}: {e}\n")
+        if mon is not None:
+            mon.report({"ok": False, "error": f"monitor failed: {e}"})
+        else:
+            try:
+                msg = P.dumps({"ok": False, "error": f"monitor failed: {e}"}) + "\n"
+                os.write(sync_fd, msg.encode())
+            except OSError:
+                pass
+        raise

@@ -1,0 +1,91 @@
+"""What the monitor writes into the container dir, and how it is read back.
+
+``$ROOT/containers/<id>/state.json`` holds Docker's ``State`` object (Status, Running,
+Paused, Restarting, OOMKilled, Dead, Pid, ExitCode, Error, StartedAt, FinishedAt). The
+monitor owns that file while it lives and rewrites it atomically at each change.
+Imported by the monitor process: standard library, light modules only.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .protocol import dumps
+
+__all__ = ["error_exit_code", "oom_kill_count", "read_state", "write_json_atomic"]
+
+
+def write_json_atomic(path: str, obj: object) -> None:
+    """Write to a temporary name, fsync, rename over ``path``, fsync the directory."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, dumps(obj).encode() + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(tmp, path)
+    dfd = os.open(os.path.dirname(path) or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def read_state(container_dir: str | os.PathLike[str]) -> dict[str, object] | None:
+    """The State the monitor last recorded, or None if it never wrote one."""
+    import json
+
+    try:
+        with open(os.path.join(container_dir, "state.json"), "rb") as f:
+            obj = json.load(f)
+    except FileNotFoundError:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def error_exit_code(message: str) -> int:
+    """Docker's State.ExitCode for a container that could not start."""
+    low = message.lower()
+    if "executable file not found" in low or "no such file or directory" in low:
+        return 127
+    if "permission denied" in low or "is a directory" in low:
+        return 126
+    return 128
+
+
+def _read_counter(path: str, key: str) -> int | None:
+    try:
+        with open(path) as f:
+            for line in f:
+                name, _, value = line.partition(" ")
+                if name == key:
+                    return int(value)
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def oom_kill_count(cfg: dict[str, object]) -> int:
+    """How many processes the kernel's OOM killer took in the container's cgroup.
+
+    Asks the runtime's cgroup manager when it is there; otherwise reads the memory
+    controller's counter directly (v1 ``memory.oom_control``, v2 ``memory.events``).
+    """
+    cgroups_path = str(cfg.get("cgroups_path") or "")
+    if not cgroups_path or ":" in cgroups_path:
+        return 0
+    try:
+        from dockyard.runtime.cgroups import manager_for  # type: ignore[attr-defined]
+
+        return int(manager_for(cgroups_path, str(cfg["id"])).oom_kill_count())
+    except Exception:  # the manager is optional here; fall back to the files
+        pass
+    rel = cgroups_path.lstrip("/")
+    for path, key in ((f"/sys/fs/cgroup/memory/{rel}/memory.oom_control", "oom_kill"),
+                      (f"/sys/fs/cgroup/{rel}/memory.events", "oom_kill"),
+                      (f"/sys/fs/cgroup/unified/{rel}/memory.events", "oom_kill")):
+        count = _read_counter(path, key)
+        if count is not None:
+            return count
+    return 0
