@@ -1,0 +1,285 @@
+"""The runtime side of ``create``: validate, fork the init, serve its requests.
+
+Everything that can be refused is checked before the first fork (config, rootfs,
+namespace paths, capabilities, rlimits, seccomp). After it, any failure kills the
+init and removes the cgroup and the state directory, so a failed create leaves
+nothing behind: the init's mounts die with its mount namespace.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dockyard.errors import DockyardError, InvalidConfig, NotFound, SystemFailure
+from dockyard.oci.spec import parse_config
+from dockyard.runtime import container_state as st
+from dockyard.runtime.messages import Kind, error_from, recv, send
+from dockyard.runtime.namespaces import Namespaces, plan_namespaces, write_id_maps
+
+__all__ = ["Plan", "create", "load_bundle", "make_plan", "serve", "wait_gone",
+           "write_pid_file"]
+
+
+@dataclass
+class Plan:
+    """Everything the init needs, decided in the runtime before forking."""
+
+    config: dict[str, Any]
+    rootfs: str
+    namespaces: Namespaces
+    env: dict[str, str]
+    fifo_fd: int = -1
+    state_dir_fd: int = -1
+    console: socket.socket | None = None
+    rlimits: list[Any] = field(default_factory=list)
+    seccomp: bytes | None = None
+    seccomp_flags: int = 0
+    preserve_fds: int = 0
+    joining: bool = False  # exec: enter an existing container instead of building one
+    state_for_hooks: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def process(self) -> dict[str, Any]:
+        return self.config["process"]  # type: ignore[no-any-return]
+
+    @property
+    def hooks(self) -> dict[str, Any]:
+        return self.config.get("hooks") or {}
+
+
+def load_bundle(bundle: str | Path) -> tuple[dict[str, Any], str]:
+    """The validated config of ``bundle`` and its rootfs's absolute path."""
+    bundle = os.path.abspath(bundle)
+    try:
+        with open(os.path.join(bundle, "config.json"), "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise NotFound(f"{bundle}/config.json: no such file") from None
+    except OSError as exc:
+        raise InvalidConfig(f"{bundle}/config.json: {exc.strerror}") from None
+    config = parse_config(raw)
+    rootfs = os.path.join(bundle, config["root"]["path"])
+    if not os.path.isdir(rootfs):
+        raise InvalidConfig(f"config.json: root.path: {rootfs}: no such directory")
+    return config, os.path.realpath(rootfs)
+
+
+def make_plan(config: dict[str, Any], rootfs: str,
+              namespaces: Namespaces | None = None) -> Plan:
+    """Check what can be checked before forking and gather it for the init."""
+    proc = config["process"]
+    env = dict(e.split("=", 1) if "=" in e else (e, "") for e in proc.get("env") or ())
+    linux = config.get("linux") or {}
+    from dockyard.runtime.capabilities import check_process_capabilities
+
+    check_process_capabilities(proc.get("capabilities"))
+    rlimits: list[Any] = []
+    if proc.get("rlimits"):
+        from dockyard.runtime.rlimits import check_rlimits
+
+        rlimits = check_rlimits(proc["rlimits"])
+    seccomp = None
+    flags = 0
+    if linux.get("seccomp"):
+        from dockyard.runtime.seccomp import compile_filter, filter_flags
+
+        seccomp = compile_filter(linux["seccomp"])
+        flags = filter_flags(linux["seccomp"])
+    ns = namespaces if namespaces is not None else plan_namespaces(linux)
+    return Plan(config, rootfs, ns, env, rlimits=rlimits, seccomp=seccomp,
+                seccomp_flags=flags)
+
+
+def create(state_root: str | Path, container_id: str, bundle: str | Path, *,
+           pid_file: str | None = None, console_socket: str | None = None,
+           preserve_fds: int = 0) -> st.ContainerState:
+    """Create the container: its init waits in ``exec.fifo`` for ``start``.
+
+    The init inherits this process's stdio unless the config asks for a terminal.
+    Call from a process that reaps orphans (a subreaper) to be the init's parent."""
+    st.check_id(container_id)
+    bundle = os.path.abspath(bundle)
+    config, rootfs = load_bundle(bundle)
+    if (config.get("linux") or {}).get("cgroupsPath", "").count(":") == 2:
+        raise InvalidConfig("config.json: linux.cgroupsPath: systemd cgroups are not "
+                            "supported (drop --systemd-cgroup)")
+    plan = make_plan(config, rootfs)
+    try:
+        directory = st.reserve(Path(state_root), container_id)
+    except BaseException:
+        plan.namespaces.close()
+        raise
+    manager: Any = None
+    init_pid = 0
+    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        os.mkfifo(directory / st.FIFO, 0o622)
+        plan.fifo_fd = os.open(directory / st.FIFO, os.O_PATH | os.O_CLOEXEC)
+        plan.state_dir_fd = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        plan.preserve_fds = preserve_fds
+        if config["process"].get("terminal"):
+            if not console_socket:
+                raise InvalidConfig("config.json: process.terminal: needs --console-socket")
+            from dockyard.runtime.console import connect_console_socket
+
+            plan.console = connect_console_socket(console_socket)
+        from dockyard.runtime.cgroup_glue import default_cgroups_path
+        from dockyard.runtime.cgroup_glue import manager as cg_manager
+
+        cgroups_path = default_cgroups_path(config, container_id)
+        state = st.ContainerState(
+            id=container_id, pid=0, bundle=bundle, rootfs=rootfs,
+            created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), start_time=0,
+            cgroups_path=cgroups_path, annotations=config.get("annotations") or {},
+            hooks=config.get("hooks") or {}, oci_version=config["ociVersion"],
+            directory=str(directory))
+        mid = os.fork()
+        if mid == 0:
+            parent.close()
+            from dockyard.runtime.init import intermediate_main
+
+            intermediate_main(plan, child)
+        child.close()
+        init_pid, manager = serve(plan, parent, mid, state, cg_manager, cgroups_path)
+        state.pid = init_pid
+        state.start_time = st.process_start_time(init_pid) or 0
+        state.save()
+        if pid_file:
+            write_pid_file(pid_file, init_pid)
+        return state
+    except BaseException:
+        _cleanup(init_pid, manager, directory)
+        raise
+    finally:
+        parent.close()
+        child.close()
+        plan.namespaces.close()
+        for fd in (plan.fifo_fd, plan.state_dir_fd):
+            if fd >= 0:
+                os.close(fd)
+        if plan.console is not None:
+            plan.console.close()
+
+
+def serve(plan: Plan, sock: socket.socket, mid: int, state: st.ContainerState,
+           cg_manager: Any, cgroups_path: str) -> tuple[int, Any]:
+    """Answer the intermediate's and the init's messages until the init is ready."""
+    linux = plan.config.get("linux") or {}
+    init_pid = 0
+    manager = None
+    waiting_cgroup = False
+    try:
+        while True:
+            kind, payload = recv(sock)
+            if kind is Kind.USERNS_READY:
+                write_id_maps(payload["pid"], linux)
+                send(sock, Kind.MAPS_WRITTEN)
+            elif kind is Kind.INIT_PID:
+                init_pid = payload["pid"]
+                os.waitpid(mid, 0)
+                mid = 0
+            elif kind is Kind.JOIN_CGROUP:
+                waiting_cgroup = True
+            elif kind is Kind.RUN_HOOKS:
+                from dockyard.runtime.hooks import run_hooks
+
+                run_hooks(plan.hooks, "prestart", state.to_oci())
+                run_hooks(plan.hooks, "createRuntime", state.to_oci())
+                send(sock, Kind.HOOKS_DONE)
+            elif kind is Kind.READY:
+                return init_pid, manager
+            elif kind is Kind.ERROR:
+                raise error_from(payload)
+            if waiting_cgroup and init_pid:
+                waiting_cgroup = False
+                manager = cg_manager(cgroups_path, state.id)
+                manager.create()
+                manager.apply(with_default_devices(linux.get("resources") or {}))
+                manager.add_pid(init_pid)
+                state.pid = init_pid
+                send(sock, Kind.CGROUP_JOINED, state=dict(state.to_oci(), status="creating",
+                                                          pid=init_pid))
+    except BaseException:
+        if init_pid:
+            _kill(init_pid)
+        if manager is not None:
+            _remove_cgroup(manager)
+        raise
+    finally:
+        if mid:
+            try:
+                os.kill(mid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(mid, 0)
+
+
+# The device nodes every container gets (runc's AllowedDevices): allowed after the
+# config's own rules, so that /dev/null and friends work under a deny-all rule.
+_DEFAULT_DEVICE_RULES = [
+    {"allow": True, "type": t, "major": ma, "minor": mi, "access": "rwm"}
+    for t, ma, mi in (("c", 1, 3), ("c", 1, 5), ("c", 1, 7), ("c", 1, 8), ("c", 1, 9),
+                      ("c", 5, 0), ("c", 5, 1), ("c", 5, 2), ("c", 136, None),
+                      ("c", 10, 200))
+]
+
+
+def with_default_devices(resources: dict[str, Any]) -> dict[str, Any]:
+    """``resources`` with the default device nodes allowed after its own rules."""
+    rules = list(resources.get("devices") or ())
+    return dict(resources, devices=rules + [{k: v for k, v in r.items() if v is not None}
+                                           for r in _DEFAULT_DEVICE_RULES])
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    wait_gone(pid)
+
+
+def wait_gone(pid: int, timeout: float = 10.0) -> None:
+    """Wait until ``pid`` is dead (reaping it if it is our child)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return
+        except ChildProcessError:
+            if st.process_start_time(pid) is None:
+                return
+        time.sleep(0.002)
+    raise SystemFailure(f"process {pid} did not exit")
+
+
+def _remove_cgroup(manager: Any) -> None:
+    try:
+        manager.remove()
+    except DockyardError:
+        pass
+
+
+def _cleanup(init_pid: int, manager: Any, directory: Path) -> None:
+    if init_pid:
+        _kill(init_pid)
+    if manager is not None:
+        _remove_cgroup(manager)
+    import shutil
+
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def write_pid_file(path: str, pid: int) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(str(pid))
+    os.rename(tmp, path)

@@ -1,0 +1,30 @@
+"""``features``: what this runtime supports, in runc's ``features`` JSON shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dockyard.oci.spec import HOOK_KINDS, NAMESPACE_TYPES, OCI_VERSION
+from dockyard.runtime.mounts import known_options
+
+__all__ = ["features"]
+
+
+def features() -> dict[str, Any]:
+    from dockyard.runtime.capabilities import NAMES
+
+    return {
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": OCI_VERSION,
+        "hooks": list(HOOK_KINDS),
+        "mountOptions": known_options(),
+        "linux": {
+            "namespaces": sorted(NAMESPACE_TYPES),
+            "capabilities": list(NAMES),
+            "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False},
+            "seccomp": {"enabled": True},
+            "apparmor": {"enabled": False},
+            "selinux": {"enabled": False},
+        },
+        "annotations": {"org.opencontainers.runc.version": "dockyard"},
+    }

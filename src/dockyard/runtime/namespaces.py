@@ -1,0 +1,78 @@
+"""Which namespaces a config asks for: new ones to unshare, existing ones to join."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from dockyard.errors import InvalidConfig, NotFound
+from dockyard.runtime import syscalls as sc
+
+__all__ = ["FLAGS", "Namespaces", "plan_namespaces"]
+
+FLAGS = {"pid": sc.CLONE_NEWPID, "network": sc.CLONE_NEWNET, "mount": sc.CLONE_NEWNS,
+         "ipc": sc.CLONE_NEWIPC, "uts": sc.CLONE_NEWUTS, "user": sc.CLONE_NEWUSER,
+         "cgroup": sc.CLONE_NEWCGROUP}
+# The order in which existing namespaces are joined: user first (it owns the others).
+ORDER = ("user", "ipc", "uts", "network", "pid", "mount", "cgroup")
+PROC_NAMES = {"pid": "pid", "network": "net", "mount": "mnt", "ipc": "ipc", "uts": "uts",
+              "user": "user", "cgroup": "cgroup"}
+
+
+@dataclass
+class Namespaces:
+    """New namespaces (``kinds``) and namespaces to join (kind -> open descriptor)."""
+
+    kinds: set[str] = field(default_factory=set)
+    join: dict[str, int] = field(default_factory=dict)
+
+    def wants(self, kind: str) -> bool:
+        return kind in self.kinds or kind in self.join
+
+    def unshare_flags(self, kinds: tuple[str, ...]) -> int:
+        return sum(FLAGS[k] for k in kinds if k in self.kinds and k not in self.join)
+
+    def close(self) -> None:
+        for fd in self.join.values():
+            os.close(fd)
+        self.join.clear()
+
+
+def plan_namespaces(linux: dict[str, Any]) -> Namespaces:
+    """Open every namespace path now, in the caller, so a bad path fails before forking."""
+    ns = Namespaces()
+    try:
+        for i, entry in enumerate(linux.get("namespaces") or ()):
+            kind = entry["type"]
+            path = entry.get("path")
+            if not path:
+                ns.kinds.add(kind)
+                continue
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError as exc:
+                raise NotFound(f"config.json: linux.namespaces[{i}].path: {path}: "
+                               f"{exc.strerror.lower() if exc.strerror else exc}") from None
+            ns.join[kind] = fd
+        if "mount" not in ns.kinds and "mount" not in ns.join:
+            raise InvalidConfig("config.json: linux.namespaces: a mount namespace is required")
+        if ns.wants("user") and not (linux.get("uidMappings") and linux.get("gidMappings")) \
+                and "user" not in ns.join:
+            raise InvalidConfig("config.json: linux.uidMappings: required with a user namespace")
+    except BaseException:
+        ns.close()
+        raise
+    return ns
+
+
+def write_id_maps(pid: int, linux: dict[str, Any]) -> None:
+    """Write uid_map and gid_map of ``pid`` (the child that unshared its user ns)."""
+    for key, name in (("uidMappings", "uid_map"), ("gidMappings", "gid_map")):
+        lines = "".join(f"{m['containerID']} {m['hostID']} {m['size']}\n"
+                        for m in linux.get(key) or ())
+        try:
+            with open(f"/proc/{pid}/{name}", "w") as f:
+                f.write(lines)
+        except OSError as exc:
+            raise InvalidConfig(f"config.json: linux.{key}: {exc.strerror}") from None

@@ -1,0 +1,67 @@
+"""``run``: create, start, wait for the init, delete, and exit with its status.
+
+The runtime makes itself a child subreaper first, so the init (orphaned when the
+intermediate process exits) becomes its child and can be waited for; signals the
+runtime receives are forwarded to the container, as runc does.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+from dockyard.runtime import container_create as cr
+from dockyard.runtime.container_delete import delete
+from dockyard.runtime.container_start import start
+from dockyard.runtime.syscalls import prctl
+
+__all__ = ["run"]
+
+_PR_SET_CHILD_SUBREAPER = 36
+_FORWARD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+            signal.SIGUSR2, signal.SIGWINCH)
+
+
+def run(state_root: str | Path, container_id: str, bundle: str | Path, *,
+        pid_file: str | None = None, console_socket: str | None = None,
+        preserve_fds: int = 0, detach: bool = False, keep: bool = False) -> int:
+    """Run the container to completion; its exit status (128+N when killed by signal N)."""
+    prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    cs = cr.create(state_root, container_id, bundle, pid_file=pid_file,
+                   console_socket=console_socket, preserve_fds=preserve_fds)
+    pid = cs.pid
+    try:
+        for sig in _FORWARD:
+            signal.signal(sig, lambda n, _f: _forward(pid, n))
+        start(state_root, container_id)
+        if detach:
+            return 0
+        code = _wait(pid)
+    except BaseException:
+        delete(state_root, container_id, force=True)
+        raise
+    if not keep:
+        delete(state_root, container_id, force=True)
+    return code
+
+
+def _forward(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _wait(pid: int) -> int:
+    """Reap children until the init exits; its shell-style exit code."""
+    while True:
+        try:
+            done, status = os.waitpid(-1, 0)
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            return 255
+        if done == pid:
+            return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) \
+                else 128 + os.WTERMSIG(status)
