@@ -31,8 +31,8 @@ class _Handler(BaseHTTPRequestHandler):
     def address_string(self) -> str:
         return "local"
 
-    def _reply(self, status: int, body: dict[str, Any] | None = None) -> None:
-        data = json.dumps(body or {}).encode()
+    def _reply(self, status: int, body: Any = None) -> None:
+        data = json.dumps({} if body is None else body).encode()
         self.send_response(status)
         self.send_header("Api-Version", API_VERSION)
         self.send_header("Ostype", "linux")
@@ -46,6 +46,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(200)
 
     def do_GET(self) -> None:
+        route = self.path.split("?", 1)[0]
+        for prefix, answer in self.server.routes.items():
+            if route.endswith(prefix):
+                self._reply(200, answer)
+                return
         if self.path.endswith("/_ping"):
             self._reply(200)
         elif self.path.endswith("/info"):
@@ -64,14 +69,28 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
     bodies: list[dict[str, Any]]
+    routes: dict[str, Any]
 
 
 def docker_create_body(tmp: Path, args: list[str]) -> tuple[dict[str, Any] | None, str]:
     """The create body the docker CLI sends for ``docker <args>``, and its stderr."""
+    bodies, _, stderr = _run_docker(tmp, args, {})
+    return (bodies[0] if bodies else None), stderr
+
+
+def docker_output(tmp: Path, args: list[str], routes: dict[str, Any]) -> tuple[str, str]:
+    """What ``docker <args>`` prints when GETs ending in a route's key get its value."""
+    _, stdout, stderr = _run_docker(tmp, args, routes)
+    return stdout, stderr
+
+
+def _run_docker(tmp: Path, args: list[str],
+                routes: dict[str, Any]) -> tuple[list[dict[str, Any]], str, str]:
     assert DOCKER is not None
     sock = tmp / "fake-docker.sock"
     server = _Server(str(sock), _Handler)
     server.bodies = []
+    server.routes = routes
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -89,4 +108,4 @@ def docker_create_body(tmp: Path, args: list[str]) -> tuple[dict[str, Any] | Non
         server.shutdown()
         server.server_close()
         sock.unlink(missing_ok=True)
-    return (server.bodies[0] if server.bodies else None), proc.stderr
+    return server.bodies, proc.stdout, proc.stderr

@@ -1,0 +1,455 @@
+"""The part of Go's text/template that people script docker with.
+
+Actions: ``{{.A.B}}``, ``{{$}}``, ``{{$v := …}}``, pipelines with ``|``, ``( … )``,
+``{{if}}/{{else if}}/{{else}}/{{end}}``, ``{{range}}`` (with ``$i, $v :=`` and
+``{{else}}``), ``{{with}}``, comments, ``{{-``/``-}}`` trimming; string, raw string,
+number, ``true``/``false``/``nil`` literals. Functions: Go's builtins (``and or not len
+index eq ne lt le gt ge print printf println slice``) and docker's (``json join split
+lower upper title pad truncate``). Values print the way Go prints the decoded JSON:
+``[a b]`` lists, ``map[k:v]`` maps, ``<nil>``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dockyard.cli import template_funcs
+from dockyard.errors import InvalidArgument
+
+__all__ = ["Template", "go_str", "parse"]
+
+go_str = template_funcs.go_str
+
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<str>"(?:[^"\\\n]|\\.)*")
+  | (?P<raw>`[^`]*`)
+  | (?P<num>-?(?:0x[0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+))
+  | (?P<field>(?:\.[A-Za-z_]\w*)+|\.)
+  | (?P<var>\$\w*(?:\.[A-Za-z_]\w*)*)
+  | (?P<decl>:=|=)
+  | (?P<punct>[|(),])
+  | (?P<ident>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)
+""", re.VERBOSE)
+
+
+class TemplateError(InvalidArgument):
+    """A template failed to parse or to execute."""
+
+
+# ---- parse tree ----------------------------------------------------------------------
+
+@dataclass
+class Pipeline:
+    decl: list[str]
+    assign: bool
+    cmds: list[list[Any]]  # each command is a list of operand nodes
+
+
+@dataclass
+class Node:
+    kind: str  # text, action, if, range, with
+    text: str = ""
+    pipe: Pipeline | None = None
+    body: list[Node] = field(default_factory=list)
+    alt: list[Node] = field(default_factory=list)
+
+
+def _lex_action(src: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(src):
+        m = _TOKEN.match(src, pos)
+        if m is None:
+            raise TemplateError(f"template: :1: unexpected {src[pos]!r} in command")
+        pos = m.end()
+        kind = m.lastgroup or ""
+        if kind != "ws":
+            tokens.append((kind, m.group()))
+    return tokens
+
+
+def _split_actions(src: str) -> list[tuple[str, str]]:
+    """Text and action pieces, with ``{{-``/``-}}`` trimming applied."""
+    out: list[tuple[str, str]] = []
+    pos = 0
+    trim_next = False
+    while True:
+        start = src.find("{{", pos)
+        text = src[pos:] if start < 0 else src[pos:start]
+        if trim_next:
+            text = text.lstrip(" \t\r\n")
+        if start < 0:
+            if text:
+                out.append(("text", text))
+            return out
+        inner_start = start + 2
+        if src.startswith("- ", inner_start) or src.startswith("-\t", inner_start) or \
+                src.startswith("-\n", inner_start):
+            text = text.rstrip(" \t\r\n")
+            inner_start += 1
+        if text:
+            out.append(("text", text))
+        end = src.find("}}", inner_start)
+        if end < 0:
+            raise TemplateError("template: :1: unclosed action")
+        inner = src[inner_start:end]
+        trim_next = False
+        if inner.endswith((" -", "\t-", "\n-")):
+            inner = inner[:-1]
+            trim_next = True
+        out.append(("action", inner.strip()))
+        pos = end + 2
+
+
+class _Parser:
+    def __init__(self, src: str) -> None:
+        self.pieces = _split_actions(src)
+        self.i = 0
+
+    def parse_list(self, stops: tuple[str, ...]) -> tuple[list[Node], str, list[tuple[str, str]]]:
+        nodes: list[Node] = []
+        while self.i < len(self.pieces):
+            kind, text = self.pieces[self.i]
+            self.i += 1
+            if kind == "text":
+                nodes.append(Node("text", text))
+                continue
+            if text.startswith("/*"):
+                if not text.endswith("*/"):
+                    raise TemplateError("template: :1: unclosed comment")
+                continue
+            tokens = _lex_action(text)
+            if not tokens:
+                raise TemplateError("template: :1: missing value for command")
+            word = tokens[0][1] if tokens[0][0] == "ident" else ""
+            if word in stops:
+                return nodes, word, tokens[1:]
+            if word in ("end", "else"):
+                raise TemplateError(f"template: :1: unexpected {{{{{word}}}}}")
+            if word in ("if", "range", "with"):
+                nodes.append(self.parse_block(word, tokens[1:]))
+            elif word in ("define", "template", "block", "break", "continue"):
+                raise TemplateError(f"template: :1: {word} is not supported")
+            else:
+                nodes.append(Node("action", pipe=_parse_pipeline(tokens)))
+        if stops:
+            raise TemplateError("template: :1: unexpected EOF")
+        return nodes, "", []
+
+    def parse_block(self, word: str, tokens: list[tuple[str, str]]) -> Node:
+        node = Node(word, pipe=_parse_pipeline(tokens, allow_decl=True))
+        node.body, stop, rest = self.parse_list(("end", "else"))
+        if stop == "else":
+            if rest and rest[0] == ("ident", "if") and word == "if":
+                node.alt = [self.parse_block("if", rest[1:])]
+                return node  # the nested if consumed the shared {{end}}
+            if rest and rest[0][0] == "ident" and rest[0][1] in ("with",) and word == "with":
+                node.alt = [self.parse_block("with", rest[1:])]
+                return node
+            node.alt, stop, _ = self.parse_list(("end",))
+        return node
+
+
+def _parse_pipeline(tokens: list[tuple[str, str]], allow_decl: bool = True) -> Pipeline:
+    decl: list[str] = []
+    assign = False
+    # ``$x :=`` or ``$i, $v :=``
+    j = 0
+    names: list[str] = []
+    while j < len(tokens) and tokens[j][0] == "var" and "." not in tokens[j][1]:
+        names.append(tokens[j][1])
+        if j + 1 < len(tokens) and tokens[j + 1] == ("punct", ","):
+            j += 2
+            continue
+        if j + 1 < len(tokens) and tokens[j + 1][0] == "decl":
+            decl = names
+            assign = tokens[j + 1][1] == "="
+            tokens = tokens[j + 2:]
+        break
+    pos = 0
+    cmds, pos = _parse_cmds(tokens, pos)
+    if pos != len(tokens):
+        raise TemplateError(f"template: :1: unexpected {tokens[pos][1]!r} in operand")
+    if not cmds:
+        raise TemplateError("template: :1: missing value for command")
+    return Pipeline(decl, assign, cmds)
+
+
+def _parse_cmds(tokens: list[tuple[str, str]], pos: int) -> tuple[list[list[Any]], int]:
+    cmds: list[list[Any]] = []
+    cmd: list[Any] = []
+    while pos < len(tokens):
+        kind, text = tokens[pos]
+        if kind == "punct" and text == ")":
+            break
+        pos += 1
+        if kind == "punct" and text == "|":
+            if not cmd:
+                raise TemplateError("template: :1: missing value for command")
+            cmds.append(cmd)
+            cmd = []
+        elif kind == "punct" and text == "(":
+            inner, pos = _parse_cmds(tokens, pos)
+            if pos >= len(tokens) or tokens[pos][1] != ")":
+                raise TemplateError("template: :1: unclosed left paren")
+            pos += 1
+            chain: list[str] = []
+            if pos < len(tokens) and tokens[pos][0] == "field" and tokens[pos][1] != ".":
+                chain = tokens[pos][1].split(".")[1:]
+                pos += 1
+            cmd.append(("pipe", Pipeline([], False, inner), chain))
+        elif kind == "punct":
+            raise TemplateError(f"template: :1: unexpected {text!r} in operand")
+        elif kind == "str":
+            cmd.append(("lit", _unquote(text)))
+        elif kind == "raw":
+            cmd.append(("lit", text[1:-1]))
+        elif kind == "num":
+            cmd.append(("lit", _number(text)))
+        elif kind == "field":
+            cmd.append(("field", [] if text == "." else text.split(".")[1:]))
+        elif kind == "var":
+            name, *chain = text.split(".")
+            cmd.append(("var", name, chain))
+        elif kind == "ident":
+            name, *chain = text.split(".")
+            if name in ("true", "false"):
+                cmd.append(("lit", name == "true"))
+            elif name == "nil":
+                cmd.append(("lit", None))
+            else:
+                if chain:
+                    raise TemplateError(f"template: :1: unexpected {text!r} in operand")
+                cmd.append(("func", name))
+        else:
+            raise TemplateError(f"template: :1: unexpected {text!r} in operand")
+    if cmd:
+        cmds.append(cmd)
+    return cmds, pos
+
+
+def _unquote(text: str) -> str:
+    body = text[1:-1]
+    escapes = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "a": "\a",
+               "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt in escapes:
+                out.append(escapes[nxt])
+                i += 2
+                continue
+            if nxt in "xuU":
+                size = {"x": 2, "u": 4, "U": 8}[nxt]
+                out.append(chr(int(body[i + 2:i + 2 + size], 16)))
+                i += 2 + size
+                continue
+            raise TemplateError(f"template: :1: invalid syntax in string {text}")
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _number(text: str) -> int | float:
+    if text.lower().lstrip("-").startswith("0x"):
+        return int(text, 16)
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    return float(text)
+
+
+# ---- execution -----------------------------------------------------------------------
+
+_MISSING = template_funcs.MISSING
+
+
+class Template:
+    """A parsed template; ``execute(data)`` returns the text."""
+
+    def __init__(self, source: str, funcs: Mapping[str, Callable[..., Any]] | None = None,
+                 strict: bool = True) -> None:
+        self.source = source
+        self.funcs = dict(template_funcs.FUNCS)
+        if funcs:
+            self.funcs.update(funcs)
+        self.strict = strict
+        self.nodes, _, _ = _Parser(source).parse_list(())
+        self._check_funcs(self.nodes)
+
+    def _check_funcs(self, nodes: list[Node]) -> None:
+        for node in nodes:
+            pipes = [node.pipe] if node.pipe else []
+            while pipes:
+                pipe = pipes.pop()
+                for cmd in pipe.cmds:
+                    for op in cmd:
+                        if op[0] == "func" and op[1] not in self.funcs:
+                            raise TemplateError(f'template: :1: function "{op[1]}" not defined')
+                        if op[0] == "pipe":
+                            pipes.append(op[1])
+            self._check_funcs(node.body)
+            self._check_funcs(node.alt)
+
+    def execute(self, data: Any) -> str:
+        out: list[str] = []
+        self._run(self.nodes, data, [("$", data)], out)
+        return "".join(out)
+
+    def _run(self, nodes: list[Node], dot: Any, scope: list[tuple[str, Any]],
+             out: list[str]) -> None:
+        for node in nodes:
+            if node.kind == "text":
+                out.append(node.text)
+                continue
+            assert node.pipe is not None
+            if node.kind == "action":
+                value = self._pipeline(node.pipe, dot, scope)
+                if not node.pipe.decl:
+                    out.append(go_str(value))
+            elif node.kind == "if":
+                inner = list(scope)
+                if template_funcs.truth(self._pipeline(node.pipe, dot, inner)):
+                    self._run(node.body, dot, inner, out)
+                else:
+                    self._run(node.alt, dot, inner, out)
+            elif node.kind == "with":
+                inner = list(scope)
+                value = self._pipeline(node.pipe, dot, inner)
+                if template_funcs.truth(value):
+                    self._run(node.body, value, inner, out)
+                else:
+                    self._run(node.alt, dot, inner, out)
+            elif node.kind == "range":
+                self._range(node, dot, scope, out)
+
+    def _range(self, node: Node, dot: Any, scope: list[tuple[str, Any]],
+               out: list[str]) -> None:
+        assert node.pipe is not None
+        pipe = Pipeline([], False, node.pipe.cmds)
+        value = self._pipeline(pipe, dot, scope)
+        items: list[tuple[Any, Any]]
+        if isinstance(value, Mapping):
+            items = [(k, value[k]) for k in sorted(value)]
+        elif isinstance(value, (list, tuple)):
+            items = list(enumerate(value))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            items = [(i, i) for i in range(value)]
+        elif value is None or value is _MISSING:
+            items = []
+        else:
+            raise TemplateError(f"template: :1: range can't iterate over {go_str(value)}")
+        if not items:
+            self._run(node.alt, dot, list(scope), out)
+            return
+        for key, item in items:
+            inner = list(scope)
+            names = node.pipe.decl
+            if len(names) == 1:
+                inner.append((names[0], item))
+            elif len(names) == 2:
+                inner += [(names[0], key), (names[1], item)]
+            self._run(node.body, item, inner, out)
+
+    def _pipeline(self, pipe: Pipeline, dot: Any, scope: list[tuple[str, Any]]) -> Any:
+        value: Any = _MISSING
+        first = True
+        for cmd in pipe.cmds:
+            value = self._command(cmd, dot, scope, None if first else (value,))
+            first = False
+        if pipe.decl:
+            if pipe.assign:
+                for i in range(len(scope) - 1, -1, -1):
+                    if scope[i][0] == pipe.decl[0]:
+                        scope[i] = (pipe.decl[0], value)
+                        break
+                else:
+                    raise TemplateError(f"template: :1: undefined variable: {pipe.decl[0]}")
+            elif len(pipe.decl) == 1:
+                scope.append((pipe.decl[0], value))
+        return value
+
+    def _command(self, cmd: list[Any], dot: Any, scope: list[tuple[str, Any]],
+                 piped: tuple[Any, ...] | None) -> Any:
+        head = cmd[0]
+        if head[0] == "func":
+            args = [self._operand(op, dot, scope) for op in cmd[1:]]
+            if piped is not None:
+                args.append(piped[0])
+            try:
+                return self.funcs[head[1]](*args)
+            except TemplateError:
+                raise
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError) as err:
+                raise TemplateError(
+                    f'template: :1: executing "" at <{head[1]}>: error calling {head[1]}: {err}')
+        value = self._operand(head, dot, scope)
+        if callable(value):  # a method such as ps's ``{{.Label "key"}}``
+            args = [self._operand(op, dot, scope) for op in cmd[1:]]
+            if piped is not None:
+                args.append(piped[0])
+            try:
+                return value(*args)
+            except TypeError as err:
+                raise TemplateError(f"template: :1: {_describe(head)}: {err}")
+        if len(cmd) > 1 or piped is not None:
+            raise TemplateError(f"template: :1: can't give argument to non-function "
+                                f"{_describe(head)}")
+        return value
+
+    def _operand(self, op: Any, dot: Any, scope: list[tuple[str, Any]]) -> Any:
+        kind = op[0]
+        if kind == "lit":
+            return op[1]
+        if kind == "field":
+            return self._fields(dot, op[1])
+        if kind == "var":
+            for name, value in reversed(scope):
+                if name == op[1]:
+                    return self._fields(value, op[2])
+            raise TemplateError(f"template: :1: undefined variable: {op[1]}")
+        if kind == "pipe":
+            return self._fields(self._pipeline(op[1], dot, list(scope)), op[2])
+        if kind == "func":
+            return self._command([op], dot, scope, None)
+        raise TemplateError(f"template: :1: bad operand {op!r}")
+
+    def _fields(self, value: Any, chain: list[str]) -> Any:
+        for name in chain:
+            if isinstance(value, Mapping):
+                if name in value:
+                    value = value[name]
+                elif self.strict:
+                    raise TemplateError(f'template: :1: executing "" at <.{name}>: '
+                                        f'map has no entry for key "{name}"')
+                else:
+                    value = _MISSING
+            elif value is None or value is _MISSING:
+                if self.strict:
+                    raise TemplateError(f'template: :1: executing "" at <.{name}>: '
+                                        "nil pointer evaluating interface {}." + name)
+                value = _MISSING
+            else:
+                raise TemplateError(f'template: :1: executing "" at <.{name}>: can\'t evaluate '
+                                    f"field {name} in type {template_funcs.go_type(value)}")
+        return value
+
+
+def _describe(op: Any) -> str:
+    if op[0] == "field":
+        return "." + ".".join(op[1])
+    if op[0] == "var":
+        return ".".join([op[1], *op[2]])
+    return go_str(op[1]) if op[0] == "lit" else str(op[1])
+
+
+def parse(source: str, funcs: Mapping[str, Callable[..., Any]] | None = None,
+          strict: bool = True) -> Template:
+    """Parse ``source``; raise ``InvalidArgument`` naming what is wrong."""
+    return Template(source, funcs, strict)
