@@ -148,7 +148,10 @@ def monitor_pid(run_dir: str | os.PathLike[str]) -> int | None:
 
 def connect(run_dir: str | os.PathLike[str], timeout: float | None = 10.0) -> socket.socket:
     """A connection to the monitor's socket; NotFound-like Conflict if it is gone."""
-    dfd = os.open(run_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        dfd = os.open(run_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise Conflict(f"container is not running: no monitor in {os.fspath(run_dir)}") from None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
@@ -168,14 +171,18 @@ def connect(run_dir: str | os.PathLike[str], timeout: float | None = 10.0) -> so
 def request(run_dir: str | os.PathLike[str], req: dict[str, object],
             timeout: float | None = 30.0) -> dict[str, object]:
     """Send one request and return the one-line reply."""
+    gone = Conflict(f"container is not running: monitor in {os.fspath(run_dir)} closed")
     with closing(connect(run_dir, timeout)) as sock:
-        sock.sendall(json.dumps(req).encode() + b"\n")
         data = b""
-        while b"\n" not in data:
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise Conflict(f"container is not running: monitor in {os.fspath(run_dir)} closed")
-            data += chunk
+        try:
+            sock.sendall(json.dumps(req).encode() + b"\n")
+            while b"\n" not in data:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise gone
+                data += chunk
+        except ConnectionError:
+            raise gone from None
     reply = json.loads(data.split(b"\n", 1)[0])
     assert isinstance(reply, dict)
     return reply
@@ -226,14 +233,15 @@ def wait_exit(run_dir: str | os.PathLike[str], container_dir: str | os.PathLike[
                 raise SystemFailure(f"container did not exit within {timeout:g}s") from None
             if b"\n" in data:
                 return int(json.loads(data.split(b"\n", 1)[0])["StatusCode"])
-    except Conflict:
+    except (Conflict, ConnectionError):
         pass
     # No monitor (or it closed on us while finishing): the record has the answer.
     while True:
         st = read_state(container_dir) or {}
-        if st.get("Status") == "exited":
+        alive = monitor_pid(run_dir) is not None
+        if st.get("Status") == "exited" and not alive:  # the monitor has finished cleaning up
             return _int(st.get("ExitCode", 0))
-        if monitor_pid(run_dir) is None:
+        if not alive:
             raise SystemFailure(f"monitor of {os.fspath(container_dir)} is gone "
                                 "and recorded no exit")
         if deadline is not None and time.monotonic() > deadline:

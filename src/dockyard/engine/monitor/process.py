@@ -220,15 +220,19 @@ class Monitor:
             os.close(null)
 
     # -- event loop ----------------------------------------------------------------
-    def serve(self) -> None:
-        wake_r, wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
-        _signal.set_wakeup_fd(wake_w)
-        _signal.signal(_signal.SIGCHLD, lambda *_: None)
+    def listen(self) -> _socket.socket:
+        """Bind ``monitor.sock`` (before reporting, so clients find it at once)."""
         listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         _unlink(SOCKET)
         listener.bind(SOCKET)
         listener.listen(16)
         listener.setblocking(False)
+        return listener
+
+    def serve(self, listener: _socket.socket) -> None:
+        wake_r, wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        _signal.set_wakeup_fd(wake_w)
+        _signal.signal(_signal.SIGCHLD, lambda *_: None)
         self.ep.register(wake_r, select.EPOLLIN)
         self.ep.register(listener.fileno(), select.EPOLLIN)
         for fd in self.outputs:
@@ -470,6 +474,8 @@ class Monitor:
         self.delete()
         listener.close()
         _unlink(SOCKET)
+        _unlink(os.path.join(self.run_dir, "monitor.pid"))
+        _unlink(os.path.join(self.run_dir, "init.pid"))
         done = (P.dumps({"StatusCode": code, "Error": None}) + "\n").encode()
         exit_frame = P.encode_frame(P.EXIT, str(code).encode())
         for c in list(self.clients.values()):
@@ -486,8 +492,6 @@ class Monitor:
             except OSError:
                 pass
             c.sock.close()
-        _unlink(os.path.join(self.run_dir, "monitor.pid"))
-        _unlink(os.path.join(self.run_dir, "init.pid"))
 
 
 def _runtime_error(text: str) -> str:
@@ -541,14 +545,15 @@ def main(argv: list[str]) -> int:
         if err is not None:
             mon.record(Status="exited" if cfg.get("autostart") else "created", Error=err,
                        ExitCode=error_exit_code(err), Pid=0)
-            mon.report({"ok": False, "error": err})
             mon.delete()
             _unlink("monitor.pid")
+            mon.report({"ok": False, "error": err})
             return 1
         if not cfg.get("autostart"):
             mon.record(Pid=mon.pid)
+        listener = mon.listen()
         mon.report({"ok": True, "pid": mon.pid})
-        mon.serve()
+        mon.serve(listener)
         return 0
     except BaseException as e:
         sys.stderr.write(f"monitor: {type(e).__name__}: {e}\n")

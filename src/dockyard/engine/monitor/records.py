@@ -47,9 +47,11 @@ def read_state(container_dir: str | os.PathLike[str]) -> dict[str, object] | Non
 def error_exit_code(message: str) -> int:
     """Docker's State.ExitCode for a container that could not start."""
     low = message.lower()
-    if "executable file not found" in low or "no such file or directory" in low:
+    if "executable file not found" in low:
         return 127
-    if "permission denied" in low or "is a directory" in low:
+    if "exec" in low and "no such file or directory" in low:
+        return 127
+    if "exec" in low and ("permission denied" in low or "is a directory" in low):
         return 126
     return 128
 

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from monitor_harness import Launched
 
 from dockyard.engine.logs import read_logs
 from dockyard.engine.monitor import (
+    attach,
+    monitor_pid,
     read_state,
+    start_container,
+    state,
     wait_exit,
 )
+from dockyard.errors import CommandNotFound
 
 
 def test_exit_code_and_times_recorded(launch: Callable[..., Launched]) -> None:
@@ -24,3 +36,156 @@ def test_exit_code_and_times_recorded(launch: Callable[..., Launched]) -> None:
     assert st["StartedAt"] != "0001-01-01T00:00:00Z"
     entries = list(read_logs(c.container_dir, c.id, "json-file"))
     assert [(e.stream, e.data) for e in entries] == [("stdout", b"out\n"), ("stderr", b"err\n")]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _nothing_left(c: Launched, runc_root: Path, cgroup_parent: str) -> None:
+    assert monitor_pid(c.run_dir) is None
+    assert not (c.run_dir / "monitor.sock").exists()
+    assert not _alive(c.pid)
+    listed = subprocess.run(["runc", "--root", str(runc_root), "list", "-q"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert c.id not in listed
+    for top in Path("/sys/fs/cgroup").iterdir():
+        assert not (top / cgroup_parent / c.id).exists(), top
+    assert _processes_of(c) == [], "processes left"
+
+
+def _processes_of(c: Launched, wait: float = 5.0) -> list[str]:
+    """Processes naming the container, once they had ``wait`` seconds to finish exiting."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = []
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                if c.id.encode() in cmd or str(c.run_dir).encode() in cmd:
+                    found.append(f"{pid}: {cmd!r}")
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
+
+
+def test_container_outlives_the_command_that_started_it(
+        launch: Callable[..., Launched], tmp_path: Path, cgroup_parent: str) -> None:
+    # Start the monitor from a short-lived process, as `dockyard run -d` does.
+    c = launch(["sleep", "0"])  # only to learn the paths and the runtime root
+    wait_exit(c.run_dir, c.container_dir, timeout=20)
+    cfg = dict(c.cfg)
+    cfg["id"] = c.id + "b"
+    bundle = Path(cfg["bundle"])
+    cfg["container_dir"] = str(c.container_dir) + "b"
+    cfg["run_dir"] = str(c.run_dir) + "b"
+    cfg["cgroups_path"] = str(cfg["cgroups_path"]) + "b"
+    spec = json.loads((bundle / "config.json").read_text())
+    spec["process"]["args"] = ["sh", "-c", "echo started; sleep 30"]
+    spec["linux"]["cgroupsPath"] = cfg["cgroups_path"]
+    (bundle / "config.json").write_text(json.dumps(spec))
+    starter = (
+        "import json, sys; from dockyard.engine.monitor import start_monitor; "
+        "print(start_monitor(json.loads(sys.argv[1])))"
+    )
+    out = subprocess.run([sys.executable, "-c", starter, json.dumps(cfg)],
+                         capture_output=True, text=True, timeout=30, check=False)
+    assert out.returncode == 0, out.stderr
+    init_pid = int(out.stdout.strip())
+    run_dir, container_dir = Path(cfg["run_dir"]), Path(cfg["container_dir"])
+    try:
+        # The starter has exited; the container and its monitor live on.
+        assert _alive(init_pid)
+        mon = monitor_pid(run_dir)
+        assert mon is not None
+        st = state(run_dir)
+        assert st["Status"] == "running" and st["Pid"] == init_pid
+        ppid = int(Path(f"/proc/{init_pid}/stat").read_text().split(") ", 1)[1].split()[1])
+        assert ppid == mon  # the monitor is the subreaper parent of the container's init
+        assert [e.data for e in read_logs(container_dir, cfg["id"], "json-file")] == [
+            b"started\n"]
+        subprocess.run(["runc", "--root", str(tmp_path / "runc"), "kill", cfg["id"], "KILL"],
+                       check=True)
+        assert wait_exit(run_dir, container_dir, timeout=20) == 137
+        st2 = read_state(container_dir)
+        assert st2 is not None and st2["ExitCode"] == 137
+        c2 = Launched(cfg["id"], run_dir, container_dir, c.cfg, init_pid)
+        _nothing_left(c2, tmp_path / "runc", cgroup_parent)
+    finally:
+        pid = monitor_pid(run_dir)
+        if pid:
+            os.kill(pid, 9)
+        subprocess.run(["runc", "--root", str(tmp_path / "runc"), "delete", "--force",
+                        cfg["id"]], capture_output=True, check=False)
+
+
+def test_logs_follow_streams_until_exit(launch: Callable[..., Launched]) -> None:
+    c = launch(["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do echo line$i; sleep 0.1; done"])
+    got: list[tuple[float, bytes]] = []
+    t0 = time.monotonic()
+    for e in read_logs(c.container_dir, c.id, "json-file", follow=True,
+                       is_running=lambda: monitor_pid(c.run_dir) is not None):
+        got.append((time.monotonic() - t0, e.data))
+    assert [d for _, d in got] == [f"line{i}\n".encode() for i in range(1, 9)]
+    # Streamed as written, not all at the end.
+    assert got[-1][0] - got[0][0] > 0.4
+
+
+def test_stdin_streams_and_closes(launch: Callable[..., Launched]) -> None:
+    c = launch(["sh", "-c", "tr a-z A-Z; echo done >&2"], stdin=True, stdin_once=True,
+               autostart=False)
+    assert read_state(c.container_dir)["Status"] == "created"  # type: ignore[index]
+    r_in, w_in = os.pipe()
+    r_out, w_out = os.pipe()
+    r_err, w_err = os.pipe()
+    os.write(w_in, b"hello monitor\n")
+    os.close(w_in)
+    code = attach(c.run_dir, stdin=r_in, stdout=w_out, stderr=w_err,
+                  on_attached=lambda: start_container(c.run_dir, c.id))
+    for fd in (w_out, w_err, r_in):
+        os.close(fd)
+    assert code == 0
+    assert os.read(r_out, 1000) == b"HELLO MONITOR\n"
+    assert os.read(r_err, 1000) == b"done\n"
+
+
+def test_missing_command_is_reported_and_nothing_left(
+        launch: Callable[..., Launched], tmp_path: Path, cgroup_parent: str) -> None:
+    with pytest.raises(CommandNotFound, match="nope-not-here"):
+        launch(["nope-not-here"])
+    # The fixture recorded it before launching: find its dirs.
+    run_dirs = list((tmp_path / "run" / "containers").iterdir())
+    assert len(run_dirs) == 1
+    cid = run_dirs[0].name
+    st = read_state(tmp_path / "root" / "containers" / cid)
+    assert st is not None and st["ExitCode"] == 127 and "nope-not-here" in str(st["Error"])
+    c = Launched(cid, run_dirs[0], tmp_path / "root" / "containers" / cid, None, 0)  # type: ignore[arg-type]
+    _nothing_left(c, tmp_path / "runc", cgroup_parent)
+
+
+def test_nothing_left_after_exit(launch: Callable[..., Launched], tmp_path: Path,
+                                 cgroup_parent: str) -> None:
+    c = launch(["sh", "-c", "sleep 0.2"])
+    assert Path(f"/sys/fs/cgroup/memory/{cgroup_parent}/{c.id}").exists()
+    assert wait_exit(c.run_dir, c.container_dir, timeout=20) == 0
+    deadline = time.monotonic() + 5
+    while monitor_pid(c.run_dir) is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    _nothing_left(c, tmp_path / "runc", cgroup_parent)
+
+
+def test_oom_kill_recorded(launch: Callable[..., Launched]) -> None:
+    c = launch(["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"],
+               memory=32 << 20)
+    code = wait_exit(c.run_dir, c.container_dir, timeout=60)
+    st = read_state(c.container_dir)
+    assert st is not None
+    assert st["OOMKilled"] is True, st
+    assert code == 137
