@@ -1,0 +1,52 @@
+"""The per-container /etc/hostname, /etc/hosts and /etc/resolv.conf, as dockerd writes
+them into the container's directory before bind-mounting them in."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+__all__ = ["hostname_file", "hosts_file", "resolv_conf"]
+
+_BASE_HOSTS = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+               "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n")
+_LOCAL_NS = re.compile(r"^\s*nameserver\s+(127\.\S*|::1)\s*$", re.M)
+_DEFAULT_NS = "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"
+
+
+def hostname_file(hostname: str) -> str:
+    return hostname + "\n"
+
+
+def hosts_file(network_mode: str, hostname: str, address: str = "",
+               extra_hosts: list[str] | None = None,
+               host_hosts: Path = Path("/etc/hosts")) -> str:
+    """Docker's hosts file: the host's for --network host, else the localhost block,
+    ``--add-host`` entries, and the container's own address when it has one."""
+    if network_mode == "host":
+        try:
+            return host_hosts.read_text()
+        except OSError:
+            return _BASE_HOSTS
+    text = _BASE_HOSTS
+    for entry in extra_hosts or []:
+        name, _, ip = entry.partition(":")
+        text += f"{ip}\t{name}\n"
+    if address:
+        text += f"{address}\t{hostname}\n"
+    return text
+
+
+def resolv_conf(network_mode: str, host_resolv: Path = Path("/etc/resolv.conf")) -> str:
+    """The host's resolv.conf; outside the host's network, loopback nameservers do not
+    answer, so they are dropped (and Google's used if none is left), like dockerd."""
+    try:
+        text = host_resolv.read_text()
+    except OSError:
+        text = ""
+    if network_mode == "host":
+        return text
+    filtered = _LOCAL_NS.sub("", text)
+    if not re.search(r"^\s*nameserver\s", filtered, re.M):
+        filtered = filtered.rstrip("\n") + ("\n" if filtered.strip() else "") + _DEFAULT_NS
+    return re.sub(r"\n{3,}", "\n\n", filtered)

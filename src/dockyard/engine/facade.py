@@ -1,0 +1,106 @@
+"""``Engine``: the one object cli/ and api/ call for containers.
+
+It takes and returns Docker Engine API-shaped dicts (see :mod:`dockyard.engine.model`).
+Several engines (processes) may work on the same roots at once: records, names and
+state files are guarded by the store's locks (see :mod:`dockyard.engine.store`).
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from dockyard.engine import views
+from dockyard.engine.config import HostFacts
+from dockyard.engine.lifecycle import Lifecycle
+from dockyard.engine.model import ContainerJSON, CreateResult
+from dockyard.engine.rootfs import ImageSource, StoreImages
+from dockyard.settings import Roots
+
+__all__ = ["DEFAULT_CGROUP_PARENT", "Engine"]
+
+DEFAULT_CGROUP_PARENT = "dockyard"
+
+
+class Engine:
+    """Containers of one engine root: create, run, inspect, list and remove them."""
+
+    def __init__(self, roots: Roots, images: ImageSource | None = None,
+                 cgroup_parent: str = DEFAULT_CGROUP_PARENT,
+                 facts: HostFacts | None = None) -> None:
+        self.roots = roots
+        self.images = images or StoreImages(roots)
+        self.lc = Lifecycle(roots, self.images, cgroup_parent, facts or HostFacts.probe())
+
+    # state-changing verbs
+    def create(self, name: str | None, config: dict[str, Any],
+               host_config: dict[str, Any] | None = None,
+               networking_config: dict[str, Any] | None = None) -> CreateResult:
+        """Store a new container; ``{"Id": ..., "Warnings": [...]}``."""
+        return self.lc.create(name, config, host_config)
+
+    def start(self, ref: str) -> int:
+        """Start it under its monitor; returns the init's host pid."""
+        return self.lc.start(ref)
+
+    def stop(self, ref: str, timeout: int | None = None) -> None:
+        self.lc.stop(ref, timeout)
+
+    def kill(self, ref: str, signal: str | int = "KILL") -> None:
+        self.lc.kill(ref, signal)
+
+    def restart(self, ref: str, timeout: int | None = None) -> int:
+        return self.lc.restart(ref, timeout)
+
+    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
+        self.lc.remove(ref, force, volumes)
+
+    def wait(self, ref: str, condition: str = "not-running",
+             timeout: float | None = None) -> dict[str, Any]:
+        return self.lc.wait(ref, condition, timeout)
+
+    def pause(self, ref: str) -> None:
+        self.lc.pause(ref)
+
+    def unpause(self, ref: str) -> None:
+        self.lc.unpause(ref)
+
+    def rename(self, ref: str, new_name: str) -> None:
+        self.lc.rename(ref, new_name)
+
+    def update(self, ref: str, resources: dict[str, Any]) -> list[str]:
+        return self.lc.update(ref, resources)
+
+    def prune(self) -> dict[str, Any]:
+        return self.lc.prune()
+
+    # views
+    def resolve(self, ref: str) -> str:
+        """Full id for a name, id or unique id prefix."""
+        return self.lc.resolve(ref)
+
+    def inspect(self, ref: str) -> ContainerJSON:
+        return views.inspect(self.lc, ref)
+
+    def list(self, all: bool = False, limit: int = -1,
+             filters: dict[str, builtins.list[str]] | None = None,
+             ) -> builtins.list[dict[str, Any]]:
+        return views.list_containers(self.lc, all, limit, filters)
+
+    def top(self, ref: str, ps_args: str = "-ef") -> dict[str, Any]:
+        return views.top(self.lc, ref, ps_args)
+
+    def changes(self, ref: str) -> builtins.list[dict[str, Any]]:
+        """``docker diff``: ``[{"Path": ..., "Kind": 0|1|2}]`` from the container's upper."""
+        from dockyard.engine.changes import overlay_changes, overlay_dirs
+
+        upper, lowers = overlay_dirs(self.images.mounts(self.lc.resolve(ref)))
+        return overlay_changes(upper, lowers)
+
+    def run_dir(self, ref: str) -> str:
+        """``$RUN/containers/<id>``: where the monitor's socket lives (for attach/logs)."""
+        return str(self.lc.run_dir(self.lc.resolve(ref)))
+
+    def container_dir(self, ref: str) -> str:
+        """``$ROOT/containers/<id>``: state.json and logs."""
+        return str(self.lc.store.dir(self.lc.resolve(ref)))

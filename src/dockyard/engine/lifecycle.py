@@ -1,0 +1,450 @@
+"""The container verbs that change state: create, start, stop, kill, restart, remove,
+wait, pause, unpause, rename, update, prune.
+
+Each running container is owned by its monitor (``engine/monitor``), which runs the
+runtime's create/start, records State into ``state.json`` and runs the runtime's delete
+when init ends. The engine prepares everything before that (record, snapshot, rootfs
+mount, /etc files, bundle) and tidies after it (:meth:`Lifecycle.tidy`: unmount, and
+remove ``--rm`` containers), so a container is always in exactly one of: a record only
+(created/exited), or a record with a live monitor (running/paused).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal as _signal
+import time
+from pathlib import Path
+from typing import Any
+
+from dockyard.engine import config as cfgmod
+from dockyard.engine import model, rooted, spec
+from dockyard.engine.names import random_name
+from dockyard.engine.rootfs import ImageSource, is_mounted
+from dockyard.engine.runtimes import Runtime, default_runtime, open_runtime
+from dockyard.engine.store import ContainerStore, _flock, now_rfc3339, update_state_file
+from dockyard.errors import (
+    AlreadyExists,
+    CommandNotFound,
+    Conflict,
+    DockyardError,
+    ExecFailed,
+    InvalidArgument,
+    NotFound,
+)
+from dockyard.settings import Roots
+
+__all__ = ["Lifecycle", "parse_signal"]
+
+DEFAULT_STOP_TIMEOUT = 10
+
+
+def parse_signal(sig: str | int) -> int:
+    """``KILL``, ``SIGKILL``, ``9`` → 9; docker's message otherwise."""
+    if isinstance(sig, int) or str(sig).isdigit():
+        num = int(sig)
+        if not 0 < num < 65:
+            raise InvalidArgument(f"Invalid signal: {sig}")
+        return num
+    name = str(sig).upper()
+    name = name if name.startswith("SIG") else "SIG" + name
+    try:
+        return int(getattr(_signal.Signals, name))
+    except AttributeError:
+        raise InvalidArgument(f"Invalid signal: {sig}")
+
+
+class Lifecycle:
+    """State-changing verbs over one engine root (see :class:`dockyard.engine.Engine`)."""
+
+    def __init__(self, roots: Roots, images: ImageSource, cgroup_parent: str,
+                 facts: cfgmod.HostFacts) -> None:
+        self.roots = roots
+        self.images = images
+        self.cgroup_parent = cgroup_parent
+        self.facts = facts
+        self.store = ContainerStore(roots.containers)
+
+    # -- lookups --------------------------------------------------------------------
+    def resolve(self, ref: str) -> str:
+        """Full id of the container named or id-prefixed by ``ref``."""
+        ref = ref.lstrip("/")
+        if not ref:
+            raise NotFound("No such container: ")
+        ids = self.store.ids()
+        if ref in ids:
+            return ref
+        owner = self.store.owner_of(ref) if len(ref) < 128 and "/" not in ref else None
+        if owner:
+            return owner
+        matches = [i for i in ids if i.startswith(ref)] if ref.isalnum() else []
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise InvalidArgument(f"Multiple IDs found with provided prefix: {ref}")
+        raise NotFound(f"No such container: {ref}")
+
+    def run_dir(self, cid: str) -> Path:
+        return self.roots.run_containers / cid
+
+    def rootfs(self, cid: str) -> Path:
+        return self.run_dir(cid) / "rootfs"
+
+    def runtime(self, record: dict[str, Any]) -> Runtime:
+        name = record["HostConfig"].get("Runtime") or default_runtime()
+        return open_runtime(name, self.roots.runtime_state)
+
+    def monitor_alive(self, cid: str) -> bool:
+        from dockyard.engine.monitor.client import monitor_pid
+
+        return monitor_pid(self.run_dir(cid)) is not None
+
+    def state(self, cid: str) -> dict[str, Any]:
+        """State as recorded, corrected for a dead monitor and overlaid with pause."""
+        state = self.store.state(cid)
+        if state.get("Running") and not self.monitor_alive(cid):
+            state = update_state_file(self.store.dir(cid), _mark_lost)
+            with contextlib.suppress(DockyardError, OSError, KeyError):
+                self.runtime(self.store.load(cid)).delete(cid)  # an orphaned init dies
+        if state.get("Running") and (self.run_dir(cid) / "paused").exists():
+            state["Paused"] = True
+            state["Status"] = "paused"
+        return state
+
+    # -- create ---------------------------------------------------------------------
+    def create(self, name: str | None, config: dict[str, Any],
+               host_config: dict[str, Any] | None) -> model.CreateResult:
+        from dockyard.engine.logs import parse_log_config
+
+        cid = _new_id()
+        cname = cfgmod.check_name(name) if name else random_name()
+        user_cfg = model.complete_config(config)
+        ref = user_cfg.get("Image") or ""
+        if not ref:
+            raise InvalidArgument("config: Image: missing")
+        hc, warnings = cfgmod.adapt_host_config(host_config or {}, self.facts)  # type: ignore[arg-type]
+        hc["Runtime"] = hc.get("Runtime") or default_runtime()
+        self.runtime({"HostConfig": hc})  # unknown runtime names fail here
+        spec.capabilities_for(hc)
+        spec.device_rules(hc)
+        spec.resources(hc)
+        log = hc.get("LogConfig") or {}
+        parse_log_config(log.get("Type"), log.get("Config"))
+        image = self.images.resolve(ref)
+        merged = cfgmod.merge_image_config(user_cfg, image.config)
+        if (hc.get("NetworkMode") or "default") == "host" and not merged.get("Hostname"):
+            merged["Hostname"] = os.uname().nodename
+        if not merged.get("Hostname"):
+            merged["Hostname"] = cid[:12]
+        path, args = cfgmod.entrypoint_and_args(merged)
+        if (hc.get("NetworkMode") or "default") in ("default", "bridge"):
+            warnings.append("bridge networking is not available yet: the container gets "
+                            "its own network namespace with only a loopback interface")
+        record = {
+            "Id": cid, "Created": now_rfc3339(), "Path": path, "Args": args,
+            "Image": image.id, "Name": "/" + cname, "RestartCount": 0,
+            "Driver": "overlay2", "Platform": "linux", "ExecIDs": None,
+            "Config": merged, "HostConfig": hc,
+        }
+        self.store.add(cid, cname, record, dict(model.new_state()), conflict=_name_conflict)
+        try:
+            self.images.prepare(cid, image)
+        except BaseException:
+            with contextlib.suppress(DockyardError, OSError):
+                self.images.remove(cid)
+            self.store.remove(cid)
+            raise
+        return model.CreateResult(Id=cid, Warnings=warnings)
+
+    # -- start ----------------------------------------------------------------------
+    def start(self, ref: str) -> int:
+        """Start a created or exited container; returns its init's pid."""
+        cid = self.resolve(ref)
+        with self._op_lock(cid):
+            self.tidy(cid)
+            state = self.state(cid)
+            if state.get("Running"):
+                return int(state.get("Pid") or 0)
+            record = self.store.load(cid)
+            try:
+                return self._start(cid, record)
+            except DockyardError as err:
+                self._unmount(cid)
+                message = str(err)
+                code = 127 if isinstance(err, CommandNotFound) else \
+                    126 if isinstance(err, ExecFailed) else 128
+                update_state_file(self.store.dir(cid), lambda s: s.update(
+                    Error=message, ExitCode=code, Running=False, Pid=0))
+                raise
+
+    def _start(self, cid: str, record: dict[str, Any]) -> int:
+        from dockyard.engine import etcfiles
+        from dockyard.engine.logs import parse_log_config
+        from dockyard.engine.monitor.client import MonitorConfig, start_monitor
+        from dockyard.engine.users import resolve_user
+
+        cfg, hc = record["Config"], record["HostConfig"]
+        cdir, rdir, rootfs = self.store.dir(cid), self.run_dir(cid), self.rootfs(cid)
+        rdir.mkdir(parents=True, exist_ok=True)
+        image = self.images.resolve(record["Image"])
+        self.images.prepare(cid, image)
+        self.images.mount(cid, rootfs)
+        mode = hc.get("NetworkMode") or "default"
+        files = {"hostname": etcfiles.hostname_file(cfg.get("Hostname") or cid[:12]),
+                 "hosts": etcfiles.hosts_file(mode, cfg.get("Hostname") or "",
+                                              extra_hosts=hc.get("ExtraHosts")),
+                 "resolv.conf": etcfiles.resolv_conf(mode)}
+        for fname, text in files.items():
+            (cdir / fname).write_text(text)
+        user = resolve_user(rootfs, cfg.get("User") or "", hc.get("GroupAdd"))
+        workdir = cfg.get("WorkingDir") or "/"
+        host_workdir = rooted.resolve(rootfs, workdir)
+        if not host_workdir.exists():
+            host_workdir.mkdir(parents=True, exist_ok=True)
+        env = spec.container_env(cfg)
+        path_env = next((e[5:] for e in env if e.startswith("PATH=")), spec.DEFAULT_PATH)
+        command = (list(cfg.get("Entrypoint") or []) + list(cfg.get("Cmd") or []))[0]
+        rooted.find_command(rootfs, command, path_env, workdir)
+        init_path = None
+        if hc.get("Init"):
+            from dockyard.engine.init import ensure_init
+
+            init_path = ensure_init(self.roots.root / "bin")
+        parent = hc.get("CgroupParent") or self.cgroup_parent
+        inputs = spec.SpecInputs(
+            container_id=cid, rootfs=rootfs, user=user,
+            cgroups_path=f"/{parent.strip('/')}/{cid}",
+            hostname_path=cdir / "hostname", hosts_path=cdir / "hosts",
+            resolv_conf_path=cdir / "resolv.conf", init_path=init_path,
+            cgroup_v2=self.facts.cgroup_v2)
+        oci = spec.build_spec(cfg, hc, inputs)
+        (rdir / "config.json").write_text(json.dumps(oci))
+        runtime = self.runtime(record)
+        runtime.delete(cid)  # a leftover from a crashed start would block create
+        log = hc.get("LogConfig") or {}
+        launch = MonitorConfig(
+            id=cid, bundle=str(rdir), runtime=runtime.argv, container_dir=str(cdir),
+            run_dir=str(rdir), tty=bool(cfg.get("Tty")), stdin=bool(cfg.get("OpenStdin")),
+            stdin_once=bool(cfg.get("StdinOnce")),
+            log=parse_log_config(log.get("Type"), log.get("Config"), cfg.get("Labels"),
+                                 cfg.get("Env")),
+            autostart=True, cgroups_path=inputs.cgroups_path)
+        with contextlib.suppress(FileNotFoundError):
+            (rdir / "paused").unlink()
+        return start_monitor(launch)
+
+    # -- stop, kill, wait -----------------------------------------------------------
+    def kill(self, ref: str, sig: str | int = "KILL") -> None:
+        cid = self.resolve(ref)
+        num = parse_signal(sig)
+        if not self.state(cid).get("Running"):
+            raise Conflict(f"Container {cid} is not running")
+        runtime = self.runtime(self.store.load(cid))
+        runtime.kill(cid, num)
+        if num == _signal.SIGKILL and (self.run_dir(cid) / "paused").exists():
+            self._resume(cid, runtime)
+
+    def stop(self, ref: str, timeout: int | None = None) -> None:
+        """Send the stop signal, then SIGKILL after ``timeout`` seconds."""
+        cid = self.resolve(ref)
+        record = self.store.load(cid)
+        if not self.state(cid).get("Running"):
+            self.tidy(cid)
+            return
+        cfg = record["Config"]
+        sig = parse_signal(cfg.get("StopSignal") or "SIGTERM")
+        wait = timeout if timeout is not None else cfg.get("StopTimeout")
+        wait = DEFAULT_STOP_TIMEOUT if wait is None else int(wait)
+        runtime = self.runtime(record)
+        with contextlib.suppress(Conflict, NotFound):
+            runtime.kill(cid, sig)
+        if (self.run_dir(cid) / "paused").exists():
+            self._resume(cid, runtime)
+        if wait < 0 or not self._wait_stopped(cid, wait):
+            with contextlib.suppress(Conflict, NotFound):
+                runtime.kill(cid, _signal.SIGKILL)
+            self._wait_stopped(cid, 30)
+        self.tidy(cid)
+
+    def _wait_stopped(self, cid: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.state(cid).get("Running"):
+                return True
+            time.sleep(0.02)
+        return not self.state(cid).get("Running")
+
+    def wait(self, ref: str, condition: str = "not-running",
+             timeout: float | None = None) -> dict[str, Any]:
+        """Docker's ``wait``: ``{"StatusCode": n, "Error": None}``."""
+        from dockyard.engine.monitor.client import wait_exit
+
+        if condition not in ("not-running", "next-exit", "removed"):
+            raise InvalidArgument(f"invalid condition: {condition!r}")
+        cid = self.resolve(ref)
+        cdir = self.store.dir(cid)
+        if condition == "not-running" and not self.state(cid).get("Running"):
+            code = int(self.store.state(cid).get("ExitCode", 0))
+        else:
+            try:
+                code = wait_exit(self.run_dir(cid), cdir, timeout)
+            except Conflict:
+                code = int(self.store.state(cid).get("ExitCode", 0))
+        self.tidy(cid)
+        if condition == "removed":
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while cdir.exists():
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+        return {"StatusCode": code, "Error": None}
+
+    def restart(self, ref: str, timeout: int | None = None) -> int:
+        self.stop(ref, timeout)
+        return self.start(ref)
+
+    # -- pause ----------------------------------------------------------------------
+    def pause(self, ref: str) -> None:
+        cid = self.resolve(ref)
+        state = self.state(cid)
+        if not state.get("Running"):
+            raise Conflict(f"Container {cid} is not running")
+        if state.get("Paused"):
+            raise Conflict(f"Container {cid} is already paused")
+        self.runtime(self.store.load(cid)).pause(cid)
+        (self.run_dir(cid) / "paused").touch()
+
+    def unpause(self, ref: str) -> None:
+        cid = self.resolve(ref)
+        if not self.state(cid).get("Paused"):
+            raise Conflict(f"Container {cid} is not paused")
+        self._resume(cid, self.runtime(self.store.load(cid)))
+
+    def _resume(self, cid: str, runtime: Runtime) -> None:
+        runtime.resume(cid)
+        with contextlib.suppress(FileNotFoundError):
+            (self.run_dir(cid) / "paused").unlink()
+
+    # -- rename, update ---------------------------------------------------------------
+    def rename(self, ref: str, new_name: str) -> None:
+        cid = self.resolve(ref)
+        self.store.rename(cid, cfgmod.check_name(new_name), conflict=_name_conflict)
+
+    def update(self, ref: str, resources: dict[str, Any]) -> list[str]:
+        """Change resource limits (docker's ``update``); applied live when running."""
+        allowed = {"CpuShares", "Memory", "NanoCpus", "CpuPeriod", "CpuQuota", "CpusetCpus",
+                   "CpusetMems", "MemoryReservation", "MemorySwap", "PidsLimit",
+                   "BlkioWeight", "RestartPolicy", "KernelMemory"}
+        unknown = sorted(set(resources) - allowed)
+        if unknown:
+            raise InvalidArgument(f"update: cannot change {unknown[0]}")
+        cid = self.resolve(ref)
+        with self._op_lock(cid):
+            record = self.store.load(cid)
+            given = dict(record["HostConfig"])
+            given.update({k: v for k, v in resources.items() if v is not None})
+            hc, warnings = cfgmod.adapt_host_config(given, self.facts)  # type: ignore[arg-type]
+            if self.state(cid).get("Running"):
+                res = spec.resources(hc)
+                self.runtime(record).update(cid, res)
+            record["HostConfig"] = hc
+            self.store.save(cid, record)
+        return warnings
+
+    # -- remove ---------------------------------------------------------------------
+    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
+        cid = self.resolve(ref)
+        with self._op_lock(cid):
+            if self.state(cid).get("Running"):
+                if not force:
+                    raise Conflict(
+                        f"You cannot remove a running container {cid}. Stop the container "
+                        "before attempting removal or force remove")
+                record = self.store.load(cid)
+                runtime = self.runtime(record)
+                with contextlib.suppress(Conflict, NotFound):
+                    runtime.kill(cid, _signal.SIGKILL)
+                if (self.run_dir(cid) / "paused").exists():
+                    with contextlib.suppress(DockyardError):
+                        self._resume(cid, runtime)
+                self._wait_stopped(cid, 30)
+            self._destroy(cid)
+
+    def _destroy(self, cid: str) -> None:
+        try:
+            record: dict[str, Any] | None = self.store.load(cid)
+        except FileNotFoundError:
+            record = None
+        if record is not None:
+            with contextlib.suppress(DockyardError):
+                self.runtime(record).delete(cid)
+        self._unmount(cid)
+        self.images.remove(cid)
+        shutil.rmtree(self.run_dir(cid), ignore_errors=True)
+        self.store.remove(cid)
+
+    def tidy(self, cid: str) -> None:
+        """After init ended: unmount the rootfs; remove a ``--rm`` container."""
+        try:
+            state = self.store.state(cid)
+        except FileNotFoundError:
+            return
+        if state.get("Running") and self.monitor_alive(cid):
+            return
+        if self.monitor_alive(cid):  # still draining output and deleting
+            return
+        self._unmount(cid)
+        with contextlib.suppress(FileNotFoundError):
+            (self.run_dir(cid) / "paused").unlink()
+        try:
+            record = self.store.load(cid)
+        except FileNotFoundError:
+            return
+        if record["HostConfig"].get("AutoRemove") and state.get("Status") == "exited":
+            self._destroy(cid)
+
+    def _unmount(self, cid: str) -> None:
+        target = self.rootfs(cid)
+        if is_mounted(target):
+            self.images.unmount(target)
+
+    def prune(self) -> dict[str, Any]:
+        deleted = []
+        for cid in self.store.ids():
+            with contextlib.suppress(FileNotFoundError, NotFound):
+                if not self.state(cid).get("Running"):
+                    self.remove(cid)
+                    deleted.append(cid)
+        return {"ContainersDeleted": deleted, "SpaceReclaimed": 0}
+
+    @contextlib.contextmanager
+    def _op_lock(self, cid: str) -> Any:
+        cdir = self.store.dir(cid)
+        if not cdir.exists():
+            raise NotFound(f"No such container: {cid}")
+        with _flock(cdir / "op.lock"):
+            if not (cdir / "container.json").exists():
+                raise NotFound(f"No such container: {cid}")
+            yield
+
+
+def _new_id() -> str:
+    from dockyard.engine.store import new_id
+
+    return new_id()
+
+
+def _name_conflict(name: str, owner: str) -> Exception:
+    return AlreadyExists(
+        f'Conflict. The container name "/{name}" is already in use by container "{owner}". '
+        "You have to remove (or rename) that container to be able to reuse that name.")
+
+
+def _mark_lost(state: dict[str, Any]) -> None:
+    """The monitor died without recording the end (killed, or the machine rebooted)."""
+    if state.get("Running"):
+        state.update(Status="exited", Running=False, Paused=False, Pid=0, ExitCode=255,
+                     Error="container monitor died", FinishedAt=now_rfc3339())

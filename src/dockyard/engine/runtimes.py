@@ -1,0 +1,148 @@
+"""The OCI runtimes a container can run on, chosen by name (``HostConfig.Runtime``).
+
+One table maps a name to ``"module:factory"``; the factory takes the runtime state root
+(``$RUN/runtime/<name>``) and returns a :class:`Runtime`. The monitor drives create,
+start and delete through ``argv`` (a runc-compatible command line); the engine calls
+the other verbs here. ``runc`` and ``crun`` are the host's binaries; ``dockyard`` is our
+own runtime, run as ``python -m dockyard.runtime`` by the monitor.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from dockyard.errors import Conflict, InvalidArgument, NotFound, SystemFailure
+
+__all__ = ["DEFAULT_RUNTIME", "RUNTIMES", "CliRuntime", "Runtime", "default_runtime",
+           "open_runtime"]
+
+RUNTIMES: dict[str, str] = {
+    "dockyard": "dockyard.engine.runtimes:dockyard_runtime",
+    "runc": "dockyard.engine.runtimes:runc_runtime",
+    "crun": "dockyard.engine.runtimes:crun_runtime",
+}
+# runc until the built-in runtime runs containers end to end; DOCKYARD_RUNTIME overrides.
+DEFAULT_RUNTIME = "runc"
+
+
+def default_runtime() -> str:
+    return os.environ.get("DOCKYARD_RUNTIME") or DEFAULT_RUNTIME
+
+
+class CliRuntime:
+    """A runc-compatible command line (runc, crun, ``python -m dockyard.runtime``)."""
+
+    def __init__(self, name: str, command: list[str], state_root: Path) -> None:
+        self.name = name
+        self.state_root = state_root
+        self.argv = [*command, "--root", str(state_root)]
+
+    def _run(self, *args: str, check: bool = True,
+             timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        try:
+            proc = subprocess.run([*self.argv, *args], capture_output=True, text=True,
+                                  timeout=timeout, stdin=subprocess.DEVNULL)
+        except FileNotFoundError:
+            raise SystemFailure(f"runtime {self.name}: {self.argv[0]} is not installed")
+        if check and proc.returncode != 0:
+            message = _last_error(proc.stderr) or f"exit status {proc.returncode}"
+            low = message.lower()
+            if "does not exist" in low or "not exist" in low or "not found" in low:
+                raise NotFound(f"runtime {self.name}: {message}")
+            if "not running" in low or "paused" in low or "not paused" in low:
+                raise Conflict(f"runtime {self.name}: {message}")
+            raise SystemFailure(f"runtime {self.name} {args[0]}: {message}")
+        return proc
+
+    def state(self, cid: str) -> dict[str, Any] | None:
+        proc = self._run("state", cid, check=False)
+        if proc.returncode != 0:
+            return None
+        try:
+            return dict(json.loads(proc.stdout))
+        except ValueError:
+            return None
+
+    def kill(self, cid: str, signal: int, all: bool = False) -> None:
+        self._run("kill", *(["--all"] if all else []), cid, str(signal))
+
+    def pause(self, cid: str) -> None:
+        self._run("pause", cid)
+
+    def resume(self, cid: str) -> None:
+        self._run("resume", cid)
+
+    def delete(self, cid: str, force: bool = True) -> None:
+        self._run("delete", *(["--force"] if force else []), cid, check=False)
+
+    def ps(self, cid: str) -> list[int]:
+        out = self._run("ps", "--format", "json", cid).stdout
+        return [int(p) for p in json.loads(out or "[]")]
+
+    def update(self, cid: str, resources: dict[str, Any]) -> None:
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+            json.dump(resources, f)
+            f.flush()
+            self._run("update", "--resources", f.name, cid)
+
+    def exec_argv(self, cid: str, process_json: str, tty: bool, detach: bool,
+                  pid_file: str | None = None) -> list[str]:
+        """The command line that runs an extra process in the container."""
+        argv = [*self.argv, "exec", "--process", process_json]
+        if detach:
+            argv.append("--detach")
+        if pid_file:
+            argv += ["--pid-file", pid_file]
+        return [*argv, cid]
+
+
+def _last_error(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    last = lines[-1]
+    if 'msg="' in last:
+        last = last.split('msg="', 1)[1].rsplit('"', 1)[0].replace('\\"', '"')
+    return last
+
+
+Runtime = CliRuntime
+
+
+def _binary(name: str) -> str:
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
+    if path is None:
+        raise SystemFailure(f"runtime {name}: not installed")
+    return path
+
+
+def runc_runtime(state_root: Path) -> Runtime:
+    return CliRuntime("runc", [_binary("runc")], state_root)
+
+
+def crun_runtime(state_root: Path) -> Runtime:
+    return CliRuntime("crun", [_binary("crun")], state_root)
+
+
+def dockyard_runtime(state_root: Path) -> Runtime:
+    return CliRuntime("dockyard", [sys.executable, "-m", "dockyard.runtime"], state_root)
+
+
+def open_runtime(name: str, runtime_state: Path) -> Runtime:
+    """The runtime called ``name``, with its state under ``runtime_state/<name>``."""
+    spec = RUNTIMES.get(name)
+    if spec is None:
+        raise InvalidArgument(f"unknown or invalid runtime name: {name}")
+    module, _, factory = spec.partition(":")
+    made = getattr(importlib.import_module(module), factory)(runtime_state / name)
+    assert isinstance(made, CliRuntime)
+    return made

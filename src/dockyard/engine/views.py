@@ -1,0 +1,200 @@
+"""Read-only views of containers: inspect, list (``ps`` with filters), top, changes."""
+
+from __future__ import annotations
+
+import calendar
+import contextlib
+import subprocess
+import time
+from typing import Any
+
+from dockyard.engine import model
+from dockyard.engine.lifecycle import Lifecycle
+from dockyard.errors import Conflict, InvalidArgument
+
+__all__ = ["FILTERS", "inspect", "list_containers", "status_text", "top"]
+
+FILTERS = ("id", "name", "label", "status", "exited", "ancestor", "before", "since")
+_STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+
+
+def _epoch(ts: str) -> float:
+    if not ts or ts.startswith("0001-"):
+        return 0.0
+    base, _, frac = ts.rstrip("Z").partition(".")
+    return calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) + float("0." + (frac or "0"))
+
+
+def _ago(seconds: float) -> str:
+    """Go's ``units.HumanDuration`` as docker prints it."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    m = s // 60
+    if m == 1:
+        return "About a minute"
+    if m < 60:
+        return f"{m} minutes"
+    h = round(s / 3600)
+    if h == 1:
+        return "About an hour"
+    if h < 48:
+        return f"{h} hours"
+    if h < 24 * 7 * 2:
+        return f"{h // 24} days"
+    if h < 24 * 30 * 2:
+        return f"{h // (24 * 7)} weeks"
+    if h < 24 * 365 * 2:
+        return f"{h // (24 * 30)} months"
+    return f"{h // (24 * 365)} years"
+
+
+def status_text(state: dict[str, Any], now: float | None = None) -> str:
+    """The STATUS column: ``Up 3 seconds``, ``Exited (0) 2 minutes ago``, ``Created``."""
+    now = time.time() if now is None else now
+    if state.get("Running"):
+        up = "Up " + _ago(now - _epoch(str(state.get("StartedAt", ""))))
+        return up + " (Paused)" if state.get("Paused") else up
+    if state.get("Status") == "exited" or _epoch(str(state.get("FinishedAt", ""))):
+        return (f"Exited ({state.get('ExitCode', 0)}) "
+                f"{_ago(now - _epoch(str(state.get('FinishedAt', ''))))} ago")
+    return "Created"
+
+
+def inspect(lc: Lifecycle, ref: str) -> model.ContainerJSON:
+    """``docker inspect`` of a container, key for key."""
+    from dockyard.engine.logs import log_file
+
+    cid = lc.resolve(ref)
+    lc.tidy(cid)
+    record = lc.store.load(cid)
+    state = lc.state(cid)
+    cdir = lc.store.dir(cid)
+    hc = record["HostConfig"]
+    started = state.get("StartedAt", model.ZERO_TIME) != model.ZERO_TIME
+    log_type = (hc.get("LogConfig") or {}).get("Type") or "json-file"
+    upper = ""
+    with contextlib.suppress(Exception):
+        from dockyard.engine.changes import overlay_dirs
+
+        upper = overlay_dirs(lc.images.mounts(cid))[0]
+    return {
+        "Id": cid, "Created": record["Created"], "Path": record["Path"],
+        "Args": record["Args"],
+        "State": {k: state.get(k, v) for k, v in model.new_state().items()},
+        "Image": record["Image"],
+        "ResolvConfPath": str(cdir / "resolv.conf") if started else "",
+        "HostnamePath": str(cdir / "hostname") if started else "",
+        "HostsPath": str(cdir / "hosts") if started else "",
+        "LogPath": (log_file(str(cdir), cid, log_type) or "") if started else "",
+        "Name": record["Name"], "RestartCount": record.get("RestartCount", 0),
+        "Driver": record.get("Driver", "overlay2"), "Platform": "linux",
+        "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "",
+        "ExecIDs": record.get("ExecIDs"),
+        "HostConfig": hc,
+        "GraphDriver": {"Data": {"MergedDir": str(lc.rootfs(cid)), "UpperDir": upper},
+                        "Name": "overlay2"},
+        "Mounts": [],
+        "Config": record["Config"],
+        "NetworkSettings": model.network_settings(hc.get("NetworkMode") or "default"),
+    }
+
+
+def _filters(filters: dict[str, list[str]] | None) -> dict[str, list[str]]:
+    out = {k: list(v) for k, v in (filters or {}).items()}
+    for key in out:
+        if key not in FILTERS:
+            raise InvalidArgument(f"invalid filter '{key}'")
+    for status in out.get("status", []):
+        if status not in _STATUSES:
+            raise InvalidArgument(f"invalid filter 'status={status}'")
+    return out
+
+
+def list_containers(lc: Lifecycle, all: bool = False, limit: int = -1,
+                    filters: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
+    """``GET /containers/json``: newest first, docker's summary shape."""
+    wanted = _filters(filters)
+    rows: list[dict[str, Any]] = []
+    for cid in lc.store.ids():
+        try:
+            lc.tidy(cid)
+            record = lc.store.load(cid)
+            state = lc.state(cid)
+        except (FileNotFoundError, ValueError):
+            continue
+        rows.append(_summary(record, state))
+    rows.sort(key=lambda r: r["_created"], reverse=True)
+    rows = _apply(rows, wanted, lc)
+    if not all and not wanted.get("status") and not wanted.get("exited") and limit <= 0:
+        rows = [r for r in rows if r["State"] in ("running", "paused", "restarting")]
+    if limit > 0:
+        rows = rows[:limit]
+    for r in rows:
+        del r["_created"]
+    return rows
+
+
+def _summary(record: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    cfg, hc = record["Config"], record["HostConfig"]
+    command = " ".join([record["Path"], *record["Args"]])
+    mode = hc.get("NetworkMode") or "default"
+    return {
+        "Id": record["Id"], "Names": [record["Name"]], "Image": cfg.get("Image", ""),
+        "ImageID": record["Image"], "Command": command,
+        "Created": int(_epoch(record["Created"])), "Ports": [],
+        "Labels": cfg.get("Labels") or {}, "State": state.get("Status", "created"),
+        "Status": status_text(state), "HostConfig": {"NetworkMode": mode},
+        "NetworkSettings": {"Networks": model.network_settings(mode)["Networks"]},
+        "Mounts": [], "_created": record["Created"], "_exit": state.get("ExitCode", 0),
+    }
+
+
+def _apply(rows: list[dict[str, Any]], f: dict[str, list[str]],
+           lc: Lifecycle) -> list[dict[str, Any]]:
+    def keep(r: dict[str, Any]) -> bool:
+        if f.get("id") and not any(r["Id"].startswith(v) for v in f["id"]):
+            return False
+        if f.get("name") and not any(v.lstrip("/") in r["Names"][0] for v in f["name"]):
+            return False
+        if f.get("status") and r["State"] not in f["status"]:
+            return False
+        if f.get("exited") and (r["State"] != "exited" or
+                                str(r["_exit"]) not in f["exited"]):
+            return False
+        for label in f.get("label", []):
+            key, eq, value = label.partition("=")
+            if key not in r["Labels"] or (eq and r["Labels"][key] != value):
+                return False
+        return not f.get("ancestor") or any(
+            a in (r["Image"], r["ImageID"]) or r["ImageID"].startswith("sha256:" + a)
+            for a in f["ancestor"])
+
+    out = [r for r in rows if keep(r)]
+    for key, newer in (("before", False), ("since", True)):
+        for ref in f.get(key, []):
+            pivot = lc.store.load(lc.resolve(ref))["Created"]
+            out = [r for r in out if (r["_created"] > pivot if newer else r["_created"] < pivot)]
+    return out
+
+
+def top(lc: Lifecycle, ref: str, ps_args: str = "-ef") -> dict[str, Any]:
+    """``docker top``: the host's ``ps`` output for the container's processes."""
+    cid = lc.resolve(ref)
+    if not lc.state(cid).get("Running"):
+        raise Conflict(f"Container {cid} is not running")
+    pids = set(lc.runtime(lc.store.load(cid)).ps(cid))
+    out = subprocess.run(["ps", *ps_args.split()], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    titles = out[0].split()
+    pid_col = titles.index("PID")
+    procs = []
+    for line in out[1:]:
+        fields = line.split(None, len(titles) - 1)
+        if len(fields) > pid_col and fields[pid_col].isdigit() and int(fields[pid_col]) in pids:
+            procs.append(fields)
+    return {"Titles": titles, "Processes": procs}
