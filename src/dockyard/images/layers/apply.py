@@ -322,11 +322,14 @@ class _Applier:
         if rel in self.written:  # a layer cannot hide its own entries
             return
         overlay = self.fmt is Format.OVERLAY
-        if overlay and parent and self.lowers is not None and self.lowers.lookup(parent) is None:
-            return  # nothing below to hide
-        pfd = self._dir(parent, entry.name, create=overlay)
+        pfd = self._dir(parent, entry.name, create=False)  # refuses symlinks in dest
         if pfd is None:
-            return
+            if not overlay:
+                return
+            if parent and self.lowers is not None and self.lowers.lookup(parent) is None:
+                return  # nothing below to hide
+            pfd = self._dir(parent, entry.name, create=True)  # refuses symlinks below
+            assert pfd is not None
         existing = _lstat_at(pfd, name)
         if existing is not None:
             self._remove(pfd, name, existing)

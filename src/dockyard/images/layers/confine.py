@@ -18,7 +18,9 @@ _SYS_OPENAT2 = 437  # same number on x86_64 and aarch64
 _RESOLVE_NO_MAGICLINKS = 0x02
 _RESOLVE_NO_SYMLINKS = 0x04
 _RESOLVE_BENEATH = 0x08
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NOFOLLOW
+# No O_NOFOLLOW: with it a symlink as the last part gives ENOTDIR, not ELOOP;
+# RESOLVE_NO_SYMLINKS already refuses every symlink, the last one included.
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
@@ -45,7 +47,12 @@ def _walk(dir_fd: int, path: str, flags: int) -> int:
                 continue
             if part == "..":
                 raise OSError(errno.EXDEV, "path climbs out of its root", path)
-            nxt = os.open(part, flags, dir_fd=fd)
+            try:
+                nxt = os.open(part, flags | os.O_NOFOLLOW, dir_fd=fd)
+            except NotADirectoryError:
+                if os.path.islink(f"/proc/self/fd/{fd}/{part}"):
+                    raise OSError(errno.ELOOP, "path goes through a symlink", path)
+                raise
             os.close(fd)
             fd = nxt
         return fd

@@ -119,7 +119,10 @@ def read_entries(src: _Source, limits: Limits) -> Iterator[tuple[Entry, _Source]
             if pending or long_name is not None or long_link is not None:
                 raise Corrupt("layer: tar ends right after an extended header")
             return
-        stored = _number(header[148:156], "checksum")
+        try:
+            stored = _number(header[148:156], "checksum")
+        except Corrupt:
+            stored = -1
         unsigned = sum(header[:148]) + 256 + sum(header[156:])
         signed = sum(b - 256 if b > 127 else b for b in header[:148] + header[156:]) + 256
         if stored not in (unsigned, signed):
