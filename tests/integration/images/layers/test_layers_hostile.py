@@ -98,7 +98,7 @@ CASES: dict[str, Case] = {
         lambda c: raw_header(b"PaxHeaders/x", b"x", size=64 << 20), Forbidden,
         "extended header of 67108864 bytes"),
     "oversized-name": Case(lambda c: tar_bytes([E("n/" * 3000 + "x")]), Forbidden,
-                           "Limits.max_name"),
+                           r"Limits\.max_name"),
     "gzip-bomb": Case(_bomb_gz, Forbidden, "gzip stream expands more than 20x", SMALL),
     "zstd-bomb": Case(_bomb_zst, Forbidden, "zstd stream expands more than 20x", SMALL),
     "truncated-tar": Case(lambda c: tar_bytes([E("f", data=b"x" * 5000)])[:2048], Corrupt,
