@@ -79,9 +79,14 @@ def busybox_layer(busybox: Path = BUSYBOX) -> bytes:
 
 def build_default_image(store: ImageStore, busybox: Path = BUSYBOX) -> Image:
     """Write the layer, config and manifest and tag ``busybox:latest``."""
+    layer = busybox_layer(busybox)
+    with store.writing():
+        return _write(store, layer, busybox)
+
+
+def _write(store: ImageStore, layer: bytes, busybox: Path) -> Image:
     from dockyard.images.store import DEFAULT_IMAGE
 
-    layer = busybox_layer(busybox)
     diff_id = store.content.write(layer)
     plat = host_platform()
     version = subprocess.run([str(busybox)], capture_output=True, text=True).stdout
@@ -95,6 +100,6 @@ def build_default_image(store: ImageStore, busybox: Path = BUSYBOX) -> Image:
     cfg_digest = store.content.write(raw)
     manifest = Manifest(Descriptor(mediatypes.OCI_CONFIG, cfg_digest, len(raw)),
                         (Descriptor(mediatypes.OCI_LAYER, diff_id, len(layer)),))
-    image, _ = store.register(manifest, [DEFAULT_IMAGE])
+    image, _ = store._register(manifest, [DEFAULT_IMAGE], ())
     return image
 

@@ -30,9 +30,7 @@ def import_rootfs(store: ImageStore, src: BinaryIO, name: str = "", *, source: s
     runtime = apply_changes({}, changes or [])
     plat = platform or host_platform()
     writer, diff_id = ingest_tar(store.content, src, source)
-    lease = store.records.lease()
-    try:
-        store.records.lease_add(lease, [str(diff_id)])
+    with store.writing():
         size = writer.size
         writer.commit(diff_id)
         created = now_rfc3339()
@@ -44,7 +42,5 @@ def import_rootfs(store: ImageStore, src: BinaryIO, name: str = "", *, source: s
         cfg_digest = store.content.write(raw)
         manifest = Manifest(Descriptor(mediatypes.OCI_CONFIG, cfg_digest, len(raw)),
                             (Descriptor(mediatypes.OCI_LAYER, diff_id, size),))
-        image, _ = store.register(manifest, [tag] if tag else [])
-    finally:
-        store.records.release(lease)
+        image, _ = store._register(manifest, [tag] if tag else [], ())
     return image

@@ -7,9 +7,12 @@ Import, load, save and check live in their own modules and take the store.
 from __future__ import annotations
 
 import builtins
+import fcntl
+import os
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from dockyard.errors import Conflict, Corrupt, InvalidArgument, NotFound
@@ -49,9 +52,22 @@ class ImageStore:
         self.records = Records(self.db)
         self.in_use: InUse = in_use or _nobody_uses
         roots.tmp.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = os.open(roots.content / "gc.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                                0o600)
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold off gc while blobs are written and recorded (shared with other writers;
+        the kernel drops the lock if the process dies)."""
+        fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
         self.db.close()
+        os.close(self._lock_fd)
 
     # -- reading -----------------------------------------------------------------------
     def get(self, image_id: str | Digest) -> Image:
@@ -136,7 +152,11 @@ class ImageStore:
                  repo_digests: Iterable[str] = ()) -> tuple[Image, dict[str, str]]:
         """Record an image whose blobs are already in the content store (writing the
         OCI manifest blob). Returns it and the tags moved from other images."""
-        manifest = manifest.to_oci()
+        with self.writing():
+            return self._register(manifest.to_oci(), tags, repo_digests)
+
+    def _register(self, manifest: Manifest, tags: Iterable[str],
+                  repo_digests: Iterable[str]) -> tuple[Image, dict[str, str]]:
         for d in (manifest.config, *manifest.layers):
             if not self.content.exists(d.digest):
                 raise NotFound(f"no such blob: {d.digest}")
@@ -221,18 +241,22 @@ class ImageStore:
     def gc(self) -> int:
         """Delete blobs and layer snapshots no image (nor live lease) references.
         Returns the bytes of blobs freed."""
-        self.records.drop_dead_leases()
-        held = self.records.referenced_blobs()
-        freed = 0
-        for d in list(self.content.walk()):
-            if str(d) not in held:
-                try:
-                    size = self.content.info(d).size
-                except NotFound:
-                    continue
-                if self.content.delete(d):
-                    freed += size
-        self._gc_snapshots()
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            self.records.drop_dead_leases()
+            held = self.records.referenced_blobs()
+            freed = 0
+            for d in list(self.content.walk()):
+                if str(d) not in held:
+                    try:
+                        size = self.content.info(d).size
+                    except NotFound:
+                        continue
+                    if self.content.delete(d):
+                        freed += size
+            self._gc_snapshots()
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         return freed
 
     def _gc_snapshots(self) -> None:

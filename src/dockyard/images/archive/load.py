@@ -261,9 +261,7 @@ def load(store: ImageStore, src: BinaryIO, progress: Progress | None = None) -> 
         else:
             raise InvalidArgument("load: neither a docker-archive (manifest.json) nor an OCI "
                                   "layout (index.json)")
-        lease = store.records.lease()
-        try:
-            store.records.lease_add(lease, [str(d) for d in staged.used])
+        with store.writing():
             for digest, w in staged.used.items():
                 if not w.path.exists():
                     continue  # one file serving two descriptors: already published
@@ -272,10 +270,8 @@ def load(store: ImageStore, src: BinaryIO, progress: Progress | None = None) -> 
                     raise InvalidArgument(f"blob {digest}: only sha256 blobs can be stored")
             lines = []
             for manifest, names in images:
-                img, moved = store.register(manifest, names)
+                img, moved = store._register(manifest.to_oci(), names, ())
                 lines += _report(store, img, names, moved)
-        finally:
-            store.records.release(lease)
         return lines
     finally:
         staged.abort()
