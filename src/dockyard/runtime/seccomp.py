@@ -219,6 +219,9 @@ def _build(ctx: int, section: Mapping[str, Any], default: int) -> None:
             raise InvalidConfig(f"linux.seccomp.architectures: not supported by libseccomp "
                                 f"{_libseccomp_version()}: {arch}")
         rc = lib.seccomp_arch_add(ctx, token)
+        if rc == -errno_mod.EDOM:
+            raise InvalidConfig(f"linux.seccomp.architectures: {arch} cannot share a filter "
+                                f"with this machine's architecture (byte order differs)")
         if rc < 0 and rc != -errno_mod.EEXIST:
             raise SystemFailure(f"seccomp: cannot add architecture {arch}: "
                                 f"{os.strerror(-rc).lower()}")

@@ -29,7 +29,7 @@ def write(directory: str, name: str, value: object, field: str) -> None:
     """Write ``value`` to ``directory/name``; errors name ``field``, the file and value."""
     path = os.path.join(directory, name)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
     except FileNotFoundError:
         raise InvalidConfig(f"{field}: not supported on this host ({path} does not exist)")
     except OSError as e:

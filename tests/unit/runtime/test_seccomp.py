@@ -1,0 +1,143 @@
+"""Compiling OCI seccomp sections: errors that name the culprit, flags, caching."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dockyard.errors import InvalidConfig
+from dockyard.runtime import seccomp
+
+
+def _section(**over: Any) -> dict[str, Any]:
+    s: dict[str, Any] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+                         "syscalls": [{"names": ["mount"], "action": "SCMP_ACT_ERRNO"}]}
+    s.update(over)
+    return s
+
+
+def test_compiles_to_classic_bpf() -> None:
+    bpf = seccomp.compile_filter(_section())
+    assert len(bpf) % 8 == 0 and len(bpf) >= 8 * 4
+    # The first instruction loads the arch field (offset 4) of seccomp_data.
+    code, jt, jf, k = int.from_bytes(bpf[0:2], "little"), bpf[2], bpf[3], \
+        int.from_bytes(bpf[4:8], "little")
+    assert (code, jt, jf, k) == (0x20, 0, 0, 4)
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    (_section(syscalls=[{"names": ["mkdirr"], "action": "SCMP_ACT_ERRNO"}]),
+     "linux.seccomp.syscalls[0].names: unknown syscall: mkdirr"),
+    (_section(syscalls=[{"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+                        {"names": ["mount", 5], "action": "SCMP_ACT_ERRNO"}]),
+     "linux.seccomp.syscalls[1].names: syscall names must be non-empty strings"),
+    (_section(syscalls=[{"names": ["mount"], "action": "SCMP_ACT_EXPLODE"}]),
+     "linux.seccomp.syscalls[0].action: unknown seccomp action: SCMP_ACT_EXPLODE"),
+    (_section(defaultAction="SCMP_ACT_NOPE"),
+     "linux.seccomp.defaultAction: unknown seccomp action: SCMP_ACT_NOPE"),
+    (_section(architectures=["SCMP_ARCH_VAX"]),
+     "linux.seccomp.architectures: unknown architecture: SCMP_ARCH_VAX"),
+    (_section(syscalls=[{"names": ["mount"], "action": "SCMP_ACT_ALLOW", "errnoRet": 5}]),
+     "linux.seccomp.syscalls[0].action: errnoRet is only allowed with SCMP_ACT_ERRNO or "
+     "SCMP_ACT_TRACE, not SCMP_ACT_ALLOW"),
+    (_section(syscalls=[{"names": ["dup"], "action": "SCMP_ACT_ERRNO",
+                         "args": [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]}]),
+     "linux.seccomp.syscalls[0].args[0].index: must be 0 to 5, got 6"),
+    (_section(syscalls=[{"names": ["dup"], "action": "SCMP_ACT_ERRNO",
+                         "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_LIKE"}]}]),
+     "linux.seccomp.syscalls[0].args[0].op: unknown seccomp operator: SCMP_CMP_LIKE"),
+    (_section(syscalls=[{"names": ["dup"], "action": "SCMP_ACT_ERRNO",
+                         "args": [{"index": 0, "value": -1, "op": "SCMP_CMP_EQ"}]}]),
+     "linux.seccomp.syscalls[0].args[0].value: must be an unsigned 64-bit integer"),
+    (_section(syscalls=[{"names": [], "action": "SCMP_ACT_ERRNO"}]),
+     "linux.seccomp.syscalls[0].names: must be a non-empty list"),
+    (_section(syscalls=[{"names": ["mount"], "action": "SCMP_ACT_NOTIFY"}]),
+     "linux.seccomp.syscalls[0].action: SCMP_ACT_NOTIFY is not supported (no seccomp agent)"),
+    (_section(listenerPath="/run/agent.sock"),
+     "linux.seccomp.listenerPath: seccomp agents are not supported"),
+    (_section(flags=["SECCOMP_FILTER_FLAG_BOGUS"]),
+     "linux.seccomp.flags: unknown flag: SECCOMP_FILTER_FLAG_BOGUS"),
+    ({"syscalls": []}, "linux.seccomp.defaultAction: missing"),
+    ([], "linux.seccomp: must be an object"),
+    (_section(defaultErrnoRet=-3, defaultAction="SCMP_ACT_ERRNO"),
+     "linux.seccomp.defaultErrnoRet: must be an errno number, got -3"),
+])
+def test_bad_sections_name_the_culprit(section: object, message: str) -> None:
+    with pytest.raises(InvalidConfig) as e:
+        seccomp.compile_filter(section)
+    assert str(e.value) == message
+
+
+def test_flags() -> None:
+    assert seccomp.filter_flags({}) == 0
+    assert seccomp.filter_flags({"flags": ["SECCOMP_FILTER_FLAG_TSYNC",
+                                           "SECCOMP_FILTER_FLAG_SPEC_ALLOW"]}) == 5
+    with pytest.raises(InvalidConfig, match="NEW_LISTENER is not supported"):
+        seccomp.filter_flags({"flags": ["SECCOMP_FILTER_FLAG_NEW_LISTENER"]})
+
+
+def test_rules_repeating_the_default_action_are_dropped_not_refused() -> None:
+    a = seccomp.compile_filter(_section(syscalls=[]))
+    b = seccomp.compile_filter(_section(syscalls=[{"names": ["read"],
+                                                   "action": "SCMP_ACT_ALLOW"}]))
+    assert a == b
+
+
+def test_args_and_errno_change_the_program() -> None:
+    plain = seccomp.compile_filter(_section())
+    errno5 = seccomp.compile_filter(_section(syscalls=[
+        {"names": ["mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5}]))
+    with_args = seccomp.compile_filter(_section(syscalls=[
+        {"names": ["mount"], "action": "SCMP_ACT_ERRNO",
+         "args": [{"index": 3, "value": 1, "valueTwo": 1, "op": "SCMP_CMP_MASKED_EQ"}]}]))
+    assert len({plain, errno5, with_args}) == 3
+    # ERRNO|5 appears as a return value in the program.
+    assert (0x00050005).to_bytes(4, "little") in errno5
+
+
+def test_same_argument_twice_becomes_alternatives() -> None:
+    # libseccomp cannot and two conditions on one argument; they must be or-ed rules.
+    bpf = seccomp.compile_filter(_section(syscalls=[
+        {"names": ["dup"], "action": "SCMP_ACT_ERRNO",
+         "args": [{"index": 0, "value": 100, "op": "SCMP_CMP_EQ"},
+                  {"index": 0, "value": 200, "op": "SCMP_CMP_EQ"}]}]))
+    assert (100).to_bytes(4, "little") in bpf and (200).to_bytes(4, "little") in bpf
+
+
+def test_memory_cache_returns_the_same_bytes_without_recompiling(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    section = _section(syscalls=[{"names": ["chroot"], "action": "SCMP_ACT_ERRNO"}])
+    first = seccomp.compile_filter(section)
+    monkeypatch.setattr(seccomp, "_compile", lambda s: pytest.fail("recompiled"))
+    assert seccomp.compile_filter(dict(reversed(list(section.items())))) is first
+
+
+def test_disk_cache_is_written_and_reused(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    section = _section(syscalls=[{"names": ["acct"], "action": "SCMP_ACT_ERRNO"}])
+    seccomp._MEMORY_CACHE.clear()
+    bpf = seccomp.compile_filter(section, cache_dir=str(tmp_path))
+    files = os.listdir(tmp_path)
+    assert len(files) == 1 and files[0].endswith(".bpf")
+    assert (tmp_path / files[0]).read_bytes() == bpf
+    seccomp._MEMORY_CACHE.clear()
+    monkeypatch.setattr(seccomp, "_compile", lambda s: pytest.fail("recompiled"))
+    assert seccomp.compile_filter(section, cache_dir=str(tmp_path)) == bpf
+
+
+def test_corrupt_disk_cache_entry_is_recompiled(tmp_path: Path) -> None:
+    section = _section(syscalls=[{"names": ["swapon"], "action": "SCMP_ACT_ERRNO"}])
+    seccomp._MEMORY_CACHE.clear()
+    good = seccomp.compile_filter(section, cache_dir=str(tmp_path))
+    (entry,) = tmp_path.iterdir()
+    entry.write_bytes(b"garbage")  # not a multiple of 8
+    seccomp._MEMORY_CACHE.clear()
+    assert seccomp.compile_filter(section, cache_dir=str(tmp_path)) == good
+
+
+def test_load_refuses_non_bpf() -> None:
+    with pytest.raises(InvalidConfig, match=r"not a classic BPF program \(7 bytes\)"):
+        seccomp.load_filter(b"1234567")
