@@ -137,7 +137,8 @@ class Monitor:
             console = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
             console.bind(CONSOLE)  # relative to run_dir: long tmp paths overflow sun_path
             console.listen(1)
-            argv += ["--console-socket", CONSOLE]
+            # runc resolves relative paths from the bundle; our cwd via /proc stays short.
+            argv += ["--console-socket", f"/proc/{os.getpid()}/cwd/{CONSOLE}"]
             pid = _run([*argv, self.id], null, null, err_w)
         else:
             if self.cfg.get("stdin"):
