@@ -107,13 +107,13 @@ def test_parser_agrees_with_buildkit(text: str) -> None:
         want = [_project_oracle(c) for c in dockerfile.parse_string(text)]
     except dockerfile.GoParseError as err:
         try:
-            ours = parse(text)
+            accepted = parse(text)
         except DockerfileSyntaxError:
             return
         # Only the old decoder's leniency may make it fail where we do not: it saw
         # ["a", 1] in '["a", 1]x' and refused the non-string, we fall back to shell form.
         assert "comprised of strings only" in str(err)
-        assert any(_json_with_trailing_text(n) for n in ours.ast.children), text
+        assert any(_json_with_trailing_text(n) for n in accepted.ast.children), text
         return
     except UnicodeDecodeError:
         # BuildKit cut a UTF-8 sequence in two (HEALTHCHECK and flags go byte by byte,
