@@ -110,8 +110,7 @@ def ingest_tar(store: LocalStore, src: BinaryIO, where: str) -> tuple[LocalWrite
 
 def check_tar(w: LocalWriter, where: str) -> None:
     """Raise ``InvalidArgument`` unless the ingest file holds a well-formed tar."""
-    assert w._file is not None
-    w._file.flush()
+    w.flush()
     if w.size == 0:
         raise InvalidArgument(f"{where}: not a tar archive (empty)")
     try:

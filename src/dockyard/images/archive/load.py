@@ -73,8 +73,6 @@ class _Staged:
         w = self.get(name, where)
         if w.size > SMALL:
             raise InvalidArgument(f"{name}: larger than {SMALL} bytes")
-        assert w._file is not None
-        w._file.flush()
         return w.path.read_bytes()
 
     def use(self, w: LocalWriter, want: Descriptor | None, where: str) -> Digest:
@@ -150,6 +148,7 @@ def _stage(store: ImageStore, src: BinaryIO, staged: _Staged) -> None:
             w = store.content.writer()
             staged.files[name] = w
             got = w.copy_from(body)  # type: ignore[arg-type]
+            w.flush()
             if got != member.size:
                 raise Corrupt(f"{where}: truncated ({got} of {member.size} bytes)")
     except (tarfile.TarError, EOFError) as err:

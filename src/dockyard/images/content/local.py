@@ -62,6 +62,11 @@ class LocalWriter:
     def digest(self) -> Digest:
         return self._digester.digest()
 
+    def flush(self) -> None:
+        """Make what was written readable through ``path`` (no fsync)."""
+        if self._file is not None:
+            self._file.flush()
+
     def commit(self, expected: Digest | None = None, size: int | None = None) -> Digest:
         """Check size and digest, publish the blob, return its digest."""
         assert self._file is not None, "commit after commit or abort"
