@@ -43,6 +43,8 @@ def tabwrite(text: str, minwidth: int = 10, padding: int = 3) -> str:
     ' ', 0)``): a column's width is its widest cell plus padding, at least ``minwidth``,
     over each block of consecutive lines that have that column; a line's last cell is
     not padded."""
+    if not text:
+        return text
     lines = [line.split("\t") for line in text.split("\n")]
     trailing = lines and lines[-1] == [""]
     if trailing:

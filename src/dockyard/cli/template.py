@@ -229,6 +229,8 @@ def _parse_cmds(tokens: list[tuple[str, str]], pos: int) -> tuple[list[list[Any]
             raise TemplateError(f"template: :1: unexpected {text!r} in operand")
     if cmd:
         cmds.append(cmd)
+    elif cmds:
+        raise TemplateError("template: :1: missing command after |")
     return cmds, pos
 
 
@@ -299,10 +301,10 @@ class Template:
 
     def execute(self, data: Any) -> str:
         out: list[str] = []
-        self._run(self.nodes, data, [("$", data)], out)
+        self._run(self.nodes, data, [["$", data]], out)
         return "".join(out)
 
-    def _run(self, nodes: list[Node], dot: Any, scope: list[tuple[str, Any]],
+    def _run(self, nodes: list[Node], dot: Any, scope: list[list[Any]],
              out: list[str]) -> None:
         for node in nodes:
             if node.kind == "text":
@@ -329,7 +331,7 @@ class Template:
             elif node.kind == "range":
                 self._range(node, dot, scope, out)
 
-    def _range(self, node: Node, dot: Any, scope: list[tuple[str, Any]],
+    def _range(self, node: Node, dot: Any, scope: list[list[Any]],
                out: list[str]) -> None:
         assert node.pipe is not None
         pipe = Pipeline([], False, node.pipe.cmds)
@@ -352,12 +354,12 @@ class Template:
             inner = list(scope)
             names = node.pipe.decl
             if len(names) == 1:
-                inner.append((names[0], item))
+                inner.append([names[0], item])
             elif len(names) == 2:
-                inner += [(names[0], key), (names[1], item)]
+                inner += [[names[0], key], [names[1], item]]
             self._run(node.body, item, inner, out)
 
-    def _pipeline(self, pipe: Pipeline, dot: Any, scope: list[tuple[str, Any]]) -> Any:
+    def _pipeline(self, pipe: Pipeline, dot: Any, scope: list[list[Any]]) -> Any:
         value: Any = _MISSING
         first = True
         for cmd in pipe.cmds:
@@ -365,17 +367,17 @@ class Template:
             first = False
         if pipe.decl:
             if pipe.assign:
-                for i in range(len(scope) - 1, -1, -1):
-                    if scope[i][0] == pipe.decl[0]:
-                        scope[i] = (pipe.decl[0], value)
+                for cell in reversed(scope):
+                    if cell[0] == pipe.decl[0]:
+                        cell[1] = value  # cells are shared with enclosing scopes
                         break
                 else:
                     raise TemplateError(f"template: :1: undefined variable: {pipe.decl[0]}")
             elif len(pipe.decl) == 1:
-                scope.append((pipe.decl[0], value))
+                scope.append([pipe.decl[0], value])
         return value
 
-    def _command(self, cmd: list[Any], dot: Any, scope: list[tuple[str, Any]],
+    def _command(self, cmd: list[Any], dot: Any, scope: list[list[Any]],
                  piped: tuple[Any, ...] | None) -> Any:
         head = cmd[0]
         if head[0] == "func":
@@ -403,7 +405,7 @@ class Template:
                                 f"{_describe(head)}")
         return value
 
-    def _operand(self, op: Any, dot: Any, scope: list[tuple[str, Any]]) -> Any:
+    def _operand(self, op: Any, dot: Any, scope: list[list[Any]]) -> Any:
         kind = op[0]
         if kind == "lit":
             return op[1]
