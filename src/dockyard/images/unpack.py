@@ -1,16 +1,15 @@
 """Layers into snapshots: one committed snapshot per chain id, shared by every image.
 
-A layer is applied into a fresh active snapshot (``extract-<random>-<chain>``) over its
-parent's snapshot, checked against the config's diff id, and committed under its chain
-id. A snapshot already present is skipped, so two images with a common base share it.
+Each missing layer is applied by ``snapshots.unpack_layer`` into a scratch snapshot over
+its parent's, checked against the config's diff id, and committed under its chain id.
+A snapshot already present is skipped, so two images with a common base share it.
 """
 
 from __future__ import annotations
 
-import secrets
 from typing import TYPE_CHECKING
 
-from dockyard.errors import AlreadyExists, Conflict, DockyardError, NotFound
+from dockyard.errors import Conflict, NotFound
 
 if TYPE_CHECKING:
     from dockyard.images.image import Image
@@ -19,9 +18,6 @@ if TYPE_CHECKING:
 
 __all__ = ["remove_unused_snapshots", "snapshotter_for", "unpack_image"]
 
-EXTRACT_PREFIX = "extract-"
-
-
 def snapshotter_for(store: ImageStore) -> Snapshotter:
     """The store's snapshotter (overlay over ``roots.snapshots``)."""
     from dockyard.images.snapshots import open_snapshotter
@@ -29,17 +25,9 @@ def snapshotter_for(store: ImageStore) -> Snapshotter:
     return open_snapshotter(store.roots)
 
 
-def _exists(sn: Snapshotter, name: str) -> bool:
-    try:
-        sn.stat(name)
-    except NotFound:
-        return False
-    return True
-
-
 def unpack_image(store: ImageStore, image: Image) -> str:
     """Commit a snapshot for every layer of ``image`` that lacks one; the top chain id."""
-    from dockyard.images.layers import Format, apply_layer
+    from dockyard.images.snapshots import has_committed, unpack_layer
 
     chains = [str(c) for c in image.chain_ids]
     if not chains:
@@ -48,27 +36,10 @@ def unpack_image(store: ImageStore, image: Image) -> str:
     try:
         parent: str | None = None
         for i, chain in enumerate(chains):
-            if not _exists(sn, chain):
-                key = f"{EXTRACT_PREFIX}{secrets.token_hex(6)}-{chain}"
-                sn.prepare(key, parent)
-                try:
-                    target = sn.writable(key)
-                    layer = image.manifest.layers[i]
-                    with store.content.open(layer.digest) as f:
-                        apply_layer(f, target.path,
-                                    format=Format.OVERLAY if target.overlay else Format.DIR,
-                                    lowers=list(target.lowers),
-                                    expected_diff_id=str(image.diff_ids[i]))
-                    try:
-                        sn.commit(chain, key)
-                    except AlreadyExists:  # another process unpacked it meanwhile
-                        sn.remove(key)
-                except BaseException:
-                    try:
-                        sn.remove(key)
-                    except DockyardError:
-                        pass
-                    raise
+            if not has_committed(sn, chain):
+                with store.content.open(image.manifest.layers[i].digest) as f:
+                    unpack_layer(sn, f, chain, parent,
+                                 expected_diff_id=str(image.diff_ids[i]))
             parent = chain
         return chains[-1]
     finally:

@@ -1,0 +1,99 @@
+"""Unpacking into snapshots: one snapshot per chain id, shared by images with a common
+base (one copy on disk); rmi of one image leaves the other whole."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dockyard.errors import Corrupt
+from dockyard.images import ImageStore, check
+from dockyard.images.snapshots import Kind, mount, open_snapshotter, unmount
+from dockyard.settings import Roots
+from tests.integration.images.helpers import derive
+
+
+@pytest.fixture
+def store(roots: Roots) -> Iterator[ImageStore]:
+    s = ImageStore(roots)
+    yield s
+    s.close()
+
+
+def _busybox_copies(root: Path) -> int:
+    """Regular files named busybox under the snapshots dir, counted by inode."""
+    seen = set()
+    for dirpath, _, files in os.walk(root):
+        if "busybox" in files:
+            st = os.lstat(os.path.join(dirpath, "busybox"))
+            if not os.path.islink(os.path.join(dirpath, "busybox")):
+                seen.add((st.st_dev, st.st_ino))
+    return len(seen)
+
+
+def _read_through_view(roots: Roots, chain: str, tmp: Path, path: str) -> bytes:
+    sn = open_snapshotter(roots)
+    key = f"view-{os.getpid()}"
+    target = tmp / "mnt"
+    target.mkdir(exist_ok=True)
+    mounts = sn.view(key, chain)
+    try:
+        mount(mounts, target)
+        try:
+            return (target / path).read_bytes()
+        finally:
+            unmount(target)
+    finally:
+        sn.remove(key)
+        sn.close()
+
+
+def test_common_base_is_one_snapshot_and_survives_rmi(store: ImageStore, roots: Roots,
+                                                      tmp_path: Path) -> None:
+    base = store.resolve("busybox")
+    one = derive(store, base, {"one.txt": b"1"}, "one")
+    two = derive(store, base, {"two.txt": b"2"}, "two")
+    top1, top2 = store.unpack(one), store.unpack(two)
+    assert top1 == str(one.chain_id) and top2 == str(two.chain_id)
+    assert one.chain_ids[0] == two.chain_ids[0] == base.chain_ids[0]
+    sn = open_snapshotter(roots)
+    committed = {i.name for i in sn.walk() if i.kind is Kind.COMMITTED}
+    sn.close()
+    assert committed == {str(c) for c in (*one.chain_ids, *two.chain_ids)}  # 3, not 4
+    assert _busybox_copies(roots.snapshots) == 1
+    assert store.unpack(one) == top1  # nothing left to do
+
+    store.remove("one")
+    sn = open_snapshotter(roots)
+    committed = {i.name for i in sn.walk() if i.kind is Kind.COMMITTED}
+    sn.close()
+    assert committed == {str(c) for c in two.chain_ids}
+    assert _read_through_view(roots, top2, tmp_path, "two.txt") == b"2"
+    assert _read_through_view(roots, top2, tmp_path, "bin/busybox")[:4] == b"\x7fELF"
+    assert check(store).clean
+    store.remove("busybox")  # base image gone; "two" still holds the layer
+    assert _read_through_view(roots, top2, tmp_path, "etc/passwd").startswith(b"root:")
+    store.remove("two")
+    sn = open_snapshotter(roots)
+    assert [i.name for i in sn.walk()] == []
+    sn.close()
+    assert list(store.content.walk()) == []
+
+
+def test_unpack_of_a_corrupt_layer_leaves_no_snapshot(store: ImageStore, roots: Roots) -> None:
+    img = derive(store, store.resolve("busybox"), {"f": b"x" * 2000}, "bad")
+    layer = img.manifest.layers[-1].digest
+    path = store.content.path(layer)
+    path.chmod(0o644)
+    data = bytearray(path.read_bytes())
+    data[600] ^= 0xFF  # file body: still a tar, different bytes
+    path.write_bytes(bytes(data))
+    with pytest.raises(Corrupt, match="diff id"):
+        store.unpack(img)
+    sn = open_snapshotter(roots)
+    names = [i.name for i in sn.walk()]
+    sn.close()
+    assert names == [str(img.chain_ids[0])]  # the good base layer only
