@@ -122,8 +122,6 @@ class _Applier:
             if not create:
                 return None
             fd = self._make_dirs(rel, who)
-        if len(self.fds) > 512:
-            self._drop_fds()
         self.fds[rel] = fd
         return fd
 
@@ -170,15 +168,22 @@ class _Applier:
                 _setxattr_at(pfd, name, key, os.getxattr(path, key, follow_symlinks=False))
         self.dir_times[rel] = st.st_mtime_ns
 
-    def _remove(self, pfd: int, name: str, st: os.stat_result) -> None:
+    def _forget(self, rel: str) -> None:
+        """Close cached fds of ``rel`` and below: it is about to be deleted."""
+        for key in [k for k in self.fds if k == rel or k.startswith(rel + "/")]:
+            os.close(self.fds.pop(key))
+
+    def _remove(self, pfd: int, name: str, st: os.stat_result, rel: str) -> None:
         if stat.S_ISDIR(st.st_mode):
-            self._drop_fds()
+            self._forget(rel)
             shutil.rmtree(name, dir_fd=pfd)
         else:
             os.unlink(name, dir_fd=pfd)
 
     # -- entries -----------------------------------------------------------------------
     def apply(self, entry: Entry, body: _Reader) -> None:
+        if len(self.fds) > 256:  # only between entries: no fd is in use here
+            self._drop_fds()
         rel = clean_name(entry.name)
         parent, base = _split(rel)
         if base.startswith(WH_PREFIX):
@@ -198,7 +203,7 @@ class _Applier:
         if entry.type == DIR:
             if existing is not None and not stat.S_ISDIR(existing.st_mode):
                 was_whiteout = is_whiteout(existing)
-                self._remove(pfd, base, existing)
+                self._remove(pfd, base, existing, rel)
                 existing = None
             else:
                 was_whiteout = False
@@ -214,7 +219,7 @@ class _Applier:
                 os.close(fd)
         else:
             if existing is not None:
-                self._remove(pfd, base, existing)
+                self._remove(pfd, base, existing, rel)
             self._create(pfd, base, rel, entry, body)
         self.written.add(rel)
 
@@ -332,7 +337,7 @@ class _Applier:
             assert pfd is not None
         existing = _lstat_at(pfd, name)
         if existing is not None:
-            self._remove(pfd, name, existing)
+            self._remove(pfd, name, existing, rel)
         if overlay:
             os.mknod(name, stat.S_IFCHR | 0o600, 0, dir_fd=pfd)
             ns = _mtime_ns(entry)
@@ -354,7 +359,7 @@ class _Applier:
             child = f"{rel}/{name}" if rel else name
             st = os.lstat(name, dir_fd=fd)
             if child not in self.written:
-                self._remove(fd, name, st)
+                self._remove(fd, name, st, child)
             elif stat.S_ISDIR(st.st_mode):
                 sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
                               | os.O_CLOEXEC, dir_fd=fd)

@@ -27,6 +27,10 @@ class E:
     minor: int = 0
     xattrs: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.kind == "dir" and self.mode == 0o644:
+            self.mode = 0o755
+
 
 _KINDS = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE,
           "hardlink": tarfile.LNKTYPE, "char": tarfile.CHRTYPE, "block": tarfile.BLKTYPE,
@@ -40,7 +44,7 @@ def tar_bytes(entries: Iterable[E], fmt: int = tarfile.PAX_FORMAT) -> bytes:
         for e in entries:
             info = tarfile.TarInfo(e.name)
             info.type = _KINDS[e.kind]
-            info.mode = e.mode if e.kind != "dir" or e.mode != 0o644 else 0o755
+            info.mode = e.mode
             info.uid, info.gid, info.mtime = e.uid, e.gid, e.mtime
             info.linkname = e.link
             info.devmajor, info.devminor = e.major, e.minor
