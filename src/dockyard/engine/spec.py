@@ -22,9 +22,11 @@ from dockyard.engine.users import ExecUser
 from dockyard.errors import InvalidArgument
 
 __all__ = [
+    "ALL_CAPABILITIES",
     "DEFAULT_PATH",
     "INIT_PATH",
     "SpecInputs",
+    "bounding_set",
     "build_spec",
     "capabilities_for",
     "container_env",
@@ -104,16 +106,36 @@ def _normalise_cap(name: str) -> str:
     return full
 
 
-def capabilities_for(hc: HostConfig) -> list[str]:
+def bounding_set() -> list[str]:
+    """The capabilities this process may hand on (its bounding set).
+
+    Some hosts withhold capabilities even from root (here: CAP_SYS_RESOURCE), so "all
+    capabilities" means all of these rather than every one the kernel knows.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            line = next(ln for ln in f if ln.startswith("CapBnd:"))
+        mask = int(line.split()[1], 16)
+    except (OSError, StopIteration, ValueError):
+        return list(ALL_CAPABILITIES)
+    return [c for i, c in enumerate(ALL_CAPABILITIES) if mask >> i & 1]
+
+
+def capabilities_for(hc: HostConfig, bounding: list[str] | None = None) -> list[str]:
     """moby's ``TweakCapabilities``: defaults, then --cap-drop, then --cap-add."""
     from dockyard.oci.docker_defaults import DEFAULT_CAPABILITIES
 
+    allowed = bounding_set() if bounding is None else bounding
     if hc.get("Privileged"):
-        return list(ALL_CAPABILITIES)
+        return list(allowed)
     adds = [_normalise_cap(c) for c in hc.get("CapAdd") or []]
     drops = [_normalise_cap(c) for c in hc.get("CapDrop") or []]
+    for c in adds:
+        if c != "ALL" and c not in allowed:
+            raise InvalidArgument(f"capability {c} is not in this engine's bounding set, "
+                                  "so no container can be given it")
     if "ALL" in adds:
-        caps = [c for c in ALL_CAPABILITIES if c not in drops]
+        caps = [c for c in allowed if c not in drops]
     elif "ALL" in drops:
         caps = adds
     else:

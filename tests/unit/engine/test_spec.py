@@ -11,8 +11,10 @@ import pytest
 from dockyard.engine.config import HostFacts, adapt_host_config, merge_image_config
 from dockyard.engine.model import complete_config
 from dockyard.engine.spec import (
+    ALL_CAPABILITIES,
     INIT_PATH,
     SpecInputs,
+    bounding_set,
     build_spec,
     capabilities_for,
     container_env,
@@ -77,19 +79,27 @@ def test_defaults_match_dockers_config_json() -> None:
 ])
 def test_cap_add_and_drop(adds: list[str], drops: list[str], has: list[str],
                           lacks: list[str]) -> None:
-    caps = capabilities_for({"CapAdd": adds, "CapDrop": drops})
+    caps = capabilities_for({"CapAdd": adds, "CapDrop": drops}, ALL_CAPABILITIES)
     assert all(c in caps for c in has) and not any(c in caps for c in lacks)
     assert len(caps) == len(set(caps))
 
 
 def test_unknown_capability_is_named() -> None:
     with pytest.raises(InvalidArgument, match='unknown capability: "CAP_BOGUS"'):
-        capabilities_for({"CapAdd": ["bogus"]})
+        capabilities_for({"CapAdd": ["bogus"]}, ALL_CAPABILITIES)
+
+
+def test_all_means_all_that_the_engine_holds() -> None:
+    held = [c for c in ALL_CAPABILITIES if c != "CAP_SYS_RESOURCE"]
+    assert capabilities_for({"Privileged": True}, held) == held
+    assert capabilities_for({"CapAdd": ["ALL"]}, held) == held
+    with pytest.raises(InvalidArgument, match="CAP_SYS_RESOURCE is not in this engine's"):
+        capabilities_for({"CapAdd": ["SYS_RESOURCE"]}, held)
 
 
 def test_privileged_opens_everything() -> None:
     spec = make({"Privileged": True})
-    assert len(spec["process"]["capabilities"]["bounding"]) == 41
+    assert spec["process"]["capabilities"]["bounding"] == bounding_set()
     assert "seccomp" not in spec["linux"] and "maskedPaths" not in spec["linux"]
     assert "ro" not in spec["mounts"][3]["options"]
     assert spec["linux"]["resources"]["devices"] == [{"allow": True, "access": "rwm"}]
