@@ -38,10 +38,10 @@ def cg(cgroup_parent: str, request: pytest.FixtureRequest) -> Iterator[CgroupMan
             pass
 
 
-def _gated(code: str, **kw: object) -> subprocess.Popen[bytes]:
+def _gated(code: str, stdout: int | None = None) -> subprocess.Popen[bytes]:
     """A Python child that runs ``code`` once a byte arrives on its stdin."""
     return subprocess.Popen([sys.executable, "-c", "import sys\nsys.stdin.buffer.read(1)\n"
-                             + code], stdin=subprocess.PIPE, **kw)  # type: ignore[call-overload]
+                             + code], stdin=subprocess.PIPE, stdout=stdout)
 
 
 def _release(p: subprocess.Popen[bytes]) -> None:
