@@ -57,8 +57,8 @@ def busybox_layer(busybox: Path = BUSYBOX) -> bytes:
     applets = _applets(busybox)
     dirs = dict(DIRS)
     for a in applets:
-        parent = a.rsplit("/", 1)[0]
-        dirs.setdefault(parent, 0o755)
+        if "/" in a:  # ``linuxrc`` sits at the root
+            dirs.setdefault(a.rsplit("/", 1)[0], 0o755)
     files = {"etc/passwd": PASSWD.encode(), "etc/group": GROUP.encode()}
     entries: list[tuple[str, tarfile.TarInfo, bytes | None]] = []
     for d, mode in dirs.items():

@@ -102,7 +102,9 @@ def test_default_image_is_built_once_and_deterministic(tmp_path: Path) -> None:
     validate("config", a.content.read(img.id))
     validate("manifest", a.content.read(img.manifest_digest))
     with tarfile.open(fileobj=io.BytesIO(busybox_layer())) as tf:
-        members = {m.name: m for m in tf}
+        listed = [m.name.rstrip("/") for m in tf]
+        members = {m.name.rstrip("/"): m for m in tf}
+    assert len(listed) == len(set(listed))  # no path twice (docker load refuses that)
     assert members["bin/busybox"].isfile() and members["bin/busybox"].mode == 0o755
     assert members["bin/sh"].issym() and members["bin/sh"].linkname == "/bin/busybox"
     assert members["etc/passwd"].isfile() and members["tmp"].mode == 0o1777
