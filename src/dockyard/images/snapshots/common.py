@@ -17,7 +17,7 @@ import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from dockyard.errors import Conflict
+from dockyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from dockyard.oci.mount import Mount
 
 from .base import Info, Kind, Usage, WritableDir
@@ -62,7 +62,21 @@ class DirSnapshotter:
     # -- the Snapshotter verbs -----------------------------------------------------------
     def _create(self, key: str, parent: str | None, kind: Kind,
                 labels: Mapping[str, str] | None) -> list[Mount]:
-        parent_rec = self.meta.get(parent) if parent is not None else None
+        # Checked again inside the transaction; early here so a refusal costs no copy.
+        parent_rec = None
+        if parent is not None:
+            try:
+                parent_rec = self.meta.get(parent)
+            except NotFound:
+                raise NotFound(f"no such parent snapshot: {parent}")
+            if parent_rec.info.kind is not Kind.COMMITTED:
+                raise InvalidArgument(f"parent snapshot {parent} is not committed")
+        try:
+            self.meta.get(key)
+        except NotFound:
+            pass
+        else:
+            raise AlreadyExists(f"snapshot {key} already exists")
         tmp = self.root / f"new-{secrets.token_hex(8)}"
         tmp.mkdir(mode=0o700)
         lock = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
