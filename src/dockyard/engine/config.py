@@ -224,6 +224,12 @@ def adapt_host_config(hc: HostConfig, facts: HostFacts) -> tuple[HostConfig, lis
         raise InvalidArgument("can't create 'AutoRemove' container with restart policy")
     if (out.get("PidsLimit") or 0) <= 0:  # 0 and -1 both mean unlimited
         out["PidsLimit"] = None
+    opts = list(out.get("SecurityOpt") or [])
+    sharing = out.get("IpcMode") == "host" or out.get("PidMode") == "host"
+    if (out.get("Privileged") or sharing) and not any(o.startswith("label") for o in opts):
+        out["SecurityOpt"] = [*opts, "label=disable"]  # dockerd's generateSecurityOpt
+    log = dict(out.get("LogConfig") or {})
+    out["LogConfig"] = {"Type": log.get("Type") or "json-file", "Config": log.get("Config") or {}}
     if not out.get("ShmSize"):
         out["ShmSize"] = model.DEFAULT_SHM_SIZE
     elif (out.get("ShmSize") or 0) < 0:

@@ -6,6 +6,7 @@ import calendar
 import contextlib
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 from dockyard.engine import model
@@ -77,11 +78,14 @@ def inspect(lc: Lifecycle, ref: str) -> model.ContainerJSON:
     hc = record["HostConfig"]
     started = state.get("StartedAt", model.ZERO_TIME) != model.ZERO_TIME
     log_type = (hc.get("LogConfig") or {}).get("Type") or "json-file"
-    upper = ""
+    graph = {"LowerDir": "", "MergedDir": str(lc.rootfs(cid)), "UpperDir": "",
+             "WorkDir": ""}
     with contextlib.suppress(Exception):
         from dockyard.engine.changes import overlay_dirs
 
-        upper = overlay_dirs(lc.images.mounts(cid))[0]
+        upper, lowers = overlay_dirs(lc.images.mounts(cid))
+        graph.update(LowerDir=":".join(lowers), UpperDir=upper,
+                     WorkDir=str(Path(upper).parent / "work"))
     return {
         "Id": cid, "Created": record["Created"], "Path": record["Path"],
         "Args": record["Args"],
@@ -96,8 +100,7 @@ def inspect(lc: Lifecycle, ref: str) -> model.ContainerJSON:
         "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "",
         "ExecIDs": record.get("ExecIDs"),
         "HostConfig": hc,
-        "GraphDriver": {"Data": {"MergedDir": str(lc.rootfs(cid)), "UpperDir": upper},
-                        "Name": "overlay2"},
+        "GraphDriver": {"Data": graph, "Name": "overlay2"},
         "Mounts": [],
         "Config": record["Config"],
         "NetworkSettings": model.network_settings(hc.get("NetworkMode") or "default"),

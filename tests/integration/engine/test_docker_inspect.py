@@ -1,0 +1,147 @@
+"""``inspect`` side by side with docker 20.10 for containers made with the same flags.
+
+Each case gives the docker CLI's flags and the Config/HostConfig dicts that the docker
+CLI itself sends for them (what cli/ builds from the same flags). The documents must
+have the same keys at every level, the same Config and HostConfig values apart from
+what depends on ids, times and paths, and a State of the same shape.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.support.dockerd import Dockerd
+
+IMAGE = "dytest/busybox:1"
+MB = 1024 * 1024
+CLI_DEFAULTS: dict[str, Any] = {  # what the docker CLI sends when no flag says otherwise
+    "config": {"AttachStdout": True, "AttachStderr": True, "Image": IMAGE, "Labels": {}},
+    "host": {"NetworkMode": "none", "LogConfig": {"Type": "", "Config": {}},
+             "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0}, "Dns": [],
+             "DnsOptions": [], "DnsSearch": [], "PortBindings": {}, "ConsoleSize": [0, 0],
+             "BlkioWeightDevice": [], "Devices": []},
+}
+CASES: list[tuple[str, list[str], dict[str, Any], dict[str, Any]]] = [
+    ("plain", ["true"], {"Cmd": ["true"]}, {}),
+    ("flags",
+     ["-m", "32m", "--memory-swap", "64m", "--memory-reservation", "16m", "--cpus", "0.5",
+      "--cpu-shares", "512", "--cpuset-cpus", "0", "--pids-limit", "50",
+      "--cap-add", "NET_ADMIN", "--cap-drop", "MKNOD", "--read-only",
+      "--security-opt", "no-new-privileges", "--ulimit", "nofile=1024:2048",
+      "--hostname", "box", "--init", "-e", "A=1", "-w", "/tmp", "-u", "1000",
+      "-l", "x=y", "--stop-signal", "SIGINT", "--stop-timeout", "3",
+      "--oom-kill-disable", "--device", "/dev/null:/dev/mynull:rwm",
+      "--blkio-weight", "300", "--device-read-bps", "/dev/null:1mb",
+      "--entrypoint", "/bin/sh", IMAGE, "-c", "echo hi"],
+     {"Cmd": ["-c", "echo hi"], "Entrypoint": ["/bin/sh"], "Hostname": "box",
+      "Env": ["A=1"], "WorkingDir": "/tmp", "User": "1000", "Labels": {"x": "y"},
+      "StopSignal": "SIGINT", "StopTimeout": 3},
+     {"Memory": 32 * MB, "MemorySwap": 64 * MB, "MemoryReservation": 16 * MB,
+      "NanoCpus": 500_000_000, "CpuShares": 512, "CpusetCpus": "0", "PidsLimit": 50,
+      "CapAdd": ["NET_ADMIN"], "CapDrop": ["MKNOD"], "ReadonlyRootfs": True,
+      "SecurityOpt": ["no-new-privileges"],
+      "Ulimits": [{"Name": "nofile", "Hard": 2048, "Soft": 1024}], "Init": True,
+      "OomKillDisable": True, "BlkioWeight": 300,
+      "BlkioDeviceReadBps": [{"Path": "/dev/null", "Rate": MB}],
+      "Devices": [{"PathOnHost": "/dev/null", "PathInContainer": "/dev/mynull",
+                   "CgroupPermissions": "rwm"}]}),
+    ("memory-only", ["-m", "64m", "--privileged", "-t", "-i", IMAGE, "sh"],
+     {"Cmd": ["sh"], "Tty": True, "OpenStdin": True, "AttachStdin": True,
+      "StdinOnce": True},
+     {"Memory": 64 * MB, "Privileged": True}),
+]
+# Values that name ids, times or host paths, or the daemon's own choices.
+VOLATILE = {"Id", "Created", "Image", "ResolvConfPath", "HostnamePath", "HostsPath",
+            "LogPath", "Name", "GraphDriver", "NetworkSettings", "State", "Config"}
+
+
+def _keys(doc: Any, path: str = "") -> set[str]:
+    if isinstance(doc, dict):
+        out = set()
+        for k, v in doc.items():
+            out.add(f"{path}/{k}")
+            out |= _keys(v, f"{path}/{k}")
+        return out
+    return set()
+
+
+def _docker_args(flags: list[str]) -> list[str]:
+    return flags if IMAGE in flags else [IMAGE, *flags]
+
+
+@pytest.mark.peer
+@pytest.mark.slow
+def test_inspect_matches_docker(dockerd: Dockerd, busybox_rootfs_template: Any,
+                                engine: Any, images: Any) -> None:
+    dockerd.import_rootfs(busybox_rootfs_template, IMAGE)
+    images.add("dytest/busybox", {})
+    for name, flags, config, host in CASES:
+        args = _docker_args(flags)
+        docker_flags = args[:args.index(IMAGE)]
+        made = dockerd.docker("create", "--name", name, "--network", "none", *docker_flags,
+                              *args[args.index(IMAGE):])
+        theirs = json.loads(dockerd.docker("inspect", name).stdout)[0]
+        cfg = {**CLI_DEFAULTS["config"], **config}
+        hc = {**CLI_DEFAULTS["host"], **host}
+        for warning in engine.create(name, cfg, hc)["Warnings"]:
+            assert warning in made.stderr, name
+        ours = engine.inspect(name)
+        # Nothing in the Docker document is missing from ours, nor the reverse.
+        skip = ("/GraphDriver/Data/", "/NetworkSettings/Networks/")
+        assert {k for k in _keys(theirs) if not k.startswith(skip)} == \
+            {k for k in _keys(ours) if not k.startswith(skip)}, name
+        assert list(ours) == list(theirs), name
+        assert list(ours["HostConfig"]) == list(theirs["HostConfig"]), name
+        assert list(ours["Config"]) == list(theirs["Config"]), name
+        for key in theirs:
+            if key in VOLATILE:
+                continue
+            assert ours[key] == theirs[key], (name, key)
+        their_hc = dict(theirs["HostConfig"])
+        our_hc = dict(ours["HostConfig"])
+        # dockerd drops blkio weight on this kernel; its runtime name is "runc" like ours.
+        assert our_hc == their_hc, name
+        their_cfg, our_cfg = dict(theirs["Config"]), dict(ours["Config"])
+        if "Hostname" not in config:  # the first 12 digits of each one's own id
+            assert their_cfg.pop("Hostname") == theirs["Id"][:12]
+            assert our_cfg.pop("Hostname") == ours["Id"][:12]
+        their_cfg.pop("Image")
+        assert our_cfg.pop("Image") == IMAGE
+        assert our_cfg == their_cfg, name
+        assert {k: type(v) for k, v in ours["State"].items()} == \
+            {k: type(v) for k, v in theirs["State"].items()}
+        assert ours["State"]["Status"] == theirs["State"]["Status"] == "created"
+        assert ours["NetworkSettings"]["Networks"].keys() == \
+            theirs["NetworkSettings"]["Networks"].keys()
+
+
+@pytest.mark.peer
+@pytest.mark.slow
+def test_running_state_matches_docker(dockerd: Dockerd, busybox_rootfs_template: Any,
+                                      engine: Any, images: Any) -> None:
+    dockerd.import_rootfs(busybox_rootfs_template, IMAGE)
+    images.add("dytest/busybox", {})
+    dockerd.docker("run", "-d", "--name", "up", "--network", "none", IMAGE, "sleep", "30")
+    theirs = json.loads(dockerd.docker("inspect", "up").stdout)[0]
+    engine.create("up", {**CLI_DEFAULTS["config"], "Cmd": ["sleep", "30"]},
+                  CLI_DEFAULTS["host"])
+    engine.start("up")
+    ours = engine.inspect("up")
+    assert ours["State"].keys() == theirs["State"].keys()
+    for key in ("Status", "Running", "Paused", "OOMKilled", "Dead", "ExitCode", "Error"):
+        assert ours["State"][key] == theirs["State"][key], key
+    assert ours["State"]["Pid"] > 0 and theirs["State"]["Pid"] > 0
+    for key in ("StartedAt", "FinishedAt"):
+        assert len(ours["State"][key]) == len(theirs["State"][key]), key
+    for key in ("ResolvConfPath", "HostnamePath", "HostsPath", "LogPath"):
+        assert ours[key].rsplit("/", 1)[-1].replace(ours["Id"], "ID") == \
+            theirs[key].rsplit("/", 1)[-1].replace(theirs["Id"], "ID"), key
+    engine.stop("up", timeout=0)
+    dockerd.docker("stop", "-t", "0", "up")
+    theirs = json.loads(dockerd.docker("inspect", "up").stdout)[0]
+    ours = engine.inspect("up")
+    assert ours["State"]["ExitCode"] == theirs["State"]["ExitCode"] == 137
+    assert ours["State"]["Status"] == theirs["State"]["Status"] == "exited"
