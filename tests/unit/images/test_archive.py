@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tarfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -229,9 +230,10 @@ def test_cli_load_of_bad_input_fails_with_one_line(two_images: ImageStore, roots
     for case in ("not-a-tar", "mismatched-blob-oci", "unknown-media-type"):
         path = tmp_path / f"{case}.tar"  # type: ignore[operator]
         path.write_bytes(cases[case])
-        proc = subprocess.run([sys.executable, "-m", "dockyard.cli.main", "--root",
+        proc = subprocess.run([sys.executable, "-m", "tests.unit.images.cli_runner", "--root",
                                str(roots.root), "--run-root", str(roots.run_root), "load",
-                               "-i", str(path)], capture_output=True, text=True)
+                               "-i", str(path)], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parents[3])
         assert proc.returncode != 0, case
         assert proc.stdout == "" and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
         assert proc.stderr.startswith("Error: ")
