@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 
 from dockyard.settings import Roots
 
-__all__ = ["AppContext", "app_context"]
+if TYPE_CHECKING:
+    from dockyard.engine import Engine
+
+__all__ = ["AppContext", "app_context", "engine"]
 
 
 @dataclass
 class AppContext:
     roots: Roots
     debug: bool = False
+    _engine: Engine | None = None
+
+    def engine(self) -> Engine:
+        """The engine for these roots, made on first use (imports the engine package).
+
+        ``DOCKYARD_CGROUP_PARENT`` names the parent cgroup of containers that do not set
+        ``--cgroup-parent`` (tests put their session token there).
+        """
+        if self._engine is None:
+            from dockyard.engine import Engine
+
+            parent = os.environ.get("DOCKYARD_CGROUP_PARENT")
+            self._engine = Engine(self.roots, cgroup_parent=parent) if parent else \
+                Engine(self.roots)
+        return self._engine
 
 
 def app_context() -> AppContext:
@@ -23,3 +43,8 @@ def app_context() -> AppContext:
     if obj is None:  # called outside the root group, e.g. a command invoked directly
         obj = AppContext(Roots.from_env())
     return obj
+
+
+def engine() -> Engine:
+    """The running command's engine."""
+    return app_context().engine()

@@ -53,14 +53,40 @@ def _usage_message(err: click.UsageError) -> str:
     return err.format_message()
 
 
+# Commands whose engine errors exit 125/126/127 like ``docker run``; the others exit 1.
+RUN_LIKE = {"run", "create"}
+_GLOBAL_WITH_VALUE = {"--root", "--run-root"}
+
+
+def _verb(argv: list[str]) -> str:
+    """The command word in ``argv`` (``container run`` → ``run``)."""
+    words: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _GLOBAL_WITH_VALUE:
+            skip = True
+        elif not arg.startswith("-"):
+            words.append(arg)
+            if arg not in ("container", "image", "system"):
+                break
+    return words[-1] if words else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command; errors become one line on stderr and Docker's exit code."""
     _register_commands()
+    args = sys.argv[1:] if argv is None else argv
     try:
-        cli.main(args=argv, prog_name="dockyard", standalone_mode=False)
+        cli.main(args=args, prog_name="dockyard", standalone_mode=False)
     except DockyardError as err:
+        if "-D" in args or "--debug" in args:
+            import traceback
+
+            traceback.print_exc()
         click.echo(f"Error: {err}", err=True)
-        return exit_code_for(err)
+        return exit_code_for(err) if _verb(args) in RUN_LIKE else 1
     except click.exceptions.Exit as err:
         return int(err.exit_code)
     except click.UsageError as err:
@@ -72,6 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"Error: {err.format_message()}", err=True)
         return 125
     except click.exceptions.Abort:
+        return 130
+    except BrokenPipeError:  # e.g. ``dockyard ps | head -1``
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
         return 130
     return 0
 

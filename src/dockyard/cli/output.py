@@ -10,7 +10,7 @@ truncation and quoting.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -236,7 +236,7 @@ def _go_time(stamp: float) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S ") + f"{offset} {zone}"
 
 
-def render_ps(entries: list[Mapping[str, Any]], fmt: str = "", quiet: bool = False,
+def render_ps(entries: Sequence[Mapping[str, Any]], fmt: str = "", quiet: bool = False,
               trunc: bool = True, size: bool = False, now: float | None = None) -> str:
     """``docker ps`` output for ``/containers/json`` entries, newest first as given."""
     if quiet and not fmt:

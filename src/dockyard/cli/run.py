@@ -1,0 +1,225 @@
+"""``run``, ``create``, ``start`` and ``attach``: making containers and staying with them.
+
+``run`` does what the docker CLI does: create (printing "Unable to find image…" when
+the image is unknown), start, then either print the full id (``-d``) or stay attached
+until the container ends and exit with its status, forwarding signals (``--sig-proxy``).
+Engine errors exit 125, a command that cannot run 126, a missing command 127.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from dockyard.cli.context import engine
+from dockyard.cli.runflags import CreateRequest, build_request, create_options, run_options
+from dockyard.errors import DockyardError, NotFound
+
+if TYPE_CHECKING:
+    from dockyard.engine import Engine
+
+__all__ = ["register"]
+
+_RUN_SETTINGS = {"allow_interspersed_args": False, "help_option_names": ["--help"]}
+# Signals docker's --sig-proxy forwards to a foreground container.
+_PROXIED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+            signal.SIGUSR2)
+
+
+def _create(eng: Engine, req: CreateRequest) -> str:
+    image = req.config["Image"]
+    try:
+        result = eng.create(req.name or None, req.config, req.host_config,
+                            req.networking_config)
+    except NotFound as err:
+        if "image" in str(err):
+            shown = image if ":" in image.rsplit("/", 1)[-1] or "@" in image else \
+                f"{image}:latest"
+            click.echo(f"Unable to find image '{shown}' locally", err=True)
+        raise
+    for warning in result.get("Warnings") or []:
+        click.echo(f"WARNING: {warning}", err=True)
+    if req.cidfile:
+        try:
+            with open(req.cidfile, "x") as f:
+                f.write(result["Id"])
+        except FileExistsError:
+            eng.remove(result["Id"], force=True)
+            raise DockyardError(f"container ID file found, make sure the other container "
+                                f"isn't running or delete {req.cidfile}")
+    return result["Id"]
+
+
+@contextlib.contextmanager
+def _proxy_signals(eng: Engine, cid: str, enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(DockyardError):
+            eng.kill(cid, signum)
+
+    saved = {s: signal.signal(s, forward) for s in _PROXIED}
+    try:
+        yield
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+
+
+def _log_type(host_config: dict[str, Any]) -> str:
+    return (host_config.get("LogConfig") or {}).get("Type") or "json-file"
+
+
+def _follow_output(eng: Engine, cid: str, host_config: dict[str, Any]) -> None:
+    """Copy the container's output from its log as it is written, until it ends.
+
+    The log holds everything from the first byte, so nothing printed before we got
+    here is lost (attaching after start would miss it).
+    """
+    from dockyard.engine.logs import read_logs
+    from dockyard.engine.monitor import read_state
+
+    cdir = eng.container_dir(cid)
+
+    def running() -> bool:
+        state = read_state(cdir) or {}
+        return bool(state.get("Running"))
+
+    out, err = sys.stdout.buffer, sys.stderr.buffer
+    for entry in read_logs(cdir, cid, _log_type(host_config), follow=True,
+                           is_running=running, poll_interval=0.01):
+        stream = out if entry.stream == "stdout" else err
+        stream.write(entry.data)
+        stream.flush()
+
+
+def _attach(eng: Engine, cid: str, stdin: bool, detach_keys: str | None) -> int | None:
+    from dockyard.engine.monitor import DEFAULT_DETACH_KEYS, attach, parse_detach_keys
+
+    keys = parse_detach_keys(detach_keys) if detach_keys else DEFAULT_DETACH_KEYS
+    sys.stdout.flush()
+    return attach(eng.run_dir(cid), stdin=0 if stdin else None, detach_keys=keys)
+
+
+def _stay_attached(eng: Engine, cid: str, req: CreateRequest, sig_proxy: bool,
+                   detach_keys: str | None) -> int:
+    """Stream the started container's output, then return its exit status."""
+    cfg, hc = req.config, req.host_config
+    interactive = bool(cfg["Tty"] or (cfg["OpenStdin"] and cfg["AttachStdin"]))
+    with _proxy_signals(eng, cid, sig_proxy and not cfg["Tty"]):
+        if interactive or _log_type(hc) in ("none",):
+            code = _attach(eng, cid, bool(cfg["AttachStdin"]), detach_keys)
+            if code is None:  # detached with the detach keys: the container runs on
+                return 0
+        else:
+            _follow_output(eng, cid, hc)
+        condition = "removed" if hc.get("AutoRemove") else "not-running"
+        return int(eng.wait(cid, condition)["StatusCode"])
+
+
+def _start_or_clean(eng: Engine, cid: str, auto_remove: bool) -> None:
+    try:
+        eng.start(cid)
+    except DockyardError:
+        if auto_remove:
+            with contextlib.suppress(DockyardError):
+                eng.remove(cid, force=True)
+        raise
+
+
+@click.command("run", context_settings=_RUN_SETTINGS)
+@click.argument("image")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@run_options
+@click.pass_context
+def run(ctx: click.Context, /, image: str, command: tuple[str, ...], **flags: Any) -> None:
+    """Create and run a new container from an image."""
+    req = build_request(image, command, flags)
+    eng = engine()
+    cid = _create(eng, req)
+    _start_or_clean(eng, cid, bool(req.host_config["AutoRemove"]))
+    if req.detach:
+        click.echo(cid)
+        return
+    ctx.exit(_stay_attached(eng, cid, req, flags["sig_proxy"], flags["detach_keys"]))
+
+
+@click.command("create", context_settings=_RUN_SETTINGS)
+@click.argument("image")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@create_options
+def create(image: str, command: tuple[str, ...], **flags: Any) -> None:
+    """Create a new container."""
+    req = build_request(image, command, flags)
+    click.echo(_create(engine(), req))
+
+
+@click.command("start")
+@click.option("-a", "--attach", "attach_", is_flag=True, help="Attach STDOUT/STDERR and "
+              "forward signals.")
+@click.option("-i", "--interactive", is_flag=True, help="Attach container's STDIN.")
+@click.option("--detach-keys", default=None, help="Override the key sequence for detaching.")
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def start(ctx: click.Context, attach_: bool, interactive: bool, detach_keys: str | None,
+          containers: tuple[str, ...]) -> None:
+    """Start one or more stopped containers."""
+    eng = engine()
+    if attach_ or interactive:
+        if len(containers) > 1:
+            raise click.UsageError("you cannot start and attach multiple containers at once")
+        cid = eng.resolve(containers[0])
+        eng.start(cid)
+        code = _attach(eng, cid, interactive, detach_keys)
+        if code is None:
+            return
+        ctx.exit(int(eng.wait(cid)["StatusCode"]))
+    failed = False
+    for ref in containers:
+        try:
+            eng.start(ref)
+        except DockyardError as err:
+            click.echo(f"Error response from daemon: {err}", err=True)
+            failed = True
+            continue
+        click.echo(ref)
+    if failed:
+        click.echo("Error: failed to start containers: " + ", ".join(containers), err=True)
+        ctx.exit(1)
+
+
+@click.command("attach")
+@click.option("--detach-keys", default=None, help="Override the key sequence for detaching.")
+@click.option("--no-stdin", is_flag=True, help="Do not attach STDIN.")
+@click.option("--sig-proxy/--no-sig-proxy", default=True,
+              help="Proxy all received signals to the process.")
+@click.argument("container")
+@click.pass_context
+def attach_cmd(ctx: click.Context, detach_keys: str | None, no_stdin: bool, sig_proxy: bool,
+               container: str) -> None:
+    """Attach local standard input, output, and error streams to a running container."""
+    eng = engine()
+    cid = eng.resolve(container)
+    state = eng.inspect(cid)["State"]
+    if not state.get("Running"):
+        raise DockyardError("You cannot attach to a stopped container, start it first")
+    config = eng.inspect(cid)["Config"]
+    stdin = not no_stdin and bool(config.get("OpenStdin"))
+    with _proxy_signals(eng, cid, sig_proxy and not config.get("Tty")):
+        code = _attach(eng, cid, stdin, detach_keys)
+    if code is None:
+        return
+    ctx.exit(code)
+
+
+def register(group: click.Group) -> None:
+    """Add run, create, start and attach to ``group``."""
+    for command in (run, create, start, attach_cmd):
+        group.add_command(command)
