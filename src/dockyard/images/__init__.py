@@ -7,11 +7,12 @@ diff with whiteouts), overlay snapshots shared between images, import/export.
 
 from dockyard.images.archive import FORMATS, load, save, total_size
 from dockyard.images.check import CheckReport, check
+from dockyard.images.export import export_rootfs, write_tree
 from dockyard.images.image import Image, familiar
 from dockyard.images.importer import import_rootfs
 from dockyard.images.store import DEFAULT_IMAGE, ImageStore, InUse
 
 __all__ = [
     "DEFAULT_IMAGE", "FORMATS", "CheckReport", "Image", "ImageStore", "InUse", "check",
-    "familiar", "import_rootfs", "load", "save", "total_size",
+    "export_rootfs", "familiar", "import_rootfs", "load", "save", "total_size", "write_tree",
 ]

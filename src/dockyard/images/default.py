@@ -100,6 +100,6 @@ def _write(store: ImageStore, layer: bytes, busybox: Path) -> Image:
     cfg_digest = store.content.write(raw)
     manifest = Manifest(Descriptor(mediatypes.OCI_CONFIG, cfg_digest, len(raw)),
                         (Descriptor(mediatypes.OCI_LAYER, diff_id, len(layer)),))
-    image, _ = store._register(manifest, [DEFAULT_IMAGE], ())
+    image, _ = store.register(manifest, [DEFAULT_IMAGE], hold=False)
     return image
 

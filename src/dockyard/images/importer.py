@@ -42,5 +42,5 @@ def import_rootfs(store: ImageStore, src: BinaryIO, name: str = "", *, source: s
         cfg_digest = store.content.write(raw)
         manifest = Manifest(Descriptor(mediatypes.OCI_CONFIG, cfg_digest, len(raw)),
                             (Descriptor(mediatypes.OCI_LAYER, diff_id, size),))
-        image, _ = store._register(manifest, [tag] if tag else [], ())
+        image, _ = store.register(manifest, [tag] if tag else [], hold=False)
     return image

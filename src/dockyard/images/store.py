@@ -149,14 +149,17 @@ class ImageStore:
 
     # -- recording ---------------------------------------------------------------------
     def register(self, manifest: Manifest, tags: Iterable[str] = (),
-                 repo_digests: Iterable[str] = ()) -> tuple[Image, dict[str, str]]:
+                 repo_digests: Iterable[str] = (), *,
+                 hold: bool = True) -> tuple[Image, dict[str, str]]:
         """Record an image whose blobs are already in the content store (writing the
-        OCI manifest blob). Returns it and the tags moved from other images."""
-        with self.writing():
-            return self._register(manifest.to_oci(), tags, repo_digests)
+        OCI manifest blob). Returns it and the tags moved from other images.
 
-    def _register(self, manifest: Manifest, tags: Iterable[str],
-                  repo_digests: Iterable[str]) -> tuple[Image, dict[str, str]]:
+        ``hold=False`` when the caller already holds :meth:`writing` around writing
+        the blobs (so gc cannot take them in between)."""
+        if hold:
+            with self.writing():
+                return self.register(manifest, tags, repo_digests, hold=False)
+        manifest = manifest.to_oci()
         for d in (manifest.config, *manifest.layers):
             if not self.content.exists(d.digest):
                 raise NotFound(f"no such blob: {d.digest}")

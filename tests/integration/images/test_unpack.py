@@ -97,3 +97,35 @@ def test_unpack_of_a_corrupt_layer_leaves_no_snapshot(store: ImageStore, roots: 
     names = [i.name for i in sn.walk()]
     sn.close()
     assert names == [str(img.chain_ids[0])]  # the good base layer only
+
+
+def test_export_of_a_view_is_the_merged_tree(store: ImageStore, roots: Roots) -> None:
+    """Layer 2 deletes a file of layer 1 (whiteout) and adds one: the export shows the
+    merged result, like ``docker export``."""
+    import io
+    import tarfile
+
+    from dockyard.images import export_rootfs
+
+    base = store.resolve("busybox")
+    img = derive(store, base, {"added": b"new"}, "exp")
+    wh = derive(store, img, {"etc/.wh.group": b""}, "exp2")
+    top = store.unpack(wh)
+    sn = open_snapshotter(roots)
+    key = f"export-view-{os.getpid()}"
+    try:
+        mounts = sn.view(key, top)
+        buf = io.BytesIO()
+        count = export_rootfs(roots, mounts, buf)
+    finally:
+        sn.remove(key)
+        sn.close()
+    buf.seek(0)
+    with tarfile.open(fileobj=buf) as tf:
+        members = {m.name: m for m in tf}
+        assert tf.extractfile(members["added"]).read() == b"new"  # type: ignore[union-attr]
+    assert count == len(members)
+    assert "etc/group" not in members and "etc/passwd" in members
+    assert members["bin/sh"].issym() and members["bin/busybox"].isreg()
+    assert not any(".wh." in n for n in members)
+    assert list(roots.tmp.iterdir()) == []

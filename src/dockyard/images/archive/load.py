@@ -260,16 +260,15 @@ def load(store: ImageStore, src: BinaryIO, progress: Progress | None = None) -> 
         else:
             raise InvalidArgument("load: neither a docker-archive (manifest.json) nor an OCI "
                                   "layout (index.json)")
+        for digest in staged.used:
+            if digest.algorithm != "sha256":
+                raise InvalidArgument(f"blob {digest}: only sha256 blobs can be stored")
         with store.writing():
             for digest, w in staged.used.items():
-                if not w.path.exists():
-                    continue  # one file serving two descriptors: already published
-                w.commit(digest if digest.algorithm == "sha256" else None)
-                if digest.algorithm != "sha256":
-                    raise InvalidArgument(f"blob {digest}: only sha256 blobs can be stored")
+                w.commit(digest)
             lines = []
             for manifest, names in images:
-                img, moved = store._register(manifest.to_oci(), names, ())
+                img, moved = store.register(manifest, names, hold=False)
                 lines += _report(store, img, names, moved)
         return lines
     finally:
