@@ -74,6 +74,12 @@ class Engine:
     def prune(self) -> dict[str, Any]:
         return self.lc.prune()
 
+    def check(self, repair: bool = False) -> builtins.list[dict[str, Any]]:
+        """Containers not accounted for (see :mod:`dockyard.engine.check`)."""
+        from dockyard.engine.check import check_containers
+
+        return check_containers(self.lc, repair)
+
     # views
     def resolve(self, ref: str) -> str:
         """Full id for a name, id or unique id prefix."""

@@ -1,0 +1,104 @@
+"""``system check`` for containers: is every container accounted for?
+
+Accounted for means: every record is complete and listable; every name link points at
+the record that carries that name; every container the runtime knows, every rootfs
+mount and every run dir belongs to a record, and only running containers have a live
+monitor. ``repair=True`` removes what belongs to no record and drops stale names; it
+never touches a complete record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from dockyard.engine.lifecycle import Lifecycle
+from dockyard.engine.rootfs import is_mounted
+from dockyard.engine.runtimes import RUNTIMES, open_runtime
+from dockyard.errors import DockyardError
+
+__all__ = ["check_containers"]
+
+
+def _runtime_ids(lc: Lifecycle) -> dict[str, str]:
+    """Container id -> runtime name, from each runtime's state root."""
+    out: dict[str, str] = {}
+    for name in RUNTIMES:
+        root = lc.roots.runtime_state / name
+        if not root.is_dir():
+            continue
+        for entry in os.listdir(root):
+            if (root / entry / "state.json").exists() or name != "dockyard":
+                out[entry] = name
+    return out
+
+
+def check_containers(lc: Lifecycle, repair: bool = False) -> list[dict[str, Any]]:
+    """Problems found (``{"kind", "id", "detail", "repaired"}``); empty when consistent."""
+    problems: list[dict[str, Any]] = []
+
+    def found(kind: str, cid: str, detail: str, fix: Any = None) -> None:
+        fixed = False
+        if repair and fix is not None:
+            with contextlib.suppress(DockyardError, OSError):
+                fix()
+                fixed = True
+        problems.append({"kind": kind, "id": cid, "detail": detail, "repaired": fixed})
+
+    ids = set(lc.store.ids())
+    for cid in sorted(ids):
+        try:
+            record = lc.store.load(cid)
+            state = lc.store.state(cid)
+        except (OSError, ValueError) as err:
+            found("unreadable record", cid, str(err))
+            continue
+        name = str(record.get("Name", "")).lstrip("/")
+        if lc.store.owner_of(name) != cid:
+            found("name not linked", cid, name,
+                  lambda c=cid, n=name: lc.store.rename(c, n))
+        if state.get("Running") and not lc.monitor_alive(cid):
+            found("running without monitor", cid, "monitor is gone",
+                  lambda c=cid: lc.state(c))
+    for name in lc.store.stale_names():
+        found("stale name", "", name, lc.store.drop_stale_names)
+    base = lc.store.base
+    if base.is_dir():
+        for entry in os.listdir(base):
+            if entry.startswith((".tmp-", ".trash-")):
+                found("unfinished record", entry.split("-", 1)[1], entry,
+                      lambda p=base / entry: shutil.rmtree(p))
+    for cid, runtime in _runtime_ids(lc).items():
+        if cid not in ids:
+            found("runtime container without record", cid, runtime,
+                  lambda c=cid, r=runtime: open_runtime(r, lc.roots.runtime_state).delete(c))
+    run = lc.roots.run_containers
+    for entry in sorted(os.listdir(run)) if run.is_dir() else []:
+        if entry in ids:
+            continue
+        rootfs = run / entry / "rootfs"
+        if is_mounted(rootfs):
+            found("rootfs mounted without record", entry, str(rootfs),
+                  lambda r=rootfs: lc.images.unmount(r))
+        found("run dir without record", entry, str(run / entry),
+              lambda p=run / entry: _remove_run_dir(lc, p))
+    return problems
+
+
+def _remove_run_dir(lc: Lifecycle, path: Path) -> None:
+    from dockyard.engine.monitor.client import monitor_pid
+
+    if monitor_pid(path) is not None:
+        raise OSError(f"{path}: a monitor still runs there")
+    if is_mounted(path / "rootfs"):
+        lc.images.unmount(path / "rootfs")
+    shutil.rmtree(path)
+
+
+def summary(problems: list[dict[str, Any]]) -> str:
+    """One line per problem, for the command line."""
+    return "\n".join(json.dumps(p) for p in problems)
