@@ -13,6 +13,7 @@ import re
 from dockyard.errors import InvalidArgument
 
 __all__ = [
+    "binary_size",
     "human_duration",
     "human_size",
     "parse_bytes",
@@ -59,6 +60,18 @@ def human_size(size: float, precision: int = 4) -> str:
         size /= 1000.0
         i += 1
     return f"{_go_g(size, precision)}{_DECIMAL_UNITS[i]}"
+
+
+_BINARY_UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"]
+
+
+def binary_size(size: float) -> str:
+    """Docker's BytesSize: ``1024`` → ``1KiB``, ``8110000000`` → ``7.553GiB``."""
+    i = 0
+    while size >= 1024.0 and i < len(_BINARY_UNITS) - 1:
+        size /= 1024.0
+        i += 1
+    return f"{_go_g(size, 4)}{_BINARY_UNITS[i]}"
 
 
 def human_duration(seconds: float) -> str:

@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dockyard.cli.units import human_duration, human_size, parse_bytes, parse_decimal_bytes
+from dockyard.cli.units import (
+    binary_size,
+    human_duration,
+    human_size,
+    parse_bytes,
+    parse_decimal_bytes,
+)
 from dockyard.errors import InvalidArgument
 
 
@@ -72,3 +78,11 @@ def test_human_duration(seconds: float, text: str) -> None:
 def test_human_duration_always_words(seconds: float) -> None:
     text = human_duration(seconds)
     assert text[0].isupper() or text[0].isdigit()
+
+
+@pytest.mark.parametrize(("size", "text"), [
+    (0, "0B"), (1023, "1023B"), (1024, "1KiB"), (1536, "1.5KiB"), (1 << 20, "1MiB"),
+    (8110000000, "7.553GiB"), (1 << 40, "1TiB"),
+])
+def test_binary_size(size: int, text: str) -> None:
+    assert binary_size(size) == text
