@@ -47,12 +47,13 @@ def _ago(created: str) -> str:
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> None:
-    """docker's tabwriter: columns padded to the widest cell plus three spaces."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+    """docker's tabwriter (min width 10, padding 3): each column as wide as its widest
+    cell plus three spaces, and at least ten."""
+    widths = [max(10, 3 + max([len(h), *(len(r[i]) for r in rows)]))
               for i, h in enumerate(headers)]
     for line in [headers, *rows]:
         cells = [c.ljust(widths[i]) if i < len(line) - 1 else c for i, c in enumerate(line)]
-        click.echo("   ".join(cells).rstrip())
+        click.echo("".join(cells).rstrip())
 
 
 def _render(fmt: str, rows: list[dict[str, Any]], headers: dict[str, str]) -> None:
