@@ -1,2 +1,109 @@
 """Dockerfile builder: parser, shell-word expansion, .dockerignore, stage execution
-with a content-keyed cache."""
+with a content-keyed cache.
+
+This part is the front end, pure logic: :func:`parse` turns text into BuildKit's
+syntax tree, :func:`parse_stages` into typed instructions cut into stages,
+:class:`StageEnv` expands their words with docker's ARG/ENV scoping, and
+:class:`PatternMatcher` decides what a .dockerignore keeps.
+"""
+
+from __future__ import annotations
+
+from .args import (
+    PROXY_ARGS,
+    Platform,
+    StageEnv,
+    check_copy_from,
+    default_args,
+    expand_stage_base,
+    global_args,
+    proxy_env,
+    unconsumed_build_args,
+)
+from .dockerignore import (
+    PatternMatcher,
+    ignore_file_for,
+    included_paths,
+    read_ignore_file,
+)
+from .flags import FlagError
+from .instructions import (
+    AddInstruction,
+    ArgInstruction,
+    CmdInstruction,
+    CopyInstruction,
+    EntrypointInstruction,
+    EnvInstruction,
+    ExposeInstruction,
+    HealthcheckInstruction,
+    InlineFile,
+    Instruction,
+    KeyValue,
+    LabelInstruction,
+    MaintainerInstruction,
+    OnbuildInstruction,
+    RunInstruction,
+    ShellInstruction,
+    SourceContent,
+    Stage,
+    StopSignalInstruction,
+    UserInstruction,
+    VolumeInstruction,
+    WorkdirInstruction,
+    parse_instruction,
+    parse_stages,
+)
+from .mounts import Mount, parse_mount
+from .parser import DockerfileSyntaxError, Heredoc, Node, ParseResult, detect_syntax, parse
+from .shell import ExpansionError, Lex
+
+__all__ = [
+    "PROXY_ARGS",
+    "AddInstruction",
+    "ArgInstruction",
+    "CmdInstruction",
+    "CopyInstruction",
+    "DockerfileSyntaxError",
+    "EntrypointInstruction",
+    "EnvInstruction",
+    "ExpansionError",
+    "ExposeInstruction",
+    "FlagError",
+    "HealthcheckInstruction",
+    "Heredoc",
+    "InlineFile",
+    "Instruction",
+    "KeyValue",
+    "LabelInstruction",
+    "Lex",
+    "MaintainerInstruction",
+    "Mount",
+    "Node",
+    "OnbuildInstruction",
+    "ParseResult",
+    "PatternMatcher",
+    "Platform",
+    "RunInstruction",
+    "ShellInstruction",
+    "SourceContent",
+    "Stage",
+    "StageEnv",
+    "StopSignalInstruction",
+    "UserInstruction",
+    "VolumeInstruction",
+    "WorkdirInstruction",
+    "check_copy_from",
+    "default_args",
+    "detect_syntax",
+    "expand_stage_base",
+    "global_args",
+    "ignore_file_for",
+    "included_paths",
+    "parse",
+    "parse_instruction",
+    "parse_mount",
+    "parse_stages",
+    "proxy_env",
+    "read_ignore_file",
+    "unconsumed_build_args",
+]
