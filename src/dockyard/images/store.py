@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import Conflict, Corrupt, InvalidArgument, NotFound
 from dockyard.images.content import LocalStore
@@ -29,6 +29,9 @@ from dockyard.oci import (
     parse_reference,
 )
 from dockyard.settings import Roots
+
+if TYPE_CHECKING:
+    from dockyard.images.check import CheckReport
 
 __all__ = ["DEFAULT_IMAGE", "ImageStore", "InUse"]
 
@@ -276,6 +279,12 @@ class ImageStore:
         from dockyard.images.unpack import unpack_image
 
         return unpack_image(self, image)
+
+    def check(self, repair: bool = False) -> CheckReport:
+        """Verify every blob and every image's closure (see ``check.py``)."""
+        from dockyard.images.check import check
+
+        return check(self, repair)
 
     # -- faces -------------------------------------------------------------------------
     def inspect(self, ref: str) -> dict[str, Any]:
