@@ -13,7 +13,12 @@ from collections.abc import Sequence
 
 from dockyard.oci.mount import Mount
 
-__all__ = ["overlay_changes", "overlay_dirs"]
+__all__ = ["RUNTIME_MOUNTPOINTS", "overlay_changes", "overlay_dirs"]
+
+# Files the runtime creates in the upper dir as bind-mount targets when the image lacks
+# them; docker keeps these in a hidden init layer, so they never show in diff or commit.
+RUNTIME_MOUNTPOINTS = frozenset({"/etc/hostname", "/etc/hosts", "/etc/resolv.conf",
+                                 "/dev/init"})
 
 
 def overlay_dirs(mounts: Sequence[Mount]) -> tuple[str, list[str]]:
@@ -33,8 +38,10 @@ def overlay_dirs(mounts: Sequence[Mount]) -> tuple[str, list[str]]:
     raise ValueError("no overlay mount")
 
 
-def overlay_changes(upper: str, lowers: list[str]) -> list[dict[str, object]]:
-    """The changes of ``upper`` over ``lowers``, sorted by path."""
+def overlay_changes(upper: str, lowers: list[str],
+                    ignore: frozenset[str] = RUNTIME_MOUNTPOINTS) -> list[dict[str, object]]:
+    """The changes of ``upper`` over ``lowers``, sorted by path; empty regular files at
+    ``ignore`` paths (runtime mount points) are left out."""
     out: dict[str, int] = {}
 
     def in_lower(rel: str) -> bool:
@@ -46,6 +53,8 @@ def overlay_changes(upper: str, lowers: list[str]) -> list[dict[str, object]]:
             rel = os.path.normpath(os.path.join(rel_dir, name))
             full = os.path.join(dirpath, name)
             st = os.lstat(full)
+            if "/" + rel in ignore and stat.S_ISREG(st.st_mode) and st.st_size == 0:
+                continue
             if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
                 out["/" + rel] = 2
                 continue

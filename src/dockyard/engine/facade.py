@@ -8,7 +8,7 @@ state files are guarded by the store's locks (see :mod:`dockyard.engine.store`).
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from typing import Any, BinaryIO
 
 from dockyard.engine import views
 from dockyard.engine.config import HostFacts
@@ -102,6 +102,38 @@ class Engine:
 
         upper, lowers = overlay_dirs(self.images.mounts(self.lc.resolve(ref)))
         return overlay_changes(upper, lowers)
+
+    # exec
+    def exec_create(self, ref: str, config: dict[str, Any]) -> str:
+        """Store an exec (docker's ExecConfig: Cmd, Env, User, WorkingDir, Tty...)."""
+        from dockyard.engine.execs import exec_create
+
+        return exec_create(self.lc, ref, config)
+
+    def exec_start(self, exec_id: str, detach: bool = False) -> int:
+        """Run it with this process's stdio; its exit code."""
+        from dockyard.engine.execs import exec_start
+
+        return exec_start(self.lc, exec_id, detach)
+
+    def exec_inspect(self, exec_id: str) -> dict[str, Any]:
+        from dockyard.engine.execs import exec_inspect
+
+        return exec_inspect(self.lc, exec_id)
+
+    # images of containers
+    def commit(self, ref: str, repo_tag: str = "", changes: builtins.list[str] | None = None,
+               message: str = "", author: str = "", pause: bool = True) -> str:
+        """A new image from the container's changes; its id."""
+        from dockyard.engine.commit import commit
+
+        return commit(self.lc, ref, repo_tag, changes, message, author, pause)
+
+    def export(self, ref: str, out: BinaryIO) -> int:
+        """The container's filesystem as a tar stream."""
+        from dockyard.engine.commit import export
+
+        return export(self.lc, ref, out)
 
     def run_dir(self, ref: str) -> str:
         """``$RUN/containers/<id>``: where the monitor's socket lives (for attach/logs)."""

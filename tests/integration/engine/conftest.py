@@ -114,3 +114,21 @@ def engine(roots: Roots, images: DirImages, cgroup_parent: str) -> Iterator[Any]
                 eng.remove(c["Id"], force=True)
         cleanup_engine(roots)
         remove_cgroup_dirs(cgroup_parent)
+
+
+@pytest.fixture
+def store_engine(roots: Roots, cgroup_parent: str) -> Iterator[Any]:
+    """An Engine over the real image store (``busybox`` made from busybox-static)."""
+    from dockyard.engine import Engine
+
+    eng = Engine(roots, cgroup_parent=cgroup_parent)
+    try:
+        yield eng
+    finally:
+        for c in eng.list(all=True):
+            with contextlib.suppress(Exception):
+                eng.remove(c["Id"], force=True)
+        cleanup_engine(roots)
+        with contextlib.suppress(Exception):
+            eng.images.store.close()  # type: ignore[attr-defined]
+        remove_cgroup_dirs(cgroup_parent)
