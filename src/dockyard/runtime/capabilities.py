@@ -17,11 +17,14 @@ Standard library and ctypes only.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-from collections.abc import Callable, Iterable, Mapping
-from functools import cache
+import os
 
 from dockyard.errors import InvalidConfig, SystemFailure
+
+TYPE_CHECKING = False  # typing costs milliseconds per start
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 __all__ = [
     "CAPABILITIES",
@@ -77,16 +80,20 @@ class _Data(ctypes.Structure):
     ]
 
 
-@cache
+_LIBC: list[ctypes.CDLL] = []
+
+
 def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    if not _LIBC:
+        libc = ctypes.CDLL(None, use_errno=True)  # the C library this process runs on
+        libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong,
+                               ctypes.c_ulong, ctypes.c_ulong]
+        _LIBC.append(libc)
+    return _LIBC[0]
 
 
 def _prctl(option: int, arg2: int = 0, arg3: int = 0, what: str = "prctl") -> int:
-    fn = _libc().prctl
-    fn.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
-                   ctypes.c_ulong]
-    rc = int(fn(option, arg2, arg3, 0, 0))
+    rc = int(_libc().prctl(option, arg2, arg3, 0, 0))
     if rc < 0:
         err = ctypes.get_errno()
         raise SystemFailure(f"{what}: {_strerror(err)}")
@@ -94,19 +101,21 @@ def _prctl(option: int, arg2: int = 0, arg3: int = 0, what: str = "prctl") -> in
 
 
 def _strerror(err: int) -> str:
-    import os
-
     return os.strerror(err).lower()
 
 
-@cache
+_LAST_CAP: list[int] = []
+
+
 def last_cap() -> int:
     """The highest capability number this kernel knows (``cap_last_cap``)."""
-    try:
-        with open("/proc/sys/kernel/cap_last_cap") as f:
-            return int(f.read())
-    except (OSError, ValueError):
-        return len(NAMES) - 1
+    if not _LAST_CAP:
+        try:
+            with open("/proc/sys/kernel/cap_last_cap") as f:
+                _LAST_CAP.append(int(f.read()))
+        except (OSError, ValueError):
+            _LAST_CAP.append(len(NAMES) - 1)
+    return _LAST_CAP[0]
 
 
 def parse(names: object, field: str = "capabilities") -> int:
@@ -114,7 +123,7 @@ def parse(names: object, field: str = "capabilities") -> int:
 
     Raises ``InvalidConfig`` naming ``field`` and the first unknown or non-string entry.
     """
-    if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
+    if not isinstance(names, (list, tuple, set, frozenset)):
         raise InvalidConfig(f"{field}: must be a list of capability names")
     mask = 0
     for name in names:
@@ -138,7 +147,7 @@ def names_of(mask: int) -> list[str]:
 def _sets_of(caps: Mapping[str, object] | None) -> dict[str, int]:
     if caps is None:
         return dict.fromkeys(SETS, 0)
-    if not isinstance(caps, Mapping):
+    if not isinstance(caps, dict):
         raise InvalidConfig("process.capabilities: must be an object")
     for key in caps:
         if key not in SETS:

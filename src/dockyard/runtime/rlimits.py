@@ -9,10 +9,13 @@ process, mount or cgroup exists, instead of a failing setrlimit inside the init.
 from __future__ import annotations
 
 import resource
-from collections.abc import Sequence
-from typing import NamedTuple
 
 from dockyard.errors import InvalidConfig, SystemFailure
+
+TYPE_CHECKING = False  # typing costs milliseconds per start
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["RLIMITS", "Rlimit", "apply_rlimits", "check_rlimits", "parse_rlimits"]
 
@@ -38,13 +41,28 @@ _CAP_SYS_RESOURCE = 24
 _U64_MAX = 2**64 - 1
 
 
-class Rlimit(NamedTuple):
+class Rlimit:
     """One validated rlimit; ``soft``/``hard`` use ``resource.RLIM_INFINITY`` for unlimited."""
 
-    name: str
-    resource: int
-    soft: int
-    hard: int
+    __slots__ = ("hard", "name", "resource", "soft")
+
+    def __init__(self, name: str, resource: int, soft: int, hard: int) -> None:
+        self.name = name
+        self.resource = resource
+        self.soft = soft
+        self.hard = hard
+
+    def _key(self) -> tuple[str, int, int, int]:
+        return (self.name, self.resource, self.soft, self.hard)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Rlimit) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Rlimit{self._key()!r}"
 
 
 def _value(v: object, field: str) -> int:

@@ -41,12 +41,12 @@ V1_MOUNTINFO = "35 31 0:32 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n"
 
 def test_parse_mountinfo_modes() -> None:
     h = parse_mountinfo(HYBRID_MOUNTINFO)
-    assert h.mode is CgroupMode.HYBRID
+    assert h.mode == CgroupMode.HYBRID
     assert h.v1 == {"cpu": "/sys/fs/cgroup/cpu,cpuacct", "cpuacct": "/sys/fs/cgroup/cpu,cpuacct",
                     "cpuset": "/sys/fs/cgroup/cpuset", "memory": "/sys/fs/cgroup/memory"}
     assert h.unified == "/sys/fs/cgroup/unified"
-    assert parse_mountinfo(V2_MOUNTINFO).mode is CgroupMode.V2
-    assert parse_mountinfo(V1_MOUNTINFO).mode is CgroupMode.V1
+    assert parse_mountinfo(V2_MOUNTINFO).mode == CgroupMode.V2
+    assert parse_mountinfo(V1_MOUNTINFO).mode == CgroupMode.V1
     assert parse_mountinfo("").v1 == {}
 
 

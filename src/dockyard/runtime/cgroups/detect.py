@@ -9,28 +9,40 @@ the controllers its root lists. On hybrid hosts like this one the unified mount 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from functools import cache
 
-from dockyard.runtime.cgroups.base import CgroupMode
-
-__all__ = ["Hierarchies", "detect_mode", "hierarchies", "own_cgroups", "parse_mountinfo"]
+__all__ = ["CgroupMode", "Hierarchies", "detect_mode", "hierarchies", "own_cgroups",
+           "parse_mountinfo"]
 
 # v1 controllers a container's cgroup is made in (named hierarchies are left alone).
 V1_CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "freezer",
                   "devices", "hugetlb", "net_cls", "net_prio", "perf_event", "rdma", "misc")
 
 
-@dataclass(frozen=True)
+class CgroupMode:
+    """How this host mounts cgroups (plain strings: enum costs milliseconds to import)."""
+
+    V1 = "v1"
+    V2 = "v2"
+    HYBRID = "hybrid"
+
+
 class Hierarchies:
     """Mount points: ``v1`` maps controller -> mountpoint; ``unified`` is the cgroup2 one."""
 
-    v1: dict[str, str] = field(default_factory=dict)
-    unified: str | None = None
-    unified_controllers: frozenset[str] = frozenset()
+    __slots__ = ("unified", "unified_controllers", "v1")
+
+    def __init__(self, v1: dict[str, str] | None = None, unified: str | None = None,
+                 unified_controllers: frozenset[str] = frozenset()) -> None:
+        self.v1 = dict(v1 or {})
+        self.unified = unified
+        self.unified_controllers = unified_controllers
+
+    def __repr__(self) -> str:
+        return (f"Hierarchies(v1={self.v1!r}, unified={self.unified!r}, "
+                f"unified_controllers={sorted(self.unified_controllers)!r})")
 
     @property
-    def mode(self) -> CgroupMode:
+    def mode(self) -> str:
         """V2 when only cgroup2 is mounted, HYBRID when both are, else V1."""
         if self.unified is not None and not self.v1:
             return CgroupMode.V2
@@ -72,16 +84,19 @@ def parse_mountinfo(text: str) -> Hierarchies:
     return Hierarchies(v1, unified, controllers)
 
 
-@cache
+_cached: list[Hierarchies] = []
+
+
 def hierarchies() -> Hierarchies:
-    """This host's cgroup mounts (cached for the life of the process)."""
-    with open("/proc/self/mountinfo") as f:
-        return parse_mountinfo(f.read())
+    """This host's cgroup mounts (read once per process)."""
+    if not _cached:
+        with open("/proc/self/mountinfo") as f:
+            _cached.append(parse_mountinfo(f.read()))
+    return _cached[0]
 
 
-@cache
-def detect_mode() -> CgroupMode:
-    """V1, V2 or HYBRID for this host (cached)."""
+def detect_mode() -> str:
+    """``CgroupMode.V1``, ``V2`` or ``HYBRID`` for this host (cached)."""
     return hierarchies().mode
 
 

@@ -2,24 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, NamedTuple
-
 from dockyard.errors import InvalidConfig
+
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 __all__ = ["DeviceRule", "parse_device_rules"]
 
 F = "linux.resources.devices"
 
 
-class DeviceRule(NamedTuple):
+class DeviceRule:
     """One rule: allow or deny ``access`` (of r, w, m) to a device class."""
 
-    allow: bool
-    type: str  # a (all), c, b
-    major: int | None  # None: any
-    minor: int | None
-    access: str
+    __slots__ = ("access", "allow", "major", "minor", "type")
+
+    def __init__(self, allow: bool, type: str, major: int | None, minor: int | None,
+                 access: str) -> None:
+        self.allow = allow
+        self.type = type  # a (all), c, b
+        self.major = major  # None: any
+        self.minor = minor
+        self.access = access
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DeviceRule) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple[bool, str, int | None, int | None, str]:
+        return (self.allow, self.type, self.major, self.minor, self.access)
+
+    def __repr__(self) -> str:
+        return f"DeviceRule{self._key()!r}"
 
     def line(self) -> str:
         """The rule as devices.allow/devices.deny text."""
@@ -48,7 +67,7 @@ def parse_device_rules(rules: object) -> list[DeviceRule]:
     out = []
     for i, rule in enumerate(rules):
         where = f"{F}[{i}]"
-        if not isinstance(rule, Mapping):
+        if not isinstance(rule, dict):
             raise InvalidConfig(f"{where}: must be an object")
         allow = rule.get("allow")
         if not isinstance(allow, bool):

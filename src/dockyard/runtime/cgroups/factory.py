@@ -16,19 +16,25 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 
 from dockyard.errors import InvalidConfig
-from dockyard.runtime.cgroups.base import CgroupManager, CgroupMode
-from dockyard.runtime.cgroups.detect import Hierarchies, hierarchies, own_cgroups
-from dockyard.runtime.cgroups.hybrid import HybridManager
-from dockyard.runtime.cgroups.null import NullManager
-from dockyard.runtime.cgroups.v1 import V1Manager
-from dockyard.runtime.cgroups.v2 import V2Manager
+from dockyard.runtime.cgroups.detect import CgroupMode, Hierarchies, hierarchies, own_cgroups
+
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from dockyard.runtime.cgroups.base import CgroupManager
+    from dockyard.runtime.cgroups.v2.manager import V2Manager
 
 __all__ = ["manager_for", "resolve_path"]
 
-_SYSTEMD_FORM = re.compile(r"^[^/:]*\.slice:[^:/]*:[^:/]+$")
+
+
+def _systemd_form(path: str) -> bool:
+    """``slice:prefix:name`` as runc's systemd driver takes it (re costs ms to import)."""
+    parts = path.split(":")
+    return (len(parts) == 3 and parts[0].endswith(".slice") and "/" not in path
+            and bool(parts[2]))
 
 
 def _clean(path: str) -> str:
@@ -47,7 +53,7 @@ def resolve_path(cgroups_path: str | None, container_id: str,
     path = cgroups_path or ""
     if "\0" in path or "\n" in path:
         raise InvalidConfig("linux.cgroupsPath: contains a nul or newline")
-    if _SYSTEMD_FORM.match(path):
+    if _systemd_form(path):
         raise InvalidConfig(f"linux.cgroupsPath: {path} is systemd's slice:prefix:name "
                             "form; only the cgroupfs driver is supported")
     if not path:
@@ -68,19 +74,27 @@ def manager_for(cgroups_path: str | None, container_id: str, *,
     h = hier if hier is not None else hierarchies()
     mine = own if own is not None else own_cgroups()
     if not h.v1 and h.unified is None:
+        from dockyard.runtime.cgroups.null import NullManager
+
         return NullManager()
     v2: V2Manager | None = None
     if h.unified is not None:
+        from dockyard.runtime.cgroups.v2.manager import V2Manager
+
         rel = resolve_path(cgroups_path, container_id, mine.get("", "/"))
         v2 = V2Manager(os.path.join(h.unified, rel.lstrip("/")), h.unified,
-                       enable_all=h.mode is CgroupMode.V2)
-        if h.mode is CgroupMode.V2:
+                       enable_all=h.mode == CgroupMode.V2)
+        if h.mode == CgroupMode.V2:
             return v2
     paths = {}
     for ctrl, mount in h.v1.items():
         rel = resolve_path(cgroups_path, container_id, mine.get(ctrl, "/"))
         paths[ctrl] = os.path.join(mount, rel.lstrip("/"))
+    from dockyard.runtime.cgroups.v1.manager import V1Manager
+
     v1 = V1Manager(paths)
     if v2 is not None:
+        from dockyard.runtime.cgroups.hybrid import HybridManager
+
         return HybridManager(v1, v2)
     return v1

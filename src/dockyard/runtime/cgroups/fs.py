@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Mapping
-from typing import Any
 
 from dockyard.errors import InvalidConfig, SystemFailure
+
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 __all__ = [
     "opt_int",
@@ -86,7 +90,7 @@ def section(resources: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
     value = resources.get(key)
     if value is None:
         return None
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         raise InvalidConfig(f"linux.resources.{key}: must be an object")
     return value
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from functools import cache
-from typing import Any
 
 from dockyard.errors import InvalidConfig
 from dockyard.runtime.cgroups.fs import opt_int
+
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 __all__ = ["limits", "page_sizes"]
 
@@ -22,16 +25,20 @@ def _label(kib: int) -> str:
     return f"{kib}KB"
 
 
-@cache
+_sizes: list[tuple[str, ...]] = []
+
+
 def page_sizes() -> tuple[str, ...]:
     """Page sizes as cgroup file names spell them ("2MB", "1GB"), smallest first."""
-    try:
-        names = os.listdir("/sys/kernel/mm/hugepages")
-    except OSError:
-        return ()
-    kibs = sorted(int(n.removeprefix("hugepages-").removesuffix("kB")) for n in names
-                  if n.startswith("hugepages-"))
-    return tuple(_label(k) for k in kibs)
+    if not _sizes:
+        try:
+            names = os.listdir("/sys/kernel/mm/hugepages")
+        except OSError:
+            names = []
+        kibs = sorted(int(n.removeprefix("hugepages-").removesuffix("kB")) for n in names
+                      if n.startswith("hugepages-"))
+        _sizes.append(tuple(_label(k) for k in kibs))
+    return _sizes[0]
 
 
 def limits(resources: Mapping[str, Any]) -> list[tuple[str, int, str]]:
@@ -42,7 +49,7 @@ def limits(resources: Mapping[str, Any]) -> list[tuple[str, int, str]]:
     out = []
     for i, item in enumerate(items):
         where = f"{F}[{i}]"
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             raise InvalidConfig(f"{where}: must be an object")
         size = item.get("pageSize")
         if size not in page_sizes():

@@ -7,11 +7,14 @@ and routes each part of ``linux.resources`` to the hierarchy that has its contro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+TYPE_CHECKING = False
 
-from dockyard.runtime.cgroups.v1 import V1Manager
-from dockyard.runtime.cgroups.v2 import V2Manager
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from dockyard.runtime.cgroups.v1.manager import V1Manager
+    from dockyard.runtime.cgroups.v2.manager import V2Manager
 
 __all__ = ["HybridManager"]
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
 
 from dockyard.errors import InvalidConfig
 from dockyard.runtime.cgroups.fs import opt_int, read_lines, section, write
+
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 NAME = "blkio"
 F = "linux.resources.blockIO"
@@ -27,7 +31,7 @@ def devices(blkio: Mapping[str, Any], key: str, value_key: str) -> list[tuple[st
     out = []
     for i, dev in enumerate(items):
         where = f"{F}.{key}[{i}]"
-        if not isinstance(dev, Mapping):
+        if not isinstance(dev, dict):
             raise InvalidConfig(f"{where}: must be an object")
         major = opt_int(dev, "major", where, minimum=0)
         minor = opt_int(dev, "minor", where, minimum=0)

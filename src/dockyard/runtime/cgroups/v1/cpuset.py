@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
 
 from dockyard.errors import InvalidConfig
 from dockyard.runtime.cgroups.fs import read_text, section, write
+
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 NAME = "cpuset"
 F = "linux.resources.cpu"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from dockyard.runtime.cgroups.devices_rules import parse_device_rules
 from dockyard.runtime.cgroups.fs import write
+
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 NAME = "devices"
 F = "linux.resources.devices"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from dockyard.runtime.cgroups.fs import read_int, write
 from dockyard.runtime.cgroups.hugepages import limits, page_sizes
+
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 NAME = "hugetlb"
 

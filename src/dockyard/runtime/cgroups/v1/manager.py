@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from types import ModuleType
-from typing import Any
 
 from dockyard.errors import InvalidConfig, SystemFailure
-from dockyard.runtime.cgroups.base import procs_under, remove_tree
 from dockyard.runtime.cgroups.fs import write
-from dockyard.runtime.cgroups.v1 import blkio, cpu, cpuset, devices, freezer, hugetlb, memory
-from dockyard.runtime.cgroups.v1 import pids as pids_ctl
+from dockyard.runtime.cgroups.tree import procs_under, remove_tree
+
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from types import ModuleType
+    from typing import Any
 
 __all__ = ["V1Manager"]
 
-_CONTROLLERS: dict[str, ModuleType] = {
-    "memory": memory, "cpu": cpu, "cpuset": cpuset, "pids": pids_ctl, "blkio": blkio,
-    "hugetlb": hugetlb, "devices": devices,
-}
-# Which linux.resources keys each controller consumes (to report a missing controller).
+# linux.resources key -> the controllers (and their modules here) that consume it.
+_ROUTES = {"memory": ("memory",), "cpu": ("cpu", "cpuset"), "pids": ("pids",),
+           "blockIO": ("blkio",), "devices": ("devices",), "hugepageLimits": ("hugetlb",)}
+# Which linux.resources keys need which controller (to report a missing controller).
 _KEYS = {"memory": "memory", "pids": "pids", "blockIO": "blkio", "devices": "devices",
          "hugepageLimits": "hugetlb"}
+
+
+def _module(name: str) -> ModuleType:
+    """The controller module ``name``, imported on first use."""
+    return __import__(f"dockyard.runtime.cgroups.v1.{name}", fromlist=["apply"])
 
 
 class V1Manager:
@@ -47,8 +53,9 @@ class V1Manager:
             while d != mount:
                 chain.append(d)
                 d = os.path.dirname(d)
+            inherit = _module("cpuset").inherit
             for d in reversed(chain):
-                cpuset.inherit(d)
+                inherit(d)
 
     def add_pid(self, pid: int) -> None:
         """Write ``pid`` to cgroup.procs of every hierarchy."""
@@ -59,7 +66,7 @@ class V1Manager:
         """Write ``linux.resources`` to the controllers that carry each part."""
         if not resources:
             return
-        if not isinstance(resources, Mapping):
+        if not isinstance(resources, dict):
             raise InvalidConfig("linux.resources: must be an object")
         for key, ctrl in _KEYS.items():
             if resources.get(key) and ctrl not in self.paths:
@@ -72,10 +79,14 @@ class V1Manager:
                                 "not available on this host")
         if resources.get("unified"):
             raise InvalidConfig("linux.resources.unified: needs cgroup v2")
-        for name, module in _CONTROLLERS.items():
-            path = self.paths.get(name)
-            if path is not None:
-                module.apply(path, resources)
+        for key, controllers in _ROUTES.items():
+            value = resources.get(key)
+            if value is None:
+                continue
+            for name in controllers:
+                path = self.paths.get(name)
+                if path is not None:
+                    _module(name).apply(path, resources)
 
     def _freezer(self) -> str:
         path = self.paths.get("freezer")
@@ -85,26 +96,32 @@ class V1Manager:
 
     def freeze(self) -> None:
         """Freeze through freezer.state."""
-        freezer.set_state(self._freezer(), "FROZEN")
+        _module("freezer").set_state(self._freezer(), "FROZEN")
 
     def thaw(self) -> None:
         """Thaw through freezer.state."""
-        freezer.set_state(self._freezer(), "THAWED")
+        _module("freezer").set_state(self._freezer(), "THAWED")
 
     def frozen(self) -> bool:
         """Whether freezer.state is FROZEN."""
         path = self.paths.get("freezer")
-        return path is not None and freezer.frozen(path)
+        if path is None:
+            return False
+        try:
+            with open(os.path.join(path, "freezer.state")) as f:
+                return f.read().strip() == "FROZEN"
+        except FileNotFoundError:
+            return False
 
     def stats(self) -> dict[str, Any]:
         """cpu, memory, pids, blkio, hugetlb figures in runc's shape."""
         out: dict[str, Any] = {}
-        for name, fn in (("cpu", cpu.stats), ("cpuacct", cpu.acct_stats),
-                         ("memory", memory.stats), ("pids", pids_ctl.stats),
-                         ("blkio", blkio.stats), ("hugetlb", hugetlb.stats)):
+        for name, module, fn in (("cpu", "cpu", "stats"), ("cpuacct", "cpu", "acct_stats"),
+                                 ("memory", "memory", "stats"), ("pids", "pids", "stats"),
+                                 ("blkio", "blkio", "stats"), ("hugetlb", "hugetlb", "stats")):
             path = self.paths.get(name)
             if path is not None and os.path.isdir(path):
-                fn(path, out)
+                getattr(_module(module), fn)(path, out)
         return out
 
     def pids(self) -> list[int]:
@@ -118,7 +135,7 @@ class V1Manager:
     def oom_kill_count(self) -> int:
         """oom_kill from memory.oom_control (0 without the memory controller)."""
         path = self.paths.get("memory")
-        return memory.oom_kill_count(path) if path is not None else 0
+        return _module("memory").oom_kill_count(path) if path is not None else 0
 
     def remove(self, timeout: float = 5.0) -> None:
         """Thaw, kill what is left, and rmdir every hierarchy's dir."""

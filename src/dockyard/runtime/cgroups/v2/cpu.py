@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from dockyard.errors import InvalidConfig
 from dockyard.runtime.cgroups.convert import shares_to_weight
 from dockyard.runtime.cgroups.fs import opt_int, read_kv, read_text, section, write
+
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 NAME = "cpu"
 F = "linux.resources.cpu"

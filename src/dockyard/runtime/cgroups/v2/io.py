@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
 
 from dockyard.runtime.cgroups.convert import blkio_weight_to_io
 from dockyard.runtime.cgroups.fs import opt_int, read_lines, section, write
 from dockyard.runtime.cgroups.v1.blkio import devices
+
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 NAME = "io"
 F = "linux.resources.blockIO"

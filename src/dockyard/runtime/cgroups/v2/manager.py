@@ -10,21 +10,30 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
-from types import ModuleType
-from typing import Any
 
 from dockyard.errors import InvalidConfig, SystemFailure
-from dockyard.runtime.cgroups.base import procs_under, remove_tree
 from dockyard.runtime.cgroups.fs import read_kv, read_text, section, write
+from dockyard.runtime.cgroups.tree import procs_under, remove_tree
 from dockyard.runtime.cgroups.v1 import pids as pids_ctl
-from dockyard.runtime.cgroups.v2 import cpu, hugetlb, io, memory
+
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from types import ModuleType
+    from typing import Any
 
 __all__ = ["V2Manager", "controllers_needed"]
 
-_MODULES: dict[str, ModuleType] = {"memory": memory, "cpu": cpu, "pids": pids_ctl,
-                                   "io": io, "hugetlb": hugetlb}
-_CPU_KEYS = ("shares", "quota", "period", "burst", "idle")
+# Controller -> module (pids.max has one name in both versions).
+_MODULES = {"memory": "v2.memory", "cpu": "v2.cpu", "cpuset": "v2.cpu", "pids": "v1.pids",
+            "io": "v2.io", "hugetlb": "v2.hugetlb"}
+
+
+def _module(name: str) -> ModuleType:
+    """The module writing controller ``name``, imported on first use."""
+    return __import__(f"dockyard.runtime.cgroups.{_MODULES[name]}", fromlist=["apply"])
+_CPU_KEYS = ("shares", "quota", "period", "burst", "idle", "realtimeRuntime", "realtimePeriod")
 
 
 def controllers_needed(resources: Mapping[str, Any]) -> set[str]:
@@ -97,7 +106,7 @@ class V2Manager:
         """Write ``linux.resources``; controllers it needs are enabled on the way."""
         if not resources:
             return
-        if not isinstance(resources, Mapping):
+        if not isinstance(resources, dict):
             raise InvalidConfig("linux.resources: must be an object")
         if resources.get("devices"):
             raise InvalidConfig("linux.resources.devices: device rules need cgroup v1 here "
@@ -108,8 +117,9 @@ class V2Manager:
             raise InvalidConfig(f"linux.resources: cgroup v2 controller not available on "
                                 f"this host: {', '.join(sorted(missing))}")
         self.enable(need)
-        for module in _MODULES.values():
-            module.apply(self.path, resources)
+        for name in dict.fromkeys(_MODULES[c] for c in sorted(need) if c in _MODULES):
+            __import__(f"dockyard.runtime.cgroups.{name}", fromlist=["apply"]).apply(
+                self.path, resources)
         for key, value in (section(resources, "unified") or {}).items():
             name = str(key)
             if "/" in name or name.startswith(".") or name in ("cgroup.procs",
@@ -147,11 +157,11 @@ class V2Manager:
             enabled = set(read_text(self.path, "cgroup.controllers").split())
         except FileNotFoundError:
             return out
-        for name, module in _MODULES.items():
+        for name in ("memory", "cpu", "pids", "io", "hugetlb"):
             if name in enabled:
-                module.stats(self.path, out)
-        if "cpu" not in out:
-            cpu.stats(self.path, out)  # cpu.stat's usage lines exist without the controller
+                _module(name).stats(self.path, out)
+        if "cpu" not in out:  # cpu.stat's usage lines exist without the controller
+            _module("cpu").stats(self.path, out)
         return out
 
     def pids(self) -> list[int]:
@@ -160,7 +170,7 @@ class V2Manager:
 
     def oom_kill_count(self) -> int:
         """oom_kill from memory.events (0 without the memory controller)."""
-        return memory.oom_kill_count(self.path)
+        return int(read_kv(self.path, "memory.events").get("oom_kill", 0))
 
     def remove(self, timeout: float = 5.0) -> None:
         """cgroup.kill (or SIGKILL each), wait until empty, rmdir."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from dockyard.errors import InvalidConfig
 from dockyard.runtime.cgroups.convert import swap_to_v2
 from dockyard.runtime.cgroups.fs import opt_int, read_int, read_kv, section, write
+
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 NAME = "memory"
 F = "linux.resources.memory"
