@@ -184,7 +184,7 @@ def read_logs(directory: str | os.PathLike[str], container_id: str, driver: str,
                     live_fd = -1
                 live = _Decoder(driver, path)
                 continue
-            if not running:
+            if not running or (until_ns is not None and time.time_ns() > until_ns):
                 return
             time.sleep(poll_interval)
     finally:
