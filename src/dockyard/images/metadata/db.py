@@ -7,6 +7,7 @@ failing half-way; readers never block. Schema migrations are additive and idempo
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,15 +62,33 @@ class Database:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.conn = self._open(path)
+                return
+            except sqlite3.OperationalError as err:
+                # Switching to WAL takes a lock SQLite's busy handler does not wait for,
+                # so processes opening a new database together retry here.
+                if "locked" not in str(err) or time.monotonic() > deadline:
+                    raise SystemFailure(f"{path}: cannot open metadata database: {err}") \
+                        from None
+                time.sleep(0.02)
+            except sqlite3.DatabaseError as err:
+                raise SystemFailure(f"{path}: cannot open metadata database: {err}") from None
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
         try:
-            self.conn = sqlite3.connect(path, timeout=60, isolation_level=None,
-                                        check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=FULL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            self.conn.executescript("BEGIN IMMEDIATE;" + SCHEMA + "COMMIT;")
-        except sqlite3.DatabaseError as err:
-            raise SystemFailure(f"{path}: cannot open metadata database: {err}") from None
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.executescript("BEGIN IMMEDIATE;" + SCHEMA + "COMMIT;")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
