@@ -50,6 +50,21 @@ def test_parse_mountinfo_modes() -> None:
     assert parse_mountinfo("").v1 == {}
 
 
+def test_mount_roots_are_taken_off_relative_paths() -> None:
+    # Inside a container: the memory mount shows /docker/abc at its mount point.
+    text = ("35 31 0:32 /docker/abc /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+            "41 31 0:38 /docker/abc /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n")
+    h = parse_mountinfo(text)
+    assert h.roots == {"memory": "/docker/abc", "": "/docker/abc"}
+    own = {"memory": "/docker/abc/sub", "": "/docker/abc"}
+    m = manager_for("rel", "c1", hier=h, own=own)
+    assert isinstance(m, HybridManager)
+    assert m.v1.paths["memory"] == "/sys/fs/cgroup/memory/sub/rel"
+    assert m.v2.path == "/sys/fs/cgroup/unified/rel"
+    m = manager_for("/abs", "c1", hier=h, own=own)
+    assert m.v1.paths["memory"] == "/sys/fs/cgroup/memory/abs"  # type: ignore[attr-defined]
+
+
 def test_own_cgroups() -> None:
     text = "4:memory:/a/b\n2:cpu,cpuacct:/c\n1:name=systemd:/\n0::/u\n"
     assert own_cgroups(text) == {"memory": "/a/b", "cpu": "/c", "cpuacct": "/c",

@@ -29,13 +29,24 @@ class CgroupMode:
 class Hierarchies:
     """Mount points: ``v1`` maps controller -> mountpoint; ``unified`` is the cgroup2 one."""
 
-    __slots__ = ("unified", "unified_controllers", "v1")
+    __slots__ = ("roots", "unified", "unified_controllers", "v1")
 
     def __init__(self, v1: dict[str, str] | None = None, unified: str | None = None,
-                 unified_controllers: frozenset[str] = frozenset()) -> None:
+                 unified_controllers: frozenset[str] = frozenset(),
+                 roots: dict[str, str] | None = None) -> None:
         self.v1 = dict(v1 or {})
         self.unified = unified
         self.unified_controllers = unified_controllers
+        # Which cgroup each mount shows at its mount point (controller, "" for
+        # unified): "/" on a host, a sub-cgroup inside a container or a bind mount.
+        self.roots = dict(roots or {})
+
+    def relative_own(self, controller: str, own: str) -> str:
+        """``own`` (from /proc/self/cgroup) as a path below the mount point."""
+        root = self.roots.get(controller, "/")
+        if root != "/" and (own == root or own.startswith(root + "/")):
+            return own[len(root):] or "/"
+        return own
 
     def __repr__(self) -> str:
         return (f"Hierarchies(v1={self.v1!r}, unified={self.unified!r}, "
@@ -59,6 +70,7 @@ def _unescape(path: str) -> str:
 def parse_mountinfo(text: str) -> Hierarchies:
     """Hierarchies from mountinfo text; the first mount of each hierarchy wins."""
     v1: dict[str, str] = {}
+    roots: dict[str, str] = {}
     unified: str | None = None
     for line in text.splitlines():
         left, sep, right = line.partition(" - ")
@@ -67,13 +79,15 @@ def parse_mountinfo(text: str) -> Hierarchies:
         fields, rfields = left.split(), right.split()
         if len(fields) < 5 or len(rfields) < 3:
             continue
-        fstype, mountpoint = rfields[0], _unescape(fields[4])
+        fstype, root, mountpoint = rfields[0], _unescape(fields[3]), _unescape(fields[4])
         if fstype == "cgroup2" and unified is None:
             unified = mountpoint
+            roots[""] = root
         elif fstype == "cgroup":
             for opt in rfields[2].split(","):
                 if opt in V1_CONTROLLERS and opt not in v1:
                     v1[opt] = mountpoint
+                    roots[opt] = root
     controllers: frozenset[str] = frozenset()
     if unified is not None:
         try:
@@ -81,7 +95,7 @@ def parse_mountinfo(text: str) -> Hierarchies:
                 controllers = frozenset(f.read().split())
         except OSError:
             pass
-    return Hierarchies(v1, unified, controllers)
+    return Hierarchies(v1, unified, controllers, roots)
 
 
 _cached: list[Hierarchies] = []

@@ -5,7 +5,9 @@ How ``cgroupsPath`` maps to directories (runc's cgroupfs rules):
 - **absolute** (``/dockyard/abc``): below each hierarchy's mount point, i.e.
   ``/sys/fs/cgroup/memory/dockyard/abc`` on v1, ``/sys/fs/cgroup/dockyard/abc`` on v2;
 - **relative** (``dockyard/abc``): below the cgroup this process is in, per
-  hierarchy, from /proc/self/cgroup (so a runtime started inside a cgroup nests there);
+  hierarchy, from /proc/self/cgroup (so a runtime started inside a cgroup nests there;
+  where a mount shows a sub-cgroup at its mount point, as inside a container, that
+  prefix is taken off first);
 - **empty**: the container id, relative as above.
 
 ``..`` components are resolved lexically first and cannot climb out of the hierarchy.
@@ -81,14 +83,15 @@ def manager_for(cgroups_path: str | None, container_id: str, *,
     if h.unified is not None:
         from dockyard.runtime.cgroups.v2.manager import V2Manager
 
-        rel = resolve_path(cgroups_path, container_id, mine.get("", "/"))
+        rel = resolve_path(cgroups_path, container_id, h.relative_own("", mine.get("", "/")))
         v2 = V2Manager(os.path.join(h.unified, rel.lstrip("/")), h.unified,
                        enable_all=h.mode == CgroupMode.V2)
         if h.mode == CgroupMode.V2:
             return v2
     paths = {}
     for ctrl, mount in h.v1.items():
-        rel = resolve_path(cgroups_path, container_id, mine.get(ctrl, "/"))
+        rel = resolve_path(cgroups_path, container_id,
+                           h.relative_own(ctrl, mine.get(ctrl, "/")))
         paths[ctrl] = os.path.join(mount, rel.lstrip("/"))
     from dockyard.runtime.cgroups.v1.manager import V1Manager
 

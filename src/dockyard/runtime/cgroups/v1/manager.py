@@ -42,7 +42,11 @@ class V1Manager:
     def create(self) -> None:
         """mkdir every controller's dir; a new cpuset dir inherits cpus/mems downwards."""
         for d in self._dirs():
-            os.makedirs(d, exist_ok=True)
+            try:
+                os.makedirs(d, exist_ok=True)
+            except OSError as e:
+                raise SystemFailure(f"cgroup {d}: cannot create: "
+                                    f"{os.strerror(e.errno or 0).lower()}")
         cs = self.paths.get("cpuset")
         if cs is not None:
             mount = cs

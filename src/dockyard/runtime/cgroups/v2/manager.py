@@ -96,7 +96,11 @@ class V2Manager:
         """mkdir the cgroup (and parents), enabling controllers first when asked to."""
         if self.enable_all:
             self.enable(self.available())
-        os.makedirs(self.path, exist_ok=True)
+        try:
+            os.makedirs(self.path, exist_ok=True)
+        except OSError as e:
+            raise SystemFailure(f"cgroup {self.path}: cannot create: "
+                                f"{os.strerror(e.errno or 0).lower()}")
 
     def add_pid(self, pid: int) -> None:
         """Write ``pid`` to cgroup.procs."""
