@@ -123,9 +123,10 @@ def read_entries(src: _Source, limits: Limits) -> Iterator[tuple[Entry, _Source]
             stored = _number(header[148:156], "checksum")
         except Corrupt:
             stored = -1
-        unsigned = sum(header[:148]) + 256 + sum(header[156:])
-        signed = sum(b - 256 if b > 127 else b for b in header[:148] + header[156:]) + 256
-        if stored not in (unsigned, signed):
+        unsigned = sum(header) - sum(header[148:156]) + 256
+        # Some old tars summed signed chars: each byte over 127 then counts 256 less.
+        if stored != unsigned and stored != unsigned - 256 * sum(
+                1 for b in header[:148] + header[156:] if b > 127):
             raise Corrupt("layer: bad tar header checksum (not a tar, or corrupt)")
         count += 1
         if count > limits.max_entries:
