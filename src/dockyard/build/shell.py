@@ -292,12 +292,13 @@ class _ShellWord:
             return value
         if ch == "/":
             return self._substitute(name)
-        chs = ch
+        # Go prints the EOF rune as U+FFFD in these messages.
+        chs = ch or "\ufffd"
         null_is_unset = False
         if ch == ":":
             null_is_unset = True
             ch = sc.next()
-            chs += ch
+            chs += ch or "\ufffd"
         elif ch not in ("+", "-", "?", "#", "%"):
             raise ExpansionError(f"unsupported modifier ({chs}) in substitution")
         raw = ch in ("#", "%")
