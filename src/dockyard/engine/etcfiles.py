@@ -10,7 +10,7 @@ __all__ = ["hostname_file", "hosts_file", "resolv_conf"]
 
 _BASE_HOSTS = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
                "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n")
-_LOCAL_NS = re.compile(r"^\s*nameserver\s+(127\.\S*|::1)\s*$", re.M)
+_LOCAL_NS = re.compile(r"^[ \t]*nameserver[ \t]+(127\.\S*|::1)[ \t]*(\n|$)", re.M)
 _DEFAULT_NS = "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"
 
 

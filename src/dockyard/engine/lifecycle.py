@@ -201,9 +201,13 @@ class Lifecycle:
             (cdir / fname).write_text(text)
         user = resolve_user(rootfs, cfg.get("User") or "", hc.get("GroupAdd"))
         workdir = cfg.get("WorkingDir") or "/"
-        host_workdir = rooted.resolve(rootfs, workdir)
-        if not host_workdir.exists():
-            host_workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            host_workdir = rooted.resolve(rootfs, workdir)
+            if not host_workdir.exists():
+                host_workdir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InvalidArgument(f"working directory {workdir}: "
+                                  f"{(err.strerror or str(err)).lower()}")
         env = spec.container_env(cfg)
         path_env = next((e[5:] for e in env if e.startswith("PATH=")), spec.DEFAULT_PATH)
         command = (list(cfg.get("Entrypoint") or []) + list(cfg.get("Cmd") or []))[0]

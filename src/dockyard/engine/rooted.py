@@ -49,8 +49,8 @@ def resolve(root: Path, path: str) -> Path:
 
 def read_text(root: Path, path: str, limit: int = 4 * 1024 * 1024) -> str | None:
     """Contents of a regular file inside ``root``, or None if it is missing or not a file."""
-    host = resolve(root, path)
     try:
+        host = resolve(root, path)
         fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
@@ -77,9 +77,8 @@ def find_command(root: Path, command: str, path_env: str, cwd: str = "/") -> str
         candidates = [c if c.startswith("/") else os.path.join(cwd, c) for c in candidates]
     denied = ""
     for cand in candidates:
-        host = resolve(root, cand)
         try:
-            st = os.stat(host, follow_symlinks=False)
+            st = os.stat(resolve(root, cand), follow_symlinks=False)
         except OSError:
             continue
         if stat.S_ISDIR(st.st_mode):
