@@ -36,3 +36,10 @@ SYSTEM_PACKAGES=(python3 python3-venv python3-dev gcc libseccomp2 busybox-static
 # What the tests also need: the reference systems they compare against, and tools.
 TEST_PACKAGES=(docker.io runc crun podman skopeo umoci containerd docker-registry
                buildah hyperfine tmux iptables strace)
+
+# The demo's container: its output is made inside it (its hostname is the container's
+# short id; it sees itself as pid 1).
+demo_run() {
+    "$VENV/bin/dockyard" run --rm busybox sh -c \
+        'echo "hello from a Dockyard container $(hostname), I am pid $$"'
+}

@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     _register_commands()
     args = sys.argv[1:] if argv is None else argv
     try:
-        cli.main(args=args, prog_name="dockyard", standalone_mode=False)
+        # Without standalone mode click returns ``ctx.exit(n)``'s code, or the command's
+        # return value (None for ours).
+        code = cli.main(args=args, prog_name="dockyard", standalone_mode=False)
     except DockyardError as err:
         if "-D" in args or "--debug" in args:
             import traceback
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

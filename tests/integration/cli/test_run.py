@@ -1,0 +1,127 @@
+"""``dockyard run`` through the real command: output, exit codes, detach, --rm, stdin."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.cli.conftest import Dockyard
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_readme_demo_prints_from_inside_a_container(dockyard: Dockyard) -> None:
+    """The README's demo (scripts/demo's last step, ``demo_run``) against a tmp root."""
+    env = dict(dockyard.env, DOCKYARD_ROOT=str(dockyard.root),
+               DOCKYARD_RUN_ROOT=str(dockyard.run_root),
+               DOCKYARD_VENV=str(Path(dockyard.argv()[0]).parents[1]))
+    proc = subprocess.run(["bash", "-c", "source scripts/lib.sh && demo_run"], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    # The text is made inside the container: its hostname and the kernel's view of PID 1.
+    match = re.search(r"hello from a Dockyard container ([0-9a-f]{12}), I am pid (\d+)",
+                      proc.stdout)
+    assert match, proc.stdout
+    assert match.group(2) == "1"
+    assert dockyard.containers() == []  # --rm
+
+
+def test_exit_status_is_the_containers(dockyard: Dockyard) -> None:
+    r = dockyard("run", "--rm", "--network", "none", "busybox", "sh", "-c",
+                 "echo out; echo err >&2; exit 3")
+    assert (r.code, r.out, r.err) == (3, "out\n", "err\n")
+
+
+def test_run_rm_leaves_nothing(dockyard: Dockyard, session_token: str) -> None:
+    r = dockyard("run", "--rm", "--network", "none", "busybox", "true")
+    assert r.code == 0, r.err
+    assert dockyard.containers() == []
+    assert dockyard.mounts() == []
+    assert dockyard.processes() == []
+    assert not any((dockyard.root / "containers").glob("*/config*")), "a record is left"
+    assert not list((dockyard.run_root / "containers").glob("*")) if (
+        dockyard.run_root / "containers").exists() else True
+    cgroups = subprocess.run(["find", "/sys/fs/cgroup", "-maxdepth", "4", "-path",
+                              f"*{session_token}*/*", "-type", "d"],
+                             capture_output=True, text=True).stdout.split()
+    assert cgroups == []
+
+
+def test_run_detached_returns_while_container_runs(dockyard: Dockyard) -> None:
+    started = time.monotonic()
+    r = dockyard("run", "-d", "--name", "sleeper", "--network", "none", "busybox",
+                 "sleep", "60")
+    assert r.code == 0, r.err
+    assert time.monotonic() - started < 10
+    cid = r.out.strip()
+    assert re.fullmatch(r"[0-9a-f]{64}", cid)
+    # The command has exited; the container is still there, running.
+    assert dockyard.ok("inspect", "-f", "{{.State.Running}} {{.Name}}", "sleeper") == \
+        "true /sleeper\n"
+    assert dockyard.ok("ps", "-q") == cid[:12] + "\n"
+    assert dockyard.ok("ps", "--no-trunc", "--format", "{{.ID}} {{.Status}}").startswith(
+        f"{cid} Up ")
+    assert dockyard.ok("kill", "sleeper") == "sleeper\n"
+    assert dockyard.ok("wait", "sleeper") == "137\n"
+    assert dockyard.ok("ps", "-a", "--format", "{{.Status}}").startswith("Exited (137)")
+    assert dockyard.ok("rm", "sleeper") == "sleeper\n"
+    assert dockyard.containers() == []
+
+
+def test_stdin_with_interactive(dockyard: Dockyard) -> None:
+    r = dockyard("run", "-i", "--rm", "--network", "none", "busybox", "sh", "-c",
+                 "tr a-z A-Z", input="hello\n")
+    assert (r.code, r.out) == (0, "HELLO\n"), r.err
+
+
+def test_flags_reach_the_container(dockyard: Dockyard, tmp_path: Path) -> None:
+    env_file = tmp_path / "env"
+    env_file.write_text("# comment\nFROM_FILE=yes\n")
+    r = dockyard("run", "--rm", "--network", "none", "-e", "A=1", "--env-file", str(env_file),
+                 "-w", "/tmp", "-u", "1000:1000", "-h", "boxname", "--entrypoint", "sh",
+                 "busybox", "-c", 'echo "$A $FROM_FILE $(pwd) $(id -u):$(id -g) $(hostname)"')
+    assert (r.code, r.out) == (0, "1 yes /tmp 1000:1000 boxname\n"), r.err
+
+
+def test_logs_and_stop(dockyard: Dockyard) -> None:
+    dockyard.ok("run", "-d", "--name", "talker", "--network", "none", "busybox", "sh", "-c",
+                "echo one; echo two >&2; trap 'echo bye; exit 0' TERM; "
+                "while true; do sleep 0.1; done")
+    deadline = time.monotonic() + 10
+    while "one" not in dockyard.ok("logs", "talker") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    r = dockyard("logs", "talker")
+    assert (r.out, r.err) == ("one\n", "two\n")
+    assert dockyard.ok("stop", "-t", "5", "talker") == "talker\n"
+    assert dockyard.ok("inspect", "-f", "{{.State.ExitCode}} {{.State.Running}}",
+                       "talker") == "0 false\n"
+    assert dockyard.ok("logs", "--tail", "1", "talker") == "bye\n"
+
+
+def test_ps_filters_and_formats(dockyard: Dockyard) -> None:
+    dockyard.ok("run", "--name", "first", "-l", "tier=a", "--network", "none", "busybox",
+                "true")
+    assert dockyard("run", "--name", "second", "--network", "none", "busybox", "sh", "-c",
+                    "exit 2").code == 2
+    assert dockyard.ok("ps", "-q") == ""
+    assert dockyard.ok("ps", "-a", "--format", "{{.Names}}") == "second\nfirst\n"
+    assert dockyard.ok("ps", "-l", "--format", "{{.Names}}") == "second\n"
+    assert dockyard.ok("ps", "-n", "2", "--format", "{{.Names}}") == "second\nfirst\n"
+    assert dockyard.ok("ps", "-a", "--filter", "label=tier=a", "--format", "{{.Names}}") == \
+        "first\n"
+    assert dockyard.ok("ps", "-a", "--filter", "exited=2", "--format", "{{.Names}}") == \
+        "second\n"
+    assert dockyard.ok("ps", "-a", "--filter", "name=fir", "--format",
+                       "{{.Names}} {{.Label \"tier\"}}") == "first a\n"
+    table = dockyard.ok("ps", "-a", "--format", "table {{.Names}}\t{{.Command}}")
+    assert table.splitlines() == ["NAMES     COMMAND", 'second    "sh -c exit 2"',
+                                  'first     "true"']
+    header = dockyard.ok("ps", "-a").splitlines()[0]
+    assert header.split() == ["CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS",
+                              "PORTS", "NAMES"]
