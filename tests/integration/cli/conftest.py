@@ -60,9 +60,9 @@ class Dockyard:
                 cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
             except OSError:
                 continue
-            if str(self.run_root) in cmd or str(self.root) in cmd:
-                if "pytest" not in cmd:
-                    found.append(f"{pid}: {cmd}")
+            mine = str(self.run_root) in cmd or str(self.root) in cmd
+            if mine and "pytest" not in cmd:
+                found.append(f"{pid}: {cmd}")
         return found
 
     def containers(self) -> list[str]:
