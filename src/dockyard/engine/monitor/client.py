@@ -191,6 +191,8 @@ def request(run_dir: str | os.PathLike[str], req: dict[str, object],
 def start_container(run_dir: str | os.PathLike[str], container_id: str) -> int:
     """Start a container created with ``autostart=False``; return its init pid."""
     reply = request(run_dir, {"op": "start"})
+    if reply.get("conflict"):
+        raise Conflict(str(reply.get("error")))
     if not reply.get("ok"):
         _raise_for(str(reply.get("error")), container_id)
     return _int(reply["pid"])

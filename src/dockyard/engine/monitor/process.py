@@ -390,7 +390,10 @@ class Monitor:
     def _request(self, c: _Client, req: dict[str, object], rest: bytes) -> None:
         op = req.get("op")
         reply: dict[str, object]
-        if op == "start":
+        if op == "start" and self.state["Status"] != "created":
+            reply = {"ok": False, "conflict": True,
+                     "error": f"container {self.id} is already {self.state['Status']}"}
+        elif op == "start":
             err = self.start()
             reply = {"ok": True, "pid": self.pid} if err is None else {"ok": False, "error": err}
         elif op == "state":

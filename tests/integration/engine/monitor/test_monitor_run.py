@@ -189,3 +189,35 @@ def test_oom_kill_recorded(launch: Callable[..., Launched]) -> None:
     assert st is not None
     assert st["OOMKilled"] is True, st
     assert code == 137
+
+
+def test_hostile_clients_do_not_hurt_the_monitor(launch: Callable[..., Launched]) -> None:
+    import socket
+
+    from dockyard.engine.monitor import connect, request, resize
+    from dockyard.errors import Conflict
+
+    c = launch(["sleep", "30"])
+    assert request(c.run_dir, {"op": "dance"}) == {"ok": False, "error": "unknown op: 'dance'"}
+    assert request(c.run_dir, {"op": "resize", "height": "x", "width": 3})["ok"] is False
+    with pytest.raises(Conflict, match="has no tty"):
+        resize(c.run_dir, 10, 10)
+    with pytest.raises(Conflict, match="already running"):
+        start_container(c.run_dir, c.id)
+    for junk in (b"not json\n", b"[1, 2]\n", b"\xff\xfe\n"):
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(c.run_dir / "monitor.sock"))
+            s.sendall(junk)
+            assert b'"ok":false' in s.recv(1000)
+    # A request line that never ends is cut off.
+    with connect(c.run_dir) as s, pytest.raises((BrokenPipeError, ConnectionResetError)):
+        for _ in range(100):
+            s.sendall(b"x" * 65536)
+    with connect(c.run_dir) as s:  # an absurd frame drops that client only
+        s.sendall(b'{"op": "attach"}\n')
+        assert s.recv(1000).startswith(b'{"ok":true')
+        s.sendall(bytes([0, 0, 0, 0]) + (1 << 31).to_bytes(4, "big"))
+        assert s.recv(1000) == b""
+    assert state(c.run_dir)["Status"] == "running"
+    subprocess.run([*c.cfg["runtime"], "kill", c.id, "KILL"], check=True)
+    assert wait_exit(c.run_dir, c.container_dir, timeout=20) == 137
