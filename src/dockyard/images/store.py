@@ -104,7 +104,8 @@ class ImageStore:
             if not _HEX.fullmatch(ref):
                 raise
         if parsed is not None:
-            name = str(parsed)
+            # With a digest the tag is ignored, as docker does (``name:tag@digest``).
+            name = f"{parsed.name}@{parsed.digest}" if parsed.digest else str(parsed)
             target = (self.records.digest_target(name) if parsed.digest
                       else self.records.tag_target(name))
             if target is None and parsed.digest is not None:

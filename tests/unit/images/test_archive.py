@@ -245,3 +245,19 @@ def test_save_errors(two_images: ImageStore) -> None:
         _save(two_images, ["nope"])
     with pytest.raises(InvalidArgument, match="invalid --format 'tar'"):
         _save(two_images, ["app:1"], "tar")
+
+
+def test_archives_with_many_files_do_not_hold_an_fd_each(two_images: ImageStore) -> None:
+    import resource
+
+    files = read_tar(_save(two_images, ["app:1"], "docker"))
+    files.update({f"legacy{i:04d}/VERSION": b"1.0" for i in range(600)})
+    data = write_tar(files)
+    two_images.remove("app:1")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+    try:
+        assert load(two_images, io.BytesIO(data)) == ["Loaded image: app:1"]
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert list(two_images.content.ingest_dir.iterdir()) == []

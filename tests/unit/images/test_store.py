@@ -72,7 +72,8 @@ def test_resolve_by_every_kind_of_name(store: ImageStore) -> None:
     iid = _import(store, {"x": b"1"}, "localhost:5000/team/app:1.0")
     img = store.get(iid)
     for ref in ("localhost:5000/team/app:1.0", iid, iid[7:], iid[7:19], "sha256:" + iid[7:15],
-                f"localhost:5000/team/app@{img.manifest_digest}"):
+                f"localhost:5000/team/app@{img.manifest_digest}",
+                f"localhost:5000/team/app:other@{img.manifest_digest}"):
         assert str(store.resolve(ref).id) == iid, ref
     with pytest.raises(NotFound, match=r"no such image: localhost:5000/team/app:2.0"):
         store.resolve("localhost:5000/team/app:2.0")

@@ -148,7 +148,7 @@ def _stage(store: ImageStore, src: BinaryIO, staged: _Staged) -> None:
             w = store.content.writer()
             staged.files[name] = w
             got = w.copy_from(body)  # type: ignore[arg-type]
-            w.flush()
+            w.seal()
             if got != member.size:
                 raise Corrupt(f"{where}: truncated ({got} of {member.size} bytes)")
     except (tarfile.TarError, EOFError) as err:

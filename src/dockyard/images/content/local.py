@@ -38,13 +38,14 @@ class LocalWriter:
         self.path = store.ingest_dir / f"{ref or secrets.token_hex(8)}.{os.getpid()}"
         self._file: BinaryIO | None = open(self.path, "xb")  # noqa: SIM115
         self._digester = Digester(algorithm)
+        self._done = False
 
     @property
     def size(self) -> int:
         return self._digester.size
 
     def write(self, data: bytes) -> int:
-        assert self._file is not None, "write after commit or abort"
+        assert self._file is not None, "write after seal, commit or abort"
         self._file.write(data)
         self._digester.update(data)
         return len(data)
@@ -67,29 +68,48 @@ class LocalWriter:
         if self._file is not None:
             self._file.flush()
 
+    def seal(self) -> None:
+        """Close the file (no more writes) but keep the ingest for ``commit`` or
+        ``abort``: staging thousands of files must not hold thousands of fds."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
     def commit(self, expected: Digest | None = None, size: int | None = None) -> Digest:
         """Check size and digest, publish the blob, return its digest."""
-        assert self._file is not None, "commit after commit or abort"
+        assert not self._done, "commit after commit or abort"
         actual = self.digest()
         try:
             if size is not None and size != self.size:
                 raise Corrupt(f"blob {expected or actual}: size {self.size}, want {size}")
             if expected is not None and expected != actual:
                 raise Corrupt(f"blob {expected}: digest mismatch (got {actual})")
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-            self._file = None
+            if self._file is not None:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+                self._file.close()
+                self._file = None
+            else:
+                fd = os.open(self.path, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
             self._store.publish(self.path, actual)
+            self._done = True
         except BaseException:
             self.abort()
             raise
         return actual
 
     def abort(self) -> None:
+        """Drop the ingest file (a no-op after a successful commit)."""
         if self._file is not None:
             self._file.close()
             self._file = None
+        if self._done:
+            return
+        self._done = True
         try:
             os.unlink(self.path)
         except FileNotFoundError:
