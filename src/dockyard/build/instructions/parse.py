@@ -10,41 +10,38 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from dockyard.errors import InvalidArgument
 
-from .flags import BuildFlags, parse_go_duration, suggest
-from .mounts import Mount, parse_mount
-from .parser import DockerfileSyntaxError, Heredoc, Node, parse_heredoc
+from ..flags import BuildFlags, parse_go_duration, suggest
+from ..mounts import parse_mount
+from ..parser import DockerfileSyntaxError, Heredoc, Node, parse_heredoc
+from .model import (
+    AddInstruction,
+    ArgInstruction,
+    CmdInstruction,
+    CopyInstruction,
+    EntrypointInstruction,
+    EnvInstruction,
+    ExposeInstruction,
+    HealthcheckInstruction,
+    InlineFile,
+    Instruction,
+    KeyValue,
+    LabelInstruction,
+    MaintainerInstruction,
+    OnbuildInstruction,
+    RunInstruction,
+    ShellInstruction,
+    SourceContent,
+    Stage,
+    StopSignalInstruction,
+    UserInstruction,
+    VolumeInstruction,
+    WorkdirInstruction,
+)
 
-__all__ = [
-    "INSTRUCTIONS",
-    "AddInstruction",
-    "ArgInstruction",
-    "CmdInstruction",
-    "CopyInstruction",
-    "EntrypointInstruction",
-    "EnvInstruction",
-    "ExposeInstruction",
-    "HealthcheckInstruction",
-    "InlineFile",
-    "Instruction",
-    "KeyValue",
-    "LabelInstruction",
-    "MaintainerInstruction",
-    "OnbuildInstruction",
-    "RunInstruction",
-    "ShellInstruction",
-    "SourceContent",
-    "Stage",
-    "StopSignalInstruction",
-    "UserInstruction",
-    "VolumeInstruction",
-    "WorkdirInstruction",
-    "parse_instruction",
-    "parse_stages",
-]
+__all__ = ["INSTRUCTIONS", "parse_instruction", "parse_stages"]
 
 INSTRUCTIONS = ("add", "arg", "cmd", "copy", "entrypoint", "env", "expose", "from",
                 "healthcheck", "label", "maintainer", "onbuild", "run", "shell",
@@ -55,183 +52,6 @@ _ONBUILD_PREFIX = re.compile(r"^[\t\n\f\r ]*ONBUILD[\t\n\f\r ]*", re.IGNORECASE)
 
 class _Error(Exception):
     """A message for the instruction at hand; the location is added on the way out."""
-
-
-@dataclass
-class Instruction:
-    """What every instruction has: its name (lower case), text and lines."""
-
-    name: str
-    original: str
-    start_line: int
-    end_line: int
-
-
-@dataclass
-class KeyValue:
-    """An ENV or LABEL pair; ``no_delim`` for the old ``KEY value`` form."""
-
-    key: str
-    value: str
-    no_delim: bool = False
-
-
-@dataclass
-class EnvInstruction(Instruction):
-    env: list[KeyValue] = field(default_factory=list)
-
-
-@dataclass
-class LabelInstruction(Instruction):
-    labels: list[KeyValue] = field(default_factory=list)
-
-
-@dataclass
-class MaintainerInstruction(Instruction):
-    maintainer: str = ""
-
-
-@dataclass
-class SourceContent:
-    """A heredoc used as a COPY/ADD source: written to ``path`` with ``data``."""
-
-    path: str
-    data: str
-    expand: bool
-
-
-@dataclass
-class CopyInstruction(Instruction):
-    sources: list[str] = field(default_factory=list)
-    contents: list[SourceContent] = field(default_factory=list)
-    dest: str = ""
-    from_: str = ""
-    chown: str = ""
-    chmod: str = ""
-    link: bool = False
-    parents: bool = False
-    excludes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class AddInstruction(Instruction):
-    sources: list[str] = field(default_factory=list)
-    contents: list[SourceContent] = field(default_factory=list)
-    dest: str = ""
-    chown: str = ""
-    chmod: str = ""
-    link: bool = False
-    keep_git_dir: bool | None = None
-    checksum: str = ""
-    unpack: bool | None = None
-    excludes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class InlineFile:
-    """A heredoc attached to RUN/CMD/ENTRYPOINT."""
-
-    name: str
-    data: str
-    chomp: bool
-
-
-@dataclass
-class _CommandLine(Instruction):
-    cmd_line: list[str] | None = field(default_factory=list)
-    files: list[InlineFile] = field(default_factory=list)
-    prepend_shell: bool = True
-
-
-@dataclass
-class RunInstruction(_CommandLine):
-    mount_specs: list[str] = field(default_factory=list)
-    network: str = "default"
-    security: str = "sandbox"
-    flags_used: list[str] = field(default_factory=list)
-
-    def mounts(self, expand: Callable[[str], str] | None = None) -> list[Mount]:
-        """The ``--mount`` flags, each value expanded by ``expand`` when given."""
-        return [parse_mount(spec, expand) for spec in self.mount_specs]
-
-
-@dataclass
-class CmdInstruction(_CommandLine):
-    pass
-
-
-@dataclass
-class EntrypointInstruction(_CommandLine):
-    pass
-
-
-@dataclass
-class HealthcheckInstruction(Instruction):
-    """``test`` is ``["NONE"]``, ``["CMD", ...]`` or ``["CMD-SHELL", cmd]``; times in ns."""
-
-    test: list[str] = field(default_factory=list)
-    interval: int = 0
-    timeout: int = 0
-    start_period: int = 0
-    start_interval: int = 0
-    retries: int = 0
-
-
-@dataclass
-class ExposeInstruction(Instruction):
-    ports: list[str] = field(default_factory=list)
-
-
-@dataclass
-class UserInstruction(Instruction):
-    user: str = ""
-
-
-@dataclass
-class VolumeInstruction(Instruction):
-    volumes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class StopSignalInstruction(Instruction):
-    signal: str = ""
-
-
-@dataclass
-class WorkdirInstruction(Instruction):
-    path: str = ""
-
-
-@dataclass
-class ArgInstruction(Instruction):
-    """``args`` pairs a name with its default (None when it has none)."""
-
-    args: list[tuple[str, str | None]] = field(default_factory=list)
-
-
-@dataclass
-class ShellInstruction(Instruction):
-    shell: list[str] = field(default_factory=list)
-
-
-@dataclass
-class OnbuildInstruction(Instruction):
-    """``expression`` is the trigger's text, parsed again when a child image builds."""
-
-    expression: str = ""
-
-
-@dataclass
-class Stage:
-    """``FROM base [AS name]`` and the instructions up to the next FROM."""
-
-    base_name: str
-    name: str
-    platform: str
-    original: str
-    start_line: int
-    end_line: int
-    commands: list[Instruction] = field(default_factory=list)
 
 
 def _node_args(node: Node) -> list[str]:

@@ -1,0 +1,57 @@
+"""Typed Dockerfile instructions: the model and the checks that build it from the tree."""
+
+from __future__ import annotations
+
+from .model import (
+    AddInstruction,
+    ArgInstruction,
+    CmdInstruction,
+    CopyInstruction,
+    EntrypointInstruction,
+    EnvInstruction,
+    ExposeInstruction,
+    HealthcheckInstruction,
+    InlineFile,
+    Instruction,
+    KeyValue,
+    LabelInstruction,
+    MaintainerInstruction,
+    OnbuildInstruction,
+    RunInstruction,
+    ShellInstruction,
+    SourceContent,
+    Stage,
+    StopSignalInstruction,
+    UserInstruction,
+    VolumeInstruction,
+    WorkdirInstruction,
+)
+from .parse import INSTRUCTIONS, parse_instruction, parse_stages
+
+__all__ = [
+    "INSTRUCTIONS",
+    "AddInstruction",
+    "ArgInstruction",
+    "CmdInstruction",
+    "CopyInstruction",
+    "EntrypointInstruction",
+    "EnvInstruction",
+    "ExposeInstruction",
+    "HealthcheckInstruction",
+    "InlineFile",
+    "Instruction",
+    "KeyValue",
+    "LabelInstruction",
+    "MaintainerInstruction",
+    "OnbuildInstruction",
+    "RunInstruction",
+    "ShellInstruction",
+    "SourceContent",
+    "Stage",
+    "StopSignalInstruction",
+    "UserInstruction",
+    "VolumeInstruction",
+    "WorkdirInstruction",
+    "parse_instruction",
+    "parse_stages",
+]
