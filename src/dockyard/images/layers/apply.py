@@ -221,7 +221,14 @@ class _Applier:
             if existing is not None:
                 self._remove(pfd, base, existing, rel)
             self._create(pfd, base, rel, entry, body)
-        self.written.add(rel)
+        self._mark_written(rel)
+
+    def _mark_written(self, rel: str) -> None:
+        """``rel`` and its parents are this layer's: opaque markers and whiteouts of the
+        same layer must not delete them."""
+        while rel and rel not in self.written:
+            self.written.add(rel)
+            rel = rel.rpartition("/")[0]
 
     def _dir_meta(self, fd: int, rel: str, entry: Entry) -> None:
         os.fchown(fd, entry.uid, entry.gid)

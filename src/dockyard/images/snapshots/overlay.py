@@ -16,6 +16,11 @@ from .metadata import Record
 
 __all__ = ["OverlaySnapshotter"]
 
+# Keep the upper dir a plain diff whatever the kernel's defaults: a renamed lower
+# directory is copied up whole (no redirect xattr), a chmod copies data too (no
+# metacopy), so write_diff sees every change as files and whiteouts.
+_PLAIN_UPPER = ("redirect_dir=off", "metacopy=off", "index=off")
+
 
 class OverlaySnapshotter(DirSnapshotter):
     """Snapshots under ``root`` (``Roots.snapshots``), mounted with overlayfs."""
@@ -31,7 +36,8 @@ class OverlaySnapshotter(DirSnapshotter):
                 return [Mount("bind", fs, options=("rw", "rbind"))]
             work = str(self.root / str(rec.id) / "work")
             return [Mount("overlay", "overlay", options=(
-                "lowerdir=" + ":".join(lowers), f"upperdir={fs}", f"workdir={work}"))]
+                "lowerdir=" + ":".join(lowers), f"upperdir={fs}", f"workdir={work}",
+                *_PLAIN_UPPER))]
         if kind is Kind.COMMITTED:
             lowers.insert(0, fs)
         if not lowers:

@@ -6,6 +6,7 @@ import errno
 import hashlib
 import io
 import os
+import shutil
 import tarfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -161,3 +162,33 @@ def test_mounts_are_stable(sn: DirSnapshotter) -> None:
     first = sn.prepare("a")
     assert sn.mounts("a") == first
     assert all(isinstance(m, Mount) for m in first)
+
+
+def test_diff_of_kernel_made_changes(sn: DirSnapshotter, mounter: Mounter) -> None:
+    """Renamed and recreated lower directories (what overlayfs records with copy-ups,
+    whiteouts and opaque dirs) diff into a layer that rebuilds the container's view."""
+    unpack_layer(sn, layer(E("a/", "dir"), E("a/one", data=b"1"), E("a/sub/", "dir"),
+                           E("a/sub/two", data=b"2"), E("b/", "dir"), E("b/old", data=b"o"),
+                           E("c", data=b"c")), "L", None)
+    with mounter(sn.prepare("ctr", "L")) as root:
+        # With redirect_dir=off the kernel refuses to rename a lower dir (EXDEV) and
+        # mv copies it instead: a whole new tree in the upper, a whiteout for a.
+        shutil.move(root / "a", root / "moved")
+        shutil.rmtree(root / "b")
+        (root / "b").mkdir()  # recreated: opaque over the lower b
+        (root / "b/new").write_text("n")
+        os.chmod(root / "c", 0o600)
+        want = {p: (os.lstat(root / p).st_mode, (root / p).read_bytes()
+                    if (root / p).is_file() else b"")
+                for p in ("moved", "moved/one", "moved/sub/two", "b", "b/new", "c")}
+        listing = sorted(os.listdir(root))
+    out = io.BytesIO()
+    diff_snapshot(sn, "ctr", out)
+    sn.remove("ctr")
+    unpack_layer(sn, io.BytesIO(out.getvalue()), "L2", "L")
+    with mounter(sn.view("v", "L2")) as root:
+        assert sorted(os.listdir(root)) == listing == ["b", "c", "moved"]
+        assert os.listdir(root / "b") == ["new"]
+        got = {p: (os.lstat(root / p).st_mode, (root / p).read_bytes()
+                   if (root / p).is_file() else b"") for p in want}
+        assert got == want
