@@ -3,6 +3,7 @@ the store unchanged."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -13,9 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from dockyard.errors import Corrupt, DockyardError, InvalidArgument, InvalidConfig
-from dockyard.images import ImageStore, import_rootfs, load, save
+from dockyard.errors import Corrupt, DockyardError, InvalidArgument, InvalidConfig, NotFound
+from dockyard.images import ImageStore, check, import_rootfs, load, save
 from dockyard.oci import Digest, mediatypes
 from dockyard.settings import Roots
 from tests.unit.images.conftest import listing, make_tar
@@ -261,3 +264,38 @@ def test_archives_with_many_files_do_not_hold_an_fd_each(two_images: ImageStore)
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert list(two_images.content.ingest_dir.iterdir()) == []
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_mutated_archives_load_or_fail_cleanly(two_images: ImageStore, roots: Roots,
+                                              data: st.DataObject) -> None:
+    """Any byte flipped, cut or inserted: a DockyardError with one line and the store
+    unchanged, or (when the damage misses everything that matters) a good load."""
+    if "app" not in _SAVED:  # the fixture lives across examples: save once
+        _SAVED["app"] = _save(two_images, ["app:1", "me/other:v2"])
+    good = _SAVED["app"]
+    for ref in ("app:1", "me/other:v2"):
+        with contextlib.suppress(NotFound):
+            two_images.remove(ref)
+    blob = bytearray(good)
+    kind = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+    pos = data.draw(st.integers(0, len(blob) - 1))
+    if kind == "flip":
+        blob[pos] ^= data.draw(st.integers(1, 255))
+    elif kind == "cut":
+        del blob[pos:]
+    else:
+        blob[pos:pos] = data.draw(st.binary(min_size=1, max_size=600))
+    before = listing(roots)
+    try:
+        load(two_images, io.BytesIO(bytes(blob)))
+    except DockyardError as err:
+        assert "\n" not in str(err)
+        assert listing(roots) == before
+    else:
+        assert check(two_images).clean
+
+
+_SAVED: dict[str, bytes] = {}

@@ -60,3 +60,13 @@ def test_valid_names_round_trip(text: str) -> None:
     ref = parse_reference(text)
     assert parse_reference(str(ref)) == ref
     assert parse_reference(ref.familiar()) == ref
+
+
+@given(st.text(max_size=80))
+def test_any_text_parses_or_fails_with_one_line(text: str) -> None:
+    try:
+        ref = parse_reference(text)
+    except InvalidArgument as err:
+        assert str(err).startswith("invalid reference format") and "\n" not in str(err)
+    else:
+        assert parse_reference(str(ref)) == ref
