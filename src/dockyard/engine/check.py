@@ -32,9 +32,16 @@ def _runtime_ids(lc: Lifecycle) -> dict[str, str]:
         if not root.is_dir():
             continue
         for entry in os.listdir(root):
-            if (root / entry / "state.json").exists() or name != "dockyard":
+            if not entry.startswith("."):
                 out[entry] = name
     return out
+
+
+def _delete_runtime_state(lc: Lifecycle, cid: str, runtime: str) -> None:
+    open_runtime(runtime, lc.roots.runtime_state).delete(cid)
+    leftover = lc.roots.runtime_state / runtime / cid
+    if leftover.is_dir() and not (leftover / "state.json").exists():
+        shutil.rmtree(leftover)  # a create that died before writing its state
 
 
 def check_containers(lc: Lifecycle, repair: bool = False) -> list[dict[str, Any]]:
@@ -75,7 +82,7 @@ def check_containers(lc: Lifecycle, repair: bool = False) -> list[dict[str, Any]
     for cid, runtime in _runtime_ids(lc).items():
         if cid not in ids:
             found("runtime container without record", cid, runtime,
-                  lambda c=cid, r=runtime: open_runtime(r, lc.roots.runtime_state).delete(c))
+                  lambda c=cid, r=runtime: _delete_runtime_state(lc, c, r))
     run = lc.roots.run_containers
     for entry in sorted(os.listdir(run)) if run.is_dir() else []:
         if entry in ids:

@@ -79,8 +79,13 @@ class CliRuntime:
     def resume(self, cid: str) -> None:
         self._run("resume", cid)
 
+    def knows(self, cid: str) -> bool:
+        """Whether the runtime still has state for ``cid`` (cheap: no subprocess)."""
+        return (self.state_root / cid).exists()
+
     def delete(self, cid: str, force: bool = True) -> None:
-        self._run("delete", *(["--force"] if force else []), cid, check=False)
+        if self.knows(cid):
+            self._run("delete", *(["--force"] if force else []), cid, check=False)
 
     def ps(self, cid: str) -> list[int]:
         out = self._run("ps", "--format", "json", cid).stdout
