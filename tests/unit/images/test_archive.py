@@ -94,6 +94,7 @@ def test_round_trip(two_images: ImageStore, tmp_path: pytest.TempPathFactory, fm
         a, b = two_images.resolve(ref), other.resolve(ref)
         assert a.id == b.id and a.diff_ids == b.diff_ids and a.repo_tags == b.repo_tags
         assert b.config.config == a.config.config
+        validate("manifest", other.content.read(b.manifest_digest))
     assert load(other, io.BytesIO(data)) == lines  # loading again changes nothing
     assert len(other.list()) == 2
     other.close()
@@ -143,6 +144,7 @@ def test_load_legacy_and_compressed_docker_archives(store: ImageStore) -> None:
     assert [d.media_type for d in img.manifest.layers] == [
         mediatypes.OCI_LAYER, mediatypes.OCI_LAYER_GZIP, mediatypes.OCI_LAYER]
     assert img.diff_ids == (d1, d2, d1)
+    validate("manifest", store.content.read(img.manifest_digest))  # written as OCI
 
 
 def _hostile(saved: bytes) -> dict[str, bytes]:

@@ -102,3 +102,21 @@ def test_save_load_prune(run: Run, tmp_path: Path) -> None:
     assert run("load", "-q", "-i", str(archive)) == (0, "", "")
     code, _, err = run("save", "-o", str(archive), "--format", "tar", "keep")
     assert code != 0 and "tar" in err
+
+
+def test_filters_files_and_bad_tags(run: Run, tmp_path: Path) -> None:
+    rootfs = tmp_path / "rootfs.tar"
+    rootfs.write_bytes(make_tar({"f": b"1"}))
+    code, out, _ = run("import", str(rootfs), "named:1")
+    assert code == 0 and out.startswith("sha256:")
+    run("import", "-", stdin=make_tar({"g": b"2"}))
+    rows = run("images", "--filter", "dangling=true")[1].splitlines()
+    assert len(rows) == 2 and rows[1].split()[:2] == ["<none>", "<none>"]
+    rows = run("images", "named")[1].splitlines()
+    assert len(rows) == 2 and rows[1].split()[:2] == ["named", "1"]
+    code, _, err = run("images", "--filter", "color=red")
+    assert code == 1 and err == "Error: invalid filter 'color=red'\n"
+    code, _, err = run("tag", "named:1", "Bad/Name")
+    assert code == 1 and "invalid reference format: 'Bad/Name'" in err
+    code, _, err = run("import", str(tmp_path / "missing.tar"))
+    assert code == 1 and err.startswith("Error: import ") and "No such file" in err
