@@ -228,7 +228,7 @@ class ImageStore:
                 out.append({"Untagged": familiar(n)})
         self.records.delete(str(img.id))
         out.append({"Deleted": str(img.id)})
-        self.gc()
+        self.gc(wait=False)  # rmi must not hang behind a long load; prune collects
         return out
 
     def prune(self, all: bool = False) -> tuple[builtins.list[dict[str, str]], int]:
@@ -245,10 +245,14 @@ class ImageStore:
             out.append({"Deleted": rec.id})
         return out, self.gc()
 
-    def gc(self) -> int:
+    def gc(self, wait: bool = True) -> int:
         """Delete blobs and layer snapshots no image (nor live lease) references.
-        Returns the bytes of blobs freed."""
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        Returns the bytes of blobs freed. With ``wait=False`` it gives up at once when
+        another process is writing (what it would free is freed by a later gc)."""
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return 0
         try:
             self.records.drop_dead_leases()
             held = self.records.referenced_blobs()

@@ -301,3 +301,24 @@ def test_mutated_archives_load_or_fail_cleanly(two_images: ImageStore, roots: Ro
 
 
 _SAVED: dict[str, bytes] = {}
+
+
+def test_multi_platform_layout_loads_the_host_image(two_images: ImageStore) -> None:
+    from dockyard.oci import host_platform
+
+    files = read_tar(_save(two_images, ["app:1"], "oci"))
+    index = json.loads(files["index.json"])
+    here = host_platform()
+    entry = index["manifests"][0]
+    foreign = {"mediaType": entry["mediaType"], "digest": "sha256:" + "e" * 64, "size": 10,
+               "platform": {"os": "linux", "architecture": "s390x"}}
+    entry["platform"] = here.to_json()
+    index["manifests"] = [foreign, entry]  # the foreign blob is absent: must not be read
+    two_images.remove("app:1")
+    assert load(two_images, io.BytesIO(write_tar({**files, "index.json":
+                                                  json.dumps(index).encode()}))) == \
+        ["Loaded image: app:1"]
+    index["manifests"] = [foreign]
+    with pytest.raises(InvalidArgument, match=f"no image for platform {here}"):
+        load(two_images, io.BytesIO(write_tar({**files,
+                                               "index.json": json.dumps(index).encode()})))

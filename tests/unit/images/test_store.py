@@ -223,3 +223,15 @@ def _worker(roots: Roots, n: int) -> None:
         _import(store, {"f": f"{n}-{k}".encode()}, f"w{n}:{k}")
         store.gc()  # a concurrent gc must not take blobs of another's import
     store.close()
+
+
+def test_rmi_does_not_wait_for_a_writer_and_prune_collects_later(store: ImageStore,
+                                                                 roots: Roots) -> None:
+    iid = _import(store, {"x": b"1"}, "app")
+    writer = ImageStore(roots)  # another "process" in the middle of a load
+    with writer.writing():
+        assert store.remove("app")[-1] == {"Deleted": iid}
+        assert store.content.exists(Digest.parse(iid))  # gc skipped, not blocked
+    writer.close()
+    _, reclaimed = store.prune()
+    assert reclaimed > 0 and list(store.content.walk()) == []

@@ -198,7 +198,13 @@ def _oci_layout(staged: _Staged) -> list[tuple[Manifest, list[str]]]:
         raise InvalidConfig(f"{LAYOUT_FILE}: imageLayoutVersion: want {LAYOUT_VERSION!r}")
     index = Index.from_json(loads(staged.read(INDEX_FILE, INDEX_FILE), INDEX_FILE), INDEX_FILE)
     out = []
-    for i, desc in enumerate(index.manifests):
+    here = host_platform()
+    entries = list(enumerate(index.manifests))
+    if any(d.platform is not None for _, d in entries):  # a multi-platform layout
+        entries = [(i, d) for i, d in entries if d.platform is None or here.matches(d.platform)]
+        if not entries:
+            raise InvalidArgument(f"{INDEX_FILE}: no image for platform {here}")
+    for i, desc in entries:
         manifest = _resolve(staged, desc, f"{INDEX_FILE}.manifests[{i}]", 0)
         names = []
         full = desc.annotations.get(CONTAINERD_NAME) or desc.annotations.get(REF_NAME, "")
