@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from dockyard.engine.facade import Engine
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "image_users"]
+
+
+def image_users(roots: Any) -> Any:
+    """The ``in_use`` hook for ``ImageStore(roots, in_use=...)``: image id ->
+    ``[(container id, running)]``."""
+    from dockyard.engine.store import ContainerStore
+
+    return ContainerStore(roots.containers).image_users
 
 
 def __getattr__(name: str) -> Any:

@@ -65,9 +65,11 @@ class StoreImages:
     @property
     def store(self) -> Any:
         if self._store is None:
+            from dockyard.engine.store import ContainerStore
             from dockyard.images import ImageStore
 
-            self._store = ImageStore(self.roots)
+            users = ContainerStore(self.roots.containers).image_users
+            self._store = ImageStore(self.roots, in_use=users)
         return self._store
 
     @property

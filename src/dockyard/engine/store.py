@@ -235,6 +235,19 @@ class ContainerStore:
                 self._unlink_name(name, cid)
             shutil.rmtree(trash, ignore_errors=True)
 
+    def image_users(self, image_id: str) -> list[tuple[str, bool]]:
+        """(container id, running) of every container made from ``image_id``; the
+        image store's ``in_use`` hook, so ``rmi`` refuses images containers use."""
+        users = []
+        for cid in self.ids():
+            try:
+                if self.load(cid).get("Image") != image_id:
+                    continue
+                users.append((cid, bool(self.state(cid).get("Running"))))
+            except (OSError, ValueError):
+                continue
+        return users
+
     def stale_names(self) -> list[str]:
         """Name links whose record is gone or carries another name."""
         try:

@@ -57,3 +57,16 @@ def test_exec_diff_commit_export(store_engine: Any) -> None:
     eng.stop("base", timeout=0)
     with pytest.raises(Conflict, match="is not running"):
         eng.exec_create("base", {"Cmd": ["true"]})
+
+
+def test_images_in_use_cannot_be_removed(store_engine: Any) -> None:
+    eng = store_engine
+    cid = eng.create("user", {"Image": "busybox", "Cmd": ["true"]},
+                     {"NetworkMode": "none"})["Id"]
+    image_id = eng.inspect(cid)["Image"]
+    store = eng.images.store
+    assert store.in_use(image_id) == [(cid, False)]
+    with pytest.raises(Conflict):
+        store.remove("busybox:latest")
+    eng.remove(cid)
+    assert store.in_use(image_id) == []
