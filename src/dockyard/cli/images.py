@@ -24,7 +24,7 @@ from dockyard.errors import DockyardError, InvalidArgument
 
 __all__ = ["register"]
 
-Progress = Callable[[int], None]
+ProgressFn = Callable[[int], None]
 
 
 def _store() -> Any:
@@ -73,21 +73,18 @@ def _render(fmt: str, rows: list[dict[str, Any]], headers: dict[str, str]) -> No
 
 
 @contextmanager
-def _progress(label: str, total: int | None) -> Iterator[Progress | None]:
+def _progress(label: str, total: int | None) -> Iterator[ProgressFn | None]:
     """A rich progress bar on a terminal for big transfers; nothing otherwise."""
     if not sys.stderr.isatty() or (total is not None and total < (8 << 20)):
         yield None
         return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TransferSpeedColumn,
-    )
+    from rich import progress as rp
+    from rich.console import Console
 
-    with Progress(TextColumn(label), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  transient=True, console=None) as bar:
+    # On stderr: stdout may be carrying the archive (``save > file``).
+    with rp.Progress(rp.TextColumn(label), rp.BarColumn(), rp.DownloadColumn(),
+                     rp.TransferSpeedColumn(), transient=True,
+                     console=Console(stderr=True)) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
 

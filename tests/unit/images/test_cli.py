@@ -120,3 +120,18 @@ def test_filters_files_and_bad_tags(run: Run, tmp_path: Path) -> None:
     assert code == 1 and "invalid reference format: 'Bad/Name'" in err
     code, _, err = run("import", str(tmp_path / "missing.tar"))
     assert code == 1 and err.startswith("Error: import ") and "No such file" in err
+
+
+def test_progress_bar_goes_to_a_terminal_stderr_only(monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from dockyard.cli import images as cli_images
+
+    with cli_images._progress("saving", 100 << 20) as progress:
+        assert progress is None  # stderr is not a terminal under pytest
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    with cli_images._progress("saving", 1 << 20) as progress:
+        assert progress is None  # small: no bar
+    with cli_images._progress("saving", 100 << 20) as progress:
+        assert progress is not None
+        progress(50 << 20)
+    assert capsys.readouterr().out == ""  # never on stdout, which may carry the archive
