@@ -1,0 +1,196 @@
+"""``run --rm --network none busybox true`` against podman and docker; 50 idle ``run -d``.
+
+Usage: ``.venv/bin/python benchmarks/run_start.py [-n 15] [--no-docker] [--no-podman]``
+
+Each system gets its own state under one temp dir, the same busybox rootfs (from the
+host's busybox-static), warm-up runs, then interleaved timed runs (dockyard, podman,
+docker, dockyard, …) so the machine's noise hits all alike. It prints medians and the
+ratios dockyard/peer, then times 50 idle ``run -d`` in a row (and their removal).
+
+Peers on this machine (see /work/shared/PEERS.md): podman's default crun refuses
+hybrid cgroups, so podman runs with ``--runtime runc``; and since root lacks
+CAP_SYS_RESOURCE, podman's default rlimits are lowered to ours with ``--ulimit``.
+docker is a private dockerd started here (tests/support/dockerd.py) and stopped after.
+Everything started is removed at the end, even on errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.support.busybox import make_busybox_rootfs  # noqa: E402
+
+DOCKYARD = Path(sys.executable).with_name("dockyard")
+TRUE = ["run", "--rm", "--network", "none", "busybox", "true"]
+
+
+def _run(argv: list[str], env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): "
+                           f"{proc.stderr.decode(errors='replace').strip()}")
+    return elapsed
+
+
+class System:
+    """One engine under test: how to run ``true``, start idle containers, clean up."""
+
+    def __init__(self, name: str, argv: list[str], run_args: list[str],
+                 env: dict[str, str] | None = None) -> None:
+        self.name, self.argv, self.run_args, self.env = name, argv, run_args, env
+        self.times: list[float] = []
+
+    def cmd(self, *args: str) -> list[str]:
+        return [*self.argv, *args]
+
+    def run_true(self) -> float:
+        return _run(self.cmd(*TRUE[:1], *self.run_args, *TRUE[1:]), self.env)
+
+    def idle(self, count: int) -> tuple[float, float]:
+        """Seconds for ``count`` idle ``run -d`` in a row, and for removing them."""
+        start = time.perf_counter()
+        for _ in range(count):
+            _run(self.cmd("run", "-d", *self.run_args, "--network", "none", "busybox",
+                          "sleep", "3600"), self.env)
+        started = time.perf_counter() - start
+        start = time.perf_counter()
+        self.remove_all()
+        return started, time.perf_counter() - start
+
+    def remove_all(self) -> None:
+        ids = subprocess.run(self.cmd("ps", "-aq"), env=self.env, capture_output=True,
+                             text=True).stdout.split()
+        if ids:
+            subprocess.run(self.cmd("rm", "-f", *ids), env=self.env, capture_output=True)
+
+
+def _tar(rootfs: Path, dest: Path) -> Path:
+    with tarfile.open(dest, "w") as tar:
+        tar.add(rootfs, arcname=".")
+    return dest
+
+
+@contextlib.contextmanager
+def _dockyard(base: Path, parent: str) -> Iterator[System]:
+    # As installed, Python's bytecode is cached; keep that cache in the temp dir (the
+    # environment may forbid writing it next to the sources).
+    env = dict(os.environ, DOCKYARD_CGROUP_PARENT=parent,
+               PYTHONPYCACHEPREFIX=str(base / "pycache"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    system = System("dockyard", [str(DOCKYARD), "--root", str(base / "root"),
+                                 "--run-root", str(base / "run")], [], env)
+    try:
+        yield system
+    finally:
+        system.remove_all()
+
+
+@contextlib.contextmanager
+def _podman(base: Path, image_tar: Path, parent: str) -> Iterator[System]:
+    argv = ["podman", "--root", str(base / "storage"), "--runroot", str(base / "runroot"),
+            "--cgroup-manager", "cgroupfs", "--events-backend", "file",
+            "--storage-driver", "overlay"]
+    system = System("podman", argv, ["--runtime", "runc", "--ulimit", "nofile=1024:20000",
+                                     "--ulimit", "nproc=1024:1024",
+                                     "--cgroup-parent", f"/{parent}"])
+    subprocess.run([*argv, "import", str(image_tar), "busybox"], check=True,
+                   capture_output=True)
+    try:
+        yield system
+    finally:
+        system.remove_all()
+        subprocess.run([*argv, "system", "reset", "-f"], capture_output=True)
+
+
+@contextlib.contextmanager
+def _docker(base: Path, rootfs: Path, parent: str) -> Iterator[System]:
+    from tests.support.dockerd import start_dockerd, stop_dockerd
+
+    daemon = start_dockerd(base, parent)
+    try:
+        daemon.import_rootfs(rootfs, "busybox")
+        docker = shutil.which("docker") or "docker"
+        yield System("docker", [docker], [], daemon.env())
+    finally:
+        with contextlib.suppress(Exception):
+            System("docker", [shutil.which("docker") or "docker"], [],
+                   daemon.env()).remove_all()
+        stop_dockerd(daemon, parent)
+
+
+def _remove_cgroup_parent(parent: str) -> None:
+    for hierarchy in Path("/sys/fs/cgroup").iterdir():
+        for d in sorted(hierarchy.glob(f"**/{parent}*"), reverse=True):
+            with contextlib.suppress(OSError):
+                d.rmdir()
+
+
+def _median_ms(times: list[float]) -> float:
+    return statistics.median(times) * 1000
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("-n", "--runs", type=int, default=15, help="timed runs per system")
+    ap.add_argument("--idle", type=int, default=50, help="idle run -d in a row")
+    ap.add_argument("--no-podman", action="store_true")
+    ap.add_argument("--no-docker", action="store_true")
+    ap.add_argument("--idle-peers", action="store_true",
+                    help="also time the idle run -d series for podman and docker")
+    args = ap.parse_args()
+    parent = "dockyard-bench-" + secrets.token_hex(3)
+    with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as tmp, \
+            contextlib.ExitStack() as stack:
+        base = Path(tmp)
+        rootfs = make_busybox_rootfs(base / "rootfs")
+        image_tar = _tar(rootfs, base / "busybox.tar")
+        systems = [stack.enter_context(_dockyard(base / "dockyard", parent))]
+        if not args.no_podman and shutil.which("podman"):
+            systems.append(stack.enter_context(_podman(base / "podman", image_tar, parent)))
+        if not args.no_docker and shutil.which("dockerd"):
+            try:
+                systems.append(stack.enter_context(_docker(base / "docker", rootfs, parent)))
+            except RuntimeError as err:
+                print(f"docker: not measured ({err})")
+        stack.callback(_remove_cgroup_parent, parent)
+        for s in systems:  # warm up: image unpack, caches
+            for _ in range(2):
+                s.run_true()
+        for _ in range(args.runs):
+            for s in systems:
+                s.times.append(s.run_true())
+        print(f"run --rm --network none busybox true: median of {args.runs} (interleaved)")
+        ours = _median_ms(systems[0].times)
+        for s in systems:
+            ratio = ""
+            if s is not systems[0]:
+                ratio = f"   dockyard/{s.name} = {ours / _median_ms(s.times):.2f}x"
+            print(f"  {s.name:9s} {_median_ms(s.times):8.1f} ms   (min {min(s.times) * 1000:.1f},"
+                  f" max {max(s.times) * 1000:.1f}){ratio}")
+        idle = systems if args.idle_peers else systems[:1]
+        print(f"{args.idle} idle run -d in a row (then rm -f of all of them)")
+        for s in idle:
+            started, removed = s.idle(args.idle)
+            print(f"  {s.name:9s} {started:8.2f} s    removal {removed:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
