@@ -206,16 +206,21 @@ def _all_host_devices() -> list[dict[str, Any]]:
     return out
 
 
-def _throttle(entries: list[dict[str, Any]] | None, what: str) -> list[dict[str, Any]]:
+def _throttle(entries: list[dict[str, Any]] | None, what: str,
+              require_block: bool) -> list[dict[str, Any]]:
     out = []
     for e in entries or []:
-        _, major, minor, _ = host_device(str(e.get("Path", "")))
+        kind, major, minor, _ = host_device(str(e.get("Path", "")))
+        if require_block and kind != "b":
+            raise InvalidArgument(f"{what}: {e.get('Path')} is not a block device")
         out.append({"major": major, "minor": minor, "rate": int(e.get("Rate", 0))})
     return out
 
 
-def resources(hc: HostConfig) -> dict[str, Any]:
-    """``linux.resources`` (without devices) from HostConfig."""
+def resources(hc: HostConfig, require_block: bool = False) -> dict[str, Any]:
+    """``linux.resources`` (without devices) from HostConfig. Throttles name block
+    devices; docker accepts any device node at create and fails at start, so the
+    check is only made when ``require_block`` (at start)."""
     memory: dict[str, Any] = {}
     if hc.get("Memory"):
         memory["limit"] = hc["Memory"]
@@ -255,7 +260,7 @@ def resources(hc: HostConfig) -> dict[str, Any]:
                      ("BlkioDeviceReadIOps", "throttleReadIOPSDevice"),
                      ("BlkioDeviceWriteIOps", "throttleWriteIOPSDevice")):
         if hc.get(key):
-            blkio[oci] = _throttle(hc.get(key), key)  # type: ignore[arg-type]
+            blkio[oci] = _throttle(hc.get(key), key, require_block)  # type: ignore[arg-type]
     if blkio:
         out["blockIO"] = blkio
     return out
@@ -358,7 +363,7 @@ def build_spec(config: Config, hc: HostConfig, inputs: SpecInputs) -> dict[str, 
     """The OCI runtime spec for a container (the bundle's config.json)."""
     caps = capabilities_for(hc)
     devices, device_cgroup = device_rules(hc)
-    res = resources(hc)
+    res = resources(hc, require_block=True)
     res["devices"] = device_cgroup
     linux: dict[str, Any] = {}
     if (hc.get("NetworkMode") or "default") != "host":

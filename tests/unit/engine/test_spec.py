@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -141,21 +143,32 @@ def test_ulimits_become_rlimits() -> None:
     assert "rlimits" not in make()["process"]  # default: the caller's own limits
 
 
+def _block_device() -> tuple[str, int, int]:
+    for name in sorted(os.listdir("/dev")):
+        st = os.stat(f"/dev/{name}")
+        if stat.S_ISBLK(st.st_mode):
+            return f"/dev/{name}", os.major(st.st_rdev), os.minor(st.st_rdev)
+    pytest.skip("no block device on this host")
+
+
 def test_resources() -> None:
+    dev, major, minor = _block_device()
     spec = make({"Memory": 32 << 20, "MemoryReservation": 16 << 20, "MemorySwap": 64 << 20,
                  "NanoCpus": 500_000_000, "CpuShares": 512, "CpusetCpus": "0",
                  "PidsLimit": 50, "OomKillDisable": True,
-                 "BlkioDeviceReadBps": [{"Path": "/dev/null", "Rate": 1 << 20}],
-                 "BlkioDeviceWriteIOps": [{"Path": "/dev/zero", "Rate": 100}]})
+                 "BlkioDeviceReadBps": [{"Path": dev, "Rate": 1 << 20}],
+                 "BlkioDeviceWriteIOps": [{"Path": dev, "Rate": 100}]})
     res = spec["linux"]["resources"]
     assert res["memory"] == {"limit": 32 << 20, "reservation": 16 << 20, "swap": 64 << 20,
                              "disableOOMKiller": True}
     assert res["cpu"] == {"shares": 512, "period": 100000, "quota": 50000, "cpus": "0"}
     assert res["pids"] == {"limit": 50}
-    assert res["blockIO"] == {"throttleReadBpsDevice": [{"major": 1, "minor": 3,
+    assert res["blockIO"] == {"throttleReadBpsDevice": [{"major": major, "minor": minor,
                                                          "rate": 1 << 20}],
-                              "throttleWriteIOPSDevice": [{"major": 1, "minor": 5,
+                              "throttleWriteIOPSDevice": [{"major": major, "minor": minor,
                                                            "rate": 100}]}
+    with pytest.raises(InvalidArgument, match="/dev/null is not a block device"):
+        make({"BlkioDeviceReadBps": [{"Path": "/dev/null", "Rate": 1}]})
 
 
 def test_devices() -> None:
