@@ -8,7 +8,9 @@ processes (left by a crash; ``repair`` removes them).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from dockyard.errors import DockyardError
@@ -22,7 +24,8 @@ __all__ = ["CheckReport", "check"]
 
 @dataclass
 class CheckReport:
-    """``problems`` found (one line each), ``repaired`` actions taken, ``notes``."""
+    """``problems`` left (one line each), ``repaired`` problems fixed (with
+    ``repair=True`` every problem found is fixed and listed there instead), ``notes``."""
 
     problems: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
@@ -32,6 +35,14 @@ class CheckReport:
     def clean(self) -> bool:
         return not self.problems
 
+    def found(self, problem: str, repair: bool, fix: Callable[[], object], action: str) -> None:
+        """Record ``problem``; with ``repair``, run ``fix`` and record it as repaired."""
+        if repair:
+            fix()
+            self.repaired.append(f"{problem}: {action}")
+        else:
+            self.problems.append(problem)
+
 
 def _check_blobs(store: ImageStore, report: CheckReport, repair: bool) -> set[Digest]:
     bad: set[Digest] = set()
@@ -40,17 +51,12 @@ def _check_blobs(store: ImageStore, report: CheckReport, repair: bool) -> set[Di
             try:
                 d = Digest(alg_dir.name, p.name)
             except DockyardError:
-                report.problems.append(f"content: stray file {p}")
-                if repair:
-                    p.unlink()
-                    report.repaired.append(f"removed stray file {p}")
+                report.found(f"content: stray file {p}", repair, p.unlink, "removed")
                 continue
             if not store.content.verify(d):
                 bad.add(d)
-                report.problems.append(f"blob {d}: content does not match its digest")
-                if repair:
-                    store.content.delete(d)
-                    report.repaired.append(f"removed corrupt blob {d}")
+                report.found(f"blob {d}: content does not match its digest", repair,
+                             partial(store.content.delete, d), "removed")
     return bad
 
 
@@ -95,16 +101,14 @@ def check(store: ImageStore, repair: bool = False) -> CheckReport:
     bad = _check_blobs(store, report, repair)
     for rec in store.records.all():
         problems = _image_problems(store, rec.id, rec.manifest, bad)
-        report.problems += problems
+        for problem in problems:
+            report.found(problem, repair, lambda: None, "image removed")
         if problems and repair:
             store.records.delete(rec.id)
-            report.repaired.append(f"removed broken image {rec.id}")
     for name, image in store.db.query("SELECT name, image FROM tags"):
         if store.records.get(str(image)) is None:
-            report.problems.append(f"tag {name}: points at missing image {image}")
-            if repair:
-                store.records.untag(str(name))
-                report.repaired.append(f"removed tag {name}")
+            report.found(f"tag {name}: points at missing image {image}", repair,
+                         partial(store.records.untag, str(name)), "removed")
     stale = store.content.stale_ingests()
     if stale:
         report.notes.append(f"{len(stale)} unfinished ingest file(s) left by dead processes")

@@ -195,7 +195,10 @@ def test_check_finds_and_repairs_corruption(store: ImageStore) -> None:
     assert any(p.startswith(f"image {iid}:") for p in report.problems)
     assert report.notes and not report.repaired
     fixed = check(store, repair=True)
-    assert fixed.repaired
+    assert fixed.clean  # every problem found was fixed, and is listed as such
+    assert f"blob {layer}: content does not match its digest: removed" in fixed.repaired
+    assert any(r.startswith(f"image {iid}:") and r.endswith("image removed")
+               for r in fixed.repaired)
     assert check(store).clean and not check(store).notes
     assert [str(i.id) for i in store.list()] == [keep]
 
