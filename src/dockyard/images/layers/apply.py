@@ -297,6 +297,13 @@ class _Applier:
         except OSError as e:  # never fall back to copying
             raise SystemFailure(f"layer entry {entry.name}: hardlink to {target} failed: "
                                 f"{e.strerror}")
+        # Like Docker, the link's header sets the shared inode's owner, mode and mtime
+        # (writers repeat the target's, so this only matters for odd archives).
+        os.chown(base, entry.uid, entry.gid, dir_fd=pfd, follow_symlinks=False)
+        if not stat.S_ISLNK(st.st_mode):
+            os.chmod(base, entry.mode, dir_fd=pfd)
+            ns = _mtime_ns(entry)
+            os.utime(base, ns=(ns, ns), dir_fd=pfd, follow_symlinks=False)
 
     def _copy_up(self, target: str, entry: Entry) -> tuple[int, os.stat_result]:
         """A hardlink to a file of an earlier layer: overlayfs would copy it up first."""

@@ -22,11 +22,14 @@ Node = tuple[str, int, int, int, bytes, int, int]  # kind, mode, uid, gid, data,
 @dataclass
 class Model:
     tree: dict[str, Node]
+    links: dict[str, set[str]]  # path -> every path sharing its inode (hardlinks)
 
     def _drop(self, path: str, *, keep_self: bool = False) -> None:
         for p in list(self.tree):
             if p.startswith(path + "/") or (p == path and not keep_self):
                 del self.tree[p]
+                group = self.links.pop(p, set())
+                group.discard(p)
 
     def _parents(self, path: str) -> None:
         parts = path.split("/")[:-1]
@@ -52,7 +55,21 @@ class Model:
                 continue
             self._parents(name)
             if e.kind == "hardlink":
-                node = self.tree[e.link.strip("/")]
+                # Docker's rule: the link header's owner, mode and mtime go to the
+                # shared inode (a symlink keeps its mode and time).
+                target = e.link.strip("/")
+                t = self.tree[target]
+                if t[0] == "symlink":
+                    node = (t[0], t[1], e.uid, e.gid, t[4], t[5], t[6])
+                else:
+                    node = (t[0], e.mode, e.uid, e.gid, t[4], t[5], e.mtime)
+                self._drop(name)
+                group = self.links.setdefault(target, {target})
+                group.add(name)
+                self.links[name] = group
+                for p in group:
+                    self.tree[p] = node
+                continue
             else:
                 data = e.data if e.kind == "file" else e.link.encode()
                 rdev = os.makedev(e.major, e.minor) if e.kind in ("char", "block") else 0
@@ -65,7 +82,7 @@ class Model:
 
 
 def expected(layers: Iterable[Iterable[E]]) -> dict[str, Node]:
-    m = Model({})
+    m = Model({}, {})
     for layer in layers:
         m.apply(layer)
     return m.tree
