@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,19 @@ CASES: dict[str, Case] = {
                               "truncated tar stream in a header"),
     "whiteout-name-as-dir": Case(lambda c: tar_bytes([E(".wh.x/y")]), Corrupt,
                                  r"layer entry \.wh\.x/y: whiteout name \.wh\.x used"),
+    "pax-path-dotdot": Case(  # the ustar name looks harmless; the PAX path does not
+        lambda c: tar_bytes([E("d" * 120 + "/../../../evil")]), Forbidden,
+        r"contains '\.\.'"),
+    "gnu-longname-dotdot": Case(
+        lambda c: tar_bytes([E("d" * 120 + "/../../../evil")], tarfile.GNU_FORMAT),
+        Forbidden, r"contains '\.\.'"),
+    "pax-linkpath-absolute": Case(
+        lambda c: tar_bytes([E("h", "hardlink", link="/" + "e" * 120 + "/../etc/shadow")]),
+        Forbidden, r"layer entry h: absolute path"),
+    "root-as-symlink": Case(lambda c: tar_bytes([E("./", "symlink", link=c)]), Corrupt,
+                            r"layer entry \./: the root must be a directory"),
+    "whiteout-of-nothing": Case(lambda c: tar_bytes([E(".wh.")]), Forbidden,
+                                r"layer entry \.wh\.: whiteout of nothing"),
     "sparse-file": Case(lambda c: raw_header(b"sparse", b"S") + END, Corrupt,
                         "layer entry sparse: unsupported tar entry"),
 }
