@@ -14,22 +14,17 @@ are imported (``_socket``, ``select``, ``_signal``, ``_json``), one epoll loop, 
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # the C module: signal imports enum
 import _socket
 import os
 import select
 import sys
 import time
-from typing import TYPE_CHECKING
 
 from dockyard.engine.logs.timefmt import ZERO_TIME, format_nano
 from dockyard.engine.logs.writer import LineSplitter, LogWriter, open_writer
 from dockyard.engine.monitor import protocol as P
 from dockyard.engine.monitor.records import error_exit_code, oom_kill_count, write_json_atomic
-
-if TYPE_CHECKING:
-    import signal as _signal
-else:  # the C module: ``signal`` would import ``enum``
-    import _signal
 
 __all__ = ["main"]
 
@@ -37,17 +32,6 @@ SOCKET = "monitor.sock"
 CONSOLE = "console.sock"
 DRAIN_SECONDS = 2.0  # how long to keep reading output once init has exited
 MAX_CLIENT_BACKLOG = 8 << 20
-
-
-def _set_subreaper() -> None:
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(36, 1, 0, 0, 0) != 0:  # PR_SET_CHILD_SUBREAPER
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
-    # Drop ctypes again: the monitor lives long and every module costs memory.
-    for name in [m for m in sys.modules if m == "ctypes" or m.startswith("ctypes.")]:
-        del sys.modules[name]
 
 
 def _run(argv: list[str], stdin: int, stdout: int, stderr: int) -> int:
@@ -517,14 +501,11 @@ def _unlink(path: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """``boot.py <launch.json> <sync fd>``: detach, create (and maybe start), serve."""
+    """``<launch.json> <sync fd>`` (boot.py has detached us): create, maybe start, serve."""
     cfg_path, sync_fd = argv[0], int(argv[1])
     with open(cfg_path, "rb") as f:
         cfg = P.loads(f.read())
     assert isinstance(cfg, dict)
-    if os.fork():
-        os._exit(0)  # the launcher reaps this one; our grandchild is nobody's child
-    os.setsid()
     run_dir = str(cfg["run_dir"])
     os.chdir(run_dir)
     log_fd = os.open("monitor.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
@@ -538,7 +519,6 @@ def main(argv: list[str]) -> int:
         _signal.signal(sig, _signal.SIG_IGN)
     mon: Monitor | None = None
     try:
-        _set_subreaper()
         with open("monitor.pid.tmp", "w") as f:
             f.write(str(os.getpid()))
         os.rename("monitor.pid.tmp", "monitor.pid")
