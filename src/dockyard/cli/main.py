@@ -22,7 +22,45 @@ COMMAND_MODULES = [
 ]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# The module that adds each top-level command, so that a command imports only its own
+# module (start-up time); a name not listed here is looked for in every module.
+COMMAND_HOMES = {
+    **dict.fromkeys(["images", "image", "history", "tag", "rmi", "save", "load", "import"],
+                    "dockyard.cli.images"),
+    **dict.fromkeys(["version", "info", "system"], "dockyard.cli.system"),
+}
+_loaded: set[str] = set()
+
+
+def _load(name: str) -> None:
+    if name in _loaded:
+        return
+    _loaded.add(name)
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        if err.name != name:  # a real import error inside the module
+            raise
+        return
+    module.register(cli)
+
+
+class LazyGroup(click.Group):
+    """The root group: loads a command's module when the command is asked for."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            _load(COMMAND_HOMES.get(cmd_name, "dockyard.cli.containers"))
+        if cmd_name not in self.commands:
+            _register_commands()
+        return self.commands.get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _register_commands()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--root", envvar="DOCKYARD_ROOT", help="Persistent state directory.")
 @click.option("--run-root", envvar="DOCKYARD_RUN_ROOT", help="Runtime state directory.")
 @click.option("-D", "--debug", is_flag=True, help="Show tracebacks on errors.")
@@ -33,14 +71,9 @@ def cli(ctx: click.Context, root: str | None, run_root: str | None, debug: bool)
 
 
 def _register_commands() -> None:
+    """Load every command module (for help and unknown names)."""
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name != name:  # a real import error inside the module
-                raise
-            continue
-        module.register(cli)
+        _load(name)
 
 
 def _usage_message(err: click.UsageError) -> str:
@@ -76,7 +109,6 @@ def _verb(argv: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command; errors become one line on stderr and Docker's exit code."""
-    _register_commands()
     args = sys.argv[1:] if argv is None else argv
     try:
         # Without standalone mode click returns ``ctx.exit(n)``'s code, or the command's

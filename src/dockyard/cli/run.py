@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -87,17 +88,25 @@ def _follow_output(eng: Engine, cid: str, host_config: dict[str, Any]) -> None:
     from dockyard.engine.monitor import read_state
 
     cdir = eng.container_dir(cid)
+    # Poll quickly right after start and after output (short commands end fast), then
+    # back off to 50 ms while the container is quiet.
+    delay = [0.001]
 
     def running() -> bool:
         state = read_state(cdir) or {}
-        return bool(state.get("Running"))
+        if not state.get("Running"):
+            return False
+        time.sleep(delay[0])
+        delay[0] = min(delay[0] * 2, 0.05)
+        return True
 
     out, err = sys.stdout.buffer, sys.stderr.buffer
     for entry in read_logs(cdir, cid, _log_type(host_config), follow=True,
-                           is_running=running, poll_interval=0.01):
+                           is_running=running, poll_interval=0):
         stream = out if entry.stream == "stdout" else err
         stream.write(entry.data)
         stream.flush()
+        delay[0] = 0.001
 
 
 def _attach(eng: Engine, cid: str, stdin: bool, detach_keys: str | None) -> int | None:
