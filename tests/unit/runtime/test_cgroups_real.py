@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from dockyard.errors import InvalidConfig
-from dockyard.runtime.cgroups import HybridManager, V1Manager, V2Manager, hierarchies, manager_for
+from dockyard.runtime.cgroups import (
+    Hierarchies,
+    HybridManager,
+    V1Manager,
+    V2Manager,
+    hierarchies,
+    manager_for,
+)
 from dockyard.runtime.cgroups.base import remove_tree
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
@@ -213,6 +220,23 @@ def test_v2_on_our_own_mount(cgroup2: str, cg_path: str, hugetlb_enabled: None,
     m.remove()
     assert sleeper.wait(timeout=5) == -9
     assert not os.path.exists(path)
+
+
+def test_pure_v2_mode_enables_every_controller(cgroup2: str, cg_path: str,
+                                               hugetlb_enabled: None) -> None:
+    # manager_for on a host whose only hierarchy is cgroup2 (our mount stands in).
+    hier = Hierarchies(unified=cgroup2, unified_controllers=frozenset({"hugetlb"}),
+                       roots={"": "/"})
+    m = manager_for(cg_path, "x", hier=hier, own={"": "/"})
+    assert isinstance(m, V2Manager) and m.enable_all
+    m.create()
+    parent = os.path.dirname(m.path)
+    assert "hugetlb" in _kernel(cgroup2, "cgroup.subtree_control").split()
+    assert "hugetlb" in _kernel(parent, "cgroup.subtree_control").split()
+    assert "hugetlb" in _kernel(m.path, "cgroup.controllers").split()
+    assert m.stats()["hugetlb"]["2MB"]["usage"] == 0
+    m.remove()
+    assert not os.path.exists(m.path)
 
 
 def test_v2_freeze_stops_progress(cgroup2: str, cg_path: str) -> None:

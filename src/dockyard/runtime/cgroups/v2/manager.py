@@ -93,14 +93,14 @@ class V2Manager:
                       f"cgroup {d}: enabling {', '.join(missing)}")
 
     def create(self) -> None:
-        """mkdir the cgroup (and parents), enabling controllers first when asked to."""
-        if self.enable_all:
-            self.enable(self.available())
+        """mkdir the cgroup (and parents), then enable controllers down to it if asked."""
         try:
             os.makedirs(self.path, exist_ok=True)
         except OSError as e:
             raise SystemFailure(f"cgroup {self.path}: cannot create: "
                                 f"{os.strerror(e.errno or 0).lower()}")
+        if self.enable_all:
+            self.enable(self.available())
 
     def add_pid(self, pid: int) -> None:
         """Write ``pid`` to cgroup.procs."""
