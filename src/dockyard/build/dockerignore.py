@@ -326,12 +326,19 @@ def ignore_file_for(context: Path, dockerfile: Path | None = None) -> Path | Non
     return general if general.is_file() else None
 
 
-def included_paths(root: Path, matcher: PatternMatcher) -> Iterator[str]:
-    """Walk ``root`` and yield the relative paths (``a/b``) the patterns keep.
+def included_paths(root: Path, matcher: PatternMatcher, start: str = "") -> Iterator[str]:
+    """Walk ``root`` (from its subdirectory ``start``) and yield the relative paths
+    (``a/b``) the patterns keep, the way BuildKit's context transfer walks.
 
     An excluded directory is still entered when a ``!`` pattern could re-include
-    something below it, as BuildKit's context transfer does.
+    something below it. Results of each directory feed its entries
+    (patternmatcher's ``MatchesUsingParentResults``).
     """
+    info: MatchInfo | None = None
+    prefix = ""
+    for part in [p for p in start.split("/") if p]:
+        prefix = f"{prefix}/{part}" if prefix else part
+        _, info = matcher.matches_using_parent_results(prefix, info)
 
     def walk(rel: str, info: MatchInfo | None) -> Iterator[str]:
         directory = root / rel if rel else root
@@ -346,4 +353,4 @@ def included_paths(root: Path, matcher: PatternMatcher) -> Iterator[str]:
             if is_dir and (not excluded or matcher.exclusions):
                 yield from walk(child, child_info)
 
-    yield from walk("", None)
+    yield from walk(prefix, info)

@@ -100,7 +100,7 @@ def _project_oracle(cmd: Any) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(dockerfiles())
 @example("FROM x\nRUN a \\\n# c\n\n b\n")
 @example("# escape=`\nRUN a `\n b\nCOPY <<EOF <<-E2 /x\nhi\nEOF\n\tyo\n\tE2\n")
