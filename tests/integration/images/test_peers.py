@@ -136,3 +136,43 @@ def test_docker_loads_and_runs_our_save(store: ImageStore, dockerd: Dockerd,
         assert f"Loaded image: {tag}" in dockerd.docker("load", "-i", str(docker_only)).stdout
     finally:
         dockerd.docker("rmi", "-f", tag, check=False)
+
+
+def test_oci_image_tool_validates_what_we_write(store: ImageStore, tmp_path: Path) -> None:
+    tool = _need("oci-image-tool")
+    base = store.resolve("busybox")  # the default image
+    derive(store, base, {"a": b"1"}, "v/derived:two")
+    from dockyard.images import import_rootfs
+
+    rootfs = tmp_path / "rootfs"
+    (rootfs / "etc").mkdir(parents=True)
+    (rootfs / "etc" / "motd").write_text("hi\n")
+    import_rootfs(store, _tar_dir(rootfs), "v/imported:three",
+                  changes=["ENV A=1", "EXPOSE 80"])
+    legacy = tmp_path / "legacy.tar"  # a docker-only archive loaded back: manifest rewritten
+    _save_to(store, ["v/imported:three"], legacy, "docker")
+    store.remove("v/imported:three")
+    with open(legacy, "rb") as f:
+        load(store, f)
+    refs = ["busybox:latest", "v/derived:two", "v/imported:three"]
+    out = tmp_path / "layout"
+    with tarfile.open(_save_to(store, refs, tmp_path / "all.tar", "oci")) as tf:
+        tf.extractall(out, filter="data")
+
+    def validate(*args: str) -> None:
+        proc = subprocess.run([tool, "validate", *args], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    validate("--type", "imageIndex", str(out / "index.json"))
+    index = json.loads((out / "index.json").read_text())
+    assert len(index["manifests"]) == 3
+    for entry in index["manifests"]:
+        manifest = out / "blobs" / "sha256" / entry["digest"][7:]
+        validate("--type", "manifest", str(manifest))
+        config = json.loads(manifest.read_text())["config"]["digest"][7:]
+        validate("--type", "config", str(out / "blobs" / "sha256" / config))
+    # Whole layouts, one image each: 1.0.0-rc1 cannot pick one of several ("not unique")
+    for i, ref in enumerate(refs):
+        single = tmp_path / f"single{i}"
+        with tarfile.open(_save_to(store, [ref], tmp_path / f"{i}.tar", "oci")) as tf:
+            tf.extractall(single, filter="data")
+        validate("--type", "image", "--ref", f"name={ref.rsplit(':', 1)[1]}", str(single))
