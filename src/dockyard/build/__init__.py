@@ -20,13 +20,16 @@ from .args import (
     proxy_env,
     unconsumed_build_args,
 )
+from .cache import base_key, content_digest, resolve_sources, stage_keys, step_key
 from .dockerignore import (
     PatternMatcher,
     ignore_file_for,
     included_paths,
     read_ignore_file,
 )
+from .executor import BaseImage, CopyRequest, CopySource, RunFailed, RunRequest, StageExecutor
 from .flags import FlagError
+from .graph import StageGraph, StageNode, build_graph
 from .instructions import (
     AddInstruction,
     ArgInstruction,
@@ -61,8 +64,11 @@ __all__ = [
     "PROXY_ARGS",
     "AddInstruction",
     "ArgInstruction",
+    "BaseImage",
     "CmdInstruction",
     "CopyInstruction",
+    "CopyRequest",
+    "CopySource",
     "DockerfileSyntaxError",
     "EntrypointInstruction",
     "EnvInstruction",
@@ -83,16 +89,24 @@ __all__ = [
     "ParseResult",
     "PatternMatcher",
     "Platform",
+    "RunFailed",
     "RunInstruction",
+    "RunRequest",
     "ShellInstruction",
     "SourceContent",
     "Stage",
     "StageEnv",
+    "StageExecutor",
+    "StageGraph",
+    "StageNode",
     "StopSignalInstruction",
     "UserInstruction",
     "VolumeInstruction",
     "WorkdirInstruction",
+    "base_key",
+    "build_graph",
     "check_copy_from",
+    "content_digest",
     "default_args",
     "detect_syntax",
     "expand_stage_base",
@@ -105,5 +119,8 @@ __all__ = [
     "parse_stages",
     "proxy_env",
     "read_ignore_file",
+    "resolve_sources",
+    "stage_keys",
+    "step_key",
     "unconsumed_build_args",
 ]
