@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import click
 
@@ -383,10 +383,23 @@ def import_cmd(file: str, reference: str, changes: tuple[str, ...], message: str
             src = open(file, "rb")  # noqa: SIM115
         except OSError as err:
             raise InvalidArgument(f"import {file}: {err.strerror}") from None
-        with src:
-            img = import_rootfs(store, src, reference, source=file, changes=list(changes),
+        with src, _progress("importing", os.fstat(src.fileno()).st_size) as progress:
+            reader = cast(BinaryIO, _Counting(src, progress)) if progress else src
+            img = import_rootfs(store, reader, reference, source=file, changes=list(changes),
                                 message=message, platform=plat)
     click.echo(str(img.id))
+
+
+class _Counting:
+    """A reader that reports the bytes read to a progress bar."""
+
+    def __init__(self, src: BinaryIO, progress: ProgressFn) -> None:
+        self.src, self.progress = src, progress
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.src.read(n)
+        self.progress(len(data))
+        return data
 
 
 def register(group: click.Group) -> None:
