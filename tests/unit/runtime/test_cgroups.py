@@ -414,3 +414,40 @@ def test_null_manager_refuses_real_limits() -> None:
     with pytest.raises(InvalidConfig, match="no cgroup hierarchy is mounted"):
         m.apply({"pids": {"limit": 3}})
     assert m.pids() == [] and m.stats() == {} and m.oom_kill_count() == 0
+
+
+# Properties ------------------------------------------------------------------------
+
+_SEGMENT = st.sampled_from(["a", "b", "..", ".", "", "c d", "x.slice", "-", "é"])
+
+
+@given(st.lists(_SEGMENT, max_size=8), st.booleans(), st.lists(_SEGMENT, max_size=4))
+def test_resolved_paths_never_climb_out(parts: list[str], absolute: bool,
+                                        own_parts: list[str]) -> None:
+    path = ("/" if absolute else "") + "/".join(parts)
+    own = "/" + "/".join(p for p in own_parts if p not in ("..", ".", ""))
+    try:
+        got = resolve_path(path, "c1", own)
+    except InvalidConfig:
+        return  # the hierarchy root itself, refused with a message
+    assert got.startswith("/") and got != "/"
+    assert ".." not in got.split("/") and "." not in got.split("/")
+    assert "//" not in got
+    if not absolute:
+        assert got.startswith(own.rstrip("/") + "/") or own == "/"
+
+
+@given(st.lists(st.fixed_dictionaries({
+    "allow": st.booleans(),
+    "type": st.sampled_from(["a", "c", "b", None]),
+    "major": st.one_of(st.none(), st.just(-1), st.integers(0, 300)),
+    "minor": st.one_of(st.none(), st.just(-1), st.integers(0, 300)),
+    "access": st.sampled_from(["r", "rw", "rwm", "m", None]),
+}), max_size=6))
+def test_device_rules_always_render_kernel_syntax(rules: list[dict[str, Any]]) -> None:
+    import re
+
+    from dockyard.runtime.cgroups.devices_rules import parse_device_rules
+
+    for rule in parse_device_rules(rules):
+        assert re.fullmatch(r"a|[cb] (\*|\d+):(\*|\d+) [rwm]{1,3}", rule.line()), rule

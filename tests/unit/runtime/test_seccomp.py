@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dockyard.errors import InvalidConfig
 from dockyard.runtime import seccomp
@@ -141,3 +143,18 @@ def test_corrupt_disk_cache_entry_is_recompiled(tmp_path: Path) -> None:
 def test_load_refuses_non_bpf() -> None:
     with pytest.raises(InvalidConfig, match=r"not a classic BPF program \(7 bytes\)"):
         seccomp.load_filter(b"1234567")
+
+
+@given(st.permutations(["mount", "umount2", "reboot", "swapon", "acct"]), st.randoms())
+def test_cache_text_ignores_key_order_but_not_content(names: list[str], rnd: Any) -> None:
+    section = {"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": names, "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
+    items = list(section.items())
+    rnd.shuffle(items)
+    assert seccomp._canonical(dict(items)) == seccomp._canonical(section)
+    changed = {**section, "syscalls": [{"names": names[1:], "action": "SCMP_ACT_ERRNO",
+                                        "errnoRet": 1}]}
+    assert seccomp._canonical(changed) != seccomp._canonical(section)
+    # Values that print alike must not collide: 1 and "1", True and 1.
+    assert seccomp._canonical({"a": 1}) != seccomp._canonical({"a": "1"})
+    assert seccomp._canonical({"a": True}) != seccomp._canonical({"a": 1})
