@@ -3,7 +3,10 @@ whether it is frozen. Resource control itself lives in ``runtime/cgroups``."""
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing itself costs milliseconds per start
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["container_cgroup_paths", "default_cgroups_path", "manager"]
 

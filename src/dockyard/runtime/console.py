@@ -6,10 +6,12 @@ socket with SCM_RIGHTS, and makes the slave its controlling terminal and stdio.
 
 from __future__ import annotations
 
+import _socket
 import fcntl
 import os
 import socket
 import struct
+import sys
 import termios
 
 from dockyard.errors import InvalidArgument
@@ -40,9 +42,10 @@ def open_pty() -> tuple[int, str]:
     return master, f"/dev/pts/{num}"
 
 
-def send_master(sock: socket.socket, master: int, name: str) -> None:
+def send_master(sock: _socket.socket, master: int, name: str) -> None:
     """Hand the pty master to whoever listens on the console socket."""
-    socket.send_fds(sock, [name.encode()], [master])
+    sock.sendmsg([name.encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                     master.to_bytes(4, sys.byteorder))])
 
 
 def take_terminal(slave_path: str) -> None:

@@ -8,42 +8,50 @@ nothing behind: the init's mounts die with its mount namespace.
 
 from __future__ import annotations
 
+import _socket
 import os
-import signal
-import socket
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 from dockyard.errors import DockyardError, InvalidConfig, NotFound, SystemFailure
-from dockyard.oci.spec import parse_config
 from dockyard.runtime import container_state as st
 from dockyard.runtime.messages import Kind, error_from, recv, send
 from dockyard.runtime.namespaces import Namespaces, plan_namespaces, write_id_maps
+from dockyard.runtime.spec import parse_config
+
+TYPE_CHECKING = False  # typing itself costs milliseconds per start
+
+if TYPE_CHECKING:
+    from _socket import socket
+    from typing import Any
+
+    from dockyard.runtime.container_state import StrPath
 
 __all__ = ["Plan", "create", "load_bundle", "make_plan", "serve", "wait_gone",
            "write_pid_file"]
 
 
-@dataclass
+_SIGKILL = 9
+
+
 class Plan:
     """Everything the init needs, decided in the runtime before forking."""
 
-    config: dict[str, Any]
-    rootfs: str
-    namespaces: Namespaces
-    env: dict[str, str]
-    fifo_fd: int = -1
-    state_dir_fd: int = -1
-    console: socket.socket | None = None
-    rlimits: list[Any] = field(default_factory=list)
-    seccomp: bytes | None = None
-    seccomp_flags: int = 0
-    preserve_fds: int = 0
-    joining: bool = False  # exec: enter an existing container instead of building one
-    state_for_hooks: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, config: dict[str, Any], rootfs: str, namespaces: Namespaces,
+                 env: dict[str, str], rlimits: list[Any] | None = None,
+                 seccomp: bytes | None = None, seccomp_flags: int = 0) -> None:
+        self.config = config
+        self.rootfs = rootfs
+        self.namespaces = namespaces
+        self.env = env
+        self.rlimits = rlimits or []
+        self.seccomp = seccomp
+        self.seccomp_flags = seccomp_flags
+        self.fifo_fd = -1
+        self.state_dir_fd = -1
+        self.console: socket | None = None
+        self.preserve_fds = 0
+        self.joining = False  # exec: enter an existing container instead of building one
+        self.state_for_hooks: dict[str, Any] = {}
 
     @property
     def process(self) -> dict[str, Any]:
@@ -54,7 +62,7 @@ class Plan:
         return self.config.get("hooks") or {}
 
 
-def load_bundle(bundle: str | Path) -> tuple[dict[str, Any], str]:
+def load_bundle(bundle: StrPath) -> tuple[dict[str, Any], str]:
     """The validated config of ``bundle`` and its rootfs's absolute path."""
     bundle = os.path.abspath(bundle)
     try:
@@ -97,7 +105,7 @@ def make_plan(config: dict[str, Any], rootfs: str,
                 seccomp_flags=flags)
 
 
-def create(state_root: str | Path, container_id: str, bundle: str | Path, *,
+def create(state_root: StrPath, container_id: str, bundle: StrPath, *,
            pid_file: str | None = None, console_socket: str | None = None,
            preserve_fds: int = 0) -> st.ContainerState:
     """Create the container: its init waits in ``exec.fifo`` for ``start``.
@@ -112,16 +120,18 @@ def create(state_root: str | Path, container_id: str, bundle: str | Path, *,
                             "supported (drop --systemd-cgroup)")
     plan = make_plan(config, rootfs)
     try:
-        directory = st.reserve(Path(state_root), container_id)
+        directory = st.reserve(state_root, container_id)
     except BaseException:
         plan.namespaces.close()
         raise
     manager: Any = None
     init_pid = 0
-    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    parent, child = _socket.socketpair(_socket.AF_UNIX,
+                                       _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
     try:
-        os.mkfifo(directory / st.FIFO, 0o622)
-        plan.fifo_fd = os.open(directory / st.FIFO, os.O_PATH | os.O_CLOEXEC)
+        fifo = os.path.join(directory, st.FIFO)
+        os.mkfifo(fifo, 0o622)
+        plan.fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
         plan.state_dir_fd = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         plan.preserve_fds = preserve_fds
         if config["process"].get("terminal"):
@@ -136,10 +146,10 @@ def create(state_root: str | Path, container_id: str, bundle: str | Path, *,
         cgroups_path = default_cgroups_path(config, container_id)
         state = st.ContainerState(
             id=container_id, pid=0, bundle=bundle, rootfs=rootfs,
-            created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), start_time=0,
+            created=_now(), start_time=0,
             cgroups_path=cgroups_path, annotations=config.get("annotations") or {},
             hooks=config.get("hooks") or {}, oci_version=config["ociVersion"],
-            directory=str(directory))
+            directory=directory)
         mid = os.fork()
         if mid == 0:
             parent.close()
@@ -168,7 +178,7 @@ def create(state_root: str | Path, container_id: str, bundle: str | Path, *,
             plan.console.close()
 
 
-def serve(plan: Plan, sock: socket.socket, mid: int, state: st.ContainerState,
+def serve(plan: Plan, sock: socket, mid: int, state: st.ContainerState,
            cg_manager: Any, cgroups_path: str) -> tuple[int, Any]:
     """Answer the intermediate's and the init's messages until the init is ready."""
     linux = plan.config.get("linux") or {}
@@ -178,24 +188,24 @@ def serve(plan: Plan, sock: socket.socket, mid: int, state: st.ContainerState,
     try:
         while True:
             kind, payload = recv(sock)
-            if kind is Kind.USERNS_READY:
+            if kind == Kind.USERNS_READY:
                 write_id_maps(payload["pid"], linux)
                 send(sock, Kind.MAPS_WRITTEN)
-            elif kind is Kind.INIT_PID:
+            elif kind == Kind.INIT_PID:
                 init_pid = payload["pid"]
                 os.waitpid(mid, 0)
                 mid = 0
-            elif kind is Kind.JOIN_CGROUP:
+            elif kind == Kind.JOIN_CGROUP:
                 waiting_cgroup = True
-            elif kind is Kind.RUN_HOOKS:
+            elif kind == Kind.RUN_HOOKS:
                 from dockyard.runtime.hooks import run_hooks
 
                 run_hooks(plan.hooks, "prestart", state.to_oci())
                 run_hooks(plan.hooks, "createRuntime", state.to_oci())
                 send(sock, Kind.HOOKS_DONE)
-            elif kind is Kind.READY:
+            elif kind == Kind.READY:
                 return init_pid, manager
-            elif kind is Kind.ERROR:
+            elif kind == Kind.ERROR:
                 raise error_from(payload)
             if waiting_cgroup and init_pid:
                 waiting_cgroup = False
@@ -215,7 +225,7 @@ def serve(plan: Plan, sock: socket.socket, mid: int, state: st.ContainerState,
     finally:
         if mid:
             try:
-                os.kill(mid, signal.SIGKILL)
+                os.kill(mid, _SIGKILL)
             except ProcessLookupError:
                 pass
             os.waitpid(mid, 0)
@@ -240,7 +250,7 @@ def with_default_devices(resources: dict[str, Any]) -> dict[str, Any]:
 
 def _kill(pid: int) -> None:
     try:
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, _SIGKILL)
     except ProcessLookupError:
         return
     wait_gone(pid)
@@ -268,7 +278,13 @@ def _remove_cgroup(manager: Any) -> None:
         pass
 
 
-def _cleanup(init_pid: int, manager: Any, directory: Path) -> None:
+def _now() -> str:
+    """RFC 3339 UTC with nanoseconds, as runc writes ``created``."""
+    ns = time.time_ns()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9)) + f".{ns % 10**9:09d}Z"
+
+
+def _cleanup(init_pid: int, manager: Any, directory: str) -> None:
     if init_pid:
         _kill(init_pid)
     if manager is not None:

@@ -5,19 +5,23 @@ from __future__ import annotations
 import os
 import select
 import sys
-from pathlib import Path
 
 from dockyard.errors import DockyardError, SystemFailure
 from dockyard.runtime import container_state as st
 
+TYPE_CHECKING = False  # typing itself costs milliseconds per start
+
+if TYPE_CHECKING:
+    from dockyard.runtime.container_state import StrPath
+
 __all__ = ["start"]
 
 
-def start(state_root: str | Path, container_id: str) -> None:
+def start(state_root: StrPath, container_id: str) -> None:
     """Let the init exec the user's process, then run the poststart hooks."""
-    cs = st.load(Path(state_root), container_id)
-    st.require(cs, cs.status().can_start(), "start")
-    fifo = cs.dir / st.FIFO
+    cs = st.load(state_root, container_id)
+    st.require(cs, st.Status.can_start(cs.status()), "start")
+    fifo = os.path.join(cs.dir, st.FIFO)
     fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         data = b""

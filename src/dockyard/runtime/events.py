@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from dockyard.runtime import container_state as st
 from dockyard.runtime.cgroup_glue import manager
 
+TYPE_CHECKING = False  # typing itself costs milliseconds per start
+
+if TYPE_CHECKING:
+    from dockyard.runtime.container_state import StrPath
+
 __all__ = ["events"]
 
 
-def events(state_root: str | Path, container_id: str, *, stats: bool = False,
+def events(state_root: StrPath, container_id: str, *, stats: bool = False,
            interval: float = 5.0) -> Iterator[dict[str, Any]]:
-    cs = st.load(Path(state_root), container_id)
-    st.require(cs, cs.status() is not st.Status.STOPPED, "get events from")
+    cs = st.load(state_root, container_id)
+    st.require(cs, cs.status() != st.Status.STOPPED, "get events from")
     mgr = manager(cs.cgroups_path, cs.id)
     if stats:
         yield {"type": "stats", "id": cs.id, "data": mgr.stats()}

@@ -8,15 +8,13 @@ stays non-dumpable until its exec.
 
 from __future__ import annotations
 
+import _socket
 import json
 import os
-import socket
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from dockyard.errors import Conflict, InvalidArgument, InvalidConfig
-from dockyard.oci.spec import validate_config
 from dockyard.runtime import container_state as st
 from dockyard.runtime.container_create import (
     Plan,
@@ -26,6 +24,12 @@ from dockyard.runtime.container_create import (
     write_pid_file,
 )
 from dockyard.runtime.namespaces import PROC_NAMES, Namespaces
+from dockyard.runtime.spec import validate_config
+
+TYPE_CHECKING = False  # typing itself costs milliseconds per start
+
+if TYPE_CHECKING:
+    from dockyard.runtime.container_state import StrPath
 
 __all__ = ["ExecOptions", "exec_process", "process_for"]
 
@@ -101,12 +105,12 @@ def _join_namespaces(pid: int) -> Namespaces:
     return ns
 
 
-def exec_process(state_root: str | Path, container_id: str, opts: ExecOptions) -> int:
+def exec_process(state_root: StrPath, container_id: str, opts: ExecOptions) -> int:
     """Run the process; without ``detach`` wait for it and return its exit code."""
-    cs = st.load(Path(state_root), container_id)
+    cs = st.load(state_root, container_id)
     status = cs.status()
-    if status not in (st.Status.RUNNING, st.Status.CREATED):
-        raise Conflict(f"cannot exec in a {status.value} container: {container_id}")
+    if not st.Status.can_exec(status):
+        raise Conflict(f"cannot exec in a {status} container: {container_id}")
     config, _ = load_bundle(cs.bundle)
     config = dict(config, process=process_for(config["process"], opts))
     try:
@@ -121,7 +125,8 @@ def exec_process(state_root: str | Path, container_id: str, opts: ExecOptions) -
         from dockyard.runtime.syscalls import prctl
 
         prctl(_PR_SET_CHILD_SUBREAPER, 1)
-    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    parent, child = _socket.socketpair(_socket.AF_UNIX,
+                                       _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
     pid = 0
     try:
         if plan.process.get("terminal"):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from dockyard.oci.spec import HOOK_KINDS, NAMESPACE_TYPES, OCI_VERSION
 from dockyard.runtime.mounts import known_options
+from dockyard.runtime.spec import HOOK_KINDS, NAMESPACE_TYPES, OCI_VERSION
+
+TYPE_CHECKING = False  # typing itself costs milliseconds per start
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["features"]
 

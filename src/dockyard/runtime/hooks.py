@@ -13,9 +13,13 @@ import os
 import select
 import signal
 import time
-from typing import Any
 
 from dockyard.errors import SystemFailure
+
+TYPE_CHECKING = False  # typing itself costs milliseconds per start
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["run_hooks"]
 

@@ -12,16 +12,19 @@ nothing in the container can reach the runtime's own executable or memory throug
 from __future__ import annotations
 
 import os
-import socket
 import sys
-from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import CommandNotFound, ExecFailed, Forbidden, SystemFailure
 from dockyard.runtime import syscalls as sc
 from dockyard.runtime.messages import Kind, recv, send, send_error
 from dockyard.runtime.namespaces import FLAGS, ORDER
 
+TYPE_CHECKING = False  # typing itself costs milliseconds per start
+
 if TYPE_CHECKING:
+    from _socket import socket
+    from typing import Any
+
     from dockyard.runtime.container_create import Plan
 
 __all__ = ["intermediate_main"]
@@ -31,7 +34,7 @@ _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_PDEATHSIG = 1
 
 
-def intermediate_main(plan: Plan, sock: socket.socket) -> None:
+def intermediate_main(plan: Plan, sock: socket) -> None:
     """First child: user namespace (with the parent writing the maps), pid namespace,
     then fork the init and report its pid. Never returns."""
     try:
@@ -43,7 +46,7 @@ def intermediate_main(plan: Plan, sock: socket.socket) -> None:
             sc.unshare(sc.CLONE_NEWUSER)
             send(sock, Kind.USERNS_READY, pid=os.getpid())
             kind, _ = recv(sock)
-            if kind is not Kind.MAPS_WRITTEN:
+            if kind != Kind.MAPS_WRITTEN:
                 os._exit(1)
         if ns.wants("user"):
             os.setresgid(0, 0, 0)
@@ -62,7 +65,7 @@ def intermediate_main(plan: Plan, sock: socket.socket) -> None:
         os._exit(1)
 
 
-def _report(sock: socket.socket, exc: BaseException) -> None:
+def _report(sock: socket, exc: BaseException) -> None:
     try:
         if isinstance(exc, OSError):
             exc = SystemFailure(f"{exc.filename or 'init'}: {(exc.strerror or '').lower()}")
@@ -71,7 +74,7 @@ def _report(sock: socket.socket, exc: BaseException) -> None:
         pass
 
 
-def _init_main(plan: Plan, sock: socket.socket) -> None:
+def _init_main(plan: Plan, sock: socket) -> None:
     try:
         path = _join_setup(plan, sock) if plan.joining else _setup(plan, sock)
         send(sock, Kind.READY)
@@ -98,7 +101,7 @@ def _init_main(plan: Plan, sock: socket.socket) -> None:
         os._exit(127 if isinstance(exc, FileNotFoundError) else 126)
 
 
-def _setup(plan: Plan, sock: socket.socket) -> str:
+def _setup(plan: Plan, sock: socket) -> str:
     config = plan.config
     linux = config.get("linux") or {}
     ns = plan.namespaces
@@ -111,7 +114,7 @@ def _setup(plan: Plan, sock: socket.socket) -> str:
             f.write(str(plan.process["oomScoreAdj"]))
     send(sock, Kind.JOIN_CGROUP)
     kind, payload = recv(sock)
-    if kind is not Kind.CGROUP_JOINED:
+    if kind != Kind.CGROUP_JOINED:
         os._exit(1)
     plan.state_for_hooks = payload["state"]
     cgroup_paths: dict[str, str] = {}
@@ -137,7 +140,7 @@ def _setup(plan: Plan, sock: socket.socket) -> str:
     if hooks.get("prestart") or hooks.get("createRuntime"):
         send(sock, Kind.RUN_HOOKS)
         kind, _ = recv(sock)
-        if kind is not Kind.HOOKS_DONE:
+        if kind != Kind.HOOKS_DONE:
             os._exit(1)
     if hooks.get("createContainer"):
         from dockyard.runtime.hooks import run_hooks
@@ -153,7 +156,7 @@ def _setup(plan: Plan, sock: socket.socket) -> str:
     return path
 
 
-def _join_setup(plan: Plan, sock: socket.socket) -> str:
+def _join_setup(plan: Plan, sock: socket) -> str:
     """``exec``: enter a running container's namespaces and cgroup, then confine."""
     ns = plan.namespaces
     for kind in ORDER:
@@ -161,7 +164,7 @@ def _join_setup(plan: Plan, sock: socket.socket) -> str:
             sc.setns(ns.join[kind], FLAGS[kind])
     send(sock, Kind.JOIN_CGROUP)
     kind, _ = recv(sock)
-    if kind is not Kind.CGROUP_JOINED:
+    if kind != Kind.CGROUP_JOINED:
         os._exit(1)
     if "cgroup" in ns.join:
         sc.setns(ns.join["cgroup"], sc.CLONE_NEWCGROUP)

@@ -2,51 +2,61 @@
 
 One datagram per message: ``{"kind": <Kind>, ...payload}`` as JSON. The init reports
 progress and failures; the parent answers when it has done its part (uid maps, cgroup,
-hooks). A closed socket is a message too: the peer died.
+hooks). A closed socket is a message too: the peer died. ``_socket`` is used directly
+because ``socket`` imports ``enum`` and friends, milliseconds on every start.
 """
 
 from __future__ import annotations
 
-import json
-import socket
-from enum import StrEnum
-from typing import Any
-
 from dockyard import errors
+from dockyard.runtime.jsonfast import dumps, loads
+
+TYPE_CHECKING = False  # typing itself costs milliseconds per start
+
+if TYPE_CHECKING:
+    from _socket import socket
+    from typing import Any
 
 __all__ = ["Kind", "error_from", "recv", "send", "send_error"]
 
 
-class Kind(StrEnum):
+class Kind:
+    """Message kinds, by direction."""
+
     USERNS_READY = "userns-ready"    # child -> parent: unshared the user ns, write maps
     MAPS_WRITTEN = "maps-written"    # parent -> child
     INIT_PID = "init-pid"            # intermediate -> parent: pid of the container init
     JOIN_CGROUP = "join-cgroup"      # init -> parent: put me into the cgroup
-    CGROUP_JOINED = "cgroup-joined"  # parent -> init
+    CGROUP_JOINED = "cgroup-joined"  # parent -> init (payload: state for hooks)
     RUN_HOOKS = "run-hooks"          # init -> parent: prestart/createRuntime time
     HOOKS_DONE = "hooks-done"        # parent -> init
     READY = "ready"                  # init -> parent: waiting on exec.fifo
     ERROR = "error"                  # either way: one-line message and error class
+    ALL = frozenset({USERNS_READY, MAPS_WRITTEN, INIT_PID, JOIN_CGROUP, CGROUP_JOINED,
+                     RUN_HOOKS, HOOKS_DONE, READY, ERROR})
 
 
-def send(sock: socket.socket, kind: Kind, **payload: Any) -> None:
-    payload["kind"] = kind.value
-    sock.send(json.dumps(payload).encode())
+def send(sock: socket, kind: str, **payload: Any) -> None:
+    payload["kind"] = kind
+    sock.send(dumps(payload).encode())
 
 
-def send_error(sock: socket.socket, exc: BaseException) -> None:
+def send_error(sock: socket, exc: BaseException) -> None:
     cls = type(exc).__name__ if isinstance(exc, errors.DockyardError) else "SystemFailure"
     send(sock, Kind.ERROR, error=cls, message=str(exc))
 
 
-def recv(sock: socket.socket) -> tuple[Kind, dict[str, Any]]:
+def recv(sock: socket) -> tuple[str, dict[str, Any]]:
     """The next message; a peer that went away is reported as an ``ERROR``."""
     raw = sock.recv(65536)
     if not raw:
         return Kind.ERROR, {"error": "SystemFailure",
                             "message": "container init exited during setup"}
-    data = json.loads(raw)
-    return Kind(data.pop("kind")), data
+    data = loads(raw)
+    kind = data.pop("kind", None)
+    if kind not in Kind.ALL:
+        return Kind.ERROR, {"error": "SystemFailure", "message": f"bad message {kind!r}"}
+    return kind, data
 
 
 def error_from(payload: dict[str, Any]) -> errors.DockyardError:

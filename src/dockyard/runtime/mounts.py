@@ -5,8 +5,6 @@ Pure logic, unit-tested on its own; ``rootfs.py`` performs the mounts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from dockyard.errors import InvalidConfig
 
 __all__ = ["MountOptions", "known_options", "parse_options"]
@@ -44,15 +42,26 @@ _PROPAGATION = {
 _IGNORED = frozenset({"tmpcopyup", "notmpcopyup", "copy-symlink", "norbind"})
 
 
-@dataclass(frozen=True)
 class MountOptions:
     """What one mount entry's option list means."""
 
-    flags: int = 0
-    propagation: tuple[int, ...] = ()
-    data: str = ""
-    bind: bool = False
-    recursive: bool = False
+    __slots__ = ("bind", "data", "flags", "propagation", "recursive")
+
+    def __init__(self, flags: int = 0, propagation: tuple[int, ...] = (), data: str = "",
+                 bind: bool = False, recursive: bool = False) -> None:
+        self.flags = flags
+        self.propagation = propagation
+        self.data = data
+        self.bind = bind
+        self.recursive = recursive
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MountOptions) and all(
+            getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__)
+        return f"MountOptions({inner})"
 
     @property
     def remount_flags(self) -> int:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Any
 
 from dockyard.errors import InvalidConfig, NotFound
 from dockyard.runtime import syscalls as sc
+
+TYPE_CHECKING = False  # typing itself costs milliseconds per start
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["FLAGS", "Namespaces", "plan_namespaces"]
 
@@ -20,12 +23,12 @@ PROC_NAMES = {"pid": "pid", "network": "net", "mount": "mnt", "ipc": "ipc", "uts
               "user": "user", "cgroup": "cgroup"}
 
 
-@dataclass
 class Namespaces:
     """New namespaces (``kinds``) and namespaces to join (kind -> open descriptor)."""
 
-    kinds: set[str] = field(default_factory=set)
-    join: dict[str, int] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.kinds: set[str] = set()
+        self.join: dict[str, int] = {}
 
     def wants(self, kind: str) -> bool:
         return kind in self.kinds or kind in self.join

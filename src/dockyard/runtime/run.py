@@ -7,23 +7,27 @@ runtime receives are forwarded to the container, as runc does.
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # signal's C half: no enum
 import os
-import signal
-from pathlib import Path
 
 from dockyard.runtime import container_create as cr
 from dockyard.runtime.container_delete import delete
 from dockyard.runtime.container_start import start
 from dockyard.runtime.syscalls import prctl
 
+TYPE_CHECKING = False  # typing itself costs milliseconds per start
+
+if TYPE_CHECKING:
+    from dockyard.runtime.container_state import StrPath
+
 __all__ = ["run"]
 
 _PR_SET_CHILD_SUBREAPER = 36
-_FORWARD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
-            signal.SIGUSR2, signal.SIGWINCH)
+_FORWARD = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT,
+            _signal.SIGUSR1, _signal.SIGUSR2, _signal.SIGWINCH)
 
 
-def run(state_root: str | Path, container_id: str, bundle: str | Path, *,
+def run(state_root: StrPath, container_id: str, bundle: StrPath, *,
         pid_file: str | None = None, console_socket: str | None = None,
         preserve_fds: int = 0, detach: bool = False, keep: bool = False) -> int:
     """Run the container to completion; its exit status (128+N when killed by signal N)."""
@@ -33,7 +37,7 @@ def run(state_root: str | Path, container_id: str, bundle: str | Path, *,
     pid = cs.pid
     try:
         for sig in _FORWARD:
-            signal.signal(sig, lambda n, _f: _forward(pid, n))
+            _signal.signal(sig, lambda n, _f: _forward(pid, n))
         start(state_root, container_id)
         if detach:
             return 0

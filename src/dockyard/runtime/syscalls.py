@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 
 __all__ = [
     "CLONE_NEWCGROUP", "CLONE_NEWIPC", "CLONE_NEWNET", "CLONE_NEWNS", "CLONE_NEWPID",
@@ -46,7 +45,7 @@ RESOLVE_IN_ROOT = 0x10
 _NR = {
     "x86_64": {"pivot_root": 155, "openat2": 437},
     "aarch64": {"pivot_root": 41, "openat2": 437},
-}[platform.machine()]
+}[os.uname().machine]
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
