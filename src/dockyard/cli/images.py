@@ -28,9 +28,12 @@ ProgressFn = Callable[[int], None]
 
 
 def _store() -> Any:
+    """The image store, told by the engine which images containers use (for rmi/prune)."""
+    from dockyard.engine import image_users
     from dockyard.images import ImageStore
 
-    return ImageStore(app_context().roots)
+    roots = app_context().roots
+    return ImageStore(roots, in_use=image_users(roots))
 
 
 def _ago(created: str) -> str:
