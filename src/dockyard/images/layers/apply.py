@@ -141,7 +141,9 @@ class _Applier:
                 if st is None or not stat.S_ISDIR(st.st_mode):
                     if st is not None:
                         os.unlink(part, dir_fd=fd)
-                    self._implicit_dir(fd, part, done, who)
+                    # Under a name this layer whited out, nothing below may show through.
+                    self._implicit_dir(fd, part, done, who,
+                                       fresh=st is not None and is_whiteout(st))
                 nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
                               dir_fd=fd)
                 os.close(fd)
@@ -151,13 +153,22 @@ class _Applier:
             os.close(fd)
             raise
 
-    def _implicit_dir(self, pfd: int, name: str, rel: str, who: str) -> None:
+    def _implicit_dir(self, pfd: int, name: str, rel: str, who: str, fresh: bool) -> None:
         """A directory the layer writes into without listing it: in an overlay upper,
-        copy the metadata of the lower directory it will merge with."""
-        found = self.lowers.lookup(rel) if self.lowers else None
+        copy the metadata of the lower directory it will merge with. ``fresh``: it
+        replaces this layer's whiteout, so it is a new, opaque, 0755 root directory."""
+        found = None if fresh or not self.lowers else self.lowers.lookup(rel)
         if found is not None and stat.S_ISLNK(found[1].st_mode):
             raise Forbidden(f"layer entry {who}: path goes through a symlink ({rel})")
         os.mkdir(name, 0o755, dir_fd=pfd)
+        os.chmod(name, 0o755, dir_fd=pfd)  # whatever the umask
+        if fresh and self.fmt is Format.OVERLAY:
+            fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         dir_fd=pfd)
+            try:
+                os.setxattr(fd, OPAQUE_XATTR, b"y")
+            finally:
+                os.close(fd)
         if found is None or not stat.S_ISDIR(found[1].st_mode):
             return
         path, st = found

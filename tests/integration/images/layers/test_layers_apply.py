@@ -126,3 +126,28 @@ def test_missing_destination(tmp_path: Path) -> None:
 def test_write_diff_of_a_missing_dir(tmp_path: Path) -> None:
     with pytest.raises(NotFound, match="upper dir: no such directory"):
         write_diff(tmp_path / "nope", io.BytesIO())
+
+
+def test_writing_under_a_name_the_layer_whited_out(tmp_path: Path, dest: Path) -> None:
+    lower = tmp_path / "lower"
+    lower.mkdir()
+    run(lower, E("a/", "dir", mode=0o700, uid=4), E("a/old", data=b"old"))
+    run(dest, E(".wh.a"), E("a/new", data=b"new"), fmt=Format.OVERLAY, lowers=[lower])
+    st = os.lstat(dest / "a")
+    assert is_opaque(dest / "a") and (stat.S_IMODE(st.st_mode), st.st_uid) == (0o755, 0)
+    assert os.listdir(dest / "a") == ["new"]
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    run(flat, E("a/", "dir", mode=0o700, uid=4), E("a/old", data=b"old"))
+    run(flat, E(".wh.a"), E("a/new", data=b"new"))
+    assert os.listdir(flat / "a") == ["new"]
+    assert stat.S_IMODE(os.lstat(flat / "a").st_mode) == 0o755
+
+
+def test_implicit_dirs_ignore_the_umask(dest: Path) -> None:
+    old = os.umask(0o077)
+    try:
+        run(dest, E("x/y/z", data=b"z"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.lstat(dest / "x/y").st_mode) == 0o755
