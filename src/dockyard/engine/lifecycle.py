@@ -164,7 +164,7 @@ class Lifecycle:
         """Start a created or exited container; returns its init's pid."""
         cid = self.resolve(ref)
         with self._op_lock(cid):
-            self.tidy(cid)
+            self._tidy_locked(cid)
             state = self.state(cid)
             if state.get("Running"):
                 return int(state.get("Pid") or 0)
@@ -223,7 +223,7 @@ class Lifecycle:
             cgroups_path=f"/{parent.strip('/')}/{cid}",
             hostname_path=cdir / "hostname", hosts_path=cdir / "hosts",
             resolv_conf_path=cdir / "resolv.conf", init_path=init_path,
-            cgroup_v2=self.facts.cgroup_v2)
+            cgroup_v2=self.facts.cgroup_v2, poststop=[self._exit_hook(cid)])
         oci = spec.build_spec(cfg, hc, inputs)
         (rdir / "config.json").write_text(json.dumps(oci))
         runtime = self.runtime(record)
@@ -239,6 +239,18 @@ class Lifecycle:
         with contextlib.suppress(FileNotFoundError):
             (rdir / "paused").unlink()
         return start_monitor(launch)
+
+    def _exit_hook(self, cid: str) -> dict[str, Any]:
+        """An OCI poststop hook (run by the runtime's delete, which the monitor calls
+        when init ends) that starts ``dockyard.engine.tidy`` in the background: unmount
+        at once, and remove ``--rm`` containers with no command left to do it."""
+        import sys
+
+        script = ('"$0" -m dockyard.engine.tidy "$1" "$2" "$3" '
+                  "</dev/null >/dev/null 2>&1 &")
+        return {"path": "/bin/sh",
+                "args": ["sh", "-c", script, sys.executable, str(self.roots.root),
+                         str(self.roots.run_root), cid]}
 
     # -- stop, kill, wait -----------------------------------------------------------
     def kill(self, ref: str, sig: str | int = "KILL") -> None:
@@ -303,7 +315,8 @@ class Lifecycle:
             while cdir.exists():
                 if deadline is not None and time.monotonic() > deadline:
                     break
-                time.sleep(0.05)
+                time.sleep(0.02)
+                self.tidy(cid, block=False)
         return {"StatusCode": code, "Error": None}
 
     def restart(self, ref: str, timeout: int | None = None) -> int:
@@ -390,8 +403,30 @@ class Lifecycle:
         shutil.rmtree(self.run_dir(cid), ignore_errors=True)
         self.store.remove(cid)
 
-    def tidy(self, cid: str) -> None:
-        """After init ended: unmount the rootfs; remove a ``--rm`` container."""
+    def tidy(self, cid: str, block: bool = True) -> None:
+        """After init ended: unmount the rootfs; remove a ``--rm`` container.
+
+        Takes the container's op lock; with ``block=False`` it gives up at once when
+        another process holds it (views use that: they must not wait for a start).
+        """
+        import fcntl
+
+        cdir = self.store.dir(cid)
+        try:
+            fd = os.open(cdir / "op.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:
+            return
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+            except BlockingIOError:
+                return
+            if (cdir / "container.json").exists():
+                self._tidy_locked(cid)
+        finally:
+            os.close(fd)
+
+    def _tidy_locked(self, cid: str) -> None:
         try:
             state = self.store.state(cid)
         except FileNotFoundError:

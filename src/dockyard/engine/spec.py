@@ -78,6 +78,7 @@ class SpecInputs:
     netns_path: str | None = None
     cgroup_v2: bool = False
     arch: str = field(default_factory=platform.machine)
+    poststop: list[dict[str, Any]] = field(default_factory=list)
 
 
 def container_env(config: Config) -> list[str]:
@@ -384,7 +385,7 @@ def build_spec(config: Config, hc: HostConfig, inputs: SpecInputs) -> dict[str, 
     seccomp = _seccomp(hc, caps, inputs.arch)
     if seccomp is not None:
         linux["seccomp"] = seccomp
-    return {
+    out: dict[str, Any] = {
         "ociVersion": "1.0.2",
         "process": _process(config, hc, inputs, caps),
         "root": {"path": str(inputs.rootfs), "readonly": bool(hc.get("ReadonlyRootfs"))},
@@ -392,3 +393,6 @@ def build_spec(config: Config, hc: HostConfig, inputs: SpecInputs) -> dict[str, 
         "mounts": _mounts(hc, inputs),
         "linux": linux,
     }
+    if inputs.poststop:
+        out["hooks"] = {"poststop": list(inputs.poststop)}
+    return out

@@ -71,7 +71,7 @@ def inspect(lc: Lifecycle, ref: str) -> model.ContainerJSON:
     from dockyard.engine.logs import log_file
 
     cid = lc.resolve(ref)
-    lc.tidy(cid)
+    lc.tidy(cid, block=False)
     record = lc.store.load(cid)
     state = lc.state(cid)
     cdir = lc.store.dir(cid)
@@ -125,7 +125,7 @@ def list_containers(lc: Lifecycle, all: bool = False, limit: int = -1,
     rows: list[dict[str, Any]] = []
     for cid in lc.store.ids():
         try:
-            lc.tidy(cid)
+            lc.tidy(cid, block=False)
             record = lc.store.load(cid)
             state = lc.state(cid)
         except (FileNotFoundError, ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -193,3 +194,28 @@ def _log_text(engine: Any, ref: str) -> str:
 
     path = engine.inspect(ref)["LogPath"]
     return "".join(json.loads(line)["log"] for line in Path(path).read_text().splitlines())
+
+
+def _until(check: Any, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_detached_containers_clean_up_after_themselves(engine: Any, roots: Roots) -> None:
+    """Nobody calls the engine after start: the exit hook unmounts, and removes --rm."""
+    kept = engine.create("kept", {"Image": "busybox", "Cmd": ["sh", "-c", "sleep 0.2"]},
+                         {"NetworkMode": "none"})["Id"]
+    gone = engine.create("gone", {"Image": "busybox", "Cmd": ["sh", "-c", "sleep 0.2"]},
+                         {"NetworkMode": "none", "AutoRemove": True})["Id"]
+    engine.start(kept)
+    engine.start(gone)
+    assert _until(lambda: not (roots.containers / gone).exists())
+    assert _until(lambda: not _mounted(str(roots.run_root)))
+    assert (roots.containers / kept).exists()
+    assert not (roots.run_containers / gone).exists()
+    state = json.loads((roots.containers / kept / "state.json").read_text())
+    assert state["Status"] == "exited"

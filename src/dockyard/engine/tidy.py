@@ -1,0 +1,46 @@
+"""``python -m dockyard.engine.tidy ROOT RUN_ROOT ID``: what happens when a container ends.
+
+Started in the background by the container's poststop hook (see
+``Lifecycle._exit_hook``): it leaves the hook's process group, waits for the monitor to
+finish (it called the runtime's delete that ran the hook), then unmounts the rootfs and
+removes the container if it was started with ``--rm``. Errors go to
+``$RUN/containers/<id>/tidy.log`` when that directory still exists.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def main(argv: list[str]) -> int:
+    root, run_root, cid = argv
+    os.setsid()
+    from dockyard.engine.monitor.client import monitor_pid
+
+    run_dir = Path(run_root) / "containers" / cid
+    deadline = time.monotonic() + 60
+    while monitor_pid(run_dir) is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        from dockyard.engine.config import HostFacts
+        from dockyard.engine.lifecycle import Lifecycle
+        from dockyard.engine.rootfs import StoreImages
+        from dockyard.settings import Roots
+
+        roots = Roots(Path(root), Path(run_root))
+        Lifecycle(roots, StoreImages(roots), "", HostFacts()).tidy(cid)
+    except Exception as err:  # a background helper: record, never raise
+        if run_dir.is_dir():
+            with open(run_dir / "tidy.log", "a") as f:
+                f.write(f"tidy: {type(err).__name__}: {err}\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
