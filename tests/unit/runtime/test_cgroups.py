@@ -374,7 +374,6 @@ def test_v2_quota_keeps_the_period_and_unlimited(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("resources", "message"), [
     ({"memory": {"limit": 1}}, "linux.resources: cgroup v2 controller not available on this "
      "host: memory"),
-    ({"devices": [{"allow": False}]}, "linux.resources.devices: device rules need cgroup v1"),
     ({"unified": {"../escape": "1"}}, "linux.resources.unified: not a cgroup file: ../escape"),
     ({"unified": {"cgroup.procs": "1"}}, "linux.resources.unified: not a cgroup file: "
      "cgroup.procs"),

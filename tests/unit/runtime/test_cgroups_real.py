@@ -262,3 +262,52 @@ def test_v2_freeze_stops_progress(cgroup2: str, cg_path: str) -> None:
     finally:
         m.remove()
         counter.wait(timeout=5)
+
+
+OPEN_PROBE = r"""
+import os, sys, json
+sys.stdin.buffer.read(1)
+out = {}
+probes = (("null_rw", "/dev/null", os.O_RDWR), ("zero_r", "/dev/zero", os.O_RDONLY),
+          ("zero_w", "/dev/zero", os.O_WRONLY), ("full_r", "/dev/full", os.O_RDONLY))
+for name, path, flags in probes:
+    try:
+        os.close(os.open(path, flags))
+        out[name] = 0
+    except OSError as e:
+        out[name] = e.errno
+print(json.dumps(out), flush=True)
+"""
+
+
+def test_v2_device_filter_in_the_kernel(cgroup2: str, cg_path: str) -> None:
+    # The unified hierarchy takes BPF device programs with no controller enabled.
+    import json
+
+    from dockyard.runtime.cgroups.v2.devices import attached_programs
+
+    path = os.path.join(cgroup2, cg_path.lstrip("/"))
+    m = V2Manager(path, cgroup2, enable_all=False)
+    m.create()
+    rules = [{"allow": False, "access": "rwm"},
+             {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
+             {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "r"}]
+    m.apply({"devices": rules})
+    m.apply({"devices": rules})  # re-applying replaces the program, never stacks them
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert len(attached_programs(fd)) == 1
+    finally:
+        os.close(fd)
+    p = subprocess.Popen([sys.executable, "-c", OPEN_PROBE], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+    try:
+        m.add_pid(p.pid)
+        out, _ = p.communicate(b"x", timeout=30)
+    finally:
+        p.kill()
+        p.wait()
+    got = json.loads(out)
+    assert got == {"null_rw": 0, "zero_r": 0, "zero_w": 1, "full_r": 1}  # EPERM
+    m.remove()
+    assert not os.path.exists(path)

@@ -37,7 +37,13 @@ class HybridManager:
         self.v2.add_pid(pid)
 
     def _route_v2(self) -> set[str]:
-        return {"hugepageLimits"} if "hugetlb" not in self.v1.paths else set()
+        """linux.resources keys the v1 side cannot take (its controller is absent)."""
+        keys = set()
+        if "hugetlb" not in self.v1.paths:
+            keys.add("hugepageLimits")
+        if "devices" not in self.v1.paths:
+            keys.add("devices")
+        return keys
 
     def apply(self, resources: Mapping[str, Any] | None) -> None:
         """Split ``linux.resources``: unified and v1-less controllers to the v2 side."""

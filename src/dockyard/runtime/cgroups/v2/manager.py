@@ -112,9 +112,6 @@ class V2Manager:
             return
         if not isinstance(resources, dict):
             raise InvalidConfig("linux.resources: must be an object")
-        if resources.get("devices"):
-            raise InvalidConfig("linux.resources.devices: device rules need cgroup v1 here "
-                                "(eBPF device filters are not implemented)")
         need = controllers_needed(resources)
         missing = need - self.available()
         if missing:
@@ -130,6 +127,10 @@ class V2Manager:
                                                                 "cgroup.threads"):
                 raise InvalidConfig(f"linux.resources.unified: not a cgroup file: {name}")
             write(self.path, name, value, f"linux.resources.unified.{name}")
+        if resources.get("devices") is not None:
+            # No controller file: an eBPF program attached to the cgroup decides.
+            __import__("dockyard.runtime.cgroups.v2.devices", fromlist=["apply"]).apply(
+                self.path, resources)
 
     def _set_frozen(self, on: bool, timeout: float = 10.0) -> None:
         write(self.path, "cgroup.freeze", int(on), f"cgroup {self.path}: freeze")
