@@ -9,13 +9,15 @@ what depends on ids, times and paths, and a State of the same shape.
 from __future__ import annotations
 
 import json
+import subprocess
 from typing import Any
 
 import pytest
 
-from tests.support.dockerd import Dockerd
+from tests.support.dockerd import DOCKER, Dockerd
 
 IMAGE = "dytest/busybox:1"
+DOCKER_CLI = [DOCKER or "docker"]
 MB = 1024 * 1024
 CLI_DEFAULTS: dict[str, Any] = {  # what the docker CLI sends when no flag says otherwise
     "config": {"AttachStdout": True, "AttachStderr": True, "Image": IMAGE, "Labels": {}},
@@ -145,3 +147,56 @@ def test_running_state_matches_docker(dockerd: Dockerd, busybox_rootfs_template:
     ours = engine.inspect("up")
     assert ours["State"]["ExitCode"] == theirs["State"]["ExitCode"] == 137
     assert ours["State"]["Status"] == theirs["State"]["Status"] == "exited"
+
+
+DEFAULTS_IMAGE = "dytest/defaults:1"
+IMAGE_CHANGES = ['ENTRYPOINT ["/bin/sh", "-c"]', 'CMD ["echo from image"]',
+                 "ENV FROM_IMAGE=1 SHARED=image", "WORKDIR /srv", "USER daemon",
+                 "STOPSIGNAL SIGQUIT", "LABEL layer=image"]
+# (docker run flags, the Config the docker CLI sends for them)
+COMBOS: list[tuple[list[str], dict[str, Any]]] = [
+    ([], {}),
+    (["echo hi"], {"Cmd": ["echo hi"]}),
+    (["--entrypoint", "/bin/echo"], {"Entrypoint": ["/bin/echo"]}),
+    (["--entrypoint", "/bin/echo", "--", "a", "b"],
+     {"Entrypoint": ["/bin/echo"], "Cmd": ["a", "b"]}),
+    (["--entrypoint", "", "--", "echo", "x"], {"Entrypoint": [""], "Cmd": ["echo", "x"]}),
+    (["-e", "SHARED=mine", "-e", "MINE=2"], {"Env": ["SHARED=mine", "MINE=2"]}),
+    (["-w", "/tmp", "-u", "1000:1000", "--stop-signal", "SIGUSR1", "-l", "layer=mine"],
+     {"WorkingDir": "/tmp", "User": "1000:1000", "StopSignal": "SIGUSR1",
+      "Labels": {"layer": "mine"}}),
+]
+
+
+@pytest.mark.peer
+@pytest.mark.slow
+def test_image_defaults_combine_like_docker(dockerd: Dockerd, busybox_rootfs_template: Any,
+                                            engine: Any, images: Any) -> None:
+    dockerd.import_rootfs(busybox_rootfs_template, IMAGE)
+    ctx = dockerd.base / "defaults-ctx"
+    ctx.mkdir(exist_ok=True)
+    (ctx / "Dockerfile").write_text("\n".join([f"FROM {IMAGE}", *IMAGE_CHANGES]) + "\n")
+    built = subprocess.run([*DOCKER_CLI, "build", "-q", "-t", DEFAULTS_IMAGE, str(ctx)],
+                           env={**dockerd.env(), "DOCKER_BUILDKIT": "0"},
+                           capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    image_cfg = json.loads(dockerd.docker("image", "inspect", DEFAULTS_IMAGE).stdout)[0]
+    images.add("dytest/defaults", image_cfg["Config"])
+    for i, (flags, config) in enumerate(COMBOS):
+        name = f"combo{i}"
+        split = flags.index("--") if "--" in flags else len(flags)
+        if flags and not flags[0].startswith("-"):
+            opts, args = [], flags
+        else:
+            opts, args = flags[:split], flags[split + 1:]
+        dockerd.docker("create", "--name", name, "--network", "none", *opts,
+                       DEFAULTS_IMAGE, *args)
+        theirs = json.loads(dockerd.docker("inspect", name).stdout)[0]
+        engine.create(name, {**CLI_DEFAULTS["config"], "Image": DEFAULTS_IMAGE, **config},
+                      CLI_DEFAULTS["host"])
+        ours = engine.inspect(name)
+        for key in ("Path", "Args"):
+            assert ours[key] == theirs[key], (flags, key)
+        for key in ("Entrypoint", "Cmd", "Env", "WorkingDir", "User", "StopSignal",
+                    "Labels"):
+            assert ours["Config"].get(key) == theirs["Config"].get(key), (flags, key)
