@@ -289,19 +289,43 @@ def _canonical(value: object) -> str:
     return repr(value)
 
 
-def _disk_key(text: str) -> str:
-    import hashlib  # only with a disk cache: the OpenSSL binding costs ~2 ms
+def _disk_name(text: bytes) -> str:
+    import zlib  # a checksum names the file; hashlib would load OpenSSL (~2 ms)
 
-    return hashlib.sha256(text.encode()).hexdigest()
+    return f"{zlib.crc32(text):08x}{len(text):06x}.bpf"
 
 
-def _disk_store(cache_dir: str, key: str, bpf: bytes) -> None:
+def _trusted(cache_dir: str) -> bool:
+    """Only a directory that only we can write may feed filters back to us."""
+    st = os.stat(cache_dir)
+    return st.st_uid == os.geteuid() and not st.st_mode & 0o022
+
+
+def _disk_load(cache_dir: str, name: str, text: bytes) -> bytes | None:
+    # A file holds the key text, NUL, the program: comparing the text makes a
+    # checksum collision harmless (it is a miss, then an overwrite).
+    try:
+        if not _trusted(cache_dir):
+            return None
+        with open(os.path.join(cache_dir, name), "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    if data[: len(text)] != text or data[len(text): len(text) + 1] != b"\0":
+        return None
+    bpf = data[len(text) + 1:]
+    return bpf if bpf and len(bpf) % 8 == 0 else None
+
+
+def _disk_store(cache_dir: str, name: str, text: bytes, bpf: bytes) -> None:
     try:
         os.makedirs(cache_dir, mode=0o700, exist_ok=True)
-        tmp = os.path.join(cache_dir, f".{key}.{os.getpid()}.tmp")
+        if not _trusted(cache_dir):
+            return
+        tmp = os.path.join(cache_dir, f".{name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as f:
-            f.write(bpf)
-        os.replace(tmp, os.path.join(cache_dir, key + ".bpf"))
+            f.write(text + b"\0" + bpf)
+        os.replace(tmp, os.path.join(cache_dir, name))
         entries = [e for e in os.scandir(cache_dir) if e.name.endswith(".bpf")]
         if len(entries) > _DISK_CACHE_SIZE:
             entries.sort(key=lambda e: e.stat().st_mtime)
@@ -315,8 +339,9 @@ def compile_filter(section: object, *, cache_dir: str | None = None) -> bytes:
     """Classic BPF for an OCI ``linux.seccomp`` section (``struct sock_filter`` array).
 
     Results are cached in memory under the section's canonical text, and in
-    ``cache_dir`` when given (``<sha256>.bpf``), both keyed also by the machine and
-    the libseccomp version. A runtime started once per container gains only from the
+    ``cache_dir`` when given (a file per section holding its text and program; the
+    directory must be ours and not group/world-writable), both keyed also by the
+    machine and the libseccomp version. A runtime started once per container gains only from the
     disk cache: pass e.g. ``<state root>/seccomp`` to skip libseccomp (~10 ms for
     Docker's profile) on every start after the first. Unknown syscalls, actions,
     operators, architectures and flags raise ``InvalidConfig`` naming them.
@@ -328,19 +353,14 @@ def compile_filter(section: object, *, cache_dir: str | None = None) -> bytes:
         _MEMORY_CACHE[key] = hit  # most recently used last
         return hit
     bpf: bytes | None = None
-    disk_key = _disk_key(key) if cache_dir is not None else ""
+    text = key.encode()
+    name = _disk_name(text) if cache_dir is not None else ""
     if cache_dir is not None:
-        try:
-            with open(os.path.join(cache_dir, disk_key + ".bpf"), "rb") as f:
-                bpf = f.read()
-            if not bpf or len(bpf) % 8:
-                bpf = None
-        except OSError:
-            bpf = None
+        bpf = _disk_load(cache_dir, name, text)
     if bpf is None:
         bpf = _compile(checked)
         if cache_dir is not None:
-            _disk_store(cache_dir, disk_key, bpf)
+            _disk_store(cache_dir, name, text, bpf)
     _MEMORY_CACHE[key] = bpf
     if len(_MEMORY_CACHE) > _MEMORY_CACHE_SIZE:
         del _MEMORY_CACHE[next(iter(_MEMORY_CACHE))]

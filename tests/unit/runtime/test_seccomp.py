@@ -124,7 +124,7 @@ def test_disk_cache_is_written_and_reused(tmp_path: Path,
     bpf = seccomp.compile_filter(section, cache_dir=str(tmp_path))
     files = os.listdir(tmp_path)
     assert len(files) == 1 and files[0].endswith(".bpf")
-    assert (tmp_path / files[0]).read_bytes() == bpf
+    assert (tmp_path / files[0]).read_bytes().endswith(b"\0" + bpf)
     seccomp._MEMORY_CACHE.clear()
     monkeypatch.setattr(seccomp, "_compile", lambda s: pytest.fail("recompiled"))
     assert seccomp.compile_filter(section, cache_dir=str(tmp_path)) == bpf
@@ -158,3 +158,29 @@ def test_cache_text_ignores_key_order_but_not_content(names: list[str], rnd: Any
     # Values that print alike must not collide: 1 and "1", True and 1.
     assert seccomp._canonical({"a": 1}) != seccomp._canonical({"a": "1"})
     assert seccomp._canonical({"a": True}) != seccomp._canonical({"a": 1})
+
+
+def test_disk_cache_in_a_shared_writable_dir_is_not_trusted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    section = _section(syscalls=[{"names": ["pivot_root"], "action": "SCMP_ACT_ERRNO"}])
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    seccomp._MEMORY_CACHE.clear()
+    seccomp.compile_filter(section, cache_dir=str(shared))
+    assert os.listdir(shared) == []  # nothing stored where others could swap it
+
+
+def test_disk_cache_entry_for_another_section_is_a_miss(tmp_path: Path) -> None:
+    # Plant the entry of section A under the file name section B would use.
+    a = _section(syscalls=[{"names": ["setns"], "action": "SCMP_ACT_ERRNO"}])
+    b = _section(syscalls=[{"names": ["setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": 3}])
+    seccomp._MEMORY_CACHE.clear()
+    bpf_a = seccomp.compile_filter(a, cache_dir=str(tmp_path))
+    (entry_a,) = tmp_path.iterdir()
+    seccomp._MEMORY_CACHE.clear()
+    bpf_b = seccomp.compile_filter(b, cache_dir=str(tmp_path))
+    entry_b = next(p for p in tmp_path.iterdir() if p != entry_a)
+    entry_b.write_bytes(entry_a.read_bytes())
+    seccomp._MEMORY_CACHE.clear()
+    assert seccomp.compile_filter(b, cache_dir=str(tmp_path)) == bpf_b != bpf_a
