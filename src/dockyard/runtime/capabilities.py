@@ -31,6 +31,7 @@ __all__ = [
     "NAMES",
     "SETS",
     "apply_process_capabilities",
+    "available",
     "bounding_set",
     "check_process_capabilities",
     "drop_bounding",
@@ -162,6 +163,17 @@ def bounding_set() -> int:
         if _prctl(_PR_CAPBSET_READ, cap, what="prctl(PR_CAPBSET_READ)"):
             mask |= 1 << cap
     return mask
+
+
+def available() -> list[str]:
+    """Names of the capabilities this process can hand on (its bounding set).
+
+    What "all capabilities" means here (``--privileged``, ``--cap-add ALL``): a config
+    asking for more fails ``check_process_capabilities``, as root here lacks
+    CAP_SYS_RESOURCE. Docker computes its privileged set the same way.
+    """
+    _, permitted, _ = get_sets()
+    return names_of(bounding_set() & permitted)
 
 
 def get_sets(pid: int = 0) -> tuple[int, int, int]:

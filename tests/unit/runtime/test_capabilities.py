@@ -93,3 +93,10 @@ def test_this_machine_lacks_cap_sys_resource() -> None:
     _, held, _ = caps.get_sets()
     assert not held >> caps.CAPABILITIES["CAP_SYS_RESOURCE"] & 1
     assert not caps.bounding_set() >> caps.CAPABILITIES["CAP_SYS_RESOURCE"] & 1
+
+
+def test_available_is_what_a_privileged_container_can_get() -> None:
+    names = caps.available()
+    assert "CAP_SYS_ADMIN" in names and "CAP_SYS_RESOURCE" not in names
+    every = dict.fromkeys(("bounding", "effective", "permitted", "inheritable"), names)
+    assert caps.check_process_capabilities(every)["permitted"] == caps.parse(names)
