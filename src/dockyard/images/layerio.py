@@ -7,7 +7,8 @@ import bz2
 import lzma
 import tarfile
 import zlib
-from typing import BinaryIO, cast
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
 
 from dockyard.errors import InvalidArgument
 from dockyard.images.content import LocalStore, LocalWriter
@@ -16,6 +17,7 @@ from dockyard.oci import Descriptor, Digest, mediatypes
 __all__ = ["detect_compression", "ingest_tar", "open_decompressed"]
 
 CHUNK = 1 << 20
+ZSTD_SLICE = 4 << 10  # zstd expands at most ~32768x: <= 128 MiB per step
 
 
 def detect_compression(head: bytes) -> str:
@@ -31,63 +33,105 @@ def detect_compression(head: bytes) -> str:
     return ""
 
 
-class _Chunks:
-    """Decompress a stream chunk by chunk (gzip members concatenated are allowed)."""
-
-    def __init__(self, src: BinaryIO, head: bytes, kind: str) -> None:
-        self.src, self.head, self.kind = src, head, kind
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        data = self.head
-        if self.kind == "zstd":
-            import zstandard
-
-            reader = zstandard.ZstdDecompressor().stream_reader(
-                cast(BinaryIO, _Prefixed(data, self.src)))
-            while chunk := reader.read(CHUNK):
-                yield chunk
-            return
-        dec: object = {"gzip": lambda: zlib.decompressobj(47), "bzip2": bz2.BZ2Decompressor,
-                       "xz": lzma.LZMADecompressor, "": None}[self.kind]
-        if dec is None:
-            while data:
-                yield data
-                data = self.src.read(CHUNK)
-            return
-        d = dec()  # type: ignore[operator]
-        while True:
-            if not data:
-                data = self.src.read(CHUNK)
-                if not data:
-                    break
-            out = d.decompress(data)
-            if out:
-                yield out
-            data = d.unused_data if d.eof else b""
-            if d.eof:
-                if not data and not (data := self.src.read(CHUNK)):
-                    break
-                d = dec()  # type: ignore[operator]
-        if not d.eof:
-            raise InvalidArgument("compressed stream ends early")
+def _plain(src: BinaryIO, head: bytes) -> Iterator[bytes]:
+    data = head
+    while data:
+        yield data
+        data = src.read(CHUNK)
 
 
-class _Prefixed:
-    def __init__(self, head: bytes, src: BinaryIO) -> None:
-        self.head, self.src = head, src
+def _gzip(src: BinaryIO, head: bytes) -> Iterator[bytes]:
+    """Gzip members one after another; output bounded per step (no bomb in memory)."""
+    d = zlib.decompressobj(47)
+    buf = head
+    while True:
+        if not buf and not d.unconsumed_tail:
+            buf = src.read(CHUNK)
+            if not buf:
+                break
+        out = d.decompress(d.unconsumed_tail + buf if d.unconsumed_tail else buf, CHUNK)
+        buf = b""
+        if out:
+            yield out
+        if d.eof:
+            buf = d.unused_data or src.read(CHUNK)
+            if not buf:
+                return
+            d = zlib.decompressobj(47)
+    if not d.eof:
+        raise InvalidArgument("compressed stream ends early")
 
-    def read(self, n: int = -1) -> bytes:
-        if self.head:
-            out, self.head = self.head[:n] if n >= 0 else self.head, self.head[n:] if n >= 0 \
-                else b""
-            return out
-        return self.src.read(n)
+
+def _bz2_xz(src: BinaryIO, head: bytes, make: Callable[[], Any]) -> Iterator[bytes]:
+    d = make()
+    buf = head
+    while True:
+        if d.needs_input and not buf:
+            buf = src.read(CHUNK)
+            if not buf:
+                break
+        out = d.decompress(buf, CHUNK)
+        buf = b""
+        if out:
+            yield out
+        if d.eof:
+            buf = d.unused_data or src.read(CHUNK)
+            if not buf:
+                return
+            d = make()
+    if not d.eof:
+        raise InvalidArgument("compressed stream ends early")
 
 
-def open_decompressed(src: BinaryIO) -> tuple[str, _Chunks]:
+def _zstd(src: BinaryIO, head: bytes) -> Iterator[bytes]:
+    """Frames one after another. Input goes in small slices so that one step's output
+    stays bounded (zstd's stream reader would hide a truncated frame)."""
+    import zstandard
+
+    d = zstandard.ZstdDecompressor().decompressobj()
+    buf = head
+    while True:
+        if not buf:
+            buf = src.read(CHUNK)
+            if not buf:
+                break
+        piece, buf = buf[:ZSTD_SLICE], buf[ZSTD_SLICE:]
+        out = d.decompress(piece)
+        if out:
+            yield out
+        if d.eof:
+            buf = d.unused_data + buf
+            if not buf and not (buf := src.read(CHUNK)):
+                return
+            d = zstandard.ZstdDecompressor().decompressobj()
+    if not d.eof:
+        raise InvalidArgument("compressed stream ends early")
+
+
+def open_decompressed(src: BinaryIO) -> tuple[str, Iterator[bytes]]:
+    """The compression found and an iterator of the decompressed bytes; bad or cut
+    compressed data raises ``InvalidArgument`` (the caller adds what was read)."""
     head = src.read(512)
     kind = detect_compression(head)
-    return kind, _Chunks(src, head, kind)
+    if kind == "gzip":
+        return kind, _guard(_gzip(src, head), kind)
+    if kind == "bzip2":
+        return kind, _guard(_bz2_xz(src, head, bz2.BZ2Decompressor), kind)
+    if kind == "xz":
+        return kind, _guard(_bz2_xz(src, head, lzma.LZMADecompressor), kind)
+    if kind == "zstd":
+        return kind, _guard(_zstd(src, head), kind)
+    return kind, _plain(src, head)
+
+
+def _guard(chunks: Iterator[bytes], kind: str) -> Iterator[bytes]:
+    """Every decompressor's own error as one ``InvalidArgument``."""
+    try:
+        yield from chunks
+    except InvalidArgument:
+        raise
+    except Exception as err:  # zlib.error, LZMAError, OSError (bz2), ZstdError...
+        raise InvalidArgument(f"invalid {kind} data: {err}") from None
 
 
 def ingest_tar(store: LocalStore, src: BinaryIO, where: str) -> tuple[LocalWriter, Digest]:
@@ -99,8 +143,8 @@ def ingest_tar(store: LocalStore, src: BinaryIO, where: str) -> tuple[LocalWrite
         try:
             for chunk in chunks:
                 w.write(chunk)
-        except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as err:
-            raise InvalidArgument(f"{where}: cannot decompress: {err}") from None
+        except InvalidArgument as err:
+            raise InvalidArgument(f"{where}: {err}") from None
         check_tar(w, where)
     except BaseException:
         w.abort()

@@ -118,8 +118,8 @@ def _diff_id(w: LocalWriter, where: str) -> tuple[Digest, str]:
         try:
             for chunk in open_decompressed(f)[1]:
                 h.update(chunk)
-        except (OSError, EOFError, ValueError) as err:
-            raise Corrupt(f"{where}: cannot decompress layer: {err}") from None
+        except InvalidArgument as err:
+            raise Corrupt(f"{where}: {err}") from None
     if kind not in ("gzip", "zstd"):
         raise InvalidArgument(f"{where}: unsupported layer compression {kind}")
     return h.digest(), kind
