@@ -323,17 +323,20 @@ def _process(config: Config, hc: HostConfig, inputs: SpecInputs,
         args = [INIT_PATH, "--", *args]
     security = parse_security_opts(hc.get("SecurityOpt"))
     proc: dict[str, Any] = {
-        "terminal": bool(config.get("Tty")),
         "user": {"uid": inputs.user.uid, "gid": inputs.user.gid,
                  "additionalGids": list(inputs.user.additional_gids)},
         "args": args,
         "env": container_env(config),
         "cwd": config.get("WorkingDir") or "/",
+        # A non-root user starts with no effective or permitted capabilities (docker
+        # 20.10.14+, CVE-2022-24769); root gets the set in all three.
         "capabilities": {"bounding": list(caps), "effective": list(caps),
-                         "permitted": list(caps)},
+                         "permitted": list(caps)} if inputs.user.uid == 0 else
+        {"bounding": list(caps)},
         "oomScoreAdj": int(hc.get("OomScoreAdj") or 0),
     }
     if config.get("Tty"):
+        proc["terminal"] = True
         height, width = ([*list(hc.get("ConsoleSize") or [0, 0]), 0, 0])[:2]
         if height and width:
             proc["consoleSize"] = {"height": height, "width": width}

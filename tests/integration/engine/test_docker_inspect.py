@@ -200,3 +200,60 @@ def test_image_defaults_combine_like_docker(dockerd: Dockerd, busybox_rootfs_tem
         for key in ("Entrypoint", "Cmd", "Env", "WorkingDir", "User", "StopSignal",
                     "Labels"):
             assert ours["Config"].get(key) == theirs["Config"].get(key), (flags, key)
+
+
+SPEC_FLAGS = ["-m", "32m", "--memory-reservation", "16m", "--cpus", "0.5", "--cpu-shares",
+              "512", "--pids-limit", "50", "--cap-add", "NET_ADMIN", "--cap-drop", "MKNOD",
+              "--read-only", "--security-opt", "no-new-privileges", "--ulimit",
+              "nofile=1024:2048", "--hostname", "box", "-e", "A=1", "-w", "/tmp",
+              "-u", "1000", "--device", "/dev/null:/dev/mynull:rwm", "--shm-size", "32m"]
+SPEC_HOST = {"Memory": 32 * MB, "MemoryReservation": 16 * MB, "NanoCpus": 500_000_000,
+             "CpuShares": 512, "PidsLimit": 50, "CapAdd": ["NET_ADMIN"],
+             "CapDrop": ["MKNOD"], "ReadonlyRootfs": True,
+             "SecurityOpt": ["no-new-privileges"], "ShmSize": 32 * MB,
+             "Ulimits": [{"Name": "nofile", "Hard": 2048, "Soft": 1024}],
+             "Devices": [{"PathOnHost": "/dev/null", "PathInContainer": "/dev/mynull",
+                          "CgroupPermissions": "rwm"}]}
+SPEC_CONFIG = {"Hostname": "box", "Env": ["A=1"], "WorkingDir": "/tmp", "User": "1000",
+               "Cmd": ["sleep", "30"]}
+
+
+def _mount_view(spec: dict[str, Any]) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [(m["destination"], m["type"], tuple(m.get("options", [])))
+            for m in spec["mounts"] if m["type"] != "bind"]
+
+
+@pytest.mark.peer
+@pytest.mark.slow
+def test_config_json_matches_dockers(dockerd: Dockerd, busybox_rootfs_template: Any,
+                                     engine: Any, images: Any, roots: Any) -> None:
+    dockerd.import_rootfs(busybox_rootfs_template, IMAGE)
+    images.add("dytest/busybox", {})
+    cid = dockerd.docker("run", "-d", "--name", "spec", "--network", "none", *SPEC_FLAGS,
+                         IMAGE, "sleep", "30").stdout.strip()
+    found = list((dockerd.base / "exec").rglob(f"{cid}/config.json"))
+    assert found, "docker's bundle was not found under its exec-root"
+    theirs = json.loads(found[0].read_text())
+    ours_id = engine.create("spec", {**CLI_DEFAULTS["config"], **SPEC_CONFIG},
+                            {**CLI_DEFAULTS["host"], **SPEC_HOST})["Id"]
+    engine.start(ours_id)
+    ours = json.loads((roots.run_containers / ours_id / "config.json").read_text())
+    tp, op = theirs["process"], ours["process"]
+    for key in ("user", "args", "env", "cwd", "capabilities", "rlimits", "noNewPrivileges",
+                "oomScoreAdj", "terminal"):
+        assert op.get(key) == tp.get(key), key
+    assert ours["hostname"] == theirs["hostname"]
+    assert ours["root"]["readonly"] == theirs["root"].get("readonly", False)
+    assert _mount_view(ours) == _mount_view(theirs)
+    assert [m["destination"] for m in ours["mounts"] if m["type"] == "bind"] == \
+        [m["destination"] for m in theirs["mounts"] if m["type"] == "bind"]
+    tl, ol = theirs["linux"], ours["linux"]
+    for key in ("sysctl", "namespaces", "maskedPaths", "readonlyPaths", "devices"):
+        assert ol.get(key) == tl.get(key), key
+    for key in ("memory", "cpu", "pids"):
+        assert ol["resources"].get(key) == tl["resources"].get(key), key
+    their_rules = tl["resources"]["devices"]
+    assert ol["resources"]["devices"][0] == their_rules[0] == {"allow": False, "access": "rwm"}
+    assert all(rule in ol["resources"]["devices"] for rule in their_rules)
+    assert ol["seccomp"]["defaultAction"] == tl["seccomp"]["defaultAction"]
+    assert set(ol["seccomp"]["architectures"]) == set(tl["seccomp"]["architectures"])

@@ -45,7 +45,7 @@ def test_defaults_match_dockers_config_json() -> None:
                 hostname_path=Path("/c/hostname"), hosts_path=Path("/c/hosts"),
                 resolv_conf_path=Path("/c/resolv.conf"))
     proc = spec["process"]
-    assert proc["args"] == ["sh"] and proc["cwd"] == "/" and proc["terminal"] is False
+    assert proc["args"] == ["sh"] and proc["cwd"] == "/" and "terminal" not in proc
     assert proc["env"] == ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                            f"HOSTNAME={CID[:12]}"]
     assert proc["capabilities"]["bounding"] == list(DEFAULT_CAPABILITIES)
@@ -210,6 +210,7 @@ def test_tty_user_workdir_env() -> None:
     assert proc["terminal"] is True and proc["consoleSize"] == {"height": 24, "width": 80}
     assert proc["cwd"] == "/tmp"
     assert proc["user"] == {"uid": 1000, "gid": 100, "additionalGids": [100, 5]}
+    assert list(proc["capabilities"]) == ["bounding"]  # non-root: nothing effective
     assert proc["env"][1:] == ["HOSTNAME=mine", "TERM=xterm", "X=1"]
 
 
