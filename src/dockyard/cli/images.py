@@ -324,7 +324,10 @@ def save_cmd(images: tuple[str, ...], output: str | None, fmt: str) -> None:
             save(store, list(images), sys.stdout.buffer, fmt, progress)
             return
         dest = Path(output)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent or ".")
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent or ".")
+        except OSError as err:
+            raise InvalidArgument(f"save: {output}: {err.strerror}") from None
         try:
             with os.fdopen(fd, "wb") as f:
                 save(store, list(images), f, fmt, progress)

@@ -102,6 +102,8 @@ def test_save_load_prune(run: Run, tmp_path: Path) -> None:
     assert run("load", "-q", "-i", str(archive)) == (0, "", "")
     code, _, err = run("save", "-o", str(archive), "--format", "tar", "keep")
     assert code != 0 and "tar" in err
+    code, _, err = run("save", "-o", str(tmp_path / "no" / "dir.tar"), "keep")
+    assert code == 1 and err == f"Error: save: {tmp_path}/no/dir.tar: No such file or directory\n"
 
 
 def test_filters_files_and_bad_tags(run: Run, tmp_path: Path) -> None:
