@@ -135,7 +135,8 @@ def podman(base: Path, tar_path: Path, parent: str, count: int) -> None:
         return out.stdout.strip()
 
     def start_one(i: int) -> int:
-        cid = run("run", "-d", "--network", "none", "--cgroup-parent", f"/{parent}",
+        cid = run("run", "-d", "--network", "none", "--ulimit", "host",
+                  "--cgroup-parent", f"/{parent}",
                   "bench-busybox", "sleep", "3600")
         return int(run("inspect", "--format", "{{.State.ConmonPid}}", cid))
 

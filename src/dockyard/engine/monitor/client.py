@@ -1,11 +1,14 @@
 """The engine's side of the monitor: launch it, start, wait, resize, query.
 
 Launch contract: the caller fills a ``MonitorConfig``; ``start_monitor`` writes it to
-``$RUN/containers/<id>/monitor.json`` and runs ``<python> -S -s -E boot.py
-monitor.json <fd>``. The monitor detaches, runs ``<runtime...> create`` (and ``start``
-if ``autostart``), then writes one JSON line to the fd: ``{"ok": true, "pid": N}`` or
-``{"ok": false, "error": "..."}``. The monitor's own messages go to ``monitor.log`` in
-the same directory; its pid is in ``monitor.pid`` while it runs.
+``$RUN/containers/<id>/monitor.json`` and hands the path and the write end of a pipe
+to the spawner (``$RUN/monitor/``, started on demand; see ``spawner``), which forks
+the monitor. Without a spawner (``DOCKYARD_MONITOR_SPAWNER=0``, or if it cannot be
+started) it runs ``<python> -S -s -E boot.py monitor.json <fd>`` instead. Either way
+the monitor detaches, runs ``<runtime...> create`` (and ``start`` if ``autostart``),
+then writes one JSON line to the pipe: ``{"ok": true, "pid": N}`` or ``{"ok": false,
+"error": "..."}``. Its own messages go to ``monitor.log`` in the run dir; its pid is
+in ``monitor.pid`` while it runs.
 """
 
 from __future__ import annotations
@@ -80,16 +83,14 @@ def start_monitor(cfg: MonitorConfig, *, timeout: float = 30.0) -> int:
     cfg_path = os.path.join(run_dir, "monitor.json")
     write_json_atomic(cfg_path, dict(cfg))
     r, w = os.pipe2(os.O_CLOEXEC)
-    env = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")}
     try:
-        with open(os.path.join(run_dir, "monitor.log"), "ab") as log:
-            proc = subprocess.Popen(
-                [monitor_python(), "-S", "-s", "-E", BOOT, cfg_path, str(w)],
-                pass_fds=(w,), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                cwd=run_dir, env=env, start_new_session=True, close_fds=True)
+        spawner = None
+        if os.environ.get("DOCKYARD_MONITOR_SPAWNER", "1") != "0":
+            spawner = _spawner_dir(run_dir)
+        if spawner is None or not _via_spawner(spawner, cfg_path, w, timeout):
+            _launch_direct(run_dir, cfg_path, w)
         os.close(w)
         w = -1
-        proc.wait()  # the launcher forks the real monitor and exits at once
         line = _read_line(r, timeout)
     finally:
         os.close(r)
@@ -105,6 +106,100 @@ def start_monitor(cfg: MonitorConfig, *, timeout: float = 30.0) -> int:
     if not reply.get("ok"):
         _raise_for(str(reply.get("error", "unknown error")), cfg["id"])
     return int(reply["pid"])
+
+
+def _env() -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")}
+
+
+def _launch_direct(run_dir: str, cfg_path: str, sync_w: int) -> None:
+    """A fresh interpreter for this one monitor (no spawner)."""
+    with open(os.path.join(run_dir, "monitor.log"), "ab") as log:
+        proc = subprocess.Popen(
+            [monitor_python(), "-S", "-s", "-E", BOOT, cfg_path, str(sync_w)],
+            pass_fds=(sync_w,), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            cwd=run_dir, env=_env(), start_new_session=True, close_fds=True)
+    proc.wait()  # the launcher forks the real monitor and exits at once
+
+
+def _spawner_dir(run_dir: str) -> str:
+    """``$RUN/monitor``, from ``$RUN/containers/<id>``."""
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(run_dir))), "monitor")
+
+
+def _connect_spawner(directory: str) -> socket.socket | None:
+    dfd = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(10.0)
+        sock.connect(f"/proc/self/fd/{dfd}/spawner.sock")
+    except (FileNotFoundError, ConnectionRefusedError):
+        sock.close()
+        return None
+    except BaseException:
+        sock.close()
+        raise
+    finally:
+        os.close(dfd)
+    return sock
+
+
+def _start_spawner(directory: str, timeout: float) -> None:
+    r, w = os.pipe2(os.O_CLOEXEC)
+    try:
+        with open(os.path.join(directory, "spawner.log"), "ab") as log:
+            proc = subprocess.Popen(
+                [monitor_python(), "-S", "-s", "-E", BOOT, "--spawner", directory, str(w)],
+                pass_fds=(w,), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                cwd=directory, env=_env(), start_new_session=True, close_fds=True)
+        os.close(w)
+        w = -1
+        proc.wait()
+        if _read_line(r, timeout) != "ok":
+            raise SystemFailure(f"monitor spawner in {directory} did not start")
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)
+
+
+def _via_spawner(directory: str, cfg_path: str, sync_w: int, timeout: float) -> bool:
+    """Have the spawner fork the monitor; False if no spawner could be had."""
+    import array
+    import fcntl
+
+    try:
+        os.makedirs(directory, exist_ok=True)
+        lock = os.open(os.path.join(directory, "spawner.lock"),
+                       os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the spawner cannot exit while we hold this
+        sock = _connect_spawner(directory)
+        if sock is None:
+            try:
+                _start_spawner(directory, timeout)
+            except (OSError, SystemFailure):
+                return False
+            sock = _connect_spawner(directory)
+            if sock is None:
+                return False
+        with closing(sock):
+            sock.sendmsg([json.dumps({"config": cfg_path}).encode() + b"\n"],
+                         [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [sync_w]))])
+            data = b""
+            while b"\n" not in data:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        reply = json.loads(data.split(b"\n", 1)[0] or b"{}")
+        if not reply.get("ok"):
+            raise SystemFailure(f"monitor spawner: {reply.get('error', 'no reply')}")
+        return True
+    finally:
+        os.close(lock)  # closing drops the lock
 
 
 def _read_line(fd: int, timeout: float) -> str:

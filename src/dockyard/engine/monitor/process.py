@@ -500,12 +500,34 @@ def _unlink(path: str) -> None:
         pass
 
 
+def load_config(path: str) -> dict[str, object]:
+    with open(path, "rb") as f:
+        cfg = P.loads(f.read())
+    if not isinstance(cfg, dict):
+        raise ValueError(f"{path}: not a json object")
+    return cfg
+
+
 def main(argv: list[str]) -> int:
     """``<launch.json> <sync fd>`` (boot.py has detached us): create, maybe start, serve."""
     cfg_path, sync_fd = argv[0], int(argv[1])
-    with open(cfg_path, "rb") as f:
-        cfg = P.loads(f.read())
-    assert isinstance(cfg, dict)
+    try:
+        cfg = load_config(cfg_path)
+    except (OSError, ValueError) as e:
+        _report_failure(sync_fd, e)
+        return 1
+    return run_monitor(cfg, sync_fd)
+
+
+def _report_failure(sync_fd: int, e: BaseException) -> None:
+    try:
+        os.write(sync_fd, (P.dumps({"ok": False, "error": f"monitor failed: {e}"}) + "\n").encode())
+    except OSError:
+        pass
+
+
+def run_monitor(cfg: dict[str, object], sync_fd: int) -> int:
+    """Everything after detaching: own stdio and signals, create, report, serve."""
     run_dir = str(cfg["run_dir"])
     os.chdir(run_dir)
     log_fd = os.open("monitor.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
@@ -544,9 +566,5 @@ def main(argv: list[str]) -> int:
         if mon is not None:
             mon.report({"ok": False, "error": f"monitor failed: {e}"})
         else:
-            try:
-                msg = P.dumps({"ok": False, "error": f"monitor failed: {e}"}) + "\n"
-                os.write(sync_fd, msg.encode())
-            except OSError:
-                pass
+            _report_failure(sync_fd, e)
         raise

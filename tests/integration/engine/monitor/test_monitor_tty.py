@@ -17,7 +17,17 @@ DRIVER = str(Path(__file__).with_name("attach_driver.py"))
 def _attach(c: Launched) -> pexpect.spawn:
     child = pexpect.spawn(sys.executable, [DRIVER, str(c.run_dir)], dimensions=(24, 80),
                           timeout=15)
+    _prompt(child)
     return child
+
+
+def _prompt(child: pexpect.spawn) -> None:
+    """Wait for the shell's prompt (ash flushes input typed before it is ready)."""
+    for _ in range(50):
+        child.send("\r")
+        if child.expect([r"# ", pexpect.TIMEOUT], timeout=0.3) == 0:
+            return
+    raise AssertionError("no shell prompt")
 
 
 def test_tty_prompt_resize_detach_and_reattach(launch: Callable[..., Launched]) -> None:
@@ -72,6 +82,7 @@ def test_detach_keys_are_configurable(launch: Callable[..., Launched], tmp_path:
         "sys.exit(100 if code is None else code)\n")
     child = pexpect.spawn(sys.executable, [str(script), str(c.run_dir)], timeout=15)
     try:
+        _prompt(child)
         child.send("\x10\x11")  # the default keys are now ordinary input
         child.sendline("echo still-here")
         child.expect(r"still-here\r\n")
