@@ -90,8 +90,8 @@ class Engine:
 
     def list(self, all: bool = False, limit: int = -1,
              filters: dict[str, builtins.list[str]] | None = None,
-             ) -> builtins.list[dict[str, Any]]:
-        return views.list_containers(self.lc, all, limit, filters)
+             size: bool = False) -> builtins.list[dict[str, Any]]:
+        return views.list_containers(self.lc, all, limit, filters, size)
 
     def top(self, ref: str, ps_args: str = "-ef") -> dict[str, Any]:
         return views.top(self.lc, ref, ps_args)

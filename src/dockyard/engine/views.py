@@ -119,8 +119,10 @@ def _filters(filters: dict[str, list[str]] | None) -> dict[str, list[str]]:
 
 
 def list_containers(lc: Lifecycle, all: bool = False, limit: int = -1,
-                    filters: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
-    """``GET /containers/json``: newest first, docker's summary shape."""
+                    filters: dict[str, list[str]] | None = None,
+                    size: bool = False) -> list[dict[str, Any]]:
+    """``GET /containers/json``: newest first, docker's summary shape (with SizeRw and
+    SizeRootFs when ``size``)."""
     wanted = _filters(filters)
     rows: list[dict[str, Any]] = []
     for cid in lc.store.ids():
@@ -139,7 +141,32 @@ def list_containers(lc: Lifecycle, all: bool = False, limit: int = -1,
         rows = rows[:limit]
     for r in rows:
         del r["_created"]
+        if size:
+            r["SizeRw"], r["SizeRootFs"] = _sizes(lc, r["Id"], r["ImageID"])
     return rows
+
+
+def _disk_usage(path: str) -> int:
+    import os
+
+    total = 0
+    for dirpath, _, filenames in os.walk(path):
+        for name in filenames:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+    return total
+
+
+def _sizes(lc: Lifecycle, cid: str, image_id: str) -> tuple[int, int]:
+    """Bytes the container wrote, and that plus its image (docker's ``ps -s``)."""
+    from dockyard.engine.changes import overlay_dirs
+
+    rw = image = 0
+    with contextlib.suppress(Exception):
+        rw = _disk_usage(overlay_dirs(lc.images.mounts(cid))[0])
+    with contextlib.suppress(Exception):
+        image = int(lc.images.store.get(image_id).size)  # type: ignore[attr-defined]
+    return rw, rw + image
 
 
 def _summary(record: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:

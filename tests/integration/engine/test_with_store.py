@@ -38,6 +38,8 @@ def test_exec_diff_commit_export(store_engine: Any) -> None:
     assert info["ExitCode"] == 0 and info["ProcessConfig"]["entrypoint"] == "sh"
     failing = eng.exec_create("base", {"Cmd": ["sh", "-c", "exit 5"]})
     assert eng.exec_start(failing) == 5
+    [row] = eng.list(size=True)
+    assert row["SizeRw"] == len("made\n") and row["SizeRootFs"] > 1_000_000
     changes = {c["Path"]: c["Kind"] for c in eng.changes("base")}
     assert changes == {"/made": 1}  # runtime mount points are not changes
     image_id = eng.commit("base", "dytest/committed:1", changes=["CMD cat /made"],
