@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bz2
 import lzma
+import posixpath
 import tarfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -12,7 +13,7 @@ from typing import Any, BinaryIO
 
 from dockyard.errors import InvalidArgument
 from dockyard.images.content import LocalStore, LocalWriter
-from dockyard.oci import Descriptor, Digest, mediatypes
+from dockyard.oci import Digest
 
 __all__ = ["detect_compression", "ingest_tar", "open_decompressed"]
 
@@ -153,17 +154,25 @@ def ingest_tar(store: LocalStore, src: BinaryIO, where: str) -> tuple[LocalWrite
 
 
 def check_tar(w: LocalWriter, where: str) -> None:
-    """Raise ``InvalidArgument`` unless the ingest file holds a well-formed tar."""
+    """Raise ``InvalidArgument`` unless the ingest file holds a well-formed tar whose
+    names (and hard link targets) stay inside the root. The full confinement checks
+    (symlinks on the way, whiteouts) run when the layer is applied."""
     w.flush()
     if w.size == 0:
         raise InvalidArgument(f"{where}: not a tar archive (empty)")
     try:
         with tarfile.open(w.path, "r:") as tf:
-            for _ in tf:
-                pass
+            for member in tf:
+                _check_name(member.name, where)
+                if member.islnk():
+                    _check_name(member.linkname, where)
     except (tarfile.TarError, EOFError) as err:
         raise InvalidArgument(f"{where}: not a tar archive ({err})") from None
 
 
-def layer_descriptor(digest: Digest, size: int) -> Descriptor:
-    return Descriptor(mediatypes.OCI_LAYER, digest, size)
+def _check_name(name: str, where: str) -> None:
+    if name.startswith("/"):
+        raise InvalidArgument(f"{where}: entry {name!r} is an absolute path")
+    norm = posixpath.normpath(name)
+    if norm == ".." or norm.startswith("../"):
+        raise InvalidArgument(f"{where}: entry {name!r} leaves the root")

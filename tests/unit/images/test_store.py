@@ -42,6 +42,15 @@ def test_import_records_a_valid_oci_image(store: ImageStore) -> None:
     assert [r["Comment"] for r in store.history(iid)] == ["first"]
 
 
+def _hardlink_tar(target: str) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        ti = tarfile.TarInfo("link")
+        ti.type, ti.linkname = tarfile.LNKTYPE, target
+        tf.addfile(ti)
+    return buf.getvalue()
+
+
 def test_compressed_import_gives_the_same_layer(store: ImageStore) -> None:
     files = {"a": b"1" * 1000}
     plain = import_rootfs(store, io.BytesIO(make_tar(files)))
@@ -55,6 +64,10 @@ def test_compressed_import_gives_the_same_layer(store: ImageStore) -> None:
     (gzip.compress(b"not a tar either" * 100), "", [], "not a tar archive"),
     (gzip.compress(make_tar({"a": b"x" * 5000}))[:-40], "", [], "compressed stream ends early"),
     (make_tar({"a": b"x"}), "Bad:Name", [], "invalid reference format"),
+    (make_tar({"../escape": b"x"}), "", [], "entry '../escape' leaves the root"),
+    (make_tar({"a/../../escape": b"x"}), "", [], "leaves the root"),
+    (make_tar({"/etc/passwd": b"x"}), "", [], "entry '/etc/passwd' is an absolute path"),
+    (_hardlink_tar("../../etc/shadow"), "", [], "entry '../../etc/shadow' leaves the root"),
     (make_tar({"a": b"x"}), "ok", ["RUN x"], "unsupported instruction RUN"),
 ])
 def test_bad_imports_leave_the_store_unchanged(store: ImageStore, roots: Roots, data: bytes,
