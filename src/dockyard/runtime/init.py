@@ -39,6 +39,7 @@ def intermediate_main(plan: Plan, sock: socket) -> None:
     then fork the init and report its pid. Never returns."""
     try:
         sc.prctl(_PR_SET_DUMPABLE, 0)
+        _preload(plan)
         ns = plan.namespaces
         if "user" in ns.join:
             sc.setns(ns.join["user"], sc.CLONE_NEWUSER)
@@ -63,6 +64,30 @@ def intermediate_main(plan: Plan, sock: socket) -> None:
     except BaseException as exc:  # report anything: the parent turns it into its error
         _report(sock, exc)
         os._exit(1)
+
+
+def _preload(plan: Plan) -> None:
+    """Import now everything the init may need later, then forbid further imports.
+
+    After pivot_root (or setns into the container's mount namespace) every path on
+    ``sys.path`` resolves inside the container: an import there would fail, or run
+    Python code the container planted under the same path, as root."""
+    import dockyard.runtime.capabilities
+    import dockyard.runtime.paths
+    import dockyard.runtime.rootfs  # noqa: F401
+
+    if plan.process.get("terminal"):
+        import dockyard.runtime.console  # noqa: F401
+    if plan.hooks:
+        import dockyard.runtime.hooks  # noqa: F401
+    if plan.rlimits:
+        import dockyard.runtime.rlimits  # noqa: F401
+    if plan.seccomp is not None:
+        import dockyard.runtime.seccomp  # noqa: F401
+    if any(m.get("type") == "cgroup" for m in plan.config.get("mounts") or ()):
+        import dockyard.runtime.cgroup_glue  # noqa: F401
+    sys.path[:] = []
+    sys.path_importer_cache.clear()
 
 
 def _report(sock: socket, exc: BaseException) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import posixpath
 import stat
 
 from dockyard.runtime.syscalls import RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, openat2
@@ -29,14 +30,20 @@ def open_in_root(root_fd: int, path: str, flags: int = os.O_PATH) -> int:
     return openat2(root_fd, path.lstrip("/") or ".", flags, 0, _RESOLVE)
 
 
-def mkdir_in_root(root_fd: int, path: str, *, file: bool = False, mode: int = 0o755) -> int:
+def mkdir_in_root(root_fd: int, path: str, *, file: bool = False, mode: int = 0o755,
+                  _depth: int = 0) -> int:
     """Open ``path`` inside the root, creating missing directories (and, with ``file``,
-    an empty final file) on the way; return an O_PATH descriptor of it."""
+    an empty final file) on the way; return an O_PATH descriptor of it.
+
+    A dangling symlink on the way is followed inside the root and its target created
+    there, as runc's MkdirAllInRoot does: nothing is ever created outside the root."""
     try:
         return open_in_root(root_fd, path)
     except FileNotFoundError:
         pass
-    parts = [p for p in path.split("/") if p and p != "."]
+    if _depth > 40:
+        raise OSError(errno.ELOOP, "too many levels of symbolic links", path)
+    parts = [p for p in posixpath.normpath("/" + path).split("/") if p]
     for i, name in enumerate(parts):
         prefix = "/".join(parts[: i + 1])
         try:
@@ -53,8 +60,12 @@ def mkdir_in_root(root_fd: int, path: str, *, file: bool = False, mode: int = 0o
                                          | os.O_CLOEXEC, 0o644, dir_fd=parent))
                     else:
                         os.mkdir(name, mode, dir_fd=parent)
-                except FileExistsError:
-                    pass
+                except FileExistsError:  # a dangling symlink: create its target, rooted
+                    target = os.readlink(name, dir_fd=parent)
+                    base = "" if target.startswith("/") else "/".join(parts[:i])
+                    os.close(mkdir_in_root(root_fd, f"{base}/{target}",
+                                           file=file and i == len(parts) - 1,
+                                           mode=mode, _depth=_depth + 1))
             finally:
                 os.close(parent)
             fd = open_in_root(root_fd, prefix)
