@@ -77,3 +77,32 @@ def test_check_against_unlimited_hard_limit_allows_anything() -> None:
     name = unlimited[0]
     got = check_rlimits([{"type": name, "soft": 2**64 - 1, "hard": 2**64 - 1}])
     assert got[0].soft == INF and got[0].hard == INF
+
+
+def test_apply_in_a_child_sets_the_limits() -> None:
+    import subprocess
+    import sys
+
+    code = ("from dockyard.runtime.rlimits import apply_rlimits, check_rlimits\n"
+            "apply_rlimits(check_rlimits([{'type': 'RLIMIT_NOFILE', 'soft': 512, 'hard': 1024},"
+            " {'type': 'RLIMIT_CORE', 'soft': 0, 'hard': 0}]))\n"
+            "print(open('/proc/self/limits').read())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=30).stdout
+    rows = {" ".join(line.split()[:-3]): line.split()[-3:-1] for line in out.splitlines()[1:]}
+    assert rows["Max open files"] == ["512", "1024"]
+    assert rows["Max core file size"] == ["0", "0"]
+
+
+def test_apply_reports_a_kernel_refusal() -> None:
+    import subprocess
+    import sys
+
+    # Bypassing check_rlimits, in a child: raising the hard limit needs CAP_SYS_RESOURCE.
+    code = ("import resource\nfrom dockyard.runtime.rlimits import Rlimit, apply_rlimits\n"
+            "hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\n"
+            "try:\n    apply_rlimits([Rlimit('RLIMIT_NOFILE', resource.RLIMIT_NOFILE, 10,"
+            " hard + 1)])\nexcept Exception as e:\n    print(type(e).__name__, e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=30).stdout.strip()
+    assert out.startswith(f"SystemFailure setrlimit RLIMIT_NOFILE soft 10 hard {HARD_NOFILE + 1}:")
