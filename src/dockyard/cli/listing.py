@@ -14,9 +14,17 @@ from typing import Any
 import click
 
 from dockyard.cli.context import app_context, engine
+from dockyard.cli.runflags import Parsed
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
 
 __all__ = ["inspect", "inspect_container", "logs", "parse_filters", "ps", "register"]
+
+
+def _filter(value: str) -> str:
+    key, sep, _ = value.partition("=")
+    if not sep or not key:
+        raise InvalidArgument("bad format of filter (expected name=value)")
+    return value
 
 
 def parse_filters(values: tuple[str, ...]) -> dict[str, list[str]]:
@@ -32,8 +40,8 @@ def parse_filters(values: tuple[str, ...]) -> dict[str, list[str]]:
 
 @click.command("ps")
 @click.option("-a", "--all", "all_", is_flag=True, help="Show all containers.")
-@click.option("-f", "--filter", "filters", multiple=True, help="Filter output based on "
-              "conditions provided.")
+@click.option("-f", "--filter", "filters", multiple=True, type=Parsed(_filter),
+              help="Filter output based on conditions provided.")
 @click.option("--format", "fmt", default="", help="Pretty-print containers using a Go "
               "template.")
 @click.option("-n", "--last", type=int, default=-1, help="Show n last created containers.")

@@ -76,6 +76,10 @@ def _register_commands() -> None:
         _load(name)
 
 
+def _is_missing_argument(err: click.UsageError) -> bool:
+    return isinstance(err, click.MissingParameter) and isinstance(err.param, click.Argument)
+
+
 def _usage_message(err: click.UsageError) -> str:
     """Docker's words for flag errors where they differ from click's."""
     if isinstance(err, click.NoSuchOption):
@@ -124,8 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as err:
         return int(err.exit_code)
     except click.UsageError as err:
-        click.echo(f"Error: {_usage_message(err)}", err=True)
         command = err.ctx.command_path if err.ctx is not None else "dockyard"
+        if _is_missing_argument(err):  # docker: a wrong argument count exits 1
+            click.echo(f'"{command}" requires at least 1 argument.', err=True)
+            click.echo(f"See '{command} --help'.", err=True)
+            return 1
+        click.echo(f"Error: {_usage_message(err)}", err=True)
         click.echo(f"See '{command} --help'.", err=True)
         return 125  # docker's exit code for a bad flag
     except click.ClickException as err:
