@@ -342,11 +342,14 @@ def compile_filter(section: object, *, cache_dir: str | None = None) -> bytes:
     ``cache_dir`` when given (a file per section holding its text and program; the
     directory must be ours and not group/world-writable), both keyed also by the
     machine and the libseccomp version. A runtime started once per container gains only from the
-    disk cache: pass e.g. ``<state root>/seccomp`` to skip libseccomp (~10 ms for
-    Docker's profile) on every start after the first. Unknown syscalls, actions,
+    disk cache: pass e.g. ``<state root>/seccomp``, or set ``DOCKYARD_SECCOMP_CACHE``
+    (used when ``cache_dir`` is None), to skip libseccomp (~10 ms for Docker's
+    profile) on every start after the first. Unknown syscalls, actions,
     operators, architectures and flags raise ``InvalidConfig`` naming them.
     """
     checked = _check_section(section)
+    if cache_dir is None:
+        cache_dir = os.environ.get("DOCKYARD_SECCOMP_CACHE") or None
     key = f"{os.uname().machine}:{_libseccomp_version()}:{_canonical(checked)}"
     hit = _MEMORY_CACHE.pop(key, None)
     if hit is not None:

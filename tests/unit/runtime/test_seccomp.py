@@ -184,3 +184,13 @@ def test_disk_cache_entry_for_another_section_is_a_miss(tmp_path: Path) -> None:
     entry_b.write_bytes(entry_a.read_bytes())
     seccomp._MEMORY_CACHE.clear()
     assert seccomp.compile_filter(b, cache_dir=str(tmp_path)) == bpf_b != bpf_a
+
+
+def test_disk_cache_dir_from_the_environment(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKYARD_SECCOMP_CACHE", str(tmp_path / "c"))
+    seccomp._MEMORY_CACHE.clear()
+    seccomp.compile_filter(_section(syscalls=[{"names": ["vhangup"],
+                                               "action": "SCMP_ACT_ERRNO"}]))
+    assert len(os.listdir(tmp_path / "c")) == 1
+    assert (tmp_path / "c").stat().st_mode & 0o777 == 0o700
