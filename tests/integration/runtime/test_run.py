@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -109,7 +108,7 @@ def test_cwd_symlink_to_host_path_is_refused(runtime_cmd: list[str], state_root:
     host_dir.mkdir()
     (bundle.rootfs / "evil").symlink_to(host_dir)
     bundle.write(cwd="/evil")
-    code, out, err = _run(runtime_cmd, state_root, bundle, "pwd -P")
+    code, _, err = _run(runtime_cmd, state_root, bundle, "pwd -P")
     assert code != 0
     assert "process.cwd" in err and "/evil" in err
     assert err.count("\n") == 1
