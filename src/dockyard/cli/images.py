@@ -354,7 +354,7 @@ def load_cmd(input_: str | None, quiet: bool) -> None:
     try:
         total = os.fstat(src.fileno()).st_size if input_ else None
         with _progress("loading", total if not quiet else 0) as progress:
-            lines = load(store, src, progress)
+            lines = load(store, src, progress, unpack=True)  # like docker: layers applied
     finally:
         if input_:
             src.close()

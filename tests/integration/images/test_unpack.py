@@ -129,3 +129,48 @@ def test_export_of_a_view_is_the_merged_tree(store: ImageStore, roots: Roots) ->
     assert members["bin/sh"].issym() and members["bin/busybox"].isreg()
     assert not any(".wh." in n for n in members)
     assert list(roots.tmp.iterdir()) == []
+
+
+def test_load_with_a_hostile_layer_is_undone(store: ImageStore, roots: Roots) -> None:
+    """``load`` unpacks like docker; a layer the applier refuses undoes the whole load:
+    no image, no tag moved, no new blob, no snapshot."""
+    import io
+    import tarfile
+
+    from dockyard.errors import DockyardError
+    from dockyard.images import load, save
+    from tests.unit.images.conftest import listing
+
+    base = store.resolve("busybox")
+    good = derive(store, base, {"ok": b"1"}, "app:1")
+    store.unpack(good)
+    evil = io.BytesIO()
+    with tarfile.open(fileobj=evil, mode="w") as tf:
+        link = tarfile.TarInfo("etc")  # a symlink, then a file written through it
+        link.type, link.linkname = tarfile.SYMTYPE, "/tmp"
+        tf.addfile(link)
+        body = tarfile.TarInfo("etc/evil")
+        body.size = 4
+        tf.addfile(body, io.BytesIO(b"evil"))
+    bad_layer = evil.getvalue()
+    from dockyard.oci import Descriptor, Digest, ImageConfig, Manifest, mediatypes
+
+    digest = store.content.write(bad_layer)
+    cfg = ImageConfig(base.config.architecture, base.config.os, (*base.diff_ids, digest))
+    raw = cfg.to_bytes()
+    manifest = Manifest(Descriptor(mediatypes.OCI_CONFIG, store.content.write(raw), len(raw)),
+                        (*base.manifest.layers,
+                         Descriptor(mediatypes.OCI_LAYER, Digest.of(bad_layer), len(bad_layer))))
+    hostile, _ = store.register(manifest, ["app:1"])
+    archive = io.BytesIO()
+    save(store, ["app:1"], archive)
+    # back to the state before: app:1 is the good image, the hostile blobs are gone
+    store.remove(str(hostile.id), force=True)
+    store.tag(str(good.id), "app:1")
+    store.gc()
+    before = listing(roots)
+    with pytest.raises(DockyardError) as info:
+        load(store, io.BytesIO(archive.getvalue()), unpack=True)
+    assert "\n" not in str(info.value)
+    assert listing(roots) == before
+    assert store.resolve("app:1").id == good.id

@@ -36,9 +36,18 @@ def listing(roots: Roots) -> dict[str, bytes | int]:
     out: dict[str, bytes | int] = {}
     for p in sorted(roots.root.rglob("*")):
         rel = str(p.relative_to(roots.root))
-        if rel.startswith("metadata.db"):
-            continue  # compared through its rows below
+        if p.name.startswith("metadata.db"):
+            continue  # compared through its rows (ours) or the snapshot list (below)
         out[rel] = p.read_bytes() if p.is_file() else -1
+    if (roots.snapshots / "metadata.db").exists():
+        from dockyard.images.snapshots import open_snapshotter
+
+        sn = open_snapshotter(roots)
+        try:
+            out["snapshots:"] = repr(sorted((i.name, i.kind.value, i.parent)
+                                            for i in sn.walk())).encode()
+        finally:
+            sn.close()
     if roots.metadata_db.exists():
         import sqlite3
 

@@ -254,9 +254,13 @@ def _resolve(staged: _Staged, desc: Descriptor, where: str, depth: int) -> Manif
     return doc
 
 
-def load(store: ImageStore, src: BinaryIO, progress: Progress | None = None) -> list[str]:
-    """Load every image in the archive; returns docker's lines (``Loaded image: …``)."""
+def load(store: ImageStore, src: BinaryIO, progress: Progress | None = None, *,
+         unpack: bool = False) -> list[str]:
+    """Load every image in the archive; returns docker's lines (``Loaded image: …``).
+    With ``unpack`` (docker's behaviour, the CLI's default) the layers are also applied
+    to snapshots; if one is refused (a hostile layer) the load is undone."""
     staged = _Staged()
+    undo = _Undo()
     try:
         _stage(store, cast(BinaryIO, _Reader(src, progress)), staged)
         if MANIFEST_FILE in staged.files:
@@ -269,16 +273,62 @@ def load(store: ImageStore, src: BinaryIO, progress: Progress | None = None) -> 
         for digest in staged.used:
             if digest.algorithm != "sha256":
                 raise InvalidArgument(f"blob {digest}: only sha256 blobs can be stored")
+        lines: list[str] = []
+        loaded = []
         with store.writing():
             for digest, w in staged.used.items():
+                if not store.content.exists(digest):
+                    undo.blobs.append(digest)
                 w.commit(digest)
-            lines = []
             for manifest, names in images:
+                undo.before(store, manifest, names)
                 img, moved = store.register(manifest, names, hold=False)
+                loaded.append(img)
                 lines += _report(store, img, names, moved)
+        if unpack:
+            try:
+                for img in loaded:
+                    store.unpack(img)
+            except BaseException:
+                undo.run(store)
+                raise
         return lines
     finally:
         staged.abort()
+
+
+@dataclass
+class _Undo:
+    """What a load changed, to take it back when unpacking fails."""
+
+    blobs: list[Digest] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    tags: dict[str, str | None] = field(default_factory=dict)  # name -> previous image
+
+    def before(self, store: ImageStore, manifest: Manifest, names: list[str]) -> None:
+        image_id = str(manifest.config.digest)
+        if store.records.get(image_id) is None:
+            self.images.append(image_id)
+        mdigest = Digest.of(manifest.to_oci().to_bytes())
+        if not store.content.exists(mdigest):
+            self.blobs.append(mdigest)
+        for name in names:
+            full = str(parse_reference(name))
+            self.tags.setdefault(full, store.records.tag_target(full))
+
+    def run(self, store: ImageStore) -> None:
+        with store.writing():
+            for name, previous in self.tags.items():
+                if previous is None:
+                    store.records.untag(name)
+                else:
+                    store.records.tag(name, previous)
+            for image_id in self.images:
+                store.records.delete(image_id)
+            held = store.records.referenced_blobs()
+            for digest in self.blobs:
+                if str(digest) not in held:
+                    store.content.delete(digest)
 
 
 def _report(store: ImageStore, img: Image, names: list[str],
