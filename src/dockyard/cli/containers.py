@@ -243,9 +243,7 @@ def top(container: str, ps_args: tuple[str, ...]) -> None:
 @click.argument("container")
 def export(output: str | None, container: str) -> None:
     """Export a container's filesystem as a tar archive."""
-    eng: Any = engine()
-    if not hasattr(eng, "export"):
-        raise DockyardError("export is not available in this engine yet")
+    eng = engine()
     if output is None and sys.stdout.isatty():
         raise DockyardError("cowardly refusing to save to a terminal. Use the -o flag or "
                             "redirect")
@@ -259,10 +257,11 @@ def export(output: str | None, container: str) -> None:
 
 def register(group: click.Group) -> None:
     """Add the container verbs, their ``container`` aliases and the ``container`` group."""
-    from dockyard.cli import listing, run
+    from dockyard.cli import execs, listing, run
 
     run.register(group)
     listing.register(group)
+    execs.register(group)
     for command in (stop, kill, restart, rm, wait, rename, pause, unpause, diff, update, port,
                     top, export):
         group.add_command(command)
@@ -275,9 +274,10 @@ def container_group() -> None:
 
 
 def _fill_container_group() -> None:
-    from dockyard.cli import listing, run
+    from dockyard.cli import execs, listing, run
 
-    for command in (run.run, run.create, run.start, run.attach_cmd, stop, kill, restart, rm,
+    for command in (run.run, run.create, run.start, run.attach_cmd, execs.exec_cmd,
+                    execs.commit, stop, kill, restart, rm,
                     wait, rename, pause, unpause, diff, update, port, top, export, prune,
                     listing.logs, listing.inspect_container):
         container_group.add_command(command)

@@ -9,7 +9,7 @@ import click
 
 from dockyard.cli.context import AppContext
 from dockyard.cli.errors import exit_code_for
-from dockyard.errors import DockyardError
+from dockyard.errors import DockyardError, ExecFailed
 from dockyard.settings import Roots
 
 __all__ = ["cli", "main"]
@@ -124,7 +124,10 @@ def main(argv: list[str] | None = None) -> int:
 
             traceback.print_exc()
         click.echo(f"Error: {err}", err=True)
-        return exit_code_for(err) if _verb(args) in RUN_LIKE else 1
+        verb = _verb(args)
+        if verb in RUN_LIKE or (verb == "exec" and isinstance(err, ExecFailed)):
+            return exit_code_for(err)
+        return 1
     except click.exceptions.Exit as err:
         return int(err.exit_code)
     except click.UsageError as err:

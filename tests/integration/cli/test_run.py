@@ -125,3 +125,21 @@ def test_ps_filters_and_formats(dockyard: Dockyard) -> None:
     header = dockyard.ok("ps", "-a").splitlines()[0]
     assert header.split() == ["CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS",
                               "PORTS", "NAMES"]
+
+
+def test_exec_and_commit(dockyard: Dockyard) -> None:
+    dockyard.ok("run", "-d", "--name", "box", "--network", "none", "busybox", "sh", "-c",
+                "echo data > /file; sleep 60")
+    r = dockyard("exec", "-e", "X=1", "-w", "/tmp", "box", "sh", "-c",
+                 'echo "$X $(pwd) $(cat /file)"; exit 4')
+    assert (r.code, r.out) == (4, "1 /tmp data\n"), r.err
+    assert dockyard("exec", "-i", "box", "cat", input="piped\n").out == "piped\n"
+    r = dockyard("exec", "box", "nosuchcmd")
+    assert r.code == 127 and "nosuchcmd" in r.err
+    assert dockyard("exec", "ghost", "true").code == 1
+    image_id = dockyard.ok("commit", "-c", 'CMD ["cat", "/file"]', "box", "snap:v1").strip()
+    assert image_id.startswith("sha256:")
+    assert dockyard.ok("run", "--rm", "--network", "none", "snap:v1") == "data\n"
+    assert "A /file" in dockyard.ok("diff", "box").splitlines()
+    dockyard.ok("rm", "-f", "box")
+    dockyard.ok("rmi", "snap:v1")
