@@ -92,6 +92,7 @@ class Monitor:
         assert isinstance(log_cfg, dict)
         self.log: LogWriter | None = open_writer(self.container_dir, self.id, log_cfg)
         self.ep = select.epoll()
+        self.log_failed = False
 
     # -- records -----------------------------------------------------------------
     def record(self, **changes: object) -> None:
@@ -251,7 +252,12 @@ class Monitor:
                 elif fd in self.outputs:
                     self._read_output(fd)
                 elif fd in self.clients:
-                    self._client_event(self.clients[fd], ev)
+                    client = self.clients[fd]
+                    try:
+                        self._client_event(client, ev)
+                    except Exception as e:  # one bad client must not take the container down
+                        sys.stderr.write(f"monitor: client: {type(e).__name__}: {e}\n")
+                        self._drop(client)
             if self.stdin_pending:
                 self._write_stdin(b"")
         self._finish(listener)
@@ -303,8 +309,13 @@ class Monitor:
     def _log(self, stream: str, messages: list[bytes]) -> None:
         if self.log is not None and messages:
             now = time.time_ns()
-            for m in messages:
-                self.log.write(stream, m, now)
+            try:
+                for m in messages:
+                    self.log.write(stream, m, now)
+            except OSError as e:  # e.g. a full disk: keep the container, drop its logs
+                if not self.log_failed:
+                    sys.stderr.write(f"monitor: writing logs: {e}\n")
+                self.log_failed = True
 
     def _send(self, c: _Client, data: bytes) -> None:
         if not c.out:
@@ -456,9 +467,12 @@ class Monitor:
             self._log(stream, splitter.flush())
         if self.log is not None:
             self.log.close()
-        oom = oom_kill_count(self.cfg) > 0
-        self.record(Status="exited", Running=False, Pid=0, ExitCode=code, OOMKilled=oom,
-                    FinishedAt=format_nano(time.time_ns()))
+        try:
+            oom = oom_kill_count(self.cfg) > 0
+            self.record(Status="exited", Running=False, Pid=0, ExitCode=code, OOMKilled=oom,
+                        FinishedAt=format_nano(time.time_ns()))
+        except Exception as e:  # still delete the container and answer waiters
+            sys.stderr.write(f"monitor: recording the exit: {type(e).__name__}: {e}\n")
         self.delete()
         listener.close()
         _unlink(SOCKET)

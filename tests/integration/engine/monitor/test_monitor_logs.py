@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from monitor_harness import Launched
@@ -71,3 +72,22 @@ def test_none_driver_writes_nothing(launch: Callable[..., Launched]) -> None:
     assert [p.name for p in c.container_dir.iterdir()] == ["state.json"]
     with pytest.raises(InvalidArgument, match="does not support reading"):
         list(read_logs(c.container_dir, c.id, "none"))
+
+
+def test_full_disk_loses_logs_not_the_container(launch: Callable[..., Launched],
+                                                 tmp_path: Path) -> None:
+    import subprocess
+
+    from dockyard.engine.monitor import monitor_pid
+
+    containers = tmp_path / "root" / "containers"
+    containers.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "dyfull", str(containers)],
+                   check=True)
+    try:
+        c = launch(["sh", "-c", "head -c 2000000 /dev/zero | tr '\\0' x; echo; exit 5"])
+        assert wait_exit(c.run_dir, c.container_dir, timeout=30) == 5
+        assert monitor_pid(c.run_dir) is None
+        assert "writing logs" in (c.run_dir / "monitor.log").read_text()
+    finally:
+        subprocess.run(["umount", str(containers)], check=True)
