@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -143,3 +144,52 @@ def test_exec_and_commit(dockyard: Dockyard) -> None:
     assert "A /file" in dockyard.ok("diff", "box").splitlines()
     dockyard.ok("rm", "-f", "box")
     dockyard.ok("rmi", "snap:v1")
+
+
+def test_foreground_run_forwards_signals(dockyard: Dockyard) -> None:
+    proc = subprocess.Popen(
+        dockyard.argv("run", "--rm", "--network", "none", "busybox", "sh", "-c",
+                      "trap 'echo got-term; exit 7' TERM; echo ready; "
+                      "while true; do sleep 0.1; done"),
+        env=dockyard.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "ready\n"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (proc.returncode, out) == (7, "got-term\n"), err
+    assert dockyard.containers() == []
+
+
+def test_logs_follow_streams_until_the_end(dockyard: Dockyard) -> None:
+    dockyard.ok("run", "-d", "--name", "ticker", "--network", "none", "busybox", "sh", "-c",
+                "for i in 1 2 3; do echo tick-$i; sleep 0.3; done")
+    proc = subprocess.Popen(dockyard.argv("logs", "-f", "-t", "ticker"), env=dockyard.env,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    lines = out.splitlines()
+    assert [line.split(" ", 1)[1] for line in lines] == ["tick-1", "tick-2", "tick-3"]
+    assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ", line) for line in lines)
+    assert proc.returncode == 0
+
+
+def test_stop_kills_after_the_timeout(dockyard: Dockyard) -> None:
+    dockyard.ok("run", "-d", "--name", "stubborn", "--network", "none", "busybox", "sh", "-c",
+                "trap '' TERM; echo ready; while true; do sleep 0.1; done")
+    deadline = time.monotonic() + 10
+    while "ready" not in dockyard.ok("logs", "stubborn") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    assert dockyard.ok("stop", "-t", "1", "stubborn") == "stubborn\n"
+    assert 1 <= time.monotonic() - started < 10
+    assert dockyard.ok("inspect", "-f", "{{.State.ExitCode}} {{.State.Status}}",
+                       "stubborn") == "137 exited\n"
