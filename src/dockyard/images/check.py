@@ -2,8 +2,8 @@
 
 Checked: every blob hashes to its name; every image's manifest, config and layers are
 present and agree (layer count, config digest = id); every tag points at an image.
-Not problems: blobs nothing references (gc removes them) and ingest files of dead
-processes (left by a crash; ``repair`` removes them).
+Not problems: blobs nothing references (gc removes them), ingest files of dead
+processes and layer extractions a killed unpack left (``repair`` removes both).
 """
 
 from __future__ import annotations
@@ -119,4 +119,14 @@ def check(store: ImageStore, repair: bool = False) -> CheckReport:
     dead = store.records.drop_dead_leases() if repair else 0
     if dead:
         report.repaired.append(f"released {dead} lease(s) of dead processes")
+    from dockyard.images.unpack import stale_extractions
+
+    extracts = stale_extractions(store)
+    if extracts:
+        report.notes.append(f"{len(extracts)} unfinished layer extraction(s)")
+        if repair:  # gc removes them unless an unpack is running right now
+            store.gc(wait=False)
+            left = len(stale_extractions(store))
+            report.repaired.append(f"removed {len(extracts) - left} unfinished layer "
+                                   "extraction(s) and unreferenced blobs")
     return report

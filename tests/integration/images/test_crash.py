@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.images import ImageStore, check, import_rootfs, save
+from dockyard.images.snapshots import open_snapshotter
 from dockyard.settings import Roots
 from tests.integration.images.helpers import layer_tar
 
@@ -73,7 +74,11 @@ def test_kill_9_during_load_leaves_check_clean(tmp_path: Path) -> None:
             [f"crash/img:{i}" for i in range(3)]
         repaired = check(store, repair=True)
         assert repaired.clean
-        assert check(store).notes == []
+        assert check(store).notes == []  # no ingest file, no extraction left
+        sn = open_snapshotter(roots)
+        names = {i.name for i in sn.walk()}
+        sn.close()
+        assert names == {str(c) for i in store.list() for c in i.chain_ids}
         assert not any(store.content.ingest_dir.iterdir()) or \
             all(p.name.endswith(f".{os.getpid()}") for p in store.content.ingest_dir.iterdir())
     finally:

@@ -174,3 +174,26 @@ def test_load_with_a_hostile_layer_is_undone(store: ImageStore, roots: Roots) ->
     assert "\n" not in str(info.value)
     assert listing(roots) == before
     assert store.resolve("app:1").id == good.id
+
+
+def test_check_repair_clears_extractions_a_killed_unpack_left(store: ImageStore,
+                                                             roots: Roots) -> None:
+    img = store.resolve("busybox")
+    store.unpack(img)
+    sn = open_snapshotter(roots)
+    sn.prepare(f"extract-0123456789ab {img.chain_id}", str(img.chain_id))  # as if killed
+    sn.close()
+    report = check(store)
+    assert report.clean and report.notes == ["1 unfinished layer extraction(s)"]
+    other = ImageStore(roots)  # another process, in the middle of an unpack
+    with other.writing():  # its extraction is not stale: repair leaves it
+        assert check(store, repair=True).notes == ["1 unfinished layer extraction(s)"]
+        sn = open_snapshotter(roots)
+        assert len(list(sn.walk())) == 2
+        sn.close()
+    other.close()
+    fixed = check(store, repair=True)
+    assert fixed.repaired and check(store).notes == []
+    sn = open_snapshotter(roots)
+    assert [i.name for i in sn.walk()] == [str(img.chain_id)]
+    sn.close()
