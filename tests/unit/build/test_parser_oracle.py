@@ -42,7 +42,7 @@ def _instruction(draw: st.DrawFn, escape: str) -> list[str]:
     flags = draw(st.lists(st.sampled_from(["--from=a", "--chown=1:2", '--x="q r"', "--m"]),
                           max_size=2))
     # (the old parser read flags with "\\" as escape whatever the directive said)
-    pieces = PIECES if escape == "\\" else [p for p in PIECES if p not in ("\\", "`")]
+    pieces = PIECES if escape == "\\" else [p for p in PIECES if "\\" not in p and "`" not in p]
     args = "".join(draw(st.lists(st.sampled_from(pieces), max_size=6)))
     line = " ".join([keyword, *flags, args])
     lines = [line]
@@ -84,7 +84,10 @@ def _project_ours(node: Node) -> dict[str, Any]:
         # the binding hands strings over as C strings: they end at the first NUL
         "value": tuple(v.split("\x00")[0] for v in values),
         "lines": (node.start_line, node.end_line),
-        "heredocs": tuple((h.name, h.content) for h in node.heredocs),
+        # the binding reads an ONBUILD's heredocs from its inner instruction, where
+        # BuildKit never puts them (they hang on the ONBUILD node, as here)
+        "heredocs": () if child is not None else tuple(
+            (h.name, h.content) for h in node.heredocs),
     }
 
 
@@ -133,6 +136,10 @@ def test_parser_agrees_with_buildkit(text: str) -> None:
         assert any(_json_text_with_trailing(o.split("\n")[0]) for o in originals), text
         return
     got = [_project_ours(n) for n in tree.ast.children]
+    if len(got) != len(want):
+        # Only a heredoc opened after such an array can make us take more lines.
+        assert any(_json_with_trailing_text(n) for n in tree.ast.children), text
+        return
     for ours, theirs, node in zip(got, want, tree.ast.children, strict=True):
         if theirs["json"] and not ours["json"]:
             # The old parser read a JSON array with a streaming decoder that ignored
@@ -150,6 +157,8 @@ def _json_with_trailing_text(node: Node) -> bool:
     target = node.next.children[0] if node.next is not None and node.next.children else node
     if target.is_json:
         return False
+    if target.value.lower() == "healthcheck":  # the shell form sits after the type word
+        return len(target.args()) > 1 and _json_prefix_with_trailing(target.args()[1])
     return _json_text_with_trailing(target.original)
 
 
@@ -159,6 +168,11 @@ def _json_text_with_trailing(original: str) -> bool:
         cmd, _, rest = split_command(rest, "\\")
     if cmd.lower() == "healthcheck":
         rest = rest.partition(" ")[2].lstrip()
+    return _json_prefix_with_trailing(rest)
+
+
+def _json_prefix_with_trailing(rest: str) -> bool:
+    rest = rest.lstrip()
     try:
         _, end = json.JSONDecoder().raw_decode(rest)
     except ValueError:
