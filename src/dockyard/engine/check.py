@@ -3,8 +3,9 @@
 Accounted for means: every record is complete and listable; every name link points at
 the record that carries that name; every container the runtime knows, every rootfs
 mount and every run dir belongs to a record, and only running containers have a live
-monitor. ``repair=True`` removes what belongs to no record and drops stale names; it
-never touches a complete record.
+monitor. Leftovers of killed writers (stale name links, unfinished record dirs) are
+always cleared (and reported as repaired); ``repair=True`` also removes what belongs
+to no record. It never touches a complete record.
 """
 
 from __future__ import annotations
@@ -48,9 +49,10 @@ def check_containers(lc: Lifecycle, repair: bool = False) -> list[dict[str, Any]
     """Problems found (``{"kind", "id", "detail", "repaired"}``); empty when consistent."""
     problems: list[dict[str, Any]] = []
 
-    def found(kind: str, cid: str, detail: str, fix: Any = None) -> None:
+    def found(kind: str, cid: str, detail: str, fix: Any = None,
+              always: bool = False) -> None:
         fixed = False
-        if repair and fix is not None:
+        if (repair or always) and fix is not None:
             with contextlib.suppress(DockyardError, OSError):
                 fix()
                 fixed = True
@@ -71,14 +73,13 @@ def check_containers(lc: Lifecycle, repair: bool = False) -> list[dict[str, Any]
         if state.get("Running") and not lc.monitor_alive(cid):
             found("running without monitor", cid, "monitor is gone",
                   lambda c=cid: lc.state(c))
+    # What a killed writer leaves (a name link without its record, a half-written or
+    # half-deleted record dir) is provably dead once we hold the store lock: any writer
+    # clears it, so check does too, and reports it as repaired.
+    with lc.store.locked():  # clears .tmp-<id> and .trash-<id> dirs
+        pass
     for name in lc.store.stale_names():
-        found("stale name", "", name, lc.store.drop_stale_names)
-    base = lc.store.base
-    if base.is_dir():
-        for entry in os.listdir(base):
-            if entry.startswith((".tmp-", ".trash-")):
-                found("unfinished record", entry.split("-", 1)[1], entry,
-                      lambda p=base / entry: shutil.rmtree(p))
+        found("stale name", "", name, lc.store.drop_stale_names, always=True)
     for cid, runtime in _runtime_ids(lc).items():
         if cid not in ids:
             found("runtime container without record", cid, runtime,

@@ -73,8 +73,31 @@ class DirImages:
         shutil.rmtree(self._dir(key), ignore_errors=True)
 
 
+def wait_for_helpers(roots: Roots, timeout: float = 20) -> None:
+    """Let the background exit hooks (``dockyard.engine.tidy``) of these roots finish."""
+    import os
+    import time
+
+    marker = str(roots.root).encode()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = False
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read()
+                if b"dockyard.engine.tidy" in cmd and marker in cmd:
+                    busy = True
+                    break
+        if not busy:
+            return
+        time.sleep(0.05)
+
+
 def cleanup_engine(roots: Roots) -> None:
-    """Whatever a failed test left: monitors, containers, mounts."""
+    """Whatever a failed test left: monitors, containers, mounts, exit-hook helpers."""
     from dockyard.engine.monitor.client import monitor_pid
 
     for run_dir in sorted(roots.run_containers.glob("*")) if roots.run_containers.exists() \
@@ -89,6 +112,7 @@ def cleanup_engine(roots: Roots) -> None:
                 import signal
 
                 os.kill(pid, signal.SIGKILL)
+    wait_for_helpers(roots)
     with open("/proc/self/mountinfo") as f:
         targets = [line.split()[4] for line in f if str(roots.run_root) in line.split()[4]]
     for target in sorted(targets, key=len, reverse=True):
