@@ -5,7 +5,8 @@ Plain data and pure functions, standard library only. The seccomp rules follow t
 behaviour of Docker's default profile (an allow-list with EPERM for everything else,
 extra syscalls unlocked by capabilities, per-architecture syscalls, namespace-creating
 clone flags refused without CAP_SYS_ADMIN, clone3 answered with ENOSYS so that libc
-falls back to clone, where the flags can be checked).
+falls back to clone, where the flags can be checked, no io_uring, no AF_ALG or
+AF_VSOCK sockets), as of moby/profiles seccomp v0.2.
 """
 
 from __future__ import annotations
@@ -71,8 +72,8 @@ _ALWAYS = """
     utimensat utimensat_time64 utimes vmsplice write writev
     fanotify_mark inotify_add_watch inotify_init inotify_init1 inotify_rm_watch
     io_cancel io_destroy io_getevents io_pgetevents io_pgetevents_time64 io_setup
-    io_submit io_uring_enter io_uring_register io_uring_setup ioctl ioprio_get
-    ioprio_set cachestat
+    io_submit ioctl ioprio_get ioprio_set cachestat getxattrat setxattrat listxattrat
+    removexattrat statmount listmount
     epoll_create epoll_create1 epoll_ctl epoll_ctl_old epoll_pwait epoll_pwait2
     epoll_wait epoll_wait_old eventfd eventfd2 _newselect poll ppoll ppoll_time64
     pselect6 pselect6_time64 select
@@ -93,7 +94,7 @@ _ALWAYS = """
     setresgid setresgid32 setresuid setresuid32 setreuid setreuid32 setuid setuid32
     brk madvise membarrier memfd_create memfd_secret mincore mlock mlock2 mlockall
     mmap mmap2 mprotect mremap msync munlock munlockall munmap remap_file_pages
-    pkey_alloc pkey_free pkey_mprotect map_shadow_stack
+    pkey_alloc pkey_free pkey_mprotect map_shadow_stack mseal
     futex futex_time64 futex_waitv futex_wait futex_wake futex_requeue
     alarm getitimer setitimer pause nanosleep clock_nanosleep clock_nanosleep_time64
     clock_adjtime clock_adjtime64 adjtimex clock_getres clock_getres_time64
@@ -115,8 +116,9 @@ _ALWAYS = """
 _BY_CAPABILITY: dict[str, str] = {
     "CAP_DAC_READ_SEARCH": "open_by_handle_at",
     "CAP_SYS_ADMIN": """bpf clone clone3 fanotify_init fsconfig fsmount fsopen fspick
-        lookup_dcookie mount mount_setattr move_mount open_tree perf_event_open quotactl
-        quotactl_fd setdomainname sethostname setns syslog umount umount2 unshare""",
+        lookup_dcookie lsm_get_self_attr lsm_list_modules lsm_set_self_attr mount
+        mount_setattr move_mount open_tree perf_event_open quotactl quotactl_fd
+        setdomainname sethostname setns syslog umount umount2 unshare""",
     "CAP_SYS_BOOT": "reboot",
     "CAP_SYS_CHROOT": "chroot",
     "CAP_SYS_MODULE": "delete_module init_module finit_module",
@@ -134,18 +136,18 @@ _BY_CAPABILITY: dict[str, str] = {
 
 # Family -> syscalls only that family has.
 _BY_FAMILY: dict[str, str] = {
-    "x86_64": "arch_prctl modify_ldt",
+    "x86_64": "arch_prctl modify_ldt uretprobe",
     "arm": "arm_fadvise64_64 arm_sync_file_range sync_file_range2 breakpoint cacheflush"
            " set_tls",
     "ppc64le": "sync_file_range2 swapcontext",
     "s390": "s390_pci_mmio_read s390_pci_mmio_write s390_runtime_instr",
-    "riscv64": "riscv_flush_icache",
+    "riscv64": "riscv_flush_icache riscv_hwprobe",
 }
 
 # personality(2) values a container may set: Linux, its 32-bit variant, the two with
 # UNAME26, and the 0xffffffff query.
 _PERSONALITIES = (0x0, 0x8, 0x20000, 0x20008, 0xFFFFFFFF)
-_AF_VSOCK = 40
+_AF_ALG, _AF_VSOCK = 38, 40
 # CLONE_NEWNS|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET|NEWCGROUP.
 _NAMESPACE_FLAGS = 0x7E020000
 _EPERM = 1
@@ -167,7 +169,12 @@ def _arg(index: int, value: int, op: str) -> dict[str, Any]:
 
 
 def _rules(caps: set[str], families: set[str]) -> list[_Rule]:
-    rules = [_allow(_ALWAYS), _allow(["socket"], [_arg(0, _AF_VSOCK, "SCMP_CMP_NE")])]
+    rules = [_allow(_ALWAYS)]
+    # Every socket family but AF_ALG (kernel crypto, a recurring source of bugs) and
+    # AF_VSOCK (talks to the hypervisor).
+    rules += [_allow(["socket"], [_arg(0, _AF_ALG, "SCMP_CMP_LT")]),
+              _allow(["socket"], [_arg(0, _AF_ALG + 1, "SCMP_CMP_EQ")]),
+              _allow(["socket"], [_arg(0, _AF_VSOCK, "SCMP_CMP_GT")])]
     rules += [_allow(["personality"], [_arg(0, p, "SCMP_CMP_EQ")]) for p in _PERSONALITIES]
     # Kernels since 4.8 check ptrace against seccomp properly, so it is safe for all.
     rules.append(_allow("process_vm_readv process_vm_writev ptrace"))

@@ -64,15 +64,16 @@ FLAGS: dict[str, int] = {
     "SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4,
     "SECCOMP_FILTER_FLAG_TSYNC_ESRCH": 16,
 }
-# Syscalls newer than some libseccomp releases know; same number on every arch since
-# 5.1's unified table. Used only when libseccomp cannot resolve the name itself.
-_NEWER_SYSCALLS: dict[str, int] = {
-    "cachestat": 451, "fchmodat2": 452, "map_shadow_stack": 453, "futex_wake": 454,
-    "futex_wait": 455, "futex_requeue": 456, "statmount": 457, "listmount": 458,
-    "lsm_get_self_attr": 459, "lsm_set_self_attr": 460, "lsm_list_modules": 461,
-    "mseal": 462, "setxattrat": 463, "getxattrat": 464, "listxattrat": 465,
-    "removexattrat": 466, "open_tree_attr": 467, "file_getattr": 468, "file_setattr": 469,
-}
+# Real syscalls that some libseccomp releases do not know by name (newer than their
+# table, or of one architecture only). A profile naming them (Docker's does) skips
+# them instead of failing, as runc does: the default action applies to them.
+_NEWER_SYSCALLS = frozenset({
+    "cachestat", "fchmodat2", "map_shadow_stack", "futex_wake", "futex_wait",
+    "futex_requeue", "statmount", "listmount", "lsm_get_self_attr", "lsm_set_self_attr",
+    "lsm_list_modules", "mseal", "setxattrat", "getxattrat", "listxattrat",
+    "removexattrat", "open_tree_attr", "file_getattr", "file_setattr", "uretprobe",
+    "riscv_hwprobe",
+})
 _SYS_SECCOMP = {"x86_64": 317, "aarch64": 277, "riscv64": 277, "s390x": 348,
                 "ppc64le": 358, "i686": 354, "armv7l": 383, "loongarch64": 277}
 _SECCOMP_SET_MODE_FILTER = 1
@@ -209,7 +210,7 @@ def _resolve(name: object, field: str) -> int:
     nr = int(_lib().seccomp_syscall_resolve_name(name.encode()))
     if nr == _NR_SCMP_ERROR:
         if name in _NEWER_SYSCALLS:
-            return _NEWER_SYSCALLS[name]
+            return _NR_SCMP_ERROR
         raise InvalidConfig(f"{field}: unknown syscall: {name}")
     return nr
 
@@ -245,7 +246,7 @@ def _build(ctx: int, section: Mapping[str, Any], default: int) -> None:
         groups = _conditions(entry.get("args"), field)
         for name in names:
             nr = _resolve(name, f"{field}.names")
-            if action == default:
+            if action == default or nr == _NR_SCMP_ERROR:
                 continue  # libseccomp refuses rules that repeat the default action
             for group in groups:
                 arr = (_ArgCmp * len(group))(*group) if group else None

@@ -58,6 +58,10 @@ PROBES = {
     "fchdir_700": lambda: sc(81, 700),
     "fchdir_599": lambda: sc(81, 599),
     "getppid": lambda: sc(110),
+    "socket_alg": lambda: sc(41, 38, 5, 0),
+    "socket_vsock": lambda: sc(41, 40, 1, 0),
+    "socket_inet": lambda: sc(41, 2, 1, 0),
+    "io_uring_setup": lambda: sc(425, 1, 0),
 }
 out = {}
 for line in open("/proc/self/status"):
@@ -103,6 +107,17 @@ def test_docker_default_profile_confines() -> None:
         assert got[probe] == EPERM, probe
     assert got["clone3"] == ENOSYS  # so libc falls back to clone, which can be checked
     assert got["fork"] == 0
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="probes use x86_64 numbers")
+def test_docker_default_profile_sockets_and_io_uring() -> None:
+    probes = ("socket_alg", "socket_vsock", "socket_inet", "io_uring_setup")
+    rc, free = _run(None, *probes)
+    assert rc == 0 and free["socket_inet"] == 0 and free["io_uring_setup"] not in (0, EPERM)
+    rc, got = _run(default_seccomp_profile(), *probes)
+    assert rc == 0
+    assert got == {"Seccomp": "2", "NoNewPrivs": "1", "socket_alg": EPERM,
+                   "socket_vsock": EPERM, "socket_inet": 0, "io_uring_setup": EPERM}
 
 
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="probes use x86_64 numbers")

@@ -49,11 +49,12 @@ def test_profile_shape() -> None:
     allowed = _allowed(p)
     assert len(allowed) > 300
     for name in ("read", "write", "execve", "openat", "arch_prctl", "ptrace", "setuid",
-                 "capset", "prctl", "seccomp", "futex", "epoll_wait", "io_uring_setup"):
+                 "capset", "prctl", "seccomp", "futex", "epoll_wait", "mseal", "statmount"):
         assert name in allowed, name
     for name in ("mount", "umount2", "unshare", "setns", "reboot", "kexec_load", "bpf",
                  "init_module", "open_by_handle_at", "swapon", "keyctl", "add_key",
-                 "clock_settime", "sethostname", "chroot_not_a_syscall"):
+                 "clock_settime", "sethostname", "io_uring_setup", "io_uring_enter",
+                 "lsm_set_self_attr", "socket"):
         assert name not in allowed, name
 
 
@@ -107,10 +108,12 @@ def test_arch_conditional_rules() -> None:
         default_seccomp_profile(arch="sparc")
 
 
-def test_socket_refuses_only_vsock_and_personality_is_restricted() -> None:
+def test_socket_refuses_alg_and_vsock_and_personality_is_restricted() -> None:
     p = default_seccomp_profile()
-    assert _rules_for(p, "socket")[0]["args"] == [
-        {"index": 0, "value": 40, "valueTwo": 0, "op": "SCMP_CMP_NE"}]
+    socket = [r["args"] for r in _rules_for(p, "socket")]
+    assert socket == [[{"index": 0, "value": 38, "valueTwo": 0, "op": "SCMP_CMP_LT"}],
+                      [{"index": 0, "value": 39, "valueTwo": 0, "op": "SCMP_CMP_EQ"}],
+                      [{"index": 0, "value": 40, "valueTwo": 0, "op": "SCMP_CMP_GT"}]]
     values = sorted(r["args"][0]["value"] for r in _rules_for(p, "personality"))
     assert values == [0, 8, 0x20000, 0x20008, 0xFFFFFFFF]
 
