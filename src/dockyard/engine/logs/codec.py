@@ -3,8 +3,9 @@
 ``json-file`` lines are byte-for-byte what Docker writes:
 ``{"log":"hi\\n","stream":"stdout","time":"2026-11-27T10:00:00.123456789Z"}``, with an
 ``"attrs"`` object before ``"time"`` when log options add labels or env. Strings are
-escaped like Docker's encoder: quotes, backslash, ``\\n \\r \\t``, other control bytes
-and ``< > &`` as ``\\u00XX``, U+2028/U+2029 escaped, invalid UTF-8 as ``\\ufffd``.
+escaped like Docker's encoder: quotes, backslash, ``\\n \\r``, other control bytes
+(tab too) and ``< > &`` as ``\\u00XX``, U+2028/U+2029 escaped, each invalid UTF-8 byte
+as ``\\ufffd``.
 
 ``local`` is our own compact binary format (Docker's is protobuf): per record a
 big-endian u32 body length, the body (u8 stream 1=stdout 2=stderr, u8 flags bit0=partial,
@@ -28,15 +29,17 @@ __all__ = [
 ]
 
 _ESCAPES: dict[int, str] = {c: f"\\u{c:04x}" for c in range(0x20)}
-_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t",
+_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r",
                  ord('"'): '\\"', ord("\\"): "\\\\",
                  ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
-                 0x2028: "\\u2028", 0x2029: "\\u2029", 0xFFFD: "\\ufffd"})
+                 0x2028: "\\u2028", 0x2029: "\\u2029"})
+# Invalid UTF-8 arrives as lone surrogates (surrogateescape: one per byte, as Go decodes).
+_ESCAPES.update({c: "\\ufffd" for c in range(0xDC80, 0xDD00)})
 
 
 def escape_json(data: bytes | str) -> str:
     """The body of a JSON string for ``data``, escaped as Docker's log encoder does."""
-    text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+    text = data if isinstance(data, str) else data.decode("utf-8", "surrogateescape")
     return text.translate(_ESCAPES)
 
 

@@ -34,11 +34,13 @@ def test_attrs_come_before_time_sorted() -> None:
 
 @pytest.mark.parametrize(("raw", "escaped"), [
     (b'a"b\\c', 'a\\"b\\\\c'),
-    (b"\t\r\n", "\\t\\r\\n"),
+    (b"\t\r\n", "\\u0009\\r\\n"),
     (b"\x00\x1b\x7f", "\\u0000\\u001b\x7f"),
     (b"<a href='x'>&", "\\u003ca href='x'\\u003e\\u0026"),
     ("é€\u2028\u2029".encode(), "é€\\u2028\\u2029"),
     (b"\xff\xfe", "\\ufffd\\ufffd"),
+    (b"\xe2\x82!", "\\ufffd\\ufffd!"),  # a truncated sequence: one per byte, as Go
+    ("\ufffd".encode(), "\ufffd"),  # a valid U+FFFD stays as it is
 ])
 def test_escaping_matches_docker(raw: bytes, escaped: str) -> None:
     assert escape_json(raw) == escaped
@@ -50,9 +52,11 @@ def test_json_lines_are_valid_json_and_decode(data: bytes, stream: str, ts: int)
     line = encode_json_line(data, stream, ts)
     assert line.endswith(b"\n") and line.count(b"\n") == 1
     obj = json.loads(line)
-    assert obj["log"] == data.decode("utf-8", "replace")
+    want = "".join("\ufffd" if 0xDC80 <= ord(ch) <= 0xDCFF else ch
+                   for ch in data.decode("utf-8", "surrogateescape"))
+    assert obj["log"] == want
     log, s, t, attrs = decode_json_line(line.rstrip(b"\n"))
-    assert (log, s, t, attrs) == (data.decode("utf-8", "replace").encode(), stream, ts, {})
+    assert (log, s, t, attrs) == (want.encode(), stream, ts, {})
 
 
 @pytest.mark.parametrize("bad", [b"", b"{", b'{"log": 1}', b'{"stream":"stdout"}', b"[1]",
