@@ -21,6 +21,7 @@ __all__ = [
     "READONLY_PATHS",
     "SECCOMP_ARCHITECTURES",
     "default_seccomp_profile",
+    "masked_paths",
 ]
 
 DEFAULT_CAPABILITIES: tuple[str, ...] = (
@@ -32,10 +33,19 @@ DEFAULT_CAPABILITIES: tuple[str, ...] = (
 DEFAULT_CAP_MASK = 0x00000000A80425FB
 
 MASKED_PATHS: tuple[str, ...] = (
-    "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+    "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
     "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
     "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
 )
+
+
+def masked_paths(cpus: int = 0) -> list[str]:
+    """MASKED_PATHS plus each CPU's thermal_throttle dir (its counters leak host
+    activity), for CPUs 0..cpus-1; runtimes skip the ones a host lacks."""
+    return [*MASKED_PATHS,
+            *(f"/sys/devices/system/cpu/cpu{n}/thermal_throttle" for n in range(cpus))]
+
+
 READONLY_PATHS: tuple[str, ...] = (
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 )

@@ -12,6 +12,7 @@ from dockyard.oci.docker_defaults import (
     MASKED_PATHS,
     READONLY_PATHS,
     default_seccomp_profile,
+    masked_paths,
 )
 from dockyard.runtime import capabilities, seccomp
 
@@ -34,11 +35,15 @@ def test_default_capabilities_are_dockers_14() -> None:
 
 
 def test_paths() -> None:
-    for p in ("/proc/kcore", "/proc/keys", "/sys/firmware", "/proc/timer_list"):
+    for p in ("/proc/kcore", "/proc/keys", "/sys/firmware", "/proc/timer_list",
+              "/proc/interrupts", "/sys/devices/virtual/powercap"):
         assert p in MASKED_PATHS
     assert "/proc/sys" in READONLY_PATHS
     assert "/proc/sysrq-trigger" in READONLY_PATHS
     assert not set(MASKED_PATHS) & set(READONLY_PATHS)
+    assert masked_paths() == list(MASKED_PATHS)
+    assert masked_paths(2)[-2:] == ["/sys/devices/system/cpu/cpu0/thermal_throttle",
+                                    "/sys/devices/system/cpu/cpu1/thermal_throttle"]
 
 
 def test_profile_shape() -> None:
