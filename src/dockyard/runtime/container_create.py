@@ -131,6 +131,7 @@ def create(state_root: StrPath, container_id: str, bundle: StrPath, *,
     try:
         fifo = os.path.join(directory, st.FIFO)
         os.mkfifo(fifo, 0o622)
+        os.chmod(fifo, 0o622)  # past the umask: a mapped or non-root init must open it
         plan.fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
         plan.state_dir_fd = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         plan.preserve_fds = preserve_fds
@@ -200,8 +201,9 @@ def serve(plan: Plan, sock: socket, mid: int, state: st.ContainerState,
             elif kind == Kind.RUN_HOOKS:
                 from dockyard.runtime.hooks import run_hooks
 
-                run_hooks(plan.hooks, "prestart", state.to_oci())
-                run_hooks(plan.hooks, "createRuntime", state.to_oci())
+                hook_state = dict(state.to_oci(), status="creating", pid=init_pid)
+                run_hooks(plan.hooks, "prestart", hook_state)
+                run_hooks(plan.hooks, "createRuntime", hook_state)
                 send(sock, Kind.HOOKS_DONE)
             elif kind == Kind.READY:
                 return init_pid, manager

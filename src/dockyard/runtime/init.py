@@ -74,16 +74,16 @@ def _preload(plan: Plan) -> None:
     Python code the container planted under the same path, as root."""
     import dockyard.runtime.capabilities
     import dockyard.runtime.paths
-    import dockyard.runtime.rootfs  # noqa: F401
+    import dockyard.runtime.rootfs
 
     if plan.process.get("terminal"):
-        import dockyard.runtime.console  # noqa: F401
+        import dockyard.runtime.console
     if plan.hooks:
-        import dockyard.runtime.hooks  # noqa: F401
+        import dockyard.runtime.hooks
     if plan.rlimits:
-        import dockyard.runtime.rlimits  # noqa: F401
+        import dockyard.runtime.rlimits
     if plan.seccomp is not None:
-        import dockyard.runtime.seccomp  # noqa: F401
+        import dockyard.runtime.seccomp
     if any(m.get("type") == "cgroup" for m in plan.config.get("mounts") or ()):
         import dockyard.runtime.cgroup_glue  # noqa: F401
     sys.path[:] = []
