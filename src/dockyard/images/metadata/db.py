@@ -16,6 +16,7 @@ from dockyard.errors import SystemFailure
 
 __all__ = ["Database"]
 
+SCHEMA_VERSION = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
     id TEXT PRIMARY KEY,          -- config digest (docker's image id)
@@ -84,7 +85,11 @@ class Database:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.executescript("BEGIN IMMEDIATE;" + SCHEMA + "COMMIT;")
+            # Only the first opener of a new database writes the schema: later ones
+            # take no write lock just to open it.
+            if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                conn.executescript(f"BEGIN IMMEDIATE;{SCHEMA}"
+                                   f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
         except BaseException:
             conn.close()
             raise
