@@ -251,3 +251,17 @@ def test_rmi_does_not_wait_for_a_writer_and_prune_collects_later(store: ImageSto
     writer.close()
     _, reclaimed = store.prune()
     assert reclaimed > 0 and list(store.content.walk()) == []
+
+
+def test_repo_digests_from_a_pull_show_and_resolve(store: ImageStore) -> None:
+    """What the registry client records: name@manifest-digest, as docker shows it."""
+    plain = import_rootfs(store, io.BytesIO(make_tar({"p": b"1"})), "reg.io/team/app:1")
+    img, _ = store.register(plain.manifest, ["reg.io/team/app:1"],
+                            [f"reg.io/team/app@{plain.manifest_digest}"])
+    assert img.inspect()["RepoDigests"] == [f"reg.io/team/app@{plain.manifest_digest}"]
+    assert store.resolve(f"reg.io/team/app@{plain.manifest_digest}").id == plain.id
+    store.remove("reg.io/team/app:1")  # the digest still names it
+    assert store.get(plain.id).repo_digests
+    out = store.remove(f"reg.io/team/app@{plain.manifest_digest}")
+    assert out == [{"Untagged": f"reg.io/team/app@{plain.manifest_digest}"},
+                   {"Deleted": str(plain.id)}]
