@@ -4,9 +4,11 @@
 
 Starts idle containers (``sleep``) through each system, waits for them to settle and
 reads RSS and PSS of each per-container process from ``/proc/<pid>/smaps_rollup``:
-Dockyard's monitor (runc underneath, the runtime Dockyard can already drive), podman's
-conmon (runc, vfs storage, private roots) and docker's containerd-shim-runc-v2 (a private
-dockerd). PSS divides shared pages among the processes sharing them, so it is printed
+Dockyard's monitor, forked by its spawner and launched directly (runc underneath),
+podman's conmon (runc, vfs storage, private roots) and docker's containerd-shim-runc-v2
+(a private dockerd). "start" is the median time to get one container running: for
+Dockyard ``start_monitor`` (monitor + runc create + start), for the peers the whole
+``run -d`` command. PSS divides shared pages among the processes sharing them, so it is printed
 for the first container alone and as the median over ``--count`` containers. Everything
 lives under a temp dir and a token-named cgroup parent, and is removed at the end.
 """
@@ -54,25 +56,35 @@ def rollup(pid: int) -> tuple[float, float]:
     return fields["Rss"] / 1024, fields["Pss"] / 1024
 
 
-def report(name: str, pids: list[int], first: tuple[float, float]) -> None:
+def report(name: str, pids: list[int], first: tuple[float, float], start_ms: float) -> None:
     values = [rollup(p) for p in pids]
     rss = statistics.median(v[0] for v in values)
     pss = statistics.median(v[1] for v in values)
-    print(f"{name:<34} {first[0]:7.2f} {first[1]:7.2f}   {rss:7.2f} {pss:7.2f}  (n={len(pids)})")
+    print(f"{name:<40} {first[0]:6.2f} {first[1]:6.2f}   {rss:6.2f} {pss:6.2f}  "
+          f"{start_ms:7.1f}  (n={len(pids)})")
 
 
 def measure(name: str, start_one: Callable[[int], int], count: int) -> tuple[float, float]:
-    pids = [start_one(0)]
+    """Start ``count`` idle containers; print memory and the median start time."""
+    times: list[float] = []
+
+    def timed(i: int) -> int:
+        t0 = time.perf_counter()
+        pid = start_one(i)
+        times.append((time.perf_counter() - t0) * 1000)
+        return pid
+
+    pids = [timed(0)]
     time.sleep(SETTLE)
     first = rollup(pids[0])
     for i in range(1, count):
-        pids.append(start_one(i))
+        pids.append(timed(i))
     time.sleep(SETTLE)
-    report(name, pids, first)
+    report(name, pids, first, statistics.median(times))
     return first
 
 
-def dockyard(base: Path, rootfs: Path, parent: str, count: int) -> None:
+def dockyard(base: Path, rootfs: Path, parent: str, count: int, how: str) -> None:
     runc_root = base / "runc"
     started: list[MonitorConfig] = []
     base.mkdir(parents=True)
@@ -102,7 +114,7 @@ def dockyard(base: Path, rootfs: Path, parent: str, count: int) -> None:
 
     py = os.environ.get("DOCKYARD_MONITOR_PYTHON") or sys.executable
     try:
-        measure(f"dockyard monitor ({Path(py).name} {_version(py)})", start_one, count)
+        measure(f"dockyard monitor ({how}, {Path(py).name} {_version(py)})", start_one, count)
     finally:
         for cfg in started:
             subprocess.run(["runc", "--root", str(runc_root), "kill", cfg["id"], "KILL"],
@@ -198,9 +210,13 @@ def main() -> None:
         tar_path = base / "rootfs.tar"
         with tarfile.open(tar_path, "w") as tar:
             tar.add(rootfs, arcname=".")
-        print(f"{'per-container process (MiB)':<34} {'first':>7} {'':>7}   {'median':>7}")
-        print(f"{'':<34} {'RSS':>7} {'PSS':>7}   {'RSS':>7} {'PSS':>7}")
-        dockyard(base / "dy", rootfs, parent, args.count)
+        print(f"{'per-container process (MiB)':<40} {'first':>6} {'':>6}   {'median':>6}"
+              f" {'':>6}  {'start':>7}")
+        print(f"{'':<40} {'RSS':>6} {'PSS':>6}   {'RSS':>6} {'PSS':>6}  {'ms':>7}")
+        dockyard(base / "dy", rootfs, parent, args.count, "spawner")
+        os.environ["DOCKYARD_MONITOR_SPAWNER"] = "0"
+        dockyard(base / "dy-direct", rootfs, parent, args.count, "direct")
+        del os.environ["DOCKYARD_MONITOR_SPAWNER"]
         if not args.no_peers:
             podman(base / "podman", tar_path, parent, args.count)
             docker(base, rootfs, parent, args.count)
