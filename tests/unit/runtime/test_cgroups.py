@@ -177,6 +177,8 @@ V1_FILES = {
     "freezer": ["freezer.state"],
     "devices": ["devices.allow", "devices.deny"],
     "hugetlb": ["hugetlb.2MB.limit_in_bytes", "hugetlb.1GB.limit_in_bytes"],
+    "net_cls": ["net_cls.classid"],
+    "net_prio": ["net_prio.ifpriomap"],
 }
 
 
@@ -209,6 +211,7 @@ def test_v1_resource_file_mapping(tmp_path: Path) -> None:
         "devices": [{"allow": False, "access": "rwm"},
                     {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rw"}],
         "hugepageLimits": [{"pageSize": "2MB", "limit": 2097152}],
+        "network": {"classID": 0x100001, "priorities": [{"name": "eth0", "priority": 5}]},
     })
     mem, cpu, cs = m.paths["memory"], m.paths["cpu"], m.paths["cpuset"]
     assert _read(mem, "memory.limit_in_bytes") == "33554432"
@@ -232,6 +235,8 @@ def test_v1_resource_file_mapping(tmp_path: Path) -> None:
     assert _read(m.paths["devices"], "devices.allow") == "c 1:3 rw"
     assert _read(m.paths["devices"], "devices.deny") == "a"
     assert _read(m.paths["hugetlb"], "hugetlb.2MB.limit_in_bytes") == "2097152"
+    assert _read(m.paths["net_cls"], "net_cls.classid") == str(0x100001)
+    assert _read(m.paths["net_prio"], "net_prio.ifpriomap") == "eth0 5"
 
 
 def test_v1_unlimited_and_unset_values(tmp_path: Path) -> None:
@@ -270,6 +275,10 @@ def test_v1_unlimited_and_unset_values(tmp_path: Path) -> None:
     ({"hugepageLimits": [{"pageSize": "3MB", "limit": 1}]},
      "linux.resources.hugepageLimits[0].pageSize: not a huge page size of this host: 3MB"),
     ({"unified": {"memory.max": "1"}}, "linux.resources.unified: needs cgroup v2"),
+    ({"network": {"priorities": [{"name": "../x", "priority": 1}]}},
+     "linux.resources.network.priorities[0].name: not an interface name: '../x'"),
+    ({"network": {"classID": -1}}, "linux.resources.network.classID: must be at least 0"),
+    ({"network": []}, "linux.resources.network: must be an object"),
 ])
 def test_v1_bad_resources_name_the_field(tmp_path: Path, resources: dict[str, Any],
                                          message: str) -> None:
@@ -289,6 +298,10 @@ def test_v1_missing_file_or_controller_is_reported(tmp_path: Path) -> None:
         m.apply({"pids": {"limit": 5}})
     assert str(e.value) == ("linux.resources.pids: the pids cgroup controller is not "
                             "available on this host")
+    with pytest.raises(InvalidConfig) as e:
+        m.apply({"network": {"classID": 5}})
+    assert str(e.value) == ("linux.resources.network.classID: the net_cls cgroup "
+                            "controller is not available on this host")
 
 
 def test_v1_cpuset_create_copies_parent_sets(tmp_path: Path) -> None:
@@ -377,6 +390,7 @@ def test_v2_quota_keeps_the_period_and_unlimited(tmp_path: Path) -> None:
     ({"unified": {"../escape": "1"}}, "linux.resources.unified: not a cgroup file: ../escape"),
     ({"unified": {"cgroup.procs": "1"}}, "linux.resources.unified: not a cgroup file: "
      "cgroup.procs"),
+    ({"network": {"classID": 1}}, "linux.resources.network: net_cls/net_prio are cgroup v1"),
 ])
 def test_v2_bad_resources(tmp_path: Path, resources: dict[str, Any], message: str) -> None:
     m = _fake_v2(tmp_path, controllers="hugetlb")

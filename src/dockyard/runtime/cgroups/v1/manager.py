@@ -83,6 +83,9 @@ class V1Manager:
                                 "not available on this host")
         if resources.get("unified"):
             raise InvalidConfig("linux.resources.unified: needs cgroup v2")
+        network = resources.get("network")
+        if network is not None:
+            self._apply_network(resources)
         for key, controllers in _ROUTES.items():
             value = resources.get(key)
             if value is None:
@@ -91,6 +94,20 @@ class V1Manager:
                 path = self.paths.get(name)
                 if path is not None:
                     _module(name).apply(path, resources)
+
+    def _apply_network(self, resources: Mapping[str, Any]) -> None:
+        wants = resources.get("network")
+        if not isinstance(wants, dict):
+            raise InvalidConfig("linux.resources.network: must be an object")
+        net = _module("net")
+        for ctrl, key, fn in (("net_cls", "classID", net.apply_cls),
+                              ("net_prio", "priorities", net.apply_prio)):
+            if wants.get(key) is not None:
+                path = self.paths.get(ctrl)
+                if path is None:
+                    raise InvalidConfig(f"linux.resources.network.{key}: the {ctrl} cgroup "
+                                        "controller is not available on this host")
+                fn(path, resources)
 
     def _freezer(self) -> str:
         path = self.paths.get("freezer")

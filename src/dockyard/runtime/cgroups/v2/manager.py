@@ -112,6 +112,10 @@ class V2Manager:
             return
         if not isinstance(resources, dict):
             raise InvalidConfig("linux.resources: must be an object")
+        network = section(resources, "network") or {}
+        if network.get("classID") is not None or network.get("priorities"):
+            raise InvalidConfig("linux.resources.network: net_cls/net_prio are cgroup v1 "
+                                "controllers; cgroup v2 has no equivalent")
         need = controllers_needed(resources)
         missing = need - self.available()
         if missing:
