@@ -51,10 +51,13 @@ def new_id() -> str:
 
 
 def now_rfc3339() -> str:
-    """UTC time with nanoseconds, as docker prints it."""
+    """UTC time with nanoseconds as docker prints it (Go's RFC3339Nano: trailing zeros
+    of the fraction dropped)."""
     ns = time.time_ns()
     secs, frac = divmod(ns, 10**9)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
+    digits = f"{frac:09d}".rstrip("0")
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + \
+        (f".{digits}Z" if digits else "Z")
 
 
 def _fsync_dir(path: Path) -> None:

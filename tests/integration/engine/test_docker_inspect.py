@@ -9,6 +9,7 @@ what depends on ids, times and paths, and a State of the same shape.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from typing import Any
 
@@ -136,8 +137,11 @@ def test_running_state_matches_docker(dockerd: Dockerd, busybox_rootfs_template:
     for key in ("Status", "Running", "Paused", "OOMKilled", "Dead", "ExitCode", "Error"):
         assert ours["State"][key] == theirs["State"][key], key
     assert ours["State"]["Pid"] > 0 and theirs["State"]["Pid"] > 0
+    stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
     for key in ("StartedAt", "FinishedAt"):
-        assert len(ours["State"][key]) == len(theirs["State"][key]), key
+        assert stamp.match(ours["State"][key]) and stamp.match(theirs["State"][key]), key
+    assert ours["State"]["FinishedAt"] == theirs["State"]["FinishedAt"] == \
+        "0001-01-01T00:00:00Z"
     for key in ("ResolvConfPath", "HostnamePath", "HostsPath", "LogPath"):
         assert ours[key].rsplit("/", 1)[-1].replace(ours["Id"], "ID") == \
             theirs[key].rsplit("/", 1)[-1].replace(theirs["Id"], "ID"), key
@@ -197,9 +201,14 @@ def test_image_defaults_combine_like_docker(dockerd: Dockerd, busybox_rootfs_tem
         ours = engine.inspect(name)
         for key in ("Path", "Args"):
             assert ours[key] == theirs[key], (flags, key)
-        for key in ("Entrypoint", "Cmd", "Env", "WorkingDir", "User", "StopSignal",
-                    "Labels"):
+        for key in ("Entrypoint", "Cmd", "WorkingDir", "User", "StopSignal", "Labels"):
             assert ours["Config"].get(key) == theirs["Config"].get(key), (flags, key)
+        # The user's variables come first (the docker CLI does not keep their order
+        # stable), then the image's that the user did not set, in the image's order.
+        mine = len(config.get("Env", []))
+        our_env, their_env = ours["Config"]["Env"], theirs["Config"]["Env"]
+        assert sorted(our_env[:mine]) == sorted(their_env[:mine]), flags
+        assert our_env[mine:] == their_env[mine:], flags
 
 
 SPEC_FLAGS = ["-m", "32m", "--memory-reservation", "16m", "--cpus", "0.5", "--cpu-shares",
