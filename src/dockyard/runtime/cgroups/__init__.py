@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         hierarchies,
     )
     from dockyard.runtime.cgroups.factory import manager_for, resolve_path
+    from dockyard.runtime.cgroups.fake import FakeManager
     from dockyard.runtime.cgroups.hybrid import HybridManager
     from dockyard.runtime.cgroups.null import NullManager
     from dockyard.runtime.cgroups.v1.manager import V1Manager
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CgroupManager",
     "CgroupMode",
+    "FakeManager",
     "Hierarchies",
     "HybridManager",
     "NullManager",
@@ -52,7 +54,8 @@ __all__ = [
 _WHERE = {
     "CgroupManager": "base", "CgroupMode": "detect", "Hierarchies": "detect",
     "detect_mode": "detect", "hierarchies": "detect", "HybridManager": "hybrid",
-    "NullManager": "null", "V1Manager": "v1.manager", "V2Manager": "v2.manager",
+    "NullManager": "null", "FakeManager": "fake", "V1Manager": "v1.manager",
+    "V2Manager": "v2.manager",
     "manager_for": "factory", "resolve_path": "factory", "blkio_weight_to_io": "convert",
     "shares_to_weight": "convert", "swap_to_v2": "convert", "weight_to_shares": "convert",
 }

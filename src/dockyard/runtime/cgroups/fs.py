@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = [
+    "join",
     "opt_int",
     "read_int",
     "read_kv",
@@ -47,6 +48,16 @@ def write(directory: str, name: str, value: object, field: str) -> None:
         raise SystemFailure(f"{field}: cannot write {value} to {path}: {msg}")
     finally:
         os.close(fd)
+
+
+def join(directory: str, pid: int) -> None:
+    """Move ``pid`` into the cgroup at ``directory`` (its cgroup.procs)."""
+    if not os.path.isdir(directory):
+        raise SystemFailure(f"cgroup {directory}: does not exist (create it first)")
+    try:
+        write(directory, "cgroup.procs", pid, f"cgroup {directory}")
+    except InvalidConfig as e:  # EINVAL here is the kernel refusing the move
+        raise SystemFailure(str(e))
 
 
 def read_text(directory: str, name: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from dockyard.errors import InvalidConfig, SystemFailure
-from dockyard.runtime.cgroups.fs import write
+from dockyard.runtime.cgroups.fs import join
 from dockyard.runtime.cgroups.tree import procs_under, remove_tree
 
 TYPE_CHECKING = False
@@ -64,7 +64,7 @@ class V1Manager:
     def add_pid(self, pid: int) -> None:
         """Write ``pid`` to cgroup.procs of every hierarchy."""
         for d in self._dirs():
-            write(d, "cgroup.procs", pid, f"cgroup {d}")
+            join(d, pid)
 
     def apply(self, resources: Mapping[str, Any] | None) -> None:
         """Write ``linux.resources`` to the controllers that carry each part."""

@@ -12,7 +12,7 @@ import os
 import time
 
 from dockyard.errors import InvalidConfig, SystemFailure
-from dockyard.runtime.cgroups.fs import read_kv, read_text, section, write
+from dockyard.runtime.cgroups.fs import join, read_kv, read_text, section, write
 from dockyard.runtime.cgroups.tree import procs_under, remove_tree
 from dockyard.runtime.cgroups.v1 import pids as pids_ctl
 
@@ -104,7 +104,7 @@ class V2Manager:
 
     def add_pid(self, pid: int) -> None:
         """Write ``pid`` to cgroup.procs."""
-        write(self.path, "cgroup.procs", pid, f"cgroup {self.path}")
+        join(self.path, pid)
 
     def apply(self, resources: Mapping[str, Any] | None) -> None:
         """Write ``linux.resources``; controllers it needs are enabled on the way."""
