@@ -180,13 +180,20 @@ def create(state_root: StrPath, container_id: str, bundle: StrPath, *,
 
 
 def serve(plan: Plan, sock: socket, mid: int, state: st.ContainerState,
-           cg_manager: Any, cgroups_path: str) -> tuple[int, Any]:
-    """Answer the intermediate's and the init's messages until the init is ready."""
+          cg_manager: Any, cgroups_path: str) -> tuple[int, Any]:
+    """Answer the intermediate's and the init's messages until the init is ready.
+
+    The cgroup is created and configured here while the children set up their
+    namespaces and mounts (the two cores work in parallel); the init only waits for
+    ``CGROUP_JOINED`` where it needs to be inside (cgroup mount, cgroup namespace,
+    hooks, and in any case before it reports ``READY``)."""
     linux = plan.config.get("linux") or {}
     init_pid = 0
     manager = None
-    waiting_cgroup = False
     try:
+        manager = cg_manager(cgroups_path, state.id)
+        manager.create()
+        manager.apply(with_default_devices(linux.get("resources") or {}))
         while True:
             kind, payload = recv(sock)
             if kind == Kind.USERNS_READY:
@@ -196,8 +203,10 @@ def serve(plan: Plan, sock: socket, mid: int, state: st.ContainerState,
                 init_pid = payload["pid"]
                 os.waitpid(mid, 0)
                 mid = 0
-            elif kind == Kind.JOIN_CGROUP:
-                waiting_cgroup = True
+                manager.add_pid(init_pid)
+                state.pid = init_pid
+                send(sock, Kind.CGROUP_JOINED, state=dict(state.to_oci(), status="creating",
+                                                          pid=init_pid))
             elif kind == Kind.RUN_HOOKS:
                 from dockyard.runtime.hooks import run_hooks
 
@@ -209,16 +218,8 @@ def serve(plan: Plan, sock: socket, mid: int, state: st.ContainerState,
                 return init_pid, manager
             elif kind == Kind.ERROR:
                 raise error_from(payload)
-            if waiting_cgroup and init_pid:
-                waiting_cgroup = False
-                manager = cg_manager(cgroups_path, state.id)
-                manager.create()
-                manager.apply(with_default_devices(linux.get("resources") or {}))
-                manager.add_pid(init_pid)
-                state.pid = init_pid
-                send(sock, Kind.CGROUP_JOINED, state=dict(state.to_oci(), status="creating",
-                                                          pid=init_pid))
     except BaseException:
+        sock.close()  # an init still waiting for us sees the end of the socket and exits
         if init_pid:
             _kill(init_pid)
         if manager is not None:

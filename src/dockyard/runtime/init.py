@@ -137,20 +137,6 @@ def _setup(plan: Plan, sock: socket) -> str:
     if "oomScoreAdj" in plan.process:
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write(str(plan.process["oomScoreAdj"]))
-    send(sock, Kind.JOIN_CGROUP)
-    kind, payload = recv(sock)
-    if kind != Kind.CGROUP_JOINED:
-        os._exit(1)
-    plan.state_for_hooks = payload["state"]
-    cgroup_paths: dict[str, str] = {}
-    if any(m.get("type") == "cgroup" for m in config.get("mounts") or ()):
-        from dockyard.runtime.cgroup_glue import container_cgroup_paths
-
-        cgroup_paths = container_cgroup_paths()
-    if "cgroup" in ns.join:
-        sc.setns(ns.join["cgroup"], sc.CLONE_NEWCGROUP)
-    elif "cgroup" in ns.kinds:
-        sc.unshare(sc.CLONE_NEWCGROUP)
     if "hostname" in config or "domainname" in config:
         if not ns.wants("uts"):
             raise Forbidden("config.json: hostname: needs a uts namespace")
@@ -160,7 +146,18 @@ def _setup(plan: Plan, sock: socket) -> str:
             sc.setdomainname(config["domainname"])
     from dockyard.runtime.rootfs import finish_rootfs, pivot, prepare_rootfs
 
+    def cgroup_paths() -> dict[str, str]:
+        from dockyard.runtime.cgroup_glue import container_cgroup_paths
+
+        _wait_cgroup(plan, sock)
+        return container_cgroup_paths()
+
     prepare_rootfs(config, plan.rootfs, cgroup_paths, ns.wants("user"))
+    _wait_cgroup(plan, sock)
+    if "cgroup" in ns.join:
+        sc.setns(ns.join["cgroup"], sc.CLONE_NEWCGROUP)
+    elif "cgroup" in ns.kinds:
+        sc.unshare(sc.CLONE_NEWCGROUP)
     hooks = plan.hooks
     if hooks.get("prestart") or hooks.get("createRuntime"):
         send(sock, Kind.RUN_HOOKS)
@@ -181,16 +178,23 @@ def _setup(plan: Plan, sock: socket) -> str:
     return path
 
 
+def _wait_cgroup(plan: Plan, sock: socket) -> None:
+    """Block until the runtime has put this process into the container's cgroup."""
+    if plan.state_for_hooks:
+        return
+    kind, payload = recv(sock)
+    if kind != Kind.CGROUP_JOINED:
+        os._exit(1)
+    plan.state_for_hooks = payload["state"]
+
+
 def _join_setup(plan: Plan, sock: socket) -> str:
     """``exec``: enter a running container's namespaces and cgroup, then confine."""
     ns = plan.namespaces
     for kind in ORDER:
         if kind in ns.join and kind not in ("user", "pid", "cgroup", "mount"):
             sc.setns(ns.join[kind], FLAGS[kind])
-    send(sock, Kind.JOIN_CGROUP)
-    kind, _ = recv(sock)
-    if kind != Kind.CGROUP_JOINED:
-        os._exit(1)
+    _wait_cgroup(plan, sock)
     if "cgroup" in ns.join:
         sc.setns(ns.join["cgroup"], sc.CLONE_NEWCGROUP)
     if "mount" in ns.join:

@@ -26,13 +26,12 @@ class Kind:
     USERNS_READY = "userns-ready"    # child -> parent: unshared the user ns, write maps
     MAPS_WRITTEN = "maps-written"    # parent -> child
     INIT_PID = "init-pid"            # intermediate -> parent: pid of the container init
-    JOIN_CGROUP = "join-cgroup"      # init -> parent: put me into the cgroup
-    CGROUP_JOINED = "cgroup-joined"  # parent -> init (payload: state for hooks)
+    CGROUP_JOINED = "cgroup-joined"  # parent -> init: you are in the cgroup (+ hook state)
     RUN_HOOKS = "run-hooks"          # init -> parent: prestart/createRuntime time
     HOOKS_DONE = "hooks-done"        # parent -> init
     READY = "ready"                  # init -> parent: waiting on exec.fifo
     ERROR = "error"                  # either way: one-line message and error class
-    ALL = frozenset({USERNS_READY, MAPS_WRITTEN, INIT_PID, JOIN_CGROUP, CGROUP_JOINED,
+    ALL = frozenset({USERNS_READY, MAPS_WRITTEN, INIT_PID, CGROUP_JOINED,
                      RUN_HOOKS, HOOKS_DONE, READY, ERROR})
 
 

@@ -19,6 +19,7 @@ from dockyard.runtime.paths import fd_path, mkdir_in_root, open_in_root
 TYPE_CHECKING = False  # typing itself costs milliseconds per start
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 __all__ = ["finish_rootfs", "prepare_rootfs"]
@@ -46,9 +47,11 @@ def _remount_ro(path: str, flags: int = 0) -> None:
              | _locked_flags(path))
 
 
-def prepare_rootfs(config: dict[str, Any], rootfs: str, cgroup_paths: dict[str, str],
-                   userns: bool) -> None:
-    """Everything up to (not including) pivot_root. Runs in the new mount namespace."""
+def prepare_rootfs(config: dict[str, Any], rootfs: str,
+                   cgroup_paths: Callable[[], dict[str, str]], userns: bool) -> None:
+    """Everything up to (not including) pivot_root. Runs in the new mount namespace.
+
+    ``cgroup_paths`` is called (it may wait for the runtime) at the first cgroup mount."""
     linux = config.get("linux") or {}
     prop = linux.get("rootfsPropagation") or ""
     if prop and prop not in _PROP:
@@ -75,8 +78,8 @@ def _is_bind(m: dict[str, Any]) -> bool:
     return m.get("type") == "bind" or "bind" in opts or "rbind" in opts
 
 
-def _mount_one(root_fd: int, m: dict[str, Any], field: str, cgroup_paths: dict[str, str],
-               userns: bool) -> None:
+def _mount_one(root_fd: int, m: dict[str, Any], field: str,
+               cgroup_paths: Callable[[], dict[str, str]], userns: bool) -> None:
     dest = m["destination"]
     opts = parse_options(list(m.get("options") or ()), f"{field}.options")
     kind = m.get("type") or ("bind" if opts.bind else "")
@@ -94,7 +97,7 @@ def _mount_one(root_fd: int, m: dict[str, Any], field: str, cgroup_paths: dict[s
         raise Forbidden(f"config.json: {field}.destination: {dest}: {exc.strerror}") from None
     try:
         if kind == "cgroup":
-            _mount_cgroup(fd, opts.flags, cgroup_paths)
+            _mount_cgroup(fd, opts.flags, cgroup_paths())
         else:
             sc.mount(source, fd_path(fd), None if opts.bind else kind, opts.flags,
                      None if opts.bind else (opts.data or None))

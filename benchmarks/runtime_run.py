@@ -1,0 +1,113 @@
+"""``run`` of a busybox ``/bin/true`` bundle: dockyard-runtime vs runc vs crun.
+
+Usage: ``python benchmarks/runtime_run.py [-n RUNS]`` (as root). All runtimes run the
+same bundle, interleaved (one of each per round), each with its own ``--root`` and a
+cgroup under ``/dockyard-bench-<pid>``; medians and ratios to runc are printed.
+
+dockyard-runtime is called through its fast launcher (``#!<python> -SI``, see
+``dockyard.runtime.launcher``), the way the engine calls it. crun 1.8 refuses this
+machine's hybrid cgroup layout, so it runs inside ``unshare -m`` with /dev/null bound
+over /sys/fs/cgroup/unified/cgroup.controllers (PEERS.md); the wrapper's own cost is
+measured with ``true`` and shown so it can be subtracted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+from dockyard.runtime.launcher import write_launcher  # noqa: E402
+from dockyard.runtime.spec import default_spec  # noqa: E402
+from tests.support.busybox import make_busybox_rootfs  # noqa: E402
+
+CONTROLLERS = "/sys/fs/cgroup/unified/cgroup.controllers"
+
+
+def _bundle(base: Path, cgroup: str) -> Path:
+    bundle = base / "bundle"
+    make_busybox_rootfs(bundle / "rootfs")
+    config = default_spec(args=["/bin/true"], terminal=False)
+    config["process"].pop("rlimits")
+    config["linux"]["cgroupsPath"] = cgroup
+    (bundle / "config.json").write_text(json.dumps(config))
+    return bundle
+
+
+def _crun_prefix() -> list[str]:
+    if not os.path.exists(CONTROLLERS):
+        return []
+    return ["unshare", "-m", "sh", "-c",
+            f"mount --bind /dev/null {CONTROLLERS} && exec \"$0\" \"$@\""]
+
+
+def _time(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    if r.returncode != 0:
+        raise SystemExit(f"{cmd[0]} failed ({r.returncode}): {r.stderr.decode()[-500:]}")
+    return elapsed * 1000
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-n", "--runs", type=int, default=30)
+    args = ap.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="dockyard-bench-"))
+    cgroup = f"/dockyard-bench-{os.getpid()}"
+    try:
+        bundle = _bundle(base, cgroup + "/c")
+        launcher = write_launcher(base / "dockyard-runtime")
+        cmds: dict[str, list[str]] = {"dockyard-runtime": [str(launcher)]}
+        for name in ("runc", "crun"):
+            path = shutil.which(name)
+            if path:
+                cmds[name] = [*(_crun_prefix() if name == "crun" else []), path]
+        if "crun" in cmds and cmds["crun"][0] == "unshare":
+            cmds["crun-wrapper-only"] = [*_crun_prefix(), "true"]
+        times: dict[str, list[float]] = {name: [] for name in cmds}
+        for i in range(args.runs + 2):  # two warm-up rounds, not counted
+            for name, cmd in cmds.items():
+                if name == "crun-wrapper-only":
+                    t = _time(cmd)
+                else:
+                    t = _time([*cmd, "--root", str(base / f"state-{name}"), "run",
+                               "--bundle", str(bundle), f"{name}-{i}"])
+                if i >= 2:
+                    times[name].append(t)
+        runc = statistics.median(times["runc"]) if "runc" in times else None
+        print(f"{'runtime':<20}{'median ms':>10}{'p10':>8}{'p90':>8}{'vs runc':>9}")
+        for name, ts in times.items():
+            qs = statistics.quantiles(ts, n=10)
+            med = statistics.median(ts)
+            ratio = f"{med / runc:.2f}x" if runc else "-"
+            print(f"{name:<20}{med:>10.1f}{qs[0]:>8.1f}{qs[-1]:>8.1f}{ratio:>9}")
+        if "crun-wrapper-only" in times:
+            adj = statistics.median(times["crun"]) - statistics.median(times["crun-wrapper-only"])
+            print(f"crun without wrapper ~{adj:.1f} ms")
+        if "crun" not in cmds:
+            print("crun: not installed, skipped")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+        for top in Path("/sys/fs/cgroup").iterdir():
+            for d in (top / cgroup.lstrip("/") / "c", top / cgroup.lstrip("/")):
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
