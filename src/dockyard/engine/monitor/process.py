@@ -32,6 +32,7 @@ SOCKET = "monitor.sock"
 CONSOLE = "console.sock"
 DRAIN_SECONDS = 2.0  # how long to keep reading output once init has exited
 MAX_CLIENT_BACKLOG = 8 << 20
+MAX_STDIN_BACKLOG = 1 << 20
 
 
 def _run(argv: list[str], stdin: int, stdout: int, stderr: int) -> int:
@@ -198,7 +199,7 @@ class Monitor:
     def delete(self) -> None:
         null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         try:
-            pid = _run([*self.runtime, "delete", "--force", self.id], null, null, null)
+            pid = _run([*self.runtime, "delete", "--force", self.id], null, null, 2)
             os.waitpid(pid, 0)
         except OSError as e:
             sys.stderr.write(f"monitor: runtime delete: {e}\n")
@@ -429,6 +430,10 @@ class Monitor:
     def _write_stdin(self, data: bytes) -> None:
         if self.stdin_fd < 0:
             return
+        if len(self.stdin_pending) + len(data) > MAX_STDIN_BACKLOG:
+            # The container is not reading: keep our memory bounded, like a full pipe.
+            sys.stderr.write(f"monitor: stdin backlog full, dropped {len(data)} bytes\n")
+            data = b""
         self.stdin_pending += data
         try:
             n = os.write(self.stdin_fd, self.stdin_pending)
