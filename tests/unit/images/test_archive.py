@@ -201,6 +201,12 @@ def _hostile(saved: bytes) -> dict[str, bytes]:
         ti.type = tarfile.CHRTYPE
         tf.addfile(ti)
     out["device-entry"] = write_tar(docker, device)
+
+    def duplicate(tf: tarfile.TarFile) -> None:
+        ti = tarfile.TarInfo("manifest.json")
+        ti.size = 2
+        tf.addfile(ti, io.BytesIO(b"[]"))
+    out["duplicate-entry"] = write_tar(docker, duplicate)
     return out
 
 
@@ -208,7 +214,7 @@ HOSTILE = ["not-a-tar", "empty", "truncated-archive", "truncated-blob-oci",
            "truncated-blob-docker", "mismatched-blob-oci", "mismatched-blob-docker",
            "missing-blob", "unknown-media-type", "unknown-layer-media-type", "bad-index-json",
            "bad-layout-version", "neither-format", "dotdot-entry", "dotdot-layer-path",
-           "diff-id-mismatch", "device-entry"]
+           "diff-id-mismatch", "device-entry", "duplicate-entry"]
 
 
 @pytest.mark.parametrize("case", HOSTILE)

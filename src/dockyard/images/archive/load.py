@@ -136,6 +136,8 @@ def _stage(store: ImageStore, src: BinaryIO, staged: _Staged) -> None:
             name = _clean(member.name, where)
             if member.isdir():
                 continue
+            if name in staged.files or name in staged.links:
+                raise InvalidArgument(f"{where}: the archive holds this path twice")
             if member.issym() or member.islnk():
                 target = member.linkname if member.islnk() else posixpath.join(
                     posixpath.dirname(name), member.linkname)
