@@ -136,10 +136,15 @@ def _docker(base: Path, rootfs: Path, parent: str) -> Iterator[System]:
 
 
 def _remove_cgroup_parent(parent: str) -> None:
+    """rmdir the parent cgroup and what peers left below it (podman's conmon), deepest
+    first, in every hierarchy."""
     for hierarchy in Path("/sys/fs/cgroup").iterdir():
-        for d in sorted(hierarchy.glob(f"**/{parent}*"), reverse=True):
+        top = hierarchy / parent
+        if not top.is_dir():
+            continue
+        for dirpath, _, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
             with contextlib.suppress(OSError):
-                d.rmdir()
+                os.rmdir(dirpath)
 
 
 def _median_ms(times: list[float]) -> float:
@@ -159,6 +164,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as tmp, \
             contextlib.ExitStack() as stack:
         base = Path(tmp)
+        # Registered first so that it runs last, after every system has been torn down.
+        stack.callback(_remove_cgroup_parent, parent)
         rootfs = make_busybox_rootfs(base / "rootfs")
         image_tar = _tar(rootfs, base / "busybox.tar")
         systems = [stack.enter_context(_dockyard(base / "dockyard", parent))]
@@ -169,7 +176,6 @@ def main() -> int:
                 systems.append(stack.enter_context(_docker(base / "docker", rootfs, parent)))
             except RuntimeError as err:
                 print(f"docker: not measured ({err})")
-        stack.callback(_remove_cgroup_parent, parent)
         for s in systems:  # warm up: image unpack, caches
             for _ in range(2):
                 s.run_true()
