@@ -17,15 +17,36 @@ from pathlib import Path
 __all__ = ["main"]
 
 
+def _monitor_alive(run_dir: Path) -> bool:
+    try:
+        pid = int((run_dir / "monitor.pid").read_text().strip())
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"boot.py" in f.read()
+    except (OSError, ValueError):
+        return False
+
+
+def _nothing_to_do(root: str, run_dir: Path, cid: str) -> bool:
+    """Cheap early exit: already removed, or unmounted and not ``--rm``."""
+    record = Path(root) / "containers" / cid / "container.json"
+    if not record.exists():
+        return True
+    target = os.path.realpath(run_dir / "rootfs")
+    with open("/proc/self/mountinfo") as f:
+        if any(line.split()[4] == target for line in f):
+            return False
+    return b'"AutoRemove": true' not in record.read_bytes()
+
+
 def main(argv: list[str]) -> int:
     root, run_root, cid = argv
     os.setsid()
-    from dockyard.engine.monitor.client import monitor_pid
-
     run_dir = Path(run_root) / "containers" / cid
     deadline = time.monotonic() + 60
-    while monitor_pid(run_dir) is not None and time.monotonic() < deadline:
+    while _monitor_alive(run_dir) and time.monotonic() < deadline:
         time.sleep(0.02)
+    if _nothing_to_do(root, run_dir, cid):
+        return 0
     try:
         from dockyard.engine.config import HostFacts
         from dockyard.engine.lifecycle import Lifecycle

@@ -219,3 +219,27 @@ def test_detached_containers_clean_up_after_themselves(engine: Any, roots: Roots
     assert not (roots.run_containers / gone).exists()
     state = json.loads((roots.containers / kept / "state.json").read_text())
     assert state["Status"] == "exited"
+
+
+def test_network_modes_seccomp_and_devices(engine: Any) -> None:
+    script = ("ls /sys/class/net | tr '\\n' ' '; echo; hostname; "
+              "grep Seccomp: /proc/self/status; ls -l /dev/mynull 2>&1 | cut -c1")
+    with open("/proc/sys/kernel/hostname") as f:
+        host_name = f.read().strip()
+    host_links = sorted(os.listdir("/sys/class/net"))
+    engine.create("onhost", {"Image": "busybox", "Cmd": ["sh", "-c", script]},
+                  {"NetworkMode": "host", "SecurityOpt": ["seccomp=unconfined"],
+                   "Devices": [{"PathOnHost": "/dev/null", "PathInContainer": "/dev/mynull",
+                                "CgroupPermissions": "rwm"}]})
+    engine.start("onhost")
+    assert engine.wait("onhost")["StatusCode"] == 0
+    links, name, seccomp, kind = _log_text(engine, "onhost").splitlines()
+    assert sorted(links.split()) == host_links and name == host_name
+    assert seccomp.split() == ["Seccomp:", "0"] and kind == "c"
+    engine.create("isolated", {"Image": "busybox", "Cmd": ["sh", "-c", script]},
+                  {"NetworkMode": "none"})
+    engine.start("isolated")
+    assert engine.wait("isolated")["StatusCode"] == 0
+    links, name, seccomp, kind = _log_text(engine, "isolated").splitlines()
+    assert links.split() == ["lo"] and name == engine.inspect("isolated")["Id"][:12]
+    assert seccomp.split() == ["Seccomp:", "2"] and kind == "l"  # no such device: ls error
