@@ -134,6 +134,18 @@ def test_docker_loads_and_runs_our_save(store: ImageStore, dockerd: Dockerd,
         docker_only = _save_to(store, [tag], tmp_path / "d.tar", "docker")
         dockerd.docker("rmi", tag)
         assert f"Loaded image: {tag}" in dockerd.docker("load", "-i", str(docker_only)).stdout
+        # and back: docker 20.10's own save (legacy layout, <id>/layer.tar) loads here
+        theirs = tmp_path / "theirs.tar"
+        dockerd.docker("save", "-o", str(theirs), tag)
+        other = ImageStore(Roots(tmp_path / "r2", tmp_path / "run2"))
+        try:
+            with open(theirs, "rb") as f:
+                assert load(other, f, unpack=True) == [f"Loaded image: {tag}"]
+            got = other.resolve(tag)
+            assert got.id == img.id and got.diff_ids == img.diff_ids
+            assert check(other).clean
+        finally:
+            other.close()
     finally:
         dockerd.docker("rmi", "-f", tag, check=False)
 
