@@ -3,6 +3,7 @@ v1/v2 resource-file mapping against a fake cgroupfs tree."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -464,3 +465,48 @@ def test_device_rules_always_render_kernel_syntax(rules: list[dict[str, Any]]) -
 
     for rule in parse_device_rules(rules):
         assert re.fullmatch(r"a|[cb] (\*|\d+):(\*|\d+) [rwm]{1,3}", rule.line()), rule
+
+
+def test_v2_stats_from_files(tmp_path: Path) -> None:
+    m = _fake_v2(tmp_path)
+    leaf = Path(m.path)
+    (leaf / "cgroup.controllers").write_text("cpu memory pids\n")
+    (leaf / "memory.current").write_text("4096\n")
+    (leaf / "memory.peak").write_text("8192\n")
+    (leaf / "memory.max").write_text("max\n")
+    (leaf / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
+    (leaf / "memory.stat").write_text("anon 100\nfile 200\n")
+    (leaf / "cpu.stat").write_text("usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n"
+                                   "nr_periods 10\nnr_throttled 4\nthrottled_usec 70\n")
+    (leaf / "pids.current").write_text("3\n")
+    (leaf / "pids.max").write_text("max\n")
+    st = m.stats()
+    assert st["memory"]["usage"] == {"usage": 4096, "max": 8192, "failcnt": 3, "limit": -1}
+    assert st["memory"]["oom_kill"] == 1 and st["memory"]["cache"] == 200
+    assert st["cpu"]["usage"]["total"] == 1_500_000
+    assert st["cpu"]["throttling"] == {"periods": 10, "throttledPeriods": 4,
+                                       "throttledTime": 70_000}
+    assert st["pids"] == {"current": 3, "limit": 0}
+    assert m.oom_kill_count() == 1
+
+
+def test_v1_stats_from_files(tmp_path: Path) -> None:
+    m = _fake_v1(tmp_path, {"memory": ["memory.usage_in_bytes", "memory.oom_control"],
+                            "cpuacct": ["cpuacct.usage", "cpuacct.usage_percpu",
+                                        "cpuacct.stat"],
+                            "pids": ["pids.current", "pids.max"]})
+    Path(m.paths["memory"], "memory.usage_in_bytes").write_text("123\n")
+    Path(m.paths["memory"], "memory.oom_control").write_text(
+        "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n")
+    Path(m.paths["cpuacct"], "cpuacct.usage").write_text("999\n")
+    Path(m.paths["cpuacct"], "cpuacct.usage_percpu").write_text("600 399 \n")
+    Path(m.paths["cpuacct"], "cpuacct.stat").write_text("user 3\nsystem 1\n")
+    Path(m.paths["pids"], "pids.current").write_text("1\n")
+    Path(m.paths["pids"], "pids.max").write_text("20\n")
+    st = m.stats()
+    assert st["memory"]["usage"]["usage"] == 123 and st["memory"]["oom_kill"] == 2
+    tick = 10**9 // os.sysconf("SC_CLK_TCK")
+    assert st["cpu"]["usage"] == {"total": 999, "percpu": [600, 399], "kernel": tick,
+                                  "user": 3 * tick}
+    assert st["pids"] == {"current": 1, "limit": 20}
+    assert m.oom_kill_count() == 2
