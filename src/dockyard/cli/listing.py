@@ -83,7 +83,8 @@ def _rich_ps(entries: list[dict[str, Any]], trunc: bool) -> None:
         style = "green" if status.startswith("Up") else "dim" if status.startswith(
             ("Exited", "Created")) else ""
         table.add_row(*(str(row[key]) for _, key in columns), style=style)
-    Console().print(table)
+    # Never squeeze or cut columns to the terminal's width: long rows wrap as docker's do.
+    Console(width=1000, soft_wrap=True).print(table)
 
 
 def _print_objects(objects: list[Any], fmt: str | None) -> None:

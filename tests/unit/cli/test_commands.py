@@ -271,3 +271,18 @@ def test_missing_argument_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -
     code, _, err = run(capsys, "stop", "--nope", "x")
     assert code == 125
     assert err.splitlines() == ["Error: unknown flag: --nope", "See 'dockyard stop --help'."]
+
+
+def test_ps_on_a_terminal_is_a_rich_table(fake: FakeEngine, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    out = run(capsys, "ps")[1]
+    lines = [line.rstrip() for line in out.splitlines()]
+    assert lines[0].split() == ["CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS",
+                                "PORTS", "NAMES"]
+    assert lines[1].split()[:3] == [CID[:12], "busybox", '"sleep']
+    assert lines[1].endswith("web")
+    # Not used when a format is given or output is a pipe.
+    assert run(capsys, "ps", "--format", "{{.Names}}")[1] == "web\n"
