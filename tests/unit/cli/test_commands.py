@@ -278,7 +278,9 @@ def test_ps_on_a_terminal_is_a_rich_table(fake: FakeEngine, capsys: pytest.Captu
     import sys
 
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
-    out = run(capsys, "ps")[1]
+    import re
+
+    out = re.sub(r"\x1b\[[0-9;]*m", "", run(capsys, "ps")[1])  # drop the styles
     lines = [line.rstrip() for line in out.splitlines()]
     assert lines[0].split() == ["CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS",
                                 "PORTS", "NAMES"]
