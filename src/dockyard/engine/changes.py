@@ -10,8 +10,11 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from dockyard.oci.mount import Mount
+if TYPE_CHECKING:
+    from dockyard.oci.mount import Mount
+
 
 __all__ = ["RUNTIME_MOUNTPOINTS", "overlay_changes", "overlay_dirs"]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -53,7 +52,7 @@ def exec_create(lc: Lifecycle, ref: str, config: dict[str, Any]) -> str:
         raise Conflict(f"Container {cid} is not running")
     if state.get("Paused"):
         raise Conflict(f"Container {cid} is paused, unpause the container before exec")
-    exec_id = secrets.token_hex(32)
+    exec_id = os.urandom(32).hex()
     d = lc.store.dir(cid) / "execs"
     d.mkdir(exist_ok=True)
     record = {"ID": exec_id, "Config": dict(config), "Running": False, "ExitCode": None,

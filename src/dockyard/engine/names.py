@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 
 __all__ = ["random_name"]
 
@@ -16,4 +16,5 @@ _RIGHT = ("babbage", "curie", "darwin", "euler", "fermi", "galois", "hopper", "h
 
 def random_name() -> str:
     """``eager_turing`` plus a short random suffix, so collisions stay rare."""
-    return f"{secrets.choice(_LEFT)}_{secrets.choice(_RIGHT)}_{secrets.token_hex(2)}"
+    r = os.urandom(4)
+    return f"{_LEFT[r[0] % len(_LEFT)]}_{_RIGHT[r[1] % len(_RIGHT)]}_{r[2:].hex()}"

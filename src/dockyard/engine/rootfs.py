@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from dockyard.oci.mount import Mount
 from dockyard.settings import Roots
+
+if TYPE_CHECKING:
+    from dockyard.oci.mount import Mount
 
 __all__ = ["ImageSource", "ResolvedImage", "StoreImages", "is_mounted"]
 

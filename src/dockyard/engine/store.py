@@ -24,7 +24,6 @@ import fcntl
 import json
 import os
 import re
-import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -47,7 +46,7 @@ STATE = "state.json"
 
 def new_id() -> str:
     """A fresh 64-hex-digit container id."""
-    return secrets.token_hex(32)
+    return os.urandom(32).hex()
 
 
 def now_rfc3339() -> str:
@@ -70,7 +69,7 @@ def _fsync_dir(path: Path) -> None:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file, fsync and rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         os.write(fd, data)
@@ -168,7 +167,7 @@ class ContainerStore:
         return cid if record.get("Name") == "/" + name else None
 
     def _link_name(self, name: str, cid: str) -> None:
-        tmp = self.names / f".{name}.{secrets.token_hex(4)}"
+        tmp = self.names / f".{name}.{os.urandom(4).hex()}"
         os.symlink(cid, tmp)
         os.rename(tmp, self.names / name)
         _fsync_dir(self.names)

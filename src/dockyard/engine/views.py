@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import contextlib
 import subprocess
 import time
@@ -20,10 +19,20 @@ _STATUSES = ("created", "restarting", "running", "removing", "paused", "exited",
 
 
 def _epoch(ts: str) -> float:
+    """Seconds since 1970 of an RFC 3339 UTC time (0 for docker's zero time)."""
     if not ts or ts.startswith("0001-"):
         return 0.0
     base, _, frac = ts.rstrip("Z").partition(".")
-    return calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) + float("0." + (frac or "0"))
+    date, _, clock = base.partition("T")
+    y, m, d = (int(x) for x in date.split("-"))
+    hh, mm, ss = (int(x) for x in clock.split(":"))
+    # days from civil (Howard Hinnant's algorithm): no calendar/datetime import needed
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    return days * 86400 + hh * 3600 + mm * 60 + ss + float("0." + (frac or "0"))
 
 
 def _ago(seconds: float) -> str:

@@ -50,3 +50,15 @@ def test_signals(given: str | int, number: int) -> None:
 def test_bad_signals(given: str) -> None:
     with pytest.raises(InvalidArgument, match="Invalid signal"):
         parse_signal(given)
+
+
+@pytest.mark.parametrize("stamp", [
+    "1970-01-01T00:00:00Z", "2000-02-29T12:34:56.5Z", "2026-11-27T10:00:00.123456789Z",
+    "2100-03-01T00:00:01Z", "1999-12-31T23:59:59Z",
+])
+def test_epoch_matches_calendar(stamp: str) -> None:
+    from dockyard.engine.views import _epoch
+
+    base, _, frac = stamp.rstrip("Z").partition(".")
+    want = calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) + float("0." + (frac or "0"))
+    assert _epoch(stamp) == pytest.approx(want)
