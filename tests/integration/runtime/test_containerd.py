@@ -69,9 +69,9 @@ def containerd(tmp_path: Path, session_token: str) -> Iterator[list[str]]:
         f'[grpc]\n  address = "{sock}"\n'
         f'[ttrpc]\n  address = "{sock}.ttrpc"\n'
         f'[debug]\n  address = "{base}/debug.sock"\n')
-    log = open(base / "containerd.log", "w")
-    proc = subprocess.Popen([CONTAINERD, "--config", str(config)], stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    with open(base / "containerd.log", "w") as log:  # the child keeps its own copy
+        proc = subprocess.Popen([CONTAINERD, "--config", str(config)], stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     ctr = [CTR, "--address", str(sock), "--namespace", session_token]
     try:
         deadline = time.monotonic() + 20
@@ -91,7 +91,6 @@ def containerd(tmp_path: Path, session_token: str) -> Iterator[list[str]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        log.close()
         # Snapshots are mounted under the private root; unmount what the shim left.
         with open("/proc/self/mountinfo") as f:
             left = [line.split()[4] for line in f if str(base) in line]
