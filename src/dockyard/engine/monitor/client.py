@@ -26,6 +26,7 @@ from typing import NotRequired, TypedDict
 from dockyard.errors import CommandNotFound, Conflict, DockyardError, ExecFailed, SystemFailure
 
 from ..logs.options import LogConfig
+from .protocol import code_version
 from .records import error_exit_code, read_state, write_json_atomic
 
 __all__ = [
@@ -176,28 +177,32 @@ def _via_spawner(directory: str, cfg_path: str, sync_w: int, timeout: float) -> 
         return False
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the spawner cannot exit while we hold this
-        sock = _connect_spawner(directory)
-        if sock is None:
-            try:
-                _start_spawner(directory, timeout)
-            except (OSError, SystemFailure):
-                return False
+        request = json.dumps({"config": cfg_path, "version": code_version()}).encode() + b"\n"
+        for _ in range(2):  # a second time after a stale spawner stepped aside
             sock = _connect_spawner(directory)
             if sock is None:
-                return False
-        with closing(sock):
-            sock.sendmsg([json.dumps({"config": cfg_path}).encode() + b"\n"],
-                         [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [sync_w]))])
-            data = b""
-            while b"\n" not in data:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-        reply = json.loads(data.split(b"\n", 1)[0] or b"{}")
-        if not reply.get("ok"):
-            raise SystemFailure(f"monitor spawner: {reply.get('error', 'no reply')}")
-        return True
+                try:
+                    _start_spawner(directory, timeout)
+                except (OSError, SystemFailure):
+                    return False
+                sock = _connect_spawner(directory)
+                if sock is None:
+                    return False
+            with closing(sock):
+                sock.sendmsg([request], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                          array.array("i", [sync_w]))])
+                data = b""
+                while b"\n" not in data:
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+            reply = json.loads(data.split(b"\n", 1)[0] or b"{}")
+            if reply.get("ok"):
+                return True
+            if not reply.get("stale"):
+                raise SystemFailure(f"monitor spawner: {reply.get('error', 'no reply')}")
+        return False
     finally:
         os.close(lock)  # closing drops the lock
 

@@ -27,6 +27,7 @@ __all__ = [
     "STDIN_CLOSE",
     "STDOUT",
     "FrameReader",
+    "code_version",
     "dumps",
     "encode_frame",
     "loads",
@@ -114,3 +115,21 @@ def loads(text: str | bytes) -> object:
     if end != len(s):
         raise ValueError(f"invalid json: extra data at offset {end}")
     return obj
+
+
+def code_version() -> str:
+    """Names, sizes and mtimes of the monitor's and logs' sources, as one string.
+
+    A spawner started before the code changed must not fork monitors running the old
+    code: clients send this, and a spawner whose own differs steps aside.
+    """
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    parts = []
+    for d in (here, os.path.join(os.path.dirname(here), "logs")):
+        for name in sorted(os.listdir(d)):
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(d, name))
+                parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+    return ",".join(parts)

@@ -12,7 +12,9 @@ with the caller's sync pipe attached (SCM_RIGHTS); the reply is ``{"ok": true, "
 N}``. The forked child detaches (setsid, child subreaper) and runs the monitor exactly
 as a directly launched one would, reporting on that pipe. The spawner exits as soon as
 it has no monitor left, holding the lock so no client races its exit; monitors do not
-depend on it and outlive it if it is killed.
+depend on it and outlive it if it is killed. Requests carry ``protocol.code_version()``:
+a spawner running older code gives up its socket (the client starts a new one) and
+stays only to reap the monitors it forked.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ def serve(directory: str, ready_fd: int) -> int:
     lock_fd = os.open(LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     children: set[int] = set()
     served = False
+    owner = True  # of spawner.sock and spawner.pid, until a newer spawner takes over
+    version = P.code_version()
     gc.collect()
     gc.freeze()
     ep = select.epoll()
@@ -79,6 +83,8 @@ def serve(directory: str, ready_fd: int) -> int:
     ep.register(wake_r, select.EPOLLIN)
     while True:
         # Idle and childless: leave, but only while no client is mid-request.
+        if not children and not owner:
+            return 0
         if not children:
             try:
                 fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -102,11 +108,16 @@ def serve(directory: str, ready_fd: int) -> int:
                 except BlockingIOError:
                     pass
                 _reap(children)
-            else:
-                pid = _accept_one(listener, libc, (listener, wake_r, wake_w, lock_fd, ep))
-                if pid:
+            elif owner:
+                pid = _accept_one(listener, libc, version,
+                                  (listener, wake_r, wake_w, lock_fd, ep))
+                if pid > 0:
                     children.add(pid)
                     served = True
+                elif pid < 0:  # our code is stale: step aside, keep reaping our monitors
+                    ep.unregister(listener.fileno())
+                    listener.close()
+                    owner = False
         _reap(children)
 
 
@@ -128,8 +139,10 @@ def _reap(children: set[int]) -> None:
         children.discard(pid)
 
 
-def _accept_one(listener: _socket.socket, libc: object, close_in_child: tuple[object, ...]) -> int:
-    """Serve one request; return the forked monitor's pid (0 if the request was bad)."""
+def _accept_one(listener: _socket.socket, libc: object, version: str,
+                close_in_child: tuple[object, ...]) -> int:
+    """Serve one request; return the forked monitor's pid, 0 if the request was bad, or
+    -1 if the client runs newer code (then the socket and pid file are already gone)."""
     try:
         fd, _ = listener._accept()  # type: ignore[attr-defined]
     except OSError:
@@ -145,6 +158,11 @@ def _accept_one(listener: _socket.socket, libc: object, close_in_child: tuple[ob
         req = P.loads(data.split(b"\n", 1)[0])
         if not isinstance(req, dict) or not isinstance(req.get("config"), str) or sync_fd < 0:
             raise ValueError("expected {\"config\": path} with a sync fd")
+        if req.get("version") != version:
+            _unlink(SOCKET)
+            _unlink(PID)
+            conn.sendall((P.dumps({"ok": False, "stale": True}) + "\n").encode())
+            return -1
         cfg_path = str(req["config"])
         pid = os.fork()
         if pid == 0:

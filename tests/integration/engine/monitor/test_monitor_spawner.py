@@ -91,3 +91,25 @@ def test_bad_requests_to_the_spawner(launch: Callable[..., Launched], tmp_path: 
     assert state(c.run_dir)["Status"] == "running"
     subprocess.run([*c.cfg["runtime"], "kill", c.id, "KILL"], check=True)
     assert wait_exit(c.run_dir, c.container_dir, timeout=20) == 137
+
+
+def test_stale_spawner_steps_aside(launch: Callable[..., Launched], tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockyard.engine.monitor import client
+
+    spawner_dir = tmp_path / "run" / "monitor"
+    c1 = launch(["sleep", "60"])
+    old = int((spawner_dir / "spawner.pid").read_text())
+    # The client now runs "newer" code than any spawner: each steps aside, and the
+    # client falls back to launching the monitor directly.
+    monkeypatch.setattr(client, "code_version", lambda: "newer")
+    c2 = launch(["sleep", "60"])
+    m2 = monitor_pid(c2.run_dir)
+    assert m2 is not None and _ppid(m2) != old
+    assert not (spawner_dir / "spawner.sock").exists()
+    assert not _gone(old, wait=0.2)  # still reaping c1's monitor
+    assert state(c1.run_dir)["Status"] == "running"
+    for c in (c1, c2):
+        subprocess.run([*c.cfg["runtime"], "kill", c.id, "KILL"], check=True)
+        assert wait_exit(c.run_dir, c.container_dir, timeout=20) == 137
+    assert _gone(old)
