@@ -107,8 +107,8 @@ def _fail_each(items: list[str], action: Callable[[str], None]) -> None:
 
 
 # -- images -------------------------------------------------------------------------------
-def _image_rows(store: Any, all_: bool, filters: list[str], digests: bool,
-                no_trunc: bool) -> list[dict[str, Any]]:
+def _image_rows(store: Any, filters: list[str], no_trunc: bool) -> list[dict[str, Any]]:
+    """One row per name (docker's columns and ``--format`` fields), newest first."""
     from dockyard.images import familiar
     from dockyard.oci import parse_reference
 
@@ -122,7 +122,7 @@ def _image_rows(store: Any, all_: bool, filters: list[str], digests: bool,
     images = sorted(store.list(), key=lambda i: (i.config.created, i.added), reverse=True)
     bounds = {k: store.resolve(v[0]).added for k, v in want.items() if k in ("before", "since")}
     for img in images:
-        dangling = not img.names
+        dangling = not img.names and not img.repo_digests
         if "dangling" in want and (want["dangling"][0].lower() in ("true", "1")) != dangling:
             continue
         if "before" in bounds and img.added >= bounds["before"]:
@@ -134,7 +134,9 @@ def _image_rows(store: Any, all_: bool, filters: list[str], digests: bool,
                ("=" in lab and labels[lab.partition("=")[0]] != lab.partition("=")[2])
                for lab in want.get("label", [])):
             continue
-        names = [familiar(n) for n in img.names] or ["<none>:<none>"]
+        names = [familiar(n) for n in img.names] or [
+            parse_reference(d, default_tag="").familiar_name + ":<none>"
+            for d in img.repo_digests] or ["<none>:<none>"]
         for name in names:
             repo, _, tag = name.rpartition(":")
             if "reference" in want and not any(_ref_match(p, repo, tag) for p in want["reference"]):
@@ -172,7 +174,7 @@ def images_cmd(repository: str | None, all_: bool, digests: bool, filters: tuple
                fmt: str, no_trunc: bool, quiet: bool) -> None:
     """List images."""
     flist = list(filters) + ([f"reference={repository}"] if repository else [])
-    rows = _image_rows(_store(), all_, flist, digests, no_trunc)
+    rows = _image_rows(_store(), flist, no_trunc)  # -a: there are no intermediate images
     if quiet:
         seen: list[str] = []
         for r in rows:

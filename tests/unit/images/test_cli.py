@@ -137,3 +137,19 @@ def test_progress_bar_goes_to_a_terminal_stderr_only(monkeypatch: pytest.MonkeyP
         assert progress is not None
         progress(50 << 20)
     assert capsys.readouterr().out == ""  # never on stdout, which may carry the archive
+
+
+def test_digest_only_images_show_their_repository(run: Run, roots: Roots) -> None:
+    from dockyard.images import ImageStore
+
+    run("import", "-", "reg.io/app:1", stdin=make_tar({"a": b"1"}))
+    store = ImageStore(roots)
+    img = store.resolve("reg.io/app:1")
+    store.register(img.manifest, [], [f"reg.io/app@{img.manifest_digest}"])
+    store.remove("reg.io/app:1")
+    store.close()
+    rows = run("images", "--digests")[1].splitlines()
+    assert rows[0].split() == ["REPOSITORY", "TAG", "DIGEST", "IMAGE", "ID", "CREATED", "SIZE"]
+    assert rows[1].split()[:4] == ["reg.io/app", "<none>", str(img.manifest_digest),
+                                   img.short_id]
+    assert run("images", "-f", "dangling=true", "-q") == (0, "", "")
