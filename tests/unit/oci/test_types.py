@@ -157,3 +157,14 @@ def test_descriptor_round_trip() -> None:
     d = Descriptor(mediatypes.OCI_LAYER, D1, 5, {"a": "b"}, Platform("linux", "amd64"),
                    ("http://x",), "t/a")
     assert Descriptor.from_json(d.to_json()) == d
+
+
+@given(st.sampled_from(["amd64", "x86_64", "arm64", "aarch64", "arm", "armhf", "386", "s390x"]),
+       st.sampled_from(["", "v6", "v7", "v8"]))
+def test_platform_text_round_trips_and_matches_itself(arch: str, variant: str) -> None:
+    text = f"linux/{arch}" + (f"/{variant}" if variant else "")
+    p = Platform.parse(text)
+    assert Platform.parse(str(p)) == p
+    assert p.matches(p)
+    assert p.matches(Platform("linux", p.architecture))  # no variant named: compatible
+    assert not p.matches(Platform("windows", p.architecture, p.variant))
