@@ -72,6 +72,12 @@ class ImageStore:
         self.db.close()
         os.close(self._lock_fd)
 
+    def __enter__(self) -> ImageStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- reading -----------------------------------------------------------------------
     def get(self, image_id: str | Digest) -> Image:
         """The image with this full id."""
