@@ -149,37 +149,44 @@ _UNITS_NS = {
     "ns": 1, "us": 1_000, "\u00b5s": 1_000, "\u03bcs": 1_000, "ms": 1_000_000,
     "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000,
 }
-_DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)([a-zµμ]+)")
+_DURATION_NUMBER = re.compile(r"([0-9]*)(?:\.([0-9]*))?")
 
 
 def parse_go_duration(text: str) -> int:
     """Go's ``time.ParseDuration``, in nanoseconds (``1m30s``, ``1.5h``, ``300ms``)."""
-    orig = text
+    quoted = '"' + text + '"'
+    rest = text
     sign = 1
-    if text[:1] in ("-", "+"):
-        sign = -1 if text[0] == "-" else 1
-        text = text[1:]
-    if text == "0":
+    if rest[:1] in ("-", "+"):
+        sign = -1 if rest[0] == "-" else 1
+        rest = rest[1:]
+    if rest == "0":
         return 0
-    if not text:
-        raise ValueError(f'time: invalid duration "{orig}"')
+    if not rest:
+        raise ValueError(f"time: invalid duration {quoted}")
     total = 0
-    pos = 0
-    while pos < len(text):
-        m = _DURATION_PART.match(text, pos)
-        if m is None or m.group(1) in ("", "."):
-            raise ValueError(f'time: invalid duration "{orig}"')
-        unit = _UNITS_NS.get(m.group(2))
+    while rest:
+        m = _DURATION_NUMBER.match(rest)
+        assert m is not None  # the pattern matches the empty string
+        whole, frac = m.group(1), m.group(2) or ""
+        if not whole and not frac:
+            raise ValueError(f"time: invalid duration {quoted}")
+        rest = rest[m.end():]
+        end = 0
+        while end < len(rest) and rest[end] != "." and not rest[end].isdigit():
+            end += 1
+        unit_name, rest = rest[:end], rest[end:]
+        if not unit_name:
+            raise ValueError(f"time: missing unit in duration {quoted}")
+        unit = _UNITS_NS.get(unit_name)
         if unit is None:
-            raise ValueError(f'time: unknown unit "{m.group(2)}" in duration "{orig}"')
-        whole, _, frac = m.group(1).partition(".")
+            raise ValueError(f'time: unknown unit "{unit_name}" in duration {quoted}')
         ns = int(whole or "0") * unit
         if frac:
             ns += int(frac) * unit // 10 ** len(frac)
         total += ns
-        pos = m.end()
-    if total > 2**63 - 1:
-        raise ValueError(f'time: invalid duration "{orig}"')
+        if total > 2**63 - 1:
+            raise ValueError(f"time: invalid duration {quoted}")
     return sign * total
 
 

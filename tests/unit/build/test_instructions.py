@@ -85,7 +85,7 @@ def fails(text: str) -> str:
     ("FROM a\nHEALTHCHECK CONNECT x\n", 'Unknown type "CONNECT" in HEALTHCHECK (try CMD)'),
     ("FROM a\nHEALTHCHECK CMD\n", "Missing command after HEALTHCHECK CMD"),
     ("FROM a\nHEALTHCHECK --interval=1us CMD x\n", 'Interval "interval" cannot be less than 1ms'),
-    ("FROM a\nHEALTHCHECK --timeout=5 CMD x\n", "invalid duration"),
+    ("FROM a\nHEALTHCHECK --timeout=5 CMD x\n", "time: missing unit in duration \"5\""),
     ("FROM a\nHEALTHCHECK --timeout=5y CMD x\n", 'unknown unit "y"'),
     ("FROM a\nHEALTHCHECK --retries=-1 CMD x\n", "--retries cannot be negative (-1)"),
     ("FROM a\nHEALTHCHECK --retries=x CMD x\n", "invalid syntax"),
