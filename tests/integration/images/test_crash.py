@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import random
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.errors import DockyardError
 from dockyard.images import ImageStore, check, import_rootfs, save
 from dockyard.images.snapshots import open_snapshotter
 from dockyard.settings import Roots
@@ -81,5 +83,48 @@ def test_kill_9_during_load_leaves_check_clean(tmp_path: Path) -> None:
         assert names == {str(c) for i in store.list() for c in i.chain_ids}
         assert not any(store.content.ingest_dir.iterdir()) or \
             all(p.name.endswith(f".{os.getpid()}") for p in store.content.ingest_dir.iterdir())
+    finally:
+        store.close()
+
+
+def _churn(roots: Roots, archive: Path, rounds: int, who: int) -> None:
+    from dockyard.images import load
+
+    store = ImageStore(roots)
+    try:
+        for _ in range(rounds):
+            if who == 0:
+                with open(archive, "rb") as f:
+                    load(store, f, unpack=True)
+            else:
+                for i in range(3):
+                    with contextlib.suppress(DockyardError):
+                        store.remove(f"crash/img:{i}")
+                store.prune(all=True)
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_concurrent_load_rmi_and_prune_keep_the_store_whole(tmp_path: Path) -> None:
+    import multiprocessing
+
+    archive = _archive(tmp_path)
+    roots = Roots(tmp_path / "root", tmp_path / "run")
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_churn, args=(roots, archive, 4, who)) for who in (0, 0, 1)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(240)
+        assert p.exitcode == 0
+    store = ImageStore(roots)
+    try:
+        report = check(store)
+        assert report.clean, report.problems
+        for img in store.list():  # whatever survived is whole and unpacked
+            assert store.unpack(img) == str(img.chain_id)
+        _churn(roots, archive, 1, 0)
+        assert len(store.list()) == 3 and check(store).clean
     finally:
         store.close()
