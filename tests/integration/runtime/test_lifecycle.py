@@ -209,3 +209,15 @@ def test_user_namespace_with_id_maps(rt: list[str], reachable_bundle: Bundle) ->
     lines = r.stdout.split("\n")
     assert lines[0].split() == ["0", "200000", "65536"]
     assert lines[1] == "0"
+
+
+def test_waiting_init_is_unreachable_from_inside(rt: list[str], bundle: Bundle) -> None:
+    """While the init waits for start it is still the runtime's interpreter: the
+    container must not be able to open its executable or memory (CVE-2019-5736)."""
+    bundle.write(args=["true"])
+    _create(rt, bundle, "waiting")
+    r = run_cmd([*rt, "exec", "waiting", "sh", "-c",
+                 "readlink /proc/1/exe || echo no-exe; cat /proc/1/maps > /dev/null "
+                 "|| echo no-maps; grep -c . /proc/1/environ || echo no-environ"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["no-exe", "no-maps", "no-environ"], r.stdout
