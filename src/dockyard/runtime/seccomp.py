@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import errno as errno_mod
 import os
+import struct
 
 from dockyard.errors import InvalidConfig, SystemFailure
 
@@ -111,6 +112,8 @@ def _lib() -> ctypes.CDLL:
     lib.seccomp_arch_resolve_name.restype = ctypes.c_uint32
     lib.seccomp_arch_resolve_name.argtypes = [ctypes.c_char_p]
     lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    lib.seccomp_syscall_resolve_name_arch.argtypes = [ctypes.c_uint32, ctypes.c_char_p]
+    lib.seccomp_arch_native.restype = ctypes.c_uint32
     lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
                                            ctypes.c_uint, ctypes.POINTER(_ArgCmp)]
     lib.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
@@ -274,11 +277,68 @@ def _compile(section: Mapping[str, Any]) -> bytes:
         if rc < 0:
             raise SystemFailure(f"seccomp: export failed: {os.strerror(-rc).lower()}")
         size = os.lseek(fd, 0, os.SEEK_END)
-        return os.pread(fd, size, 0)
+        return _enosys_preamble(section, default) + os.pread(fd, size, 0)
     finally:
         if fd >= 0:
             os.close(fd)
         lib.seccomp_release(ctx)
+
+
+# Classic BPF words for the ENOSYS preamble (linux/filter.h, linux/seccomp.h).
+_LD_ABS, _JEQ, _JGT, _JSET, _JA, _RET = 0x20, 0x15, 0x25, 0x45, 0x05, 0x06
+_RET_ERRNO = 0x00050000
+_X86_64, _X32 = 0xC000003E, 0x4000003E  # audit arch of x86_64; libseccomp's x32 token
+_X32_BIT = 0x40000000
+
+
+def _enosys_preamble(section: Mapping[str, Any], default: int) -> bytes:
+    """Instructions answering ENOSYS for syscalls newer than any the profile names.
+
+    runc patches its filters the same way: a deny-by-default profile written before a
+    syscall existed would otherwise answer EPERM, and libc only falls back to older
+    calls on ENOSYS. Per architecture, numbers above the largest one the profile
+    names get ENOSYS; everything else goes on to libseccomp's program unchanged.
+    """
+    if default in (ACTIONS["SCMP_ACT_ALLOW"], ACTIONS["SCMP_ACT_LOG"]):
+        return b""
+    lib = _lib()
+    names = {n for e in section.get("syscalls") or [] for n in e.get("names") or []}
+    tokens = [int(lib.seccomp_arch_native())]
+    for arch in section.get("architectures") or []:
+        token = int(lib.seccomp_arch_resolve_name(ARCHITECTURES[arch].encode()))
+        if token not in tokens and token != _X32:  # x32 shares x86_64's audit arch
+            tokens.append(token)
+    blocks: list[tuple[int, int]] = []
+    for token in tokens:
+        nrs = [int(lib.seccomp_syscall_resolve_name_arch(token, n.encode())) for n in names]
+        known = [nr for nr in nrs if nr >= 0]
+        if known:
+            blocks.append((token, max(known)))
+    if not blocks:
+        return b""
+    # (code, jt, jf, k) with jt/jf as targets: "next" block, "enosys", or 0.
+    code: list[tuple[int, object, object, int]] = []
+    for i, (token, top) in enumerate(blocks):
+        nxt = ("block", i + 1)
+        code += [(_LD_ABS, 0, 0, 4), (_JEQ, 0, nxt, token), (_LD_ABS, 0, 0, 0)]
+        if token == _X86_64:
+            code.append((_JSET, nxt, 0, _X32_BIT))
+        code.append((_JGT, "enosys", nxt, top))
+    starts: dict[object, int] = {}
+    pc = 0
+    for i, (token, _) in enumerate(blocks):
+        starts[("block", i)] = pc
+        pc += 5 if token == _X86_64 else 4
+    starts[("block", len(blocks))] = pc  # the JA over the RET
+    starts["enosys"] = pc + 1
+    out = bytearray()
+    for pc, (op, jt, jf, k) in enumerate(code):
+        t = starts[jt] - pc - 1 if jt else 0
+        f = starts[jf] - pc - 1 if jf else 0
+        out += struct.pack("=HBBI", op, t, f, k)
+    out += struct.pack("=HBBI", _JA, 0, 0, 1)
+    out += struct.pack("=HBBI", _RET, 0, 0, _RET_ERRNO | errno_mod.ENOSYS)
+    return bytes(out)
 
 
 def _canonical(value: object) -> str:

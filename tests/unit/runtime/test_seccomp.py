@@ -201,3 +201,14 @@ def test_arch_specific_names_unknown_to_libseccomp_are_skipped() -> None:
     with_it = _section(syscalls=[{"names": ["uretprobe", "mount"], "action": "SCMP_ACT_ERRNO"}])
     seccomp._MEMORY_CACHE.clear()
     assert len(seccomp.compile_filter(with_it)) % 8 == 0
+
+
+def test_deny_by_default_filters_get_the_enosys_preamble() -> None:
+    seccomp._MEMORY_CACHE.clear()
+    allow = seccomp.compile_filter(_section())
+    deny = seccomp.compile_filter(_section(defaultAction="SCMP_ACT_ERRNO", syscalls=[
+        {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}]))
+    enosys = (0x00050000 | 38).to_bytes(4, "little")
+    assert enosys not in allow and enosys in deny
+    # The preamble, like libseccomp's program, starts by loading the arch.
+    assert deny[:8] == bytes.fromhex("2000000004000000")
