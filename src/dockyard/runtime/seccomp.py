@@ -2,8 +2,10 @@
 and load it with seccomp(2).
 
 Compiling and loading are separate (crun's idea): the parent compiles once, the
-result is cached in memory and optionally on disk under a hash of the section, and
-the container init only loads the bytes. Only ctypes and libseccomp are used.
+result is cached in memory and optionally on disk, keyed by the section's exact
+canonical text, and the container init only loads the bytes. Deny-by-default
+programs get runc's ENOSYS preamble for syscalls newer than the profile. Only
+ctypes and libseccomp are used.
 
 When to load: with ``noNewPrivileges`` the init sets PR_SET_NO_NEW_PRIVS and loads
 the filter as the last step before execve; without it, loading needs CAP_SYS_ADMIN,
