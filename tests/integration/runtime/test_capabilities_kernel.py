@@ -109,3 +109,31 @@ def test_no_capabilities_at_all() -> None:
     before, after = _run(None)
     assert before["CapEff"] == before["CapBnd"] == "0000000000000000"
     assert after["CapEff"] == "0000000000000000"
+
+
+def test_caps_sequence_runs_under_dockers_seccomp_profile() -> None:
+    # Without no_new_privs the init loads the filter first (while it still has
+    # CAP_SYS_ADMIN), then drops caps and switches user: the profile must allow that.
+    code = r"""
+import json, os
+from dockyard.oci.docker_defaults import DEFAULT_CAPABILITIES, default_seccomp_profile
+from dockyard.runtime import seccomp
+from dockyard.runtime.capabilities import apply_process_capabilities
+caps = list(DEFAULT_CAPABILITIES)
+seccomp.load_filter(seccomp.compile_filter(default_seccomp_profile(caps)))
+def switch():
+    os.setgroups([100]); os.setresgid(1000, 1000, 1000); os.setresuid(1000, 1000, 1000)
+apply_process_capabilities({"bounding": caps, "effective": caps, "permitted": caps,
+                            "inheritable": ["CAP_KILL"], "ambient": ["CAP_KILL"]}, switch)
+st = {k: " ".join(v.split()) for k, _, v in
+      (line.partition(":") for line in open("/proc/self/status"))}
+print(json.dumps({k: st[k] for k in ("Uid", "Groups", "CapEff", "CapAmb", "Seccomp",
+                                     "NoNewPrivs")}))
+"""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == {"Uid": "1000 1000 1000 1000", "Groups": "100",
+                                    "CapEff": "00000000a80425fb",
+                                    "CapAmb": "0000000000000020", "Seccomp": "2",
+                                    "NoNewPrivs": "0"}
