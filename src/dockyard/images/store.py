@@ -55,18 +55,23 @@ class ImageStore:
         self.records = Records(self.db)
         self.in_use: InUse = in_use or _nobody_uses
         roots.tmp.mkdir(parents=True, exist_ok=True)
+        self._writers = 0
         self._lock_fd = os.open(roots.content / "gc.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
                                 0o600)
 
     @contextmanager
     def writing(self) -> Iterator[None]:
         """Hold off gc while blobs are written and recorded (shared with other writers;
-        the kernel drops the lock if the process dies)."""
-        fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
+        the kernel drops the lock if the process dies). Re-entrant."""
+        if self._writers == 0:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
+        self._writers += 1
         try:
             yield
         finally:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            self._writers -= 1
+            if self._writers == 0:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
         self.db.close()
@@ -255,6 +260,8 @@ class ImageStore:
         """Delete blobs and layer snapshots no image (nor live lease) references.
         Returns the bytes of blobs freed. With ``wait=False`` it gives up at once when
         another process is writing (what it would free is freed by a later gc)."""
+        if self._writers:  # converting our shared lock could deadlock with another's
+            raise Conflict("gc: cannot run while this store is writing")
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:

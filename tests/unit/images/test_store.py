@@ -265,3 +265,18 @@ def test_repo_digests_from_a_pull_show_and_resolve(store: ImageStore) -> None:
     out = store.remove(f"reg.io/team/app@{plain.manifest_digest}")
     assert out == [{"Untagged": f"reg.io/team/app@{plain.manifest_digest}"},
                    {"Deleted": str(plain.id)}]
+
+
+def test_writing_is_reentrant_and_gc_refuses_inside_it(store: ImageStore, roots: Roots) -> None:
+    other = ImageStore(roots)
+    orphan = store.content.write(b"nothing references me")
+    with store.writing():
+        with store.writing():
+            pass
+        assert other.gc(wait=False) == 0  # the inner exit did not drop the outer hold
+        assert store.content.exists(orphan)
+        with pytest.raises(Conflict, match="gc: cannot run while this store is writing"):
+            store.gc()
+    assert other.gc(wait=False) > 0  # released at the outer exit: gc runs
+    assert not store.content.exists(orphan)
+    other.close()

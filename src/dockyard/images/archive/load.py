@@ -287,13 +287,13 @@ def load(store: ImageStore, src: BinaryIO, progress: Progress | None = None, *,
                 img, moved = store.register(manifest, names, hold=False)
                 loaded.append(img)
                 lines += _report(store, img, names, moved)
-        if unpack:
-            try:
-                for img in loaded:
-                    store.unpack(img)
-            except BaseException:
-                undo.run(store)
-                raise
+            if unpack:  # still holding off gc: a prune cannot take what we just loaded
+                try:
+                    for img in loaded:
+                        store.unpack(img)
+                except BaseException:
+                    undo.run(store)
+                    raise
         return lines
     finally:
         staged.abort()
