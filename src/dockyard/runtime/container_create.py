@@ -100,6 +100,10 @@ def make_plan(config: dict[str, Any], rootfs: str,
 
         seccomp = compile_filter(linux["seccomp"])
         flags = filter_flags(linux["seccomp"])
+    from dockyard.runtime.mounts import parse_options
+
+    for i, m in enumerate(config.get("mounts") or ()):
+        parse_options(list(m.get("options") or ()), f"mounts[{i}].options")
     ns = namespaces if namespaces is not None else plan_namespaces(linux)
     return Plan(config, rootfs, ns, env, rlimits=rlimits, seccomp=seccomp,
                 seccomp_flags=flags)
@@ -198,22 +202,22 @@ def serve(plan: Plan, sock: socket, mid: int, state: st.ContainerState,
             kind, payload = recv(sock)
             if kind == Kind.USERNS_READY:
                 write_id_maps(payload["pid"], linux)
-                send(sock, Kind.MAPS_WRITTEN)
+                _send_or_raise(sock, Kind.MAPS_WRITTEN)
             elif kind == Kind.INIT_PID:
                 init_pid = payload["pid"]
                 os.waitpid(mid, 0)
                 mid = 0
                 manager.add_pid(init_pid)
                 state.pid = init_pid
-                send(sock, Kind.CGROUP_JOINED, state=dict(state.to_oci(), status="creating",
-                                                          pid=init_pid))
+                _send_or_raise(sock, Kind.CGROUP_JOINED,
+                               state=dict(state.to_oci(), status="creating", pid=init_pid))
             elif kind == Kind.RUN_HOOKS:
                 from dockyard.runtime.hooks import run_hooks
 
                 hook_state = dict(state.to_oci(), status="creating", pid=init_pid)
                 run_hooks(plan.hooks, "prestart", hook_state)
                 run_hooks(plan.hooks, "createRuntime", hook_state)
-                send(sock, Kind.HOOKS_DONE)
+                _send_or_raise(sock, Kind.HOOKS_DONE)
             elif kind == Kind.READY:
                 return init_pid, manager
             elif kind == Kind.ERROR:
@@ -232,6 +236,16 @@ def serve(plan: Plan, sock: socket, mid: int, state: st.ContainerState,
             except ProcessLookupError:
                 pass
             os.waitpid(mid, 0)
+
+
+def _send_or_raise(sock: socket, kind: str, **payload: Any) -> None:
+    """Send, or raise the error the child queued before it went away."""
+    try:
+        send(sock, kind, **payload)
+    except OSError:
+        kind, payload = recv(sock)
+        raise error_from(payload if kind == Kind.ERROR else
+                         {"message": "container init exited during setup"}) from None
 
 
 # The device nodes every container gets (runc's AllowedDevices): allowed after the

@@ -244,6 +244,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DockyardError as exc:
         _report(args, str(exc))
         return 1
+    except OSError as exc:  # unexpected: still one line, never a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        _report(args, f"{where}{(exc.strerror or str(exc)).lower()}")
+        return 1
     except KeyboardInterrupt:
         return 130
 
