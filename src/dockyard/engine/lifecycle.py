@@ -366,7 +366,8 @@ class Lifecycle:
             hc, warnings = cfgmod.adapt_host_config(given, self.facts)  # type: ignore[arg-type]
             if self.state(cid).get("Running"):
                 res = spec.resources(hc)
-                self.runtime(record).update(cid, res)
+                bundle = json.loads((self.run_dir(cid) / "config.json").read_text())
+                self.runtime(record).update(cid, res, bundle["linux"].get("cgroupsPath", ""))
             record["HostConfig"] = hc
             self.store.save(cid, record)
         return warnings
