@@ -135,8 +135,22 @@ def runc_runtime(state_root: Path) -> Runtime:
     return CliRuntime("runc", [_binary("runc")], state_root)
 
 
+# crun 1.8 refuses hybrid hosts (v1 controllers plus a cgroup2 mount listing some
+# controller). As PEERS.md describes, it runs when that one file reads empty: each crun
+# command runs in a private mount namespace with /dev/null bound over it.
+_HYBRID_FILE = "/sys/fs/cgroup/unified/cgroup.controllers"
+_HIDE_HYBRID = f'mount --bind /dev/null {_HYBRID_FILE} && exec "$0" "$@"'
+
+
 def crun_runtime(state_root: Path) -> Runtime:
-    return CliRuntime("crun", [_binary("crun")], state_root)
+    crun = _binary("crun")
+    if os.path.isdir("/sys/fs/cgroup/memory") and os.path.exists(_HYBRID_FILE):
+        with open(_HYBRID_FILE) as f:
+            if f.read().strip():
+                return CliRuntime("crun", [_binary("unshare"), "-m", "--propagation",
+                                           "private", "sh", "-c", _HIDE_HYBRID, crun],
+                                  state_root)
+    return CliRuntime("crun", [crun], state_root)
 
 
 class DockyardRuntime(CliRuntime):

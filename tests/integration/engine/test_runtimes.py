@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-HYBRID = os.path.isdir("/sys/fs/cgroup/unified") and os.path.isdir("/sys/fs/cgroup/memory")
-
 
 @pytest.mark.parametrize("runtime", ["runc", "dockyard", "crun"])
 def test_run_on_each_runtime(engine: Any, runtime: str) -> None:
-    if runtime == "crun" and HYBRID:
-        pytest.skip("crun 1.8 refuses hybrid cgroup hosts like this one (PEERS.md quirk 1)")
     cid = engine.create(f"on-{runtime}", {"Image": "busybox", "Cmd": [
         "sh", "-c", "echo pid=$$; grep CapEff /proc/self/status; exit 3"]},
         {"NetworkMode": "none", "Runtime": runtime, "Memory": 64 << 20})["Id"]
@@ -26,3 +21,18 @@ def test_run_on_each_runtime(engine: Any, runtime: str) -> None:
              Path(engine.inspect(cid)["LogPath"]).read_text().splitlines()]
     assert lines == ["pid=1\n", "CapEff:\t00000000a80425fb\n"]
     engine.remove(cid)
+
+
+@pytest.mark.parametrize("runtime", ["runc", "dockyard", "crun"])
+def test_pause_stop_and_remove_on_each_runtime(engine: Any, runtime: str) -> None:
+    cid = engine.create(f"long-{runtime}", {"Image": "busybox", "Cmd": ["sleep", "30"]},
+                        {"NetworkMode": "none", "Runtime": runtime})["Id"]
+    engine.start(cid)
+    engine.pause(cid)
+    assert engine.inspect(cid)["State"]["Status"] == "paused"
+    engine.unpause(cid)
+    engine.stop(cid, timeout=0)
+    state = engine.inspect(cid)["State"]
+    assert state["Status"] == "exited" and state["ExitCode"] == 137
+    engine.remove(cid)
+    assert engine.list(all=True) == []
