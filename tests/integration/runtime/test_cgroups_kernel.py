@@ -90,24 +90,32 @@ def test_pids_max_stops_a_fork_bomb(cg: CgroupManager) -> None:
 
 @pytest.mark.slow
 def test_half_a_cpu_quota_holds_within_ten_percent(cg: CgroupManager) -> None:
-    cg.apply({"cpu": {"quota": 50000, "period": 100000}})
-    # Four spinners: demand well above the quota even when other work shares the host.
-    spinners = [_gated("while True:\n    pass\n") for _ in range(4)]
+    # The group competes with the host's other work as one scheduling entity: a high
+    # cpu.shares lets it get its half CPU on a busy host; the quota still caps it.
+    cg.apply({"cpu": {"quota": 50000, "period": 100000, "shares": 16384}})
+    spinners = [_gated("while True:\n    pass\n") for _ in range(2)]
+    windows: list[float] = []
     try:
         for p in spinners:
             cg.add_pid(p.pid)
         for p in spinners:
             _release(p)
         time.sleep(0.3)
-        u0, t0 = cg.stats()["cpu"]["usage"]["total"], time.monotonic()
-        time.sleep(3)
-        u1, t1 = cg.stats()["cpu"]["usage"]["total"], time.monotonic()
+        # The quota caps usage; a host busier than 1.5 CPUs of other work can also keep
+        # it under 0.45, so a low window (never a high one) is measured again.
+        for _ in range(3):
+            u0, t0 = cg.stats()["cpu"]["usage"]["total"], time.monotonic()
+            time.sleep(3)
+            u1, t1 = cg.stats()["cpu"]["usage"]["total"], time.monotonic()
+            windows.append((u1 - u0) / 1e9 / (t1 - t0))
+            if windows[-1] >= 0.45:
+                break
     finally:
         for p in spinners:
             p.kill()
             p.wait()
-    cpus = (u1 - u0) / 1e9 / (t1 - t0)
-    assert 0.45 <= cpus <= 0.55, f"used {cpus:.3f} CPUs under a 0.5 CPU quota"
+    assert max(windows) <= 0.55, f"used {windows} CPUs under a 0.5 CPU quota"
+    assert windows[-1] >= 0.45, f"used {windows} CPUs: the host never gave 0.5 CPU"
     assert cg.stats()["cpu"]["throttling"]["throttledPeriods"] > 0
 
 
