@@ -9,6 +9,7 @@ Engine errors exit 125, a command that cannot run 126, a missing command 127.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -19,7 +20,7 @@ import click
 
 from dockyard.cli.context import engine
 from dockyard.cli.runflags import CreateRequest, build_request, create_options, run_options
-from dockyard.errors import DockyardError, NotFound
+from dockyard.errors import DockyardError, InvalidArgument, NotFound
 
 if TYPE_CHECKING:
     from dockyard.engine import Engine
@@ -33,6 +34,11 @@ _PROXIED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal
 
 
 def _create(eng: Engine, req: CreateRequest) -> str:
+    if req.host_config.get("Binds"):  # the flag's seam is ready; the engine's is not
+        raise InvalidArgument("-v/--volume: volumes and bind mounts are not supported yet")
+    if req.cidfile and os.path.exists(req.cidfile):
+        raise InvalidArgument(f"container ID file found, make sure the other container "
+                              f"isn't running or delete {req.cidfile}")
     image = req.config["Image"]
     try:
         result = eng.create(req.name or None, req.config, req.host_config,
@@ -49,10 +55,10 @@ def _create(eng: Engine, req: CreateRequest) -> str:
         try:
             with open(req.cidfile, "x") as f:
                 f.write(result["Id"])
-        except FileExistsError:
+        except OSError as err:
             eng.remove(result["Id"], force=True)
-            raise DockyardError(f"container ID file found, make sure the other container "
-                                f"isn't running or delete {req.cidfile}")
+            raise InvalidArgument(f"failed to write the container ID file {req.cidfile}: "
+                                  f"{err.strerror}")
     return result["Id"]
 
 

@@ -93,7 +93,7 @@ def _split_actions(src: str) -> list[tuple[str, str]]:
             inner_start += 1
         if text:
             out.append(("text", text))
-        end = src.find("}}", inner_start)
+        end = _action_end(src, inner_start)
         if end < 0:
             raise TemplateError("template: :1: unclosed action")
         inner = src[inner_start:end]
@@ -103,6 +103,25 @@ def _split_actions(src: str) -> list[tuple[str, str]]:
             trim_next = True
         out.append(("action", inner.strip()))
         pos = end + 2
+
+
+def _action_end(src: str, pos: int) -> int:
+    """Index of the ``}}`` closing the action at ``pos``, skipping quoted text."""
+    quote = ""
+    i = pos
+    while i < len(src):
+        c = src[i]
+        if quote:
+            if c == "\\" and quote != "`":
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c in "\"`'":
+            quote = c
+        elif src.startswith("}}", i):
+            return i
+        i += 1
+    return -1
 
 
 class _Parser:

@@ -288,3 +288,20 @@ def test_ps_on_a_terminal_is_a_rich_table(fake: FakeEngine, capsys: pytest.Captu
     assert lines[1].endswith("web")
     # Not used when a format is given or output is a pipe.
     assert run(capsys, "ps", "--format", "{{.Names}}")[1] == "web\n"
+
+
+def test_volumes_refused_until_supported(fake: FakeEngine,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "run", "-v", "/tmp:/data", "busybox")
+    assert code == 125
+    assert err == "Error: -v/--volume: volumes and bind mounts are not supported yet\n"
+    assert fake.calls == []
+
+
+def test_cidfile(fake: FakeEngine, capsys: pytest.CaptureFixture[str], tmp_path: Any) -> None:
+    cidfile = tmp_path / "cid"
+    assert run(capsys, "create", "--cidfile", str(cidfile), "busybox")[0] == 0
+    assert cidfile.read_text() == CID
+    code, _, err = run(capsys, "create", "--cidfile", str(cidfile), "busybox")
+    assert code == 125 and "container ID file found" in err
+    assert [c[0] for c in fake.calls] == ["create"]  # the second was refused before creating

@@ -96,6 +96,8 @@ CASES: list[tuple[str, str]] = [
     ("{{json .}}", None),  # compared whole below
     ("{{.Config.Tty}}", "false"),
     ("{{slice .Config.Env 1}}", "[A=1]"),
+    ("{{\"}}\"}}|{{`{{x}}`}}", "}}|{{x}}"),
+    ("{{printf \"%s}}\" \"a\\\"b\"}}", 'a"b}}'),
 ]
 
 
