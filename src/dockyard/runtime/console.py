@@ -16,8 +16,8 @@ import termios
 
 from dockyard.errors import InvalidArgument
 
-__all__ = ["connect_console_socket", "open_pty", "receive_pty_master", "send_master",
-           "take_terminal"]
+__all__ = ["connect_console_socket", "open_pty", "proxy", "receive_master",
+           "receive_pty_master", "send_master", "take_terminal"]
 
 _TIOCSPTLCK = 0x40045431
 _TIOCGPTN = 0x80045430
@@ -63,7 +63,51 @@ def receive_pty_master(listener: socket.socket) -> int:
     """Accept one connection on a console socket and return the pty master it carries."""
     conn, _ = listener.accept()
     with conn:
-        _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
-    if not fds:
-        raise InvalidArgument("console socket: no descriptor received")
-    return fds[0]
+        return receive_master(conn)
+
+
+def receive_master(conn: _socket.socket) -> int:
+    """The pty master sent (SCM_RIGHTS) on a connected socket."""
+    _, ancdata, _, _ = conn.recvmsg(1024, socket.CMSG_SPACE(4))
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS and len(data) >= 4:
+            return int.from_bytes(data[:4], sys.byteorder)
+    raise InvalidArgument("console socket: no descriptor received")
+
+
+def proxy(master: int) -> None:
+    """Copy our stdin to the pty and the pty to our stdout until the container's side
+    closes (``run`` with a terminal and no console socket, as runc does)."""
+    import select
+    import termios
+    import tty
+
+    saved = None
+    if os.isatty(0):
+        saved = termios.tcgetattr(0)
+        tty.setraw(0)
+    watch = [master, 0]
+    try:
+        while True:
+            try:
+                ready, _, _ = select.select(watch, [], [])
+            except InterruptedError:
+                continue
+            if master in ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: every slave descriptor is closed
+                    break
+                if not data:
+                    break
+                os.write(1, data)
+            if 0 in ready:
+                data = os.read(0, 65536)
+                if data:
+                    os.write(master, data)
+                else:
+                    watch.remove(0)
+    finally:
+        if saved is not None:
+            termios.tcsetattr(0, termios.TCSADRAIN, saved)
+        os.close(master)

@@ -111,11 +111,12 @@ def make_plan(config: dict[str, Any], rootfs: str,
 
 def create(state_root: StrPath, container_id: str, bundle: StrPath, *,
            pid_file: str | None = None, console_socket: str | None = None,
-           preserve_fds: int = 0) -> st.ContainerState:
+           preserve_fds: int = 0, console: socket | None = None) -> st.ContainerState:
     """Create the container: its init waits in ``exec.fifo`` for ``start``.
 
     The init inherits this process's stdio unless the config asks for a terminal.
-    Call from a process that reaps orphans (a subreaper) to be the init's parent."""
+    Call from a process that reaps orphans (a subreaper) to be the init's parent.
+    ``console`` is a connected socket to send the pty master on, instead of a path."""
     st.check_id(container_id)
     bundle = os.path.abspath(bundle)
     config, rootfs = load_bundle(bundle)
@@ -140,11 +141,14 @@ def create(state_root: StrPath, container_id: str, bundle: StrPath, *,
         plan.state_dir_fd = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         plan.preserve_fds = preserve_fds
         if config["process"].get("terminal"):
-            if not console_socket:
+            if console is not None:  # run's own pty proxy
+                plan.console = console
+            elif not console_socket:
                 raise InvalidConfig("config.json: process.terminal: needs --console-socket")
-            from dockyard.runtime.console import connect_console_socket
+            else:
+                from dockyard.runtime.console import connect_console_socket
 
-            plan.console = connect_console_socket(console_socket)
+                plan.console = connect_console_socket(console_socket)
         from dockyard.runtime.cgroup_glue import default_cgroups_path
         from dockyard.runtime.cgroup_glue import manager as cg_manager
 

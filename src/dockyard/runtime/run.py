@@ -32,15 +32,37 @@ def run(state_root: StrPath, container_id: str, bundle: StrPath, *,
         preserve_fds: int = 0, detach: bool = False, keep: bool = False) -> int:
     """Run the container to completion; its exit status (128+N when killed by signal N)."""
     prctl(_PR_SET_CHILD_SUBREAPER, 1)
-    cs = cr.create(state_root, container_id, bundle, pid_file=pid_file,
-                   console_socket=console_socket, preserve_fds=preserve_fds)
+    ours = None
+    if not console_socket and not detach:
+        config, _ = cr.load_bundle(bundle)
+        if config["process"].get("terminal"):
+            import _socket
+
+            ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        cs = cr.create(state_root, container_id, bundle, pid_file=pid_file,
+                       console_socket=console_socket, preserve_fds=preserve_fds,
+                       console=theirs if ours is not None else None)
+    finally:
+        if ours is not None:
+            theirs.close()
     pid = cs.pid
     try:
         for sig in _FORWARD:
             _signal.signal(sig, lambda n, _f: _forward(pid, n))
+        master = -1
+        if ours is not None:
+            from dockyard.runtime.console import receive_master
+
+            master = receive_master(ours)
+            ours.close()
         start(state_root, container_id)
         if detach:
             return 0
+        if master >= 0:
+            from dockyard.runtime.console import proxy
+
+            proxy(master)
         code = _wait(pid)
     except BaseException:
         delete(state_root, container_id, force=True)

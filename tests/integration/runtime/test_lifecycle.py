@@ -221,3 +221,22 @@ def test_waiting_init_is_unreachable_from_inside(rt: list[str], bundle: Bundle) 
                  "|| echo no-maps; grep -c . /proc/1/environ || echo no-environ"])
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["no-exe", "no-maps", "no-environ"], r.stdout
+
+
+def test_run_with_a_terminal_proxies_our_tty(rt: list[str], bundle: Bundle) -> None:
+    import pexpect
+
+    bundle.write(args=["sh"], terminal=True)
+    child = pexpect.spawn(rt[0], [*rt[1:], "run", "-b", str(bundle.path), "tty3"],
+                          timeout=20, encoding="utf-8")
+    try:
+        # busybox's line editor asks the terminal where the cursor is: answer it.
+        child.expect(r"\x1b\[6n")
+        child.send("\x1b[1;5R")
+        child.sendline("echo out=$((40+2)) $(tty)")
+        child.expect(r"out=42 /dev/pts/0")
+        child.sendline("exit 4")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 4
