@@ -14,7 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["GRACE_SECONDS", "main"]
+
+GRACE_SECONDS = 1.0
 
 
 def _monitor_alive(run_dir: Path) -> bool:
@@ -45,7 +47,14 @@ def main(argv: list[str]) -> int:
     deadline = time.monotonic() + 60
     while _monitor_alive(run_dir) and time.monotonic() < deadline:
         time.sleep(0.02)
-    if _nothing_to_do(root, run_dir, cid):
+    # A foreground `run --rm` or `wait` tidies at once in its own process; give it the
+    # first go, so this helper's imports stay off that command's path.
+    grace = time.monotonic() + GRACE_SECONDS
+    while not _nothing_to_do(root, run_dir, cid):
+        if time.monotonic() > grace:
+            break
+        time.sleep(0.05)
+    else:
         return 0
     try:
         from dockyard.engine.config import HostFacts
