@@ -1,10 +1,11 @@
 """Dockerfile builder: parser, shell-word expansion, .dockerignore, stage execution
 with a content-keyed cache.
 
-This part is the front end, pure logic: :func:`parse` turns text into BuildKit's
-syntax tree, :func:`parse_stages` into typed instructions cut into stages,
-:class:`StageEnv` expands their words with docker's ARG/ENV scoping, and
-:class:`PatternMatcher` decides what a .dockerignore keeps.
+:func:`parse` turns text into BuildKit's syntax tree, :func:`parse_stages` into typed
+instructions cut into stages, :class:`StageEnv` expands their words with docker's
+ARG/ENV scoping, :class:`PatternMatcher` decides what a .dockerignore keeps, and
+:class:`Builder` drives a build through a :class:`StageExecutor` that the engine
+implements, keyed by content (:mod:`.cache`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .args import (
     proxy_env,
     unconsumed_build_args,
 )
+from .builder import Builder, BuildOptions, BuildResult, StepEvent, StepFailed
 from .cache import base_key, content_digest, resolve_sources, stage_keys, step_key
 from .dockerignore import (
     PatternMatcher,
@@ -30,6 +32,7 @@ from .dockerignore import (
 from .executor import BaseImage, CopyRequest, CopySource, RunFailed, RunRequest, StageExecutor
 from .flags import FlagError
 from .graph import StageGraph, StageNode, build_graph
+from .imageconfig import ImageState
 from .instructions import (
     AddInstruction,
     ArgInstruction,
@@ -65,6 +68,9 @@ __all__ = [
     "AddInstruction",
     "ArgInstruction",
     "BaseImage",
+    "BuildOptions",
+    "BuildResult",
+    "Builder",
     "CmdInstruction",
     "CopyInstruction",
     "CopyRequest",
@@ -77,6 +83,7 @@ __all__ = [
     "FlagError",
     "HealthcheckInstruction",
     "Heredoc",
+    "ImageState",
     "InlineFile",
     "Instruction",
     "KeyValue",
@@ -99,6 +106,8 @@ __all__ = [
     "StageExecutor",
     "StageGraph",
     "StageNode",
+    "StepEvent",
+    "StepFailed",
     "StopSignalInstruction",
     "UserInstruction",
     "VolumeInstruction",

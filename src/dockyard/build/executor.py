@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .mounts import Mount
 
@@ -32,7 +32,7 @@ class BaseImage:
 
     image_id: str
     snapshot: str | None
-    config: Mapping[str, object] = field(default_factory=dict)
+    config: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,10 @@ class RunRequest:
 
     ``env`` is complete (image env, ARGs, ENVs, proxies); ``mounts`` are expanded;
     ``secrets`` maps secret ids to host files and must never reach the snapshot;
-    ``network`` is ``default`` (docker's build network), ``none`` or ``host``.
+    ``network`` is ``default`` (docker's build network), ``none`` or ``host``;
+    ``inline_files`` (heredoc scripts, name → content) are mounted read-only, mode
+    0755, at ``/dev/pipes/<name>``; ``from_snapshots`` maps a mount's ``from`` to the
+    snapshot it names.
     """
 
     cache_key: str
@@ -54,25 +57,37 @@ class RunRequest:
     network: str = "default"
     secrets: Mapping[str, Path] = field(default_factory=dict)
     inline_files: Mapping[str, str] = field(default_factory=dict)
+    from_snapshots: Mapping[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class CopySource:
-    """Files for COPY/ADD: ``paths`` under ``root`` (a context dir or a mounted snapshot)."""
+    """Files for COPY/ADD.
 
-    root: Path
+    From the build context, ``root`` is its directory and ``paths`` are resolved,
+    checked relative paths. From a stage or image, ``snapshot`` names it and ``paths``
+    are the instruction's own source patterns, resolved by the engine inside it.
+    """
+
     paths: Sequence[str]
+    root: Path | None = None
+    snapshot: str | None = None
 
 
 @dataclass(frozen=True)
 class CopyRequest:
-    """Copy sources (or heredoc ``contents``, name → data) to ``dest`` on ``parent``."""
+    """Copy sources, ``urls`` (ADD) or heredoc ``contents`` (name → data) to ``dest``.
+
+    ``dest`` is absolute (the builder joins it to the working directory). With no
+    sources at all the request just creates ``dest`` as a directory (WORKDIR).
+    """
 
     cache_key: str
     parent: str | None
     dest: str
     workdir: str = "/"
     sources: Sequence[CopySource] = ()
+    urls: Sequence[str] = ()
     contents: Mapping[str, str] = field(default_factory=dict)
     chown: str = ""
     chmod: str = ""
@@ -113,7 +128,7 @@ class StageExecutor(Protocol):
         """Copy into a new snapshot; record and return it."""
         ...
 
-    def commit(self, snapshot: str | None, config: Mapping[str, object],
-               history: Sequence[Mapping[str, object]], tags: Sequence[str]) -> str:
+    def commit(self, snapshot: str | None, config: Mapping[str, Any],
+               history: Sequence[Mapping[str, Any]], tags: Sequence[str]) -> str:
         """Store the final image and move ``tags`` to it; return the image id."""
         ...

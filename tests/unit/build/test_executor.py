@@ -60,7 +60,7 @@ def test_requests_carry_keys_and_failures_carry_exit_codes(tmp_path: Path) -> No
     base = fake.resolve_image("busybox", "linux/amd64")
     snap = fake.run(RunRequest("k1", base.snapshot, ["sh", "-c", "true"], {"PATH": "/bin"}))
     assert fake.cached("k1") == snap
-    snap = fake.copy(CopyRequest("k2", snap, "/dst/", sources=[CopySource(tmp_path, ["a"])]))
+    snap = fake.copy(CopyRequest("k2", snap, "/dst/", sources=[CopySource(["a"], root=tmp_path)]))
     assert fake.commit(snap, {}, [], ["app:latest"]) == "sha256:image"
     with pytest.raises(RunFailed) as info:
         fake.run(RunRequest("k3", snap, ["false"], {}))
