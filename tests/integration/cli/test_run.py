@@ -193,3 +193,24 @@ def test_stop_kills_after_the_timeout(dockyard: Dockyard) -> None:
     assert 1 <= time.monotonic() - started < 10
     assert dockyard.ok("inspect", "-f", "{{.State.ExitCode}} {{.State.Status}}",
                        "stubborn") == "137 exited\n"
+
+
+@pytest.mark.parametrize(("flags", "script", "expected"), [
+    (["--read-only"], "touch /x 2>&1; echo $?", "touch: /x: Read-only file system\n1\n"),
+    (["--cap-drop", "ALL"], "grep CapEff /proc/self/status", "CapEff:\t0000000000000000\n"),
+    ([], "grep CapEff /proc/self/status", "CapEff:\t00000000a80425fb\n"),  # docker's 14
+    (["--ulimit", "nofile=100:200"], "ulimit -n; ulimit -Hn", "100\n200\n"),
+    (["--init"], "tr '\\0' ' ' < /proc/1/cmdline | cut -c1-9", "/dev/init\n"),
+    (["-m", "64m", "--pids-limit", "50"],
+     "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max",
+     "67108864\n50\n"),
+    (["--cpus", "0.5"],
+     "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us",
+     "50000\n100000\n"),
+])
+def test_resource_and_security_flags_take_effect(dockyard: Dockyard, flags: list[str],
+                                                 script: str, expected: str) -> None:
+    if "/sys/fs/cgroup/" in script and not Path("/sys/fs/cgroup/memory").is_dir():
+        pytest.skip("cgroup v1 files are read here; this host has no v1 memory controller")
+    r = dockyard("run", "--rm", "--network", "none", *flags, "busybox", "sh", "-c", script)
+    assert (r.code, r.out) == (0, expected), r.err
