@@ -210,7 +210,8 @@ class Builder:
             # BuildKit creates the directory as a layer of its own
             image.history[-1].pop("empty_layer", None)
             request = CopyRequest(out.key, out.snapshot, image.config["WorkingDir"],
-                                  workdir=image.config["WorkingDir"])
+                                  workdir=image.config["WorkingDir"],
+                                  chown=image.config.get("User") or "")
             return self._execute(out, request, inst, opts.no_cache)
         return False
 
