@@ -26,7 +26,7 @@ from dockyard.errors import Corrupt, DockyardError, Forbidden, SystemFailure
 
 from .compression import Decompressor, Limits
 from .confine import open_beneath
-from .lowers import OPAQUE_XATTR, Lowers, is_whiteout
+from .lowers import OPAQUE_XATTR, Lowers, is_opaque, is_whiteout
 from .tarstream import BLOCKDEV, CHAR, DIR, FIFO, HARDLINK, REG, SYMLINK, Entry, read_entries
 
 __all__ = ["AppliedLayer", "Format", "apply_layer", "clean_name"]
@@ -130,6 +130,7 @@ class _Applier:
         symlink; a non-directory in the way is replaced as a tar would."""
         fd = os.dup(self.root)
         done = ""
+        hidden = self.lowers is None or is_opaque(fd)  # lowers cannot show through
         try:
             for part in rel.split("/"):
                 done = f"{done}/{part}" if done else part
@@ -141,23 +142,28 @@ class _Applier:
                 if st is None or not stat.S_ISDIR(st.st_mode):
                     if st is not None:
                         os.unlink(part, dir_fd=fd)
-                    # Under a name this layer whited out, nothing below may show through.
-                    self._implicit_dir(fd, part, done, who,
-                                       fresh=st is not None and is_whiteout(st))
+                    # Replacing what this layer put there (a file, a whiteout): a new
+                    # directory, through which nothing below may show.
+                    self._implicit_dir(fd, part, done, who, fresh=st is not None,
+                                       hidden=hidden)
+                    hidden = hidden or st is not None
                 nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
                               dir_fd=fd)
                 os.close(fd)
                 fd = nxt
+                hidden = hidden or is_opaque(fd)
             return fd
         except BaseException:
             os.close(fd)
             raise
 
-    def _implicit_dir(self, pfd: int, name: str, rel: str, who: str, fresh: bool) -> None:
+    def _implicit_dir(self, pfd: int, name: str, rel: str, who: str, fresh: bool,
+                      hidden: bool) -> None:
         """A directory the layer writes into without listing it: in an overlay upper,
         copy the metadata of the lower directory it will merge with. ``fresh``: it
-        replaces this layer's whiteout, so it is a new, opaque, 0755 root directory."""
-        found = None if fresh or not self.lowers else self.lowers.lookup(rel)
+        replaces a non-directory, so it is a new, opaque, 0755 root directory.
+        ``hidden``: an opaque or new directory above it hides the lowers."""
+        found = None if fresh or hidden or not self.lowers else self.lowers.lookup(rel)
         if found is not None and stat.S_ISLNK(found[1].st_mode):
             raise Forbidden(f"layer entry {who}: path goes through a symlink ({rel})")
         os.mkdir(name, 0o755, dir_fd=pfd)
@@ -212,18 +218,19 @@ class _Applier:
         assert pfd is not None
         existing = _lstat_at(pfd, base)
         if entry.type == DIR:
-            if existing is not None and not stat.S_ISDIR(existing.st_mode):
-                was_whiteout = is_whiteout(existing)
+            # Over a non-directory this layer wrote (a file, a whiteout), the new
+            # directory must not merge with one below.
+            replaced = existing is not None and not stat.S_ISDIR(existing.st_mode)
+            if replaced:
+                assert existing is not None
                 self._remove(pfd, base, existing, rel)
                 existing = None
-            else:
-                was_whiteout = False
             if existing is None:
                 os.mkdir(base, 0o700, dir_fd=pfd)
             fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
                          dir_fd=pfd)
             try:
-                if was_whiteout and self.fmt is Format.OVERLAY:
+                if replaced and self.fmt is Format.OVERLAY:
                     os.setxattr(fd, OPAQUE_XATTR, b"y")
                 self._dir_meta(fd, rel, entry)
             finally:
@@ -318,7 +325,9 @@ class _Applier:
 
     def _copy_up(self, target: str, entry: Entry) -> tuple[int, os.stat_result]:
         """A hardlink to a file of an earlier layer: overlayfs would copy it up first."""
-        found = self.lowers.find(target) if self.lowers else None
+        found = None
+        if self.lowers is not None and not self._upper_hides(target):
+            found = self.lowers.find(target)
         if found is None or stat.S_ISDIR(found[2].st_mode):
             raise Corrupt(f"layer entry {entry.name}: hardlink target {entry.linkname} "
                           "does not exist")
@@ -345,6 +354,24 @@ class _Applier:
                  follow_symlinks=False)
         return tfd, os.lstat(tbase, dir_fd=tfd)
 
+    def _upper_hides(self, rel: str) -> bool:
+        """Whether what this layer wrote hides ``rel`` in the lowers: a whiteout or
+        non-directory on its path, or an opaque directory above it."""
+        parts = rel.split("/")
+        if is_opaque(self.root):
+            return True
+        for i in range(1, len(parts) + 1):
+            parent, name = "/".join(parts[:i - 1]), parts[i - 1]
+            fd = self._dir(parent, rel, create=False)
+            st = _lstat_at(fd, name) if fd is not None else None
+            if st is None:
+                return False
+            if is_whiteout(st) or (i < len(parts) and not stat.S_ISDIR(st.st_mode)):
+                return True
+            if i < len(parts) and is_opaque(f"/proc/self/fd/{fd}/{name}"):
+                return True
+        return False
+
     def _whiteout(self, parent: str, name: str, entry: Entry) -> None:
         if not name or name in (".", ".."):
             raise Forbidden(f"layer entry {entry.name}: whiteout of {name or 'nothing'}")
@@ -369,14 +396,14 @@ class _Applier:
             os.utime(name, ns=(ns, ns), dir_fd=pfd, follow_symlinks=False)
 
     def _opaque(self, parent: str, entry: Entry) -> None:
+        # The marker implies its directory, as in Docker: made (0755) if missing.
+        fd = self._dir(parent, entry.name, create=True)
+        assert fd is not None
         if self.fmt is Format.OVERLAY:
-            fd = self._dir(parent, entry.name, create=True)
-            assert fd is not None
             os.setxattr(fd, OPAQUE_XATTR, b"y")
-            return
-        fd = self._dir(parent, entry.name, create=False)
-        if fd is not None:
+        else:
             self._clear_unwritten(fd, parent)
+        self._mark_written(parent)
 
     def _clear_unwritten(self, fd: int, rel: str) -> None:
         """Delete what earlier layers left under ``rel``, keeping this layer's entries."""

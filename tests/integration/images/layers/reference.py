@@ -41,18 +41,33 @@ class Model:
 
     def apply(self, layer: Iterable[E]) -> None:
         entries = list(layer)
+        # Opaque markers first, in their order: each clears what is below its directory
+        # except what earlier markers of this layer named, and implies its directory.
+        written: set[str] = set()
         for e in entries:
             name = e.name.strip("/")
-            if name.endswith(".wh..wh..opq"):
-                self._drop(name.rpartition("/")[0], keep_self=True)
+            if not name.endswith(".wh..wh..opq"):
+                continue
+            d = name.rpartition("/")[0]
+            for p in [p for p in self.tree if p.startswith(d + "/" if d else "")
+                      and p not in written]:
+                self._drop(p)
+            if d and (d not in self.tree or self.tree[d][0] != "dir"):
+                self._parents(d + "/x")
+            parts = d.split("/") if d else []
+            written.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
         for e in entries:
             name = e.name.strip("/")
             parent, _, base = name.rpartition("/")
             if base == ".wh..wh..opq":
                 continue
             if base.startswith(".wh."):
-                self._drop(f"{parent}/{base[4:]}" if parent else base[4:])
+                target = f"{parent}/{base[4:]}" if parent else base[4:]
+                if target not in written:  # a layer never hides its own entries
+                    self._drop(target)
                 continue
+            parts = name.split("/")
+            written.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
             self._parents(name)
             if e.kind == "hardlink":
                 # Docker's rule: the link header's owner, mode and mtime go to the
