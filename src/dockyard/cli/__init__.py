@@ -1,1 +1,21 @@
-"""The ``dockyard`` command (click + rich), a face of the engine library."""
+"""The ``dockyard`` command (click + rich), a face of the engine library.
+
+``main`` (in ``cli/main.py``) is the entry point. Each ``cli/<area>.py`` module adds its
+commands with ``register(group)`` and is imported only when one of them runs; flag
+parsing (``opts``, ``runflags``, ``units``), ``--format`` (``template``, ``format``) and
+``ps`` output (``output``) are plain functions with no engine behind them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["main"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "main":  # imported on use: click is not needed to import the package
+        from dockyard.cli.main import main
+
+        return main
+    raise AttributeError(name)
