@@ -184,3 +184,15 @@ def test_flags_read_bytes_like_buildkit() -> None:
 def test_dump_quotes_like_go() -> None:
     out = dump("FROM a\nRUN \x01\u00e9\u200b\t\"\\x\n")[1]
     assert out == '(run "\\x01é\\u200b\\t\\"\\\\x")'
+
+
+def test_undecodable_bytes_in_errors_print_as_escapes() -> None:
+    with pytest.raises(DockerfileSyntaxError) as info:
+        parse(b"FROM a\nENV \xff\n")
+    assert str(info.value) == "Dockerfile:2: ENV must have two arguments"
+    from dockyard.build.instructions import parse_stages
+
+    with pytest.raises(DockerfileSyntaxError) as info2:
+        parse_stages(parse(b"FROM a\nFO\xffO x\n").ast)
+    assert "unknown instruction: FO\\xffO" in str(info2.value)
+    str(info2.value).encode("utf-8")  # printable

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -21,7 +22,10 @@ class DockerfileSyntaxError(InvalidArgument):
 
     def __init__(self, message: str, start_line: int, end_line: int = 0,
                  filename: str = "Dockerfile") -> None:
-        self.message = message
+        # undecodable bytes (kept as lone surrogates) are shown as \xNN so the
+        # message can always be printed
+        self.message = re.sub("[\udc80-\udcff]", lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}",
+                              message)
         self.start_line = start_line
         self.end_line = max(end_line, start_line)
         self.filename = filename
