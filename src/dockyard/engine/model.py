@@ -225,6 +225,8 @@ _HOST_CONFIG_FIELDS: list[tuple[str, Any, bool]] = [
     ("MaskedPaths", None, False), ("ReadonlyPaths", None, False), ("Init", None, True),
 ]
 HOST_CONFIG_KEYS = [k for k, _, _ in _HOST_CONFIG_FIELDS]
+# Go pointers with omitempty: present when set, even to false.
+_POINTERS = frozenset({"Init", "StopTimeout"})
 
 
 def _complete(given: dict[str, Any], fields: list[tuple[str, Any, bool]],
@@ -237,7 +239,8 @@ def _complete(given: dict[str, Any], fields: list[tuple[str, Any, bool]],
         raise InvalidArgument(f"{what}: unknown field {unknown[0]!r}")
     out: dict[str, Any] = {}
     for key, default, omit in fields:
-        if key in given and not (omit and given[key] in (None, "", [], {}, False)):
+        empty: tuple[Any, ...] = (None,) if key in _POINTERS else (None, "", [], {}, False)
+        if key in given and not (omit and given[key] in empty):
             out[key] = copy.deepcopy(given[key])
         elif not omit:
             out[key] = copy.deepcopy(default)

@@ -51,6 +51,8 @@ CASES: list[tuple[str, list[str], dict[str, Any], dict[str, Any]]] = [
       "BlkioDeviceReadBps": [{"Path": "/dev/null", "Rate": MB}],
       "Devices": [{"PathOnHost": "/dev/null", "PathInContainer": "/dev/mynull",
                    "CgroupPermissions": "rwm"}]}),
+    ("hostnet", ["--network", "host", "--init=false", IMAGE, "true"], {"Cmd": ["true"]},
+     {"NetworkMode": "host", "Init": False}),
     ("memory-only", ["-m", "64m", "--privileged", "-t", "-i", IMAGE, "sh"],
      {"Cmd": ["sh"], "Tty": True, "OpenStdin": True, "AttachStdin": True,
       "StdinOnce": True},
@@ -84,11 +86,14 @@ def test_inspect_matches_docker(dockerd: Dockerd, busybox_rootfs_template: Any,
     for name, flags, config, host in CASES:
         args = _docker_args(flags)
         docker_flags = args[:args.index(IMAGE)]
-        made = dockerd.docker("create", "--name", name, "--network", "none", *docker_flags,
+        network = [] if "--network" in docker_flags else ["--network", "none"]
+        made = dockerd.docker("create", "--name", name, *network, *docker_flags,
                               *args[args.index(IMAGE):])
         theirs = json.loads(dockerd.docker("inspect", name).stdout)[0]
         cfg = {**CLI_DEFAULTS["config"], **config}
         hc = {**CLI_DEFAULTS["host"], **host}
+        if "Hostname" not in config and host.get("NetworkMode") == "host":
+            config = {**config, "Hostname": theirs["Config"]["Hostname"]}
         for warning in engine.create(name, cfg, hc)["Warnings"]:
             assert warning in made.stderr, name
         ours = engine.inspect(name)

@@ -187,3 +187,13 @@ def test_security_opts() -> None:
     assert opts.no_new_privileges and opts.seccomp == "unconfined"
     assert not parse_security_opts(["no-new-privileges=false"]).no_new_privileges
     assert parse_security_opts(["seccomp:unconfined"]).seccomp == "unconfined"
+
+
+def test_pointer_fields_keep_false_and_zero() -> None:
+    from dockyard.engine.model import complete_host_config
+
+    assert complete_host_config({"Init": False})["Init"] is False
+    assert "Init" not in complete_host_config({})
+    assert complete_config({"StopTimeout": 0})["StopTimeout"] == 0
+    assert "StopTimeout" not in complete_config({})
+    assert "StopSignal" not in complete_config({"StopSignal": ""})
