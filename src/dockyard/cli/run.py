@@ -84,7 +84,8 @@ def _log_type(host_config: dict[str, Any]) -> str:
     return (host_config.get("LogConfig") or {}).get("Type") or "json-file"
 
 
-def _follow_output(eng: Engine, cid: str, host_config: dict[str, Any]) -> None:
+def _follow_output(eng: Engine, cid: str, config: dict[str, Any],
+                   host_config: dict[str, Any]) -> None:
     """Copy the container's output from its log as it is written, until it ends.
 
     The log holds everything from the first byte, so nothing printed before we got
@@ -108,6 +109,8 @@ def _follow_output(eng: Engine, cid: str, host_config: dict[str, Any]) -> None:
 
     out, err = sys.stdout.buffer, sys.stderr.buffer
     for entry in read_logs(cdir, cid, _log_type(host_config), follow=True,
+                           stdout=bool(config["AttachStdout"]),
+                           stderr=bool(config["AttachStderr"]),
                            is_running=running, poll_interval=0):
         stream = out if entry.stream == "stdout" else err
         stream.write(entry.data)
@@ -134,7 +137,7 @@ def _stay_attached(eng: Engine, cid: str, req: CreateRequest, sig_proxy: bool,
             if code is None:  # detached with the detach keys: the container runs on
                 return 0
         else:
-            _follow_output(eng, cid, hc)
+            _follow_output(eng, cid, cfg, hc)
         condition = "removed" if hc.get("AutoRemove") else "not-running"
         return int(eng.wait(cid, condition)["StatusCode"])
 

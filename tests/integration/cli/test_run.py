@@ -214,3 +214,13 @@ def test_resource_and_security_flags_take_effect(dockyard: Dockyard, flags: list
         pytest.skip("cgroup v1 files are read here; this host has no v1 memory controller")
     r = dockyard("run", "--rm", "--network", "none", *flags, "busybox", "sh", "-c", script)
     assert (r.code, r.out) == (0, expected), r.err
+
+
+def test_attach_flags_choose_streams(dockyard: Dockyard) -> None:
+    script = "echo to-out; echo to-err >&2"
+    r = dockyard("run", "--rm", "-a", "stderr", "--network", "none", "busybox", "sh", "-c",
+                 script)
+    assert (r.code, r.out, r.err) == (0, "", "to-err\n")
+    r = dockyard("run", "--rm", "-a", "stdout", "--network", "none", "busybox", "sh", "-c",
+                 script)
+    assert (r.code, r.out, r.err) == (0, "to-out\n", "")
