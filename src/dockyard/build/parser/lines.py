@@ -219,30 +219,36 @@ LineParser = Callable[[str, str], Parsed]
 
 
 def parse_env(rest: str, escape: str) -> Parsed:
+    """ENV: ``k=v ...`` pairs or the old ``k value`` form, as key/value/sep triples."""
     return _name_val(rest, "ENV", escape), {}
 
 
 def parse_label(rest: str, escape: str) -> Parsed:
+    """LABEL: like ENV."""
     return _name_val(rest, "LABEL", escape), {}
 
 
 def parse_name_or_name_val(rest: str, escape: str) -> Parsed:
+    """ARG: one node per word, ``name`` or ``name=value`` (split later)."""
     return _chain(parse_words(rest, escape)), {}
 
 
 def parse_strings_whitespace_delimited(rest: str, escape: str) -> Parsed:
+    """FROM, EXPOSE and list fallbacks: split on blanks, quotes not honoured."""
     if not rest:
         return None, {}
     return _chain(WHITESPACE.split(rest)), {}
 
 
 def parse_string(rest: str, escape: str) -> Parsed:
+    """USER, WORKDIR, MAINTAINER, STOPSIGNAL: the rest of the line as one node."""
     if not rest:
         return None, {}
     return Node(value=rest), {}
 
 
 def parse_ignore(rest: str, escape: str) -> Parsed:
+    """Unknown instructions: one empty argument (refused later, with its name)."""
     return Node(), {}
 
 
@@ -281,6 +287,7 @@ def parse_json(rest: str) -> Parsed:
 
 
 def parse_maybe_json(rest: str, escape: str) -> Parsed:
+    """RUN, CMD, ENTRYPOINT, SHELL: exec form if valid JSON, else one shell string."""
     if not rest:
         return None, {}
     try:
@@ -290,6 +297,7 @@ def parse_maybe_json(rest: str, escape: str) -> Parsed:
 
 
 def parse_maybe_json_to_list(rest: str, escape: str) -> Parsed:
+    """COPY, ADD, VOLUME: exec form if valid JSON, else blank-separated words."""
     try:
         return parse_json(rest)
     except _NotJSON:
@@ -297,6 +305,7 @@ def parse_maybe_json_to_list(rest: str, escape: str) -> Parsed:
 
 
 def parse_health_config(rest: str, escape: str) -> Parsed:
+    """HEALTHCHECK: the type word, then the command like CMD."""
     raw = _latin1(rest)  # BuildKit walks bytes here
     sep = 0
     while sep < len(raw) and not go_isspace(raw[sep]):
@@ -311,6 +320,7 @@ def parse_health_config(rest: str, escape: str) -> Parsed:
 
 
 def parse_sub_command(rest: str, escape: str) -> Parsed:
+    """ONBUILD: the trigger parsed as an instruction of its own, as a child."""
     if not rest:
         return None, {}
     from .parser import node_from_line  # ONBUILD nests a whole instruction
