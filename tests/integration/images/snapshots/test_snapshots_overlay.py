@@ -107,3 +107,18 @@ def test_open_snapshotter_picks_by_name(tmp_path: Path,
     from dockyard.errors import InvalidArgument
     with pytest.raises(InvalidArgument, match="snapshotter: unknown 'zfs'"):
         open_snapshotter(roots, "zfs")
+
+
+def test_failed_mount_is_a_clear_error_and_leaves_nothing(tmp_path: Path) -> None:
+    from dockyard.errors import SystemFailure
+    from dockyard.images.snapshots import mount, unmount
+    from dockyard.oci.mount import Mount
+
+    target = tmp_path / "t"
+    target.mkdir()
+    bad = Mount("overlay", "overlay", options=(f"lowerdir={tmp_path}/missing",))
+    with pytest.raises(SystemFailure, match=r"mount overlay on .*/t: No such file"):
+        mount([bad], target)
+    with open("/proc/self/mountinfo") as f:
+        assert str(target) not in f.read()
+    unmount(target)  # not mounted: nothing to do, no error

@@ -46,8 +46,11 @@ def test_prepare_write_commit_and_stack(sn: DirSnapshotter, mounter: Mounter) ->
         with pytest.raises(OSError) as err:
             (root / "nope").write_text("x")
         assert err.value.errno == errno.EROFS
-    with mounter(sn.view("v0", "base"), "mnt0") as root:
+    with mounter(sn.view("v0", "base"), "mnt0") as root:  # one layer: a ro bind mount
         assert (root / "hello").read_text() == "base\n"
+        with pytest.raises(OSError) as err:
+            (root / "hello").write_text("x")
+        assert err.value.errno == errno.EROFS
     assert [i.name for i in sn.walk()] == ["base", "top", "v", "v0"]
     assert sn.stat("v").kind is Kind.VIEW
 
