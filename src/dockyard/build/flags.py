@@ -54,12 +54,15 @@ class BuildFlags:
         self.used: list[str] = []
 
     def add_bool(self, name: str, default: bool = False) -> Flag:
+        """Declare ``--name`` / ``--name=true|false``."""
         return self._add(Flag(name, "bool", "true" if default else "false"))
 
     def add_string(self, name: str, default: str = "") -> Flag:
+        """Declare ``--name=value`` (given at most once)."""
         return self._add(Flag(name, "string", default))
 
     def add_strings(self, name: str) -> Flag:
+        """Declare ``--name=value`` that may repeat."""
         return self._add(Flag(name, "strings"))
 
     def _add(self, flag: Flag) -> Flag:

@@ -37,16 +37,19 @@ class KeyValue:
 
 @dataclass
 class EnvInstruction(Instruction):
+    """``ENV k=v ...`` (or ``ENV k v``)."""
     env: list[KeyValue] = field(default_factory=list)
 
 
 @dataclass
 class LabelInstruction(Instruction):
+    """``LABEL k=v ...``."""
     labels: list[KeyValue] = field(default_factory=list)
 
 
 @dataclass
 class MaintainerInstruction(Instruction):
+    """``MAINTAINER name`` (deprecated; sets the image author)."""
     maintainer: str = ""
 
 
@@ -61,6 +64,7 @@ class SourceContent:
 
 @dataclass
 class CopyInstruction(Instruction):
+    """``COPY [--from --chown --chmod --link --parents --exclude] src... dest``."""
     sources: list[str] = field(default_factory=list)
     contents: list[SourceContent] = field(default_factory=list)
     dest: str = ""
@@ -74,6 +78,10 @@ class CopyInstruction(Instruction):
 
 @dataclass
 class AddInstruction(Instruction):
+    """``ADD [--chown --chmod --link --checksum --keep-git-dir --unpack --exclude] src... dest``.
+
+    None means a flag was not given.
+    """
     sources: list[str] = field(default_factory=list)
     contents: list[SourceContent] = field(default_factory=list)
     dest: str = ""
@@ -104,6 +112,7 @@ class _CommandLine(Instruction):
 
 @dataclass
 class RunInstruction(_CommandLine):
+    """``RUN [--mount --network --security] cmd`` (shell or exec form, heredocs in ``files``)."""
     mount_specs: list[str] = field(default_factory=list)
     network: str = "default"
     security: str = "sandbox"
@@ -116,12 +125,12 @@ class RunInstruction(_CommandLine):
 
 @dataclass
 class CmdInstruction(_CommandLine):
-    pass
+    """``CMD`` in shell or exec form."""
 
 
 @dataclass
 class EntrypointInstruction(_CommandLine):
-    pass
+    """``ENTRYPOINT`` in shell or exec form (``[]`` gives None)."""
 
 
 @dataclass
@@ -138,26 +147,31 @@ class HealthcheckInstruction(Instruction):
 
 @dataclass
 class ExposeInstruction(Instruction):
+    """``EXPOSE port[/proto]...`` (sorted as BuildKit sorts them)."""
     ports: list[str] = field(default_factory=list)
 
 
 @dataclass
 class UserInstruction(Instruction):
+    """``USER user[:group]``."""
     user: str = ""
 
 
 @dataclass
 class VolumeInstruction(Instruction):
+    """``VOLUME path...`` or a JSON list."""
     volumes: list[str] = field(default_factory=list)
 
 
 @dataclass
 class StopSignalInstruction(Instruction):
+    """``STOPSIGNAL signal``."""
     signal: str = ""
 
 
 @dataclass
 class WorkdirInstruction(Instruction):
+    """``WORKDIR path``."""
     path: str = ""
 
 
@@ -170,6 +184,7 @@ class ArgInstruction(Instruction):
 
 @dataclass
 class ShellInstruction(Instruction):
+    """``SHELL ["exe", "arg"...]`` (JSON form only)."""
     shell: list[str] = field(default_factory=list)
 
 
