@@ -38,18 +38,21 @@ class KeyValue:
 @dataclass
 class EnvInstruction(Instruction):
     """``ENV k=v ...`` (or ``ENV k v``)."""
+
     env: list[KeyValue] = field(default_factory=list)
 
 
 @dataclass
 class LabelInstruction(Instruction):
     """``LABEL k=v ...``."""
+
     labels: list[KeyValue] = field(default_factory=list)
 
 
 @dataclass
 class MaintainerInstruction(Instruction):
     """``MAINTAINER name`` (deprecated; sets the image author)."""
+
     maintainer: str = ""
 
 
@@ -65,6 +68,7 @@ class SourceContent:
 @dataclass
 class CopyInstruction(Instruction):
     """``COPY [--from --chown --chmod --link --parents --exclude] src... dest``."""
+
     sources: list[str] = field(default_factory=list)
     contents: list[SourceContent] = field(default_factory=list)
     dest: str = ""
@@ -82,6 +86,7 @@ class AddInstruction(Instruction):
 
     None means a flag was not given.
     """
+
     sources: list[str] = field(default_factory=list)
     contents: list[SourceContent] = field(default_factory=list)
     dest: str = ""
@@ -113,6 +118,7 @@ class _CommandLine(Instruction):
 @dataclass
 class RunInstruction(_CommandLine):
     """``RUN [--mount --network --security] cmd`` (shell or exec form, heredocs in ``files``)."""
+
     mount_specs: list[str] = field(default_factory=list)
     network: str = "default"
     security: str = "sandbox"
@@ -148,30 +154,35 @@ class HealthcheckInstruction(Instruction):
 @dataclass
 class ExposeInstruction(Instruction):
     """``EXPOSE port[/proto]...`` (sorted as BuildKit sorts them)."""
+
     ports: list[str] = field(default_factory=list)
 
 
 @dataclass
 class UserInstruction(Instruction):
     """``USER user[:group]``."""
+
     user: str = ""
 
 
 @dataclass
 class VolumeInstruction(Instruction):
     """``VOLUME path...`` or a JSON list."""
+
     volumes: list[str] = field(default_factory=list)
 
 
 @dataclass
 class StopSignalInstruction(Instruction):
     """``STOPSIGNAL signal``."""
+
     signal: str = ""
 
 
 @dataclass
 class WorkdirInstruction(Instruction):
     """``WORKDIR path``."""
+
     path: str = ""
 
 
@@ -185,6 +196,7 @@ class ArgInstruction(Instruction):
 @dataclass
 class ShellInstruction(Instruction):
     """``SHELL ["exe", "arg"...]`` (JSON form only)."""
+
     shell: list[str] = field(default_factory=list)
 
 
