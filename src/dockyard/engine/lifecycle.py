@@ -3,9 +3,9 @@ wait, pause, unpause, rename, update, prune.
 
 Each running container is owned by its monitor (``engine/monitor``), which runs the
 runtime's create/start, records State into ``state.json`` and runs the runtime's delete
-when init ends. The engine prepares everything before that (record, snapshot, rootfs
-mount, /etc files, bundle) and tidies after it (:meth:`Lifecycle.tidy`: unmount, and
-remove ``--rm`` containers), so a container is always in exactly one of: a record only
+when init ends. The engine prepares everything before that (record, snapshot, and in
+:mod:`launch` the rootfs mount, /etc files, bundle) and tidies after it
+(:meth:`Lifecycle.tidy`: unmount, and remove ``--rm`` containers), so a container is always in exactly one of: a record only
 (created/exited), or a record with a live monitor (running/paused).
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.engine import config as cfgmod
-from dockyard.engine import model, rooted, spec
+from dockyard.engine import model, spec
 from dockyard.engine.names import random_name
 from dockyard.engine.rootfs import ImageSource, is_mounted
 from dockyard.engine.runtimes import Runtime, default_runtime, open_runtime
@@ -181,76 +181,9 @@ class Lifecycle:
                 raise
 
     def _start(self, cid: str, record: dict[str, Any]) -> int:
-        from dockyard.engine import etcfiles
-        from dockyard.engine.logs import parse_log_config
-        from dockyard.engine.monitor.client import MonitorConfig, start_monitor
-        from dockyard.engine.users import resolve_user
+        from dockyard.engine.launch import launch
 
-        cfg, hc = record["Config"], record["HostConfig"]
-        cdir, rdir, rootfs = self.store.dir(cid), self.run_dir(cid), self.rootfs(cid)
-        rdir.mkdir(parents=True, exist_ok=True)
-        image = self.images.resolve(record["Image"])
-        self.images.prepare(cid, image)
-        self.images.mount(cid, rootfs)
-        mode = hc.get("NetworkMode") or "default"
-        files = {"hostname": etcfiles.hostname_file(cfg.get("Hostname") or cid[:12]),
-                 "hosts": etcfiles.hosts_file(mode, cfg.get("Hostname") or "",
-                                              extra_hosts=hc.get("ExtraHosts")),
-                 "resolv.conf": etcfiles.resolv_conf(mode)}
-        for fname, text in files.items():
-            (cdir / fname).write_text(text)
-        user = resolve_user(rootfs, cfg.get("User") or "", hc.get("GroupAdd"))
-        workdir = cfg.get("WorkingDir") or "/"
-        try:
-            host_workdir = rooted.resolve(rootfs, workdir)
-            if not host_workdir.exists():
-                host_workdir.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise InvalidArgument(f"working directory {workdir}: "
-                                  f"{(err.strerror or str(err)).lower()}")
-        env = spec.container_env(cfg)
-        path_env = next((e[5:] for e in env if e.startswith("PATH=")), spec.DEFAULT_PATH)
-        command = (list(cfg.get("Entrypoint") or []) + list(cfg.get("Cmd") or []))[0]
-        rooted.find_command(rootfs, command, path_env, workdir)
-        init_path = None
-        if hc.get("Init"):
-            from dockyard.engine.init import ensure_init
-
-            init_path = ensure_init(self.roots.root / "bin")
-        parent = hc.get("CgroupParent") or self.cgroup_parent
-        inputs = spec.SpecInputs(
-            container_id=cid, rootfs=rootfs, user=user,
-            cgroups_path=f"/{parent.strip('/')}/{cid}",
-            hostname_path=cdir / "hostname", hosts_path=cdir / "hosts",
-            resolv_conf_path=cdir / "resolv.conf", init_path=init_path,
-            cgroup_v2=self.facts.cgroup_v2, poststop=[self._exit_hook(cid)])
-        oci = spec.build_spec(cfg, hc, inputs)
-        (rdir / "config.json").write_text(json.dumps(oci))
-        runtime = self.runtime(record)
-        runtime.delete(cid)  # a leftover from a crashed start would block create
-        log = hc.get("LogConfig") or {}
-        launch = MonitorConfig(
-            id=cid, bundle=str(rdir), runtime=runtime.argv, container_dir=str(cdir),
-            run_dir=str(rdir), tty=bool(cfg.get("Tty")), stdin=bool(cfg.get("OpenStdin")),
-            stdin_once=bool(cfg.get("StdinOnce")),
-            log=parse_log_config(log.get("Type"), log.get("Config"), cfg.get("Labels"),
-                                 cfg.get("Env")),
-            autostart=True, cgroups_path=inputs.cgroups_path)
-        with contextlib.suppress(FileNotFoundError):
-            (rdir / "paused").unlink()
-        return start_monitor(launch)
-
-    def _exit_hook(self, cid: str) -> dict[str, Any]:
-        """An OCI poststop hook (run by the runtime's delete, which the monitor calls
-        when init ends) that starts ``dockyard.engine.tidy`` in the background: unmount
-        at once, and remove ``--rm`` containers with no command left to do it."""
-        import sys
-
-        script = ('"$0" -m dockyard.engine.tidy "$1" "$2" "$3" '
-                  "</dev/null >/dev/null 2>&1 &")
-        return {"path": "/bin/sh",
-                "args": ["sh", "-c", script, sys.executable, str(self.roots.root),
-                         str(self.roots.run_root), cid]}
+        return launch(self, cid, record)
 
     # -- stop, kill, wait -----------------------------------------------------------
     def kill(self, ref: str, sig: str | int = "KILL") -> None:

@@ -1,0 +1,99 @@
+"""Starting a container: everything between a stored record and a running monitor.
+
+Mount the snapshot at ``$RUN/containers/<id>/rootfs``; write ``hostname``, ``hosts`` and
+``resolv.conf`` into the container dir; resolve the user in the image's own passwd and
+group files and check the command inside the root (docker's 127/126 before any runtime
+runs); build ``config.json`` in the bundle dir; launch the monitor, which runs the
+runtime's create and start. The spec carries a poststop hook (:func:`exit_hook`) that
+tidies the container when it ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from dockyard.engine import rooted, spec
+from dockyard.errors import InvalidArgument
+from dockyard.settings import Roots
+
+if TYPE_CHECKING:
+    from dockyard.engine.lifecycle import Lifecycle
+
+__all__ = ["exit_hook", "launch"]
+
+
+def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
+    """Prepare the container's root, /etc files and bundle, then start its monitor;
+    returns the init's pid."""
+    from dockyard.engine import etcfiles
+    from dockyard.engine.logs import parse_log_config
+    from dockyard.engine.monitor.client import MonitorConfig, start_monitor
+    from dockyard.engine.users import resolve_user
+
+    cfg, hc = record["Config"], record["HostConfig"]
+    cdir, rdir, rootfs = lc.store.dir(cid), lc.run_dir(cid), lc.rootfs(cid)
+    rdir.mkdir(parents=True, exist_ok=True)
+    image = lc.images.resolve(record["Image"])
+    lc.images.prepare(cid, image)
+    lc.images.mount(cid, rootfs)
+    mode = hc.get("NetworkMode") or "default"
+    files = {"hostname": etcfiles.hostname_file(cfg.get("Hostname") or cid[:12]),
+             "hosts": etcfiles.hosts_file(mode, cfg.get("Hostname") or "",
+                                          extra_hosts=hc.get("ExtraHosts")),
+             "resolv.conf": etcfiles.resolv_conf(mode)}
+    for fname, text in files.items():
+        (cdir / fname).write_text(text)
+    user = resolve_user(rootfs, cfg.get("User") or "", hc.get("GroupAdd"))
+    workdir = cfg.get("WorkingDir") or "/"
+    try:
+        host_workdir = rooted.resolve(rootfs, workdir)
+        if not host_workdir.exists():
+            host_workdir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InvalidArgument(f"working directory {workdir}: "
+                              f"{(err.strerror or str(err)).lower()}")
+    env = spec.container_env(cfg)
+    path_env = next((e[5:] for e in env if e.startswith("PATH=")), spec.DEFAULT_PATH)
+    command = (list(cfg.get("Entrypoint") or []) + list(cfg.get("Cmd") or []))[0]
+    rooted.find_command(rootfs, command, path_env, workdir)
+    init_path = None
+    if hc.get("Init"):
+        from dockyard.engine.init import ensure_init
+
+        init_path = ensure_init(lc.roots.root / "bin")
+    parent = hc.get("CgroupParent") or lc.cgroup_parent
+    inputs = spec.SpecInputs(
+        container_id=cid, rootfs=rootfs, user=user,
+        cgroups_path=f"/{parent.strip('/')}/{cid}",
+        hostname_path=cdir / "hostname", hosts_path=cdir / "hosts",
+        resolv_conf_path=cdir / "resolv.conf", init_path=init_path,
+        cgroup_v2=lc.facts.cgroup_v2, poststop=[exit_hook(lc.roots, cid)])
+    oci = spec.build_spec(cfg, hc, inputs)
+    (rdir / "config.json").write_text(json.dumps(oci))
+    runtime = lc.runtime(record)
+    runtime.delete(cid)  # a leftover from a crashed start would block create
+    log = hc.get("LogConfig") or {}
+    launch = MonitorConfig(
+        id=cid, bundle=str(rdir), runtime=runtime.argv, container_dir=str(cdir),
+        run_dir=str(rdir), tty=bool(cfg.get("Tty")), stdin=bool(cfg.get("OpenStdin")),
+        stdin_once=bool(cfg.get("StdinOnce")),
+        log=parse_log_config(log.get("Type"), log.get("Config"), cfg.get("Labels"),
+                             cfg.get("Env")),
+        autostart=True, cgroups_path=inputs.cgroups_path)
+    with contextlib.suppress(FileNotFoundError):
+        (rdir / "paused").unlink()
+    return start_monitor(launch)
+
+def exit_hook(roots: Roots, cid: str) -> dict[str, Any]:
+    """An OCI poststop hook (run by the runtime's delete, which the monitor calls
+    when init ends) that starts ``dockyard.engine.tidy`` in the background: unmount
+    at once, and remove ``--rm`` containers with no command left to do it."""
+    import sys
+
+    script = ('"$0" -m dockyard.engine.tidy "$1" "$2" "$3" '
+              "</dev/null >/dev/null 2>&1 &")
+    return {"path": "/bin/sh",
+            "args": ["sh", "-c", script, sys.executable, str(roots.root),
+                     str(roots.run_root), cid]}
