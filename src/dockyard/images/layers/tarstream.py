@@ -205,8 +205,26 @@ def _apply_pax(entry: Entry, pax: dict[str, bytes]) -> None:
                               "(gnu sparse file)")
         except ValueError:
             raise Corrupt(f"layer entry {entry.name}: bad pax value for {key}")
-    if entry.size < 0 or entry.uid < 0 or entry.gid < 0:
-        raise Corrupt(f"layer entry {entry.name}: negative size or owner")
+    _check(entry)
+
+
+_ID_MAX = (1 << 32) - 2  # (uid_t)-1 means "unchanged" to chown
+_MTIME_MAX = 1 << 33  # seconds; far beyond 2038 yet safe for nanosecond arithmetic
+
+
+def _check(entry: Entry) -> None:
+    """Values the kernel cannot take are the archive's fault, named as such."""
+    shown = entry.name.replace("\0", "\\0")
+    if "\0" in entry.name or "\0" in entry.linkname or any("\0" in k for k in entry.xattrs):
+        raise Corrupt(f"layer entry {shown}: NUL byte in a name")
+    if entry.size < 0:
+        raise Corrupt(f"layer entry {shown}: negative size")
+    if not (0 <= entry.uid <= _ID_MAX and 0 <= entry.gid <= _ID_MAX):
+        raise Corrupt(f"layer entry {shown}: owner {entry.uid}:{entry.gid} out of range")
+    if not -_MTIME_MAX < entry.mtime < _MTIME_MAX:  # also false for nan
+        raise Corrupt(f"layer entry {shown}: mtime {entry.mtime} out of range")
+    if not (0 <= entry.devmajor <= 0xFFFFFFF and 0 <= entry.devminor <= 0xFFFFFFF):
+        raise Corrupt(f"layer entry {shown}: device number out of range")
 
 
 class _Body:

@@ -16,7 +16,16 @@ import pytest
 from dockyard.errors import Corrupt, DockyardError, Forbidden
 from dockyard.images.layers import Format, Limits, apply_layer
 from dockyard.images.snapshots import OverlaySnapshotter, unpack_layer
-from tests.unit.images.layers.tarbuild import END, E, gz, pad, raw_header, tar_bytes, zst
+from tests.unit.images.layers.tarbuild import (
+    END,
+    E,
+    gz,
+    pad,
+    raw_header,
+    tar_bytes,
+    with_pax,
+    zst,
+)
 
 SHADOW = Path("/etc/shadow")
 
@@ -125,6 +134,16 @@ CASES: dict[str, Case] = {
                             r"layer entry \./: the root must be a directory"),
     "whiteout-of-nothing": Case(lambda c: tar_bytes([E(".wh.")]), Forbidden,
                                 r"layer entry \.wh\.: whiteout of nothing"),
+    "pax-nul-in-path": Case(lambda c: with_pax({b"path": b"ok\0/../../evil"}), Corrupt,
+                            r"NUL byte in a name"),
+    "pax-nul-in-linkpath": Case(lambda c: with_pax({b"linkpath": b"/etc\0x"}, flag=b"2"),
+                                Corrupt, r"layer entry f: NUL byte in a name"),
+    "pax-huge-uid": Case(lambda c: with_pax({b"uid": b"99999999999999"}), Corrupt,
+                         r"layer entry f: owner 99999999999999:0 out of range"),
+    "pax-nan-mtime": Case(lambda c: with_pax({b"mtime": b"nan"}), Corrupt,
+                          r"layer entry f: mtime nan out of range"),
+    "pax-inf-mtime": Case(lambda c: with_pax({b"mtime": b"-inf"}), Corrupt,
+                          r"layer entry f: mtime -inf out of range"),
     "sparse-file": Case(lambda c: raw_header(b"sparse", b"S") + END, Corrupt,
                         "layer entry sparse: unsupported tar entry"),
 }

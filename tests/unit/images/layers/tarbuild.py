@@ -91,3 +91,16 @@ def pad(data: bytes) -> bytes:
 
 
 END = b"\0" * (2 * BLOCK)
+
+
+def with_pax(records: dict[bytes, bytes], name: bytes = b"f", flag: bytes = b"0") -> bytes:
+    """One entry preceded by a PAX header carrying exactly ``records`` (any bytes)."""
+    body = b""
+    for key, value in records.items():
+        rec = b" " + key + b"=" + value + b"\n"
+        n = len(rec) + 1
+        while len(str(n)) + len(rec) != n:
+            n = len(str(n)) + len(rec)
+        body += str(n).encode() + rec
+    return (raw_header(b"PaxHeaders/" + name, b"x", size=len(body)) + pad(body)
+            + raw_header(name, flag) + END)
