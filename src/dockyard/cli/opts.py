@@ -18,6 +18,7 @@ from dockyard.cli.units import parse_bytes
 from dockyard.errors import InvalidArgument
 
 __all__ = [
+    "parse_add_host",
     "parse_cpus",
     "parse_device",
     "parse_env",
@@ -150,6 +151,21 @@ def parse_label(text: str) -> tuple[str, str]:
     if not key:
         raise InvalidArgument(f"invalid label '{text}': empty name")
     return key, value
+
+
+def parse_add_host(text: str) -> str:
+    """``--add-host name:ip`` (IPv6 addresses keep their colons; ``host-gateway``)."""
+    import ipaddress
+
+    name, sep, address = text.partition(":")
+    if not sep or not name or not address:
+        raise InvalidArgument(f'bad format for add-host: "{text}"')
+    if address != "host-gateway":
+        try:
+            ipaddress.ip_address(address.strip("[]"))
+        except ValueError:
+            raise InvalidArgument(f'invalid IP address in add-host: "{address}"')
+    return text
 
 
 def _valid_mode(mode: str) -> bool:

@@ -84,6 +84,8 @@ def _opt(*names: str, **kw: Any) -> Decorator:
 _SHARED: list[Decorator] = [
     _opt("-a", "--attach", multiple=True, type=click.Choice(["stdin", "stdout", "stderr"],
          case_sensitive=False), help="Attach to STDIN, STDOUT or STDERR."),
+    _opt("--add-host", multiple=True, type=Parsed(opts.parse_add_host),
+         help="Add a custom host-to-IP mapping (host:ip)."),
     _opt("--blkio-weight", type=INT, default=0, help="Block IO weight (10-1000), 0 to disable."),
     _opt("--blkio-weight-device", multiple=True, type=Parsed(opts.parse_weight_device),
          help="Block IO weight per device."),
@@ -136,6 +138,8 @@ _SHARED: list[Decorator] = [
     _opt("--read-only", is_flag=True, help="Mount the container's root filesystem read only."),
     _opt("--restart", type=Parsed(opts.parse_restart), default="no",
          help="Restart policy to apply when a container exits."),
+    _opt("--runtime", default=None, help="Runtime to use for this container (dockyard, runc, "
+         "crun)."),
     _opt("--rm", is_flag=True, help="Automatically remove the container when it exits."),
     _opt("--security-opt", multiple=True, type=Parsed(opts.parse_security_opt),
          help="Security Options."),
@@ -271,7 +275,7 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
         "Dns": [],
         "DnsOptions": [],
         "DnsSearch": [],
-        "ExtraHosts": None,
+        "ExtraHosts": list(p["add_host"]) or None,
         "GroupAdd": list(p["group_add"]) or None,
         "IpcMode": "",
         "Cgroup": "",
@@ -320,6 +324,8 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
     }
     if p["init"]:
         host_config["Init"] = True
+    if p["runtime"]:
+        host_config["Runtime"] = p["runtime"]
     return CreateRequest(
         name=p["name"],
         config=config,

@@ -224,3 +224,12 @@ def test_attach_flags_choose_streams(dockyard: Dockyard) -> None:
     r = dockyard("run", "--rm", "-a", "stdout", "--network", "none", "busybox", "sh", "-c",
                  script)
     assert (r.code, r.out, r.err) == (0, "to-out\n", "")
+
+
+def test_runtime_and_add_host(dockyard: Dockyard) -> None:
+    r = dockyard("run", "--rm", "--network", "none", "--runtime", "runc", "--add-host",
+                 "db:10.0.0.2", "busybox", "grep", "db", "/etc/hosts")
+    assert (r.code, r.out) == (0, "10.0.0.2\tdb\n"), r.err
+    r = dockyard("run", "--rm", "--network", "none", "--runtime", "nosuch", "busybox", "true")
+    assert r.code == 125 and "unknown or invalid runtime name: nosuch" in r.err
+    assert dockyard.containers() == []

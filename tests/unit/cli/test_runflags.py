@@ -70,6 +70,7 @@ CASES = [
     ["--group-add", "10", "--oom-score-adj", "100", "--shm-size", "64m", "busybox"],
     ["--cgroup-parent", "mine", "busybox"],
     ["-v", "/tmp:/data", "busybox"],
+    ["--runtime", "runc", "--add-host", "db:10.0.0.2", "--add-host", "h6:::1", "busybox"],
 ]
 # Where docker's own client changed after 20.10 (the API version dockyard follows).
 NEWER_THAN_20_10 = {"NetworkingConfig"}
@@ -141,6 +142,9 @@ def _run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
     (["--foo"], "unknown flag: --foo"),
     (["-y"], "unknown shorthand flag: 'y' in -y"),
     (["--memory-swappiness", "101"], "Valid memory swappiness range is 0-100"),
+    (["--add-host", "bad"], 'invalid argument "bad" for "--add-host" flag: bad format for '
+     'add-host: "bad"'),
+    (["--add-host", "x:notanip"], 'invalid IP address in add-host: "notanip"'),
 ])
 def test_bad_flag_values(args: list[str], message: str,
                          capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
