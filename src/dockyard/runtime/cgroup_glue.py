@@ -3,12 +3,14 @@ whether it is frozen. Resource control itself lives in ``runtime/cgroups``."""
 
 from __future__ import annotations
 
+import os
+
 TYPE_CHECKING = False  # typing itself costs milliseconds per start
 
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["container_cgroup_paths", "default_cgroups_path", "manager"]
+__all__ = ["container_cgroup_paths", "default_cgroups_path", "manager", "prime_attach"]
 
 
 def default_cgroups_path(config: dict[str, Any], container_id: str) -> str:
@@ -70,3 +72,43 @@ def container_cgroup_paths() -> dict[str, str]:
                         out[point] = path
                         break
     return out
+
+
+def prime_attach() -> None:
+    """Start, in a thread, a no-op move of this process into its own cgroup.
+
+    The first write to any cgroup.procs after a quiet spell waits for an RCU grace
+    period (the kernel's global cgroup_threadgroup_rwsem), ~13 ms here; writes that
+    follow within the next grace period are cheap. Paying it in the background while
+    the config is read and the init forked takes it off the path of ``add_pid``."""
+    import _thread
+
+    try:
+        with open("/proc/self/cgroup") as f:
+            lines = f.read().split()
+    except OSError:
+        return
+    candidates = []
+    for line in lines:
+        _, names, path = line.split(":", 2)
+        sub = names.split(",")[0].removeprefix("name=") if names else "unified"
+        candidates.append(f"/sys/fs/cgroup/{sub}{path}/cgroup.procs")
+        if not names:
+            candidates.append(f"/sys/fs/cgroup{path}/cgroup.procs")
+    pid = str(os.getpid()).encode()
+
+    def move() -> None:
+        for path in candidates:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                os.write(fd, pid)
+                return
+            except OSError:
+                continue
+            finally:
+                os.close(fd)
+
+    _thread.start_new_thread(move, ())

@@ -1,6 +1,6 @@
 """A container's saved state under ``--root`` and the status it is in now.
 
-``<root>/<id>/state.json`` is written atomically (temp name, fsync, rename). The status
+``<root>/<id>/state.json`` is written atomically (temp name, rename). The status
 is not stored but derived, as runc does: ``created`` while the init waits on
 ``exec.fifo``, ``running`` once the fifo is gone, ``paused`` when the cgroup is frozen,
 ``stopped`` when the init is gone (its start time guards against pid reuse).
@@ -155,7 +155,10 @@ class ContainerState:
         return out
 
     def save(self) -> None:
-        """Write state.json atomically."""
+        """Write state.json atomically (temp name, rename).
+
+        No fsync: the state root is volatile (tmpfs under /run) and means nothing after
+        a reboot; the rename alone keeps readers from ever seeing half a file."""
         from dockyard.runtime.jsonfast import dumps
 
         data = {k: getattr(self, k) for k in _FIELDS}
@@ -164,15 +167,9 @@ class ContainerState:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
             os.write(fd, dumps(data).encode())
-            os.fsync(fd)
         finally:
             os.close(fd)
         os.rename(tmp, path)
-        dfd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
 
 
 def _frozen(st: ContainerState) -> bool:
