@@ -20,6 +20,7 @@ from dockyard.engine.model import Config, HostConfig
 from dockyard.errors import InvalidArgument
 
 __all__ = [
+    "MAX_NAME",
     "MIN_MEMORY",
     "HostFacts",
     "adapt_host_config",
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 MIN_MEMORY = 6 * 1024 * 1024  # docker's linuxMinMemory
+MAX_NAME = 200
 _NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 NETWORK_MODES = ("default", "bridge", "none", "host")
 
@@ -72,6 +74,9 @@ def check_name(name: str) -> str:
     if not _NAME_RE.match(name):
         raise InvalidArgument(
             f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+    if len(name.lstrip("/")) > MAX_NAME:  # a file name on disk (the name link)
+        raise InvalidArgument(f"Invalid container name ({name[:40]}...): longer than "
+                              f"{MAX_NAME} characters")
     return name.lstrip("/")
 
 

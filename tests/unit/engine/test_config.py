@@ -175,6 +175,12 @@ def test_container_names(name: str, ok: bool) -> None:
             check_name(name)
 
 
+def test_overlong_names_are_refused() -> None:
+    assert check_name("a" * 200) == "a" * 200
+    with pytest.raises(InvalidArgument, match="longer than 200 characters"):
+        check_name("a" * 201)
+
+
 @pytest.mark.parametrize("spec, cpus", [
     ("", set()), ("0", {0}), ("0-2", {0, 1, 2}), ("1,3-4", {1, 3, 4}),
 ])
