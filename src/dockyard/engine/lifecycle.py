@@ -5,8 +5,9 @@ Each running container is owned by its monitor (``engine/monitor``), which runs 
 runtime's create/start, records State into ``state.json`` and runs the runtime's delete
 when init ends. The engine prepares everything before that (record, snapshot, and in
 :mod:`launch` the rootfs mount, /etc files, bundle) and tidies after it
-(:meth:`Lifecycle.tidy`: unmount, and remove ``--rm`` containers), so a container is always in exactly one of: a record only
-(created/exited), or a record with a live monitor (running/paused).
+(:meth:`Lifecycle.tidy`: unmount, and remove ``--rm`` containers), so a container is
+always in exactly one of: a record only (created/exited), or a record with a live
+monitor (running/paused).
 """
 
 from __future__ import annotations
