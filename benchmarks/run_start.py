@@ -88,12 +88,14 @@ def _tar(rootfs: Path, dest: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _dockyard(base: Path, parent: str) -> Iterator[System]:
+def _dockyard(base: Path, parent: str, runtime: str | None) -> Iterator[System]:
     # As installed, Python's bytecode is cached; keep that cache in the temp dir (the
     # environment may forbid writing it next to the sources).
     env = dict(os.environ, DOCKYARD_CGROUP_PARENT=parent,
                PYTHONPYCACHEPREFIX=str(base / "pycache"))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if runtime:
+        env["DOCKYARD_RUNTIME"] = runtime
     system = System("dockyard", [str(DOCKYARD), "--root", str(base / "root"),
                                  "--run-root", str(base / "run")], [], env)
     try:
@@ -155,6 +157,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-n", "--runs", type=int, default=15, help="timed runs per system")
     ap.add_argument("--idle", type=int, default=50, help="idle run -d in a row")
+    ap.add_argument("--runtime", default=None,
+                    help="dockyard's OCI runtime (dockyard, runc, crun); default: its own")
     ap.add_argument("--no-podman", action="store_true")
     ap.add_argument("--no-docker", action="store_true")
     ap.add_argument("--idle-peers", action="store_true",
@@ -168,7 +172,7 @@ def main() -> int:
         stack.callback(_remove_cgroup_parent, parent)
         rootfs = make_busybox_rootfs(base / "rootfs")
         image_tar = _tar(rootfs, base / "busybox.tar")
-        systems = [stack.enter_context(_dockyard(base / "dockyard", parent))]
+        systems = [stack.enter_context(_dockyard(base / "dockyard", parent, args.runtime))]
         if not args.no_podman and shutil.which("podman"):
             systems.append(stack.enter_context(_podman(base / "podman", image_tar, parent)))
         if not args.no_docker and shutil.which("dockerd"):
@@ -182,7 +186,8 @@ def main() -> int:
         for _ in range(args.runs):
             for s in systems:
                 s.times.append(s.run_true())
-        print(f"run --rm --network none busybox true: median of {args.runs} (interleaved)")
+        print(f"run --rm --network none busybox true: median of {args.runs} (interleaved); "
+              f"dockyard runtime: {args.runtime or 'default'}, podman runtime: runc")
         ours = _median_ms(systems[0].times)
         for s in systems:
             ratio = ""
