@@ -16,7 +16,12 @@ Standard library only, imported by the monitor process: keep imports light.
 
 from __future__ import annotations
 
-from .timefmt import format_nano
+from .timefmt import format_nano, parse_nano
+
+TYPE_CHECKING = False  # not typing's: importing typing would cost the monitor memory
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 __all__ = [
     "LOCAL_HEADER",
@@ -60,19 +65,23 @@ def encode_attrs(attrs: dict[str, str]) -> str:
     return "{" + items + "}" if attrs else ""
 
 
+_json_decode: Callable[[str], Any] | None = None
+
+
 def decode_json_line(line: bytes) -> tuple[bytes, str, int, dict[str, str]]:
     """``(log bytes, stream, time ns, attrs)`` of one json-file line; ValueError if bad."""
-    import json
+    global _json_decode
+    if _json_decode is None:  # json is imported on first read: the monitor never reads
+        import json
 
-    from .timefmt import parse_nano
-
+        _json_decode = json.JSONDecoder().decode
     try:
-        obj = json.loads(line)
+        obj = _json_decode(line.decode("utf-8", "surrogateescape"))
         log = obj["log"].encode("utf-8", "surrogatepass")
         stream = obj.get("stream", "stdout")
         attrs = obj.get("attrs") or {}
         return log, stream, parse_nano(obj["time"]), attrs
-    except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as e:
+    except (KeyError, TypeError, AttributeError, ValueError) as e:
         raise ValueError(f"bad json-file log line: {e}") from None
 
 

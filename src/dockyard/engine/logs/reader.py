@@ -161,11 +161,20 @@ def read_logs(directory: str | os.PathLike[str], container_id: str, driver: str,
             while live_fd >= 0 and (chunk := os.read(live_fd, 1 << 20)):
                 yield from live.feed(chunk)
 
-        selected = (e for it in (past, drain()) for e in it if wanted(e))
-        if tail is None:
-            yield from selected
-        else:  # maxlen=0 still reads everything, which moves the live file to its end
-            yield from deque(selected, maxlen=tail)
+        if tail is not None and driver == "json-file":
+            # Read backwards from the end, newest file first: --tail stays cheap on
+            # large logs. Follow then starts after the last complete line.
+            end = _complete_size(live_fd)
+            yield from _tail_json(path, live_fd, end, tail, wanted)
+            if live_fd >= 0:
+                os.lseek(live_fd, end, os.SEEK_SET)
+                live.offset = end
+        else:
+            selected = (e for it in (past, drain()) for e in it if wanted(e))
+            if tail is None:
+                yield from selected
+            else:  # maxlen=0 still reads everything, which moves the live file to its end
+                yield from deque(selected, maxlen=tail)
         if not follow:
             return
         while True:
@@ -190,6 +199,81 @@ def read_logs(directory: str | os.PathLike[str], container_id: str, driver: str,
     finally:
         if live_fd >= 0:
             os.close(live_fd)
+
+
+def _complete_size(fd: int) -> int:
+    """Size of a json-file up to its last newline (a writer may be mid-line)."""
+    if fd < 0:
+        return 0
+    pos = os.fstat(fd).st_size
+    while pos > 0:
+        step = min(1 << 16, pos)
+        block = os.pread(fd, step, pos - step)
+        i = block.rfind(b"\n")
+        if i >= 0:
+            return pos - step + i + 1
+        pos -= step
+    return 0
+
+
+def _lines_backwards(fd: int, end: int) -> Iterator[bytes]:
+    pos, rest = end, b""
+    while pos > 0:
+        step = min(1 << 16, pos)
+        pos -= step
+        parts = (os.pread(fd, step, pos) + rest).split(b"\n")
+        rest = parts[0]
+        for line in reversed(parts[1:]):
+            if line.strip():
+                yield line
+    if rest.strip():
+        yield rest
+
+
+def _tail_json(path: str, live_fd: int, live_end: int, n: int,
+               wanted: Callable[[LogEntry], bool]) -> list[LogEntry]:
+    """The last ``n`` wanted entries of the live file and its rotated files, in order."""
+    found: list[LogEntry] = []
+    if n <= 0:
+        return found
+
+    def scan(lines: Iterator[bytes], name: str) -> bool:
+        for line in lines:
+            try:
+                log, stream, ts, attrs = decode_json_line(line)
+            except ValueError as e:
+                raise Corrupt(f"{name}: {e}") from None
+            entry = LogEntry(stream, ts, log, attrs)
+            if wanted(entry):
+                found.append(entry)
+                if len(found) == n:
+                    return True
+        return False
+
+    done = live_fd >= 0 and scan(_lines_backwards(live_fd, live_end), path)
+    for rotated in reversed(_rotated(path)):  # newest first
+        if done:
+            break
+        if rotated.endswith(".gz"):
+            import gzip
+
+            try:
+                with gzip.open(rotated, "rb") as f:
+                    data = f.read()
+            except FileNotFoundError:
+                continue
+            done = scan((ln for ln in reversed(data.split(b"\n")) if ln.strip()), rotated)
+        else:
+            try:
+                fd = os.open(rotated, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue
+            try:
+                done = scan(_lines_backwards(fd, os.fstat(fd).st_size), rotated)
+            finally:
+                os.close(fd)
+    found.reverse()
+    return found
 
 
 def _replaced(path: str, fd: int) -> bool:

@@ -33,11 +33,66 @@ def format_fixed(ns: int) -> str:
     return f"{base}.{frac:09d}Z"
 
 
+def _days_from_civil(y: int, m: int, d: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (integer arithmetic only)."""
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_SECONDS: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS" -> epoch seconds; log lines repeat them
+
+
+def _whole_seconds(head: str) -> int | None:
+    secs = _SECONDS.get(head)
+    if secs is not None:
+        return secs
+    if head[4] != "-" or head[7] != "-" or head[10] != "T" or head[13] != ":" \
+            or head[16] != ":" or not (head[0:4] + head[5:7] + head[8:10] + head[11:13]
+                                       + head[14:16] + head[17:19]).isdigit():
+        return None
+    y, mo, d = int(head[0:4]), int(head[5:7]), int(head[8:10])
+    h, mi, sec = int(head[11:13]), int(head[14:16]), int(head[17:19])
+    if not (1 <= mo <= 12 and 1 <= d <= _MONTH_DAYS[mo - 1] and h < 24 and mi < 60 and sec < 60):
+        return None
+    if mo == 2 and d == 29 and not (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)):
+        return None
+    secs = _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec
+    if len(_SECONDS) > 4096:
+        _SECONDS.clear()
+    _SECONDS[head] = secs
+    return secs
+
+
+def _parse_utc_fast(s: str) -> int | None:
+    """The common case, ``YYYY-MM-DDTHH:MM:SS[.fffffffff]Z``, without strptime."""
+    n = len(s)
+    if n < 20 or s[-1] != "Z":
+        return None
+    secs = _whole_seconds(s[:19])
+    if secs is None:
+        return None
+    frac = 0
+    if n > 20:
+        digits = s[20:-1]
+        if s[19] != "." or not digits.isdigit() or len(digits) > 9:
+            return None
+        frac = int(digits) * 10 ** (9 - len(digits))
+    return secs * 1_000_000_000 + frac
+
+
 def parse_nano(text: str) -> int:
     """Nanoseconds since the epoch of an RFC 3339 time such as Docker writes."""
     import calendar
 
     s = text.strip()
+    fast = _parse_utc_fast(s)
+    if fast is not None:
+        return fast
     try:
         head = time.strptime(s[:19], "%Y-%m-%dT%H:%M:%S")
     except ValueError:

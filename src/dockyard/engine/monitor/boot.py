@@ -32,11 +32,7 @@ def _detach(subreaper: bool) -> None:
              [sys.executable, "-S", "-s", "-E", __file__, "--detached", *sys.argv[1:]])
 
 
-def _bootstrap() -> None:
-    args = sys.argv[1:]
-    if args[:1] != ["--detached"]:
-        _detach(subreaper=args[:1] != ["--spawner"])
-    args = args[1:]
+def _register_packages() -> None:
     here = __file__.rsplit("/", 1)[0]  # .../dockyard/engine/monitor
     engine = here.rsplit("/", 1)[0]
     dockyard = engine.rsplit("/", 1)[0]
@@ -51,6 +47,13 @@ def _bootstrap() -> None:
     if sys.path and sys.path[0] == here:
         del sys.path[0]  # the script's own directory would shadow stdlib names
 
+
+def _bootstrap() -> None:
+    args = sys.argv[1:]
+    if args[:1] != ["--detached"]:
+        _detach(subreaper=args[:1] != ["--spawner"])
+    args = args[1:]
+    _register_packages()
     if args[:1] == ["--spawner"]:
         from dockyard.engine.monitor.spawner import serve
 

@@ -110,3 +110,41 @@ def test_unknown_and_none_drivers(tmp_path: Path) -> None:
         list(read_logs(tmp_path, "c", "gelf"))
     with pytest.raises(InvalidArgument, match='driver "none"'):
         list(read_logs(tmp_path, "c", "none"))
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_tail_reads_backwards_like_a_full_read(tmp_path: Path, compress: bool) -> None:
+    path = log_file(str(tmp_path), "c", "json-file")
+    assert path is not None
+    w = LogWriter(path, "json-file", 2000, 4, compress, {})
+    for i in range(200):
+        w.write("stderr" if i % 3 == 0 else "stdout", f"n{i}\n".encode(), (1000 + i) * S)
+    w.close()
+    full = list(read_logs(tmp_path, "c", "json-file"))
+    assert len(full) > 40  # several files' worth survived rotation
+    for n in (1, 2, 7, 30, len(full), len(full) + 5):
+        assert list(read_logs(tmp_path, "c", "json-file", tail=n)) == full[-n:]
+        errs = [e for e in full if e.stream == "stderr"]
+        assert list(read_logs(tmp_path, "c", "json-file", tail=n, stdout=False)) == errs[-n:]
+        since = [e for e in full if e.time_ns >= 1150 * S]
+        assert list(read_logs(tmp_path, "c", "json-file", tail=n, since_ns=1150 * S)) \
+            == since[-n:]
+
+
+@pytest.mark.timeout(30)
+def test_tail_then_follow_starts_after_the_last_complete_line(tmp_path: Path) -> None:
+    from dockyard.engine.logs.codec import encode_json_line
+
+    path = Path(log_file(str(tmp_path), "c", "json-file") or "")
+    lines = [encode_json_line(f"m{i}\n".encode(), "stdout", (i + 1) * S) for i in range(3)]
+    half = encode_json_line(b"late\n", "stdout", 9 * S)
+    path.write_bytes(b"".join(lines) + half[:10])  # a writer caught mid-line
+    running = [True]
+    it = read_logs(tmp_path, "c", "json-file", tail=2, follow=True,
+                   is_running=lambda: running[0], poll_interval=0.001)
+    assert [next(it).data, next(it).data] == [b"m1\n", b"m2\n"]
+    with path.open("ab") as f:
+        f.write(half[10:])
+    assert next(it).data == b"late\n"
+    running[0] = False
+    assert list(it) == []
