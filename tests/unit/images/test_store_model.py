@@ -106,6 +106,6 @@ class StoreModel(RuleBasedStateMachine):
         assert check(self.store).clean
 
 
-StoreModel.TestCase.settings = settings(max_examples=25, stateful_step_count=12,
+StoreModel.TestCase.settings = settings(max_examples=15, stateful_step_count=10,
                                         deadline=None)
 test_store_model = StoreModel.TestCase
