@@ -55,7 +55,10 @@ def ps(all_: bool, filters: tuple[str, ...], fmt: str, last: int, latest: bool,
     from dockyard.cli.output import render_ps
 
     limit = 1 if latest else last
-    entries = engine().list(all=all_ or limit > 0, limit=limit, filters=parse_filters(filters))
+    # Like docker, a format that shows .Size asks the engine to measure it.
+    want_size = size or ".Size" in fmt
+    entries = engine().list(all=all_ or limit > 0, limit=limit, filters=parse_filters(filters),
+                            size=want_size)
     if quiet:
         fmt = "{{.ID}}"
     if not fmt and sys.stdout.isatty() and not size:

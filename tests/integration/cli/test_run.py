@@ -233,3 +233,13 @@ def test_runtime_and_add_host(dockyard: Dockyard) -> None:
     r = dockyard("run", "--rm", "--network", "none", "--runtime", "nosuch", "busybox", "true")
     assert r.code == 125 and "unknown or invalid runtime name: nosuch" in r.err
     assert dockyard.containers() == []
+
+
+def test_ps_size(dockyard: Dockyard) -> None:
+    dockyard.ok("run", "--name", "writer", "--network", "none", "busybox", "sh", "-c",
+                "head -c 100000 /dev/zero > /blob")
+    size = dockyard.ok("ps", "-a", "--format", "{{.Size}}").strip()
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)kB \(virtual (\d+(?:\.\d+)?)MB\)", size)
+    assert match, size
+    assert 100 <= float(match.group(1)) < 120
+    assert dockyard.ok("ps", "-a", "-s").splitlines()[0].split()[-1] == "SIZE"

@@ -99,8 +99,9 @@ class FakeEngine:
                                                           "HostPort": "8080"}]}}}
 
     def list(self, all: bool = False, limit: int = -1,
-             filters: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
-        self.calls.append(("list", all, limit, filters))
+             filters: dict[str, list[str]] | None = None,
+             size: bool = False) -> list[dict[str, Any]]:
+        self.calls.append(("list", all, limit, filters) + (("size",) if size else ()))
         return [{"Id": CID, "Names": ["/web"], "Image": "busybox", "ImageID": "sha256:" + "b" * 64,
                  "Command": "sleep 9", "Created": 0, "Ports": [], "Labels": {},
                  "State": "running", "Status": "Up 2 hours", "Mounts": [],
@@ -240,6 +241,10 @@ def test_ps(fake: FakeEngine, capsys: pytest.CaptureFixture[str]) -> None:
     assert fake.calls[-1] == ("list", True, -1, {"name": ["web"], "status": ["running"]})
     run(capsys, "ps", "-l", "-q")
     assert fake.calls[-1] == ("list", True, 1, {})
+    run(capsys, "ps", "-s")
+    assert fake.calls[-1] == ("list", False, -1, {}, "size")
+    run(capsys, "ps", "--format", "{{.Names}} {{.Size}}")
+    assert fake.calls[-1] == ("list", False, -1, {}, "size")
     code, _, err = run(capsys, "ps", "--filter", "oops")
     assert code == 125
     assert err.splitlines()[0] == ('Error: invalid argument "oops" for "-f, --filter" flag: '
