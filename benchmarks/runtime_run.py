@@ -27,19 +27,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
+from tests.support.busybox import make_busybox_rootfs  # noqa: E402
+
 from dockyard.runtime.launcher import write_launcher  # noqa: E402
 from dockyard.runtime.spec import default_spec  # noqa: E402
-from tests.support.busybox import make_busybox_rootfs  # noqa: E402
 
 CONTROLLERS = "/sys/fs/cgroup/unified/cgroup.controllers"
 
 
-def _bundle(base: Path, cgroup: str) -> Path:
+def _bundle(base: Path, cgroup: str, docker: bool) -> Path:
     bundle = base / "bundle"
     make_busybox_rootfs(bundle / "rootfs")
     config = default_spec(args=["/bin/true"], terminal=False)
     config["process"].pop("rlimits")
     config["linux"]["cgroupsPath"] = cgroup
+    if docker:  # what the engine hands over: Docker's caps, seccomp and masked paths
+        from dockyard.oci import docker_defaults as dd
+
+        caps = list(dd.DEFAULT_CAPABILITIES)
+        config["process"]["capabilities"] = {k: caps for k in
+                                             ("bounding", "effective", "permitted")}
+        config["linux"]["seccomp"] = dd.default_seccomp_profile()
+        config["linux"]["maskedPaths"] = list(dd.MASKED_PATHS)
+        config["linux"]["readonlyPaths"] = list(dd.READONLY_PATHS)
     (bundle / "config.json").write_text(json.dumps(config))
     return bundle
 
@@ -63,11 +73,13 @@ def _time(cmd: list[str]) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", "--runs", type=int, default=30)
+    ap.add_argument("--docker", action="store_true",
+                    help="use Docker's default capabilities, seccomp profile, masked paths")
     args = ap.parse_args()
     base = Path(tempfile.mkdtemp(prefix="dockyard-bench-"))
     cgroup = f"/dockyard-bench-{os.getpid()}"
     try:
-        bundle = _bundle(base, cgroup + "/c")
+        bundle = _bundle(base, cgroup + "/c", args.docker)
         launcher = write_launcher(base / "dockyard-runtime")
         cmds: dict[str, list[str]] = {"dockyard-runtime": [str(launcher)]}
         for name in ("runc", "crun"):
