@@ -174,7 +174,11 @@ def images_cmd(repository: str | None, all_: bool, digests: bool, filters: tuple
                fmt: str, no_trunc: bool, quiet: bool) -> None:
     """List images."""
     flist = list(filters) + ([f"reference={repository}"] if repository else [])
-    rows = _image_rows(_store(), flist, no_trunc)  # -a: there are no intermediate images
+    store = _store()
+    rows = _image_rows(store, flist, no_trunc)  # -a: there are no intermediate images
+    if store.unreadable:
+        click.echo(f"WARNING: {len(store.unreadable)} image(s) cannot be read; run "
+                   "'dockyard system check'", err=True)
     if quiet:
         seen: list[str] = []
         for r in rows:

@@ -56,6 +56,7 @@ class ImageStore:
         self.in_use: InUse = in_use or _nobody_uses
         roots.tmp.mkdir(parents=True, exist_ok=True)
         self._writers = 0
+        self.unreadable: builtins.list[str] = []
         self._lock_fd = os.open(roots.content / "gc.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
                                 0o600)
 
@@ -101,8 +102,17 @@ class ImageStore:
                      rec.size, rec.added)
 
     def list(self) -> builtins.list[Image]:
-        """Every image, newest first."""
-        return [self._load(r) for r in self.records.all()]
+        """Every readable image, newest first. Images whose manifest or config cannot
+        be read (damaged store) are left out and their ids kept in ``unreadable``;
+        ``check`` reports them."""
+        out: builtins.list[Image] = []
+        self.unreadable = []
+        for rec in self.records.all():
+            try:
+                out.append(self._load(rec))
+            except (NotFound, Corrupt, InvalidArgument):
+                self.unreadable.append(rec.id)
+        return out
 
     def lookup(self, ref: str) -> tuple[Image, str]:
         """Resolve without making the default image; returns the image and the full

@@ -205,6 +205,12 @@ def test_check_finds_and_repairs_corruption(store: ImageStore) -> None:
     report = check(store)
     assert not report.clean
     assert f"blob {layer}: content does not match its digest" in report.problems
+    cfg = store.content.path(Digest.parse(iid))
+    cfg.chmod(0o644)
+    saved = cfg.read_bytes()
+    cfg.write_bytes(b"{not json")
+    assert [str(i.id) for i in store.list()] == [keep] and store.unreadable == [iid]
+    cfg.write_bytes(saved)
     assert any(p.startswith(f"image {iid}:") for p in report.problems)
     assert report.notes and not report.repaired
     fixed = check(store, repair=True)
