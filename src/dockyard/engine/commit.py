@@ -44,10 +44,8 @@ def _store(lc: Lifecycle) -> Any:
 def commit(lc: Lifecycle, ref: str, repo_tag: str = "", changes: list[str] | None = None,
            message: str = "", author: str = "", pause: bool = True) -> str:
     """Make an image of the container; returns its id (``sha256:...``)."""
-    from dockyard.images.layers import write_diff
     from dockyard.oci import (
         Descriptor,
-        Digest,
         History,
         ImageConfig,
         Manifest,
@@ -71,7 +69,8 @@ def commit(lc: Lifecycle, ref: str, repo_tag: str = "", changes: list[str] | Non
         with store.writing():
             writer = store.content.writer()
             try:
-                diff_id = Digest.parse(write_diff(upper, cast(BinaryIO, writer)))
+                _layer_without_mountpoints(lc, upper, cast(BinaryIO, writer))
+                diff_id = writer.digest()
                 size = writer.size
                 writer.commit(diff_id)
             except BaseException:
@@ -95,6 +94,40 @@ def commit(lc: Lifecycle, ref: str, repo_tag: str = "", changes: list[str] | Non
         if paused_here:
             lc.unpause(cid)
     return str(image.id)
+
+
+def _layer_without_mountpoints(lc: Lifecycle, upper: str, out: BinaryIO) -> None:
+    """The upper dir as a layer tar, less the empty files the runtime made as mount
+    points (docker keeps those in its init layer, out of every commit)."""
+    import shutil
+    import tarfile
+    import tempfile
+
+    from dockyard.images.layers import write_diff
+
+    lc.roots.tmp.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=lc.roots.tmp) as raw:
+        write_diff(upper, cast(BinaryIO, raw))
+        raw.seek(0)
+        with tarfile.open(fileobj=raw, mode="r|") as tf:
+            skip = any(_is_mountpoint(m) for m in tf)
+        raw.seek(0)
+        if not skip:
+            shutil.copyfileobj(raw, out, 1 << 20)
+            return
+        with tarfile.open(fileobj=raw, mode="r|") as src, \
+                tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as dst:
+            for member in src:
+                if _is_mountpoint(member):
+                    continue
+                dst.addfile(member, src.extractfile(member) if member.isreg() else None)
+
+
+def _is_mountpoint(member: Any) -> bool:
+    from dockyard.engine.changes import RUNTIME_MOUNTPOINTS
+
+    name = "/" + member.name.lstrip("./").lstrip("/")
+    return bool(name in RUNTIME_MOUNTPOINTS and member.isreg() and member.size == 0)
 
 
 def export(lc: Lifecycle, ref: str, out: BinaryIO) -> int:

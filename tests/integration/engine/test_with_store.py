@@ -56,6 +56,10 @@ def test_exec_diff_commit_export(store_engine: Any) -> None:
     with tarfile.open(fileobj=buf) as tf:
         names = set(tf.getnames())
     assert "made" in names and "bin/busybox" in names
+    layer = eng.images.store.get(image_id).manifest.layers[-1].digest
+    with tarfile.open(fileobj=eng.images.store.content.open(layer)) as tf:
+        layer_names = {n.lstrip("./") for n in tf.getnames()}
+    assert "made" in layer_names and "etc/hostname" not in layer_names
     eng.stop("base", timeout=0)
     with pytest.raises(Conflict, match="is not running"):
         eng.exec_create("base", {"Cmd": ["true"]})
