@@ -36,3 +36,14 @@ def test_pause_stop_and_remove_on_each_runtime(engine: Any, runtime: str) -> Non
     assert state["Status"] == "exited" and state["ExitCode"] == 137
     engine.remove(cid)
     assert engine.list(all=True) == []
+
+
+@pytest.mark.parametrize("runtime", ["runc", "dockyard", "crun"])
+def test_exec_on_each_runtime(engine: Any, runtime: str) -> None:
+    cid = engine.create(f"ex-{runtime}", {"Image": "busybox", "Cmd": ["sleep", "30"]},
+                        {"NetworkMode": "none", "Runtime": runtime})["Id"]
+    engine.start(cid)
+    ok = engine.exec_create(cid, {"Cmd": ["sh", "-c", "test -d /proc/1 && exit 4"]})
+    assert engine.exec_start(ok) == 4
+    assert engine.exec_inspect(ok)["ExitCode"] == 4
+    engine.remove(cid, force=True)
