@@ -547,6 +547,7 @@ def _report_failure(sync_fd: int, e: BaseException) -> None:
 
 def run_monitor(cfg: dict[str, object], sync_fd: int) -> int:
     """Everything after detaching: own stdio and signals, create, report, serve."""
+    os.set_inheritable(sync_fd, False)  # the runtime must not hold our report pipe
     run_dir = str(cfg["run_dir"])
     os.chdir(run_dir)
     log_fd = os.open("monitor.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)

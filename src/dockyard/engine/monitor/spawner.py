@@ -151,7 +151,7 @@ def _accept_one(listener: _socket.socket, libc: object, version: str,
     sync_fd = -1
     try:
         conn.settimeout(5.0)
-        data, anc, _, _ = conn.recvmsg(65536, _socket.CMSG_SPACE(4))
+        data, anc, _, _ = conn.recvmsg(65536, _socket.CMSG_SPACE(4), _socket.MSG_CMSG_CLOEXEC)
         for level, kind, payload in anc:
             if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS and len(payload) >= 4:
                 sync_fd = int.from_bytes(payload[:4], sys.byteorder)

@@ -221,3 +221,15 @@ def test_hostile_clients_do_not_hurt_the_monitor(launch: Callable[..., Launched]
     assert state(c.run_dir)["Status"] == "running"
     subprocess.run([*c.cfg["runtime"], "kill", c.id, "KILL"], check=True)
     assert wait_exit(c.run_dir, c.container_dir, timeout=20) == 137
+
+
+@pytest.mark.parametrize("spawner", ["1", "0"])
+def test_container_gets_only_its_stdio(launch: Callable[..., Launched], spawner: str,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKYARD_MONITOR_SPAWNER", spawner)
+    c = launch(["sh", "-c", "ls -l /proc/1/fd"])
+    assert wait_exit(c.run_dir, c.container_dir, timeout=20) == 0
+    out = b"".join(e.data for e in read_logs(c.container_dir, c.id, "json-file"))
+    fds = [line.split(" -> ")[0].split()[-1] for line in out.decode().splitlines()
+           if " -> " in line]
+    assert fds == ["0", "1", "2"], out
