@@ -162,14 +162,12 @@ def create(state_root: StrPath, container_id: str, bundle: StrPath, *,
             cgroups_path=cgroups_path, annotations=config.get("annotations") or {},
             hooks=config.get("hooks") or {}, oci_version=config["ociVersion"],
             directory=directory)
-        mid = os.fork()
-        if mid == 0:
-            parent.close()
-            from dockyard.runtime.init import intermediate_main
+        from dockyard.runtime.init import spawn
 
-            intermediate_main(plan, child)
+        mid, init_pid = spawn(plan, parent, child)
         child.close()
-        init_pid, manager = serve(plan, parent, mid, state, cg_manager, cgroups_path)
+        init_pid, manager = serve(plan, parent, mid, state, cg_manager, cgroups_path,
+                                  init_pid)
         state.pid = init_pid
         state.start_time = st.process_start_time(init_pid) or 0
         state.save()
@@ -191,7 +189,7 @@ def create(state_root: StrPath, container_id: str, bundle: StrPath, *,
 
 
 def serve(plan: Plan, sock: socket, mid: int, state: st.ContainerState,
-          cg_manager: Any, cgroups_path: str) -> tuple[int, Any]:
+          cg_manager: Any, cgroups_path: str, init_pid: int = 0) -> tuple[int, Any]:
     """Answer the intermediate's and the init's messages until the init is ready.
 
     The cgroup is created and configured here while the children set up their
@@ -199,12 +197,13 @@ def serve(plan: Plan, sock: socket, mid: int, state: st.ContainerState,
     ``CGROUP_JOINED`` where it needs to be inside (cgroup mount, cgroup namespace,
     hooks, and in any case before it reports ``READY``)."""
     linux = plan.config.get("linux") or {}
-    init_pid = 0
     manager = None
     try:
         manager = cg_manager(cgroups_path, state.id)
         manager.create()
         manager.apply(with_default_devices(linux.get("resources") or {}))
+        if init_pid:
+            _join(sock, manager, state, init_pid)
         while True:
             kind, payload = recv(sock)
             if kind == Kind.USERNS_READY:
@@ -214,10 +213,7 @@ def serve(plan: Plan, sock: socket, mid: int, state: st.ContainerState,
                 init_pid = payload["pid"]
                 os.waitpid(mid, 0)
                 mid = 0
-                manager.add_pid(init_pid)
-                state.pid = init_pid
-                _send_or_raise(sock, Kind.CGROUP_JOINED,
-                               state=dict(state.to_oci(), status="creating", pid=init_pid))
+                _join(sock, manager, state, init_pid)
             elif kind == Kind.RUN_HOOKS:
                 from dockyard.runtime.hooks import run_hooks
 
@@ -243,6 +239,14 @@ def serve(plan: Plan, sock: socket, mid: int, state: st.ContainerState,
             except ProcessLookupError:
                 pass
             os.waitpid(mid, 0)
+
+
+def _join(sock: socket, manager: Any, state: st.ContainerState, init_pid: int) -> None:
+    """Put the init into its cgroup and tell it so (with the state hooks will see)."""
+    manager.add_pid(init_pid)
+    state.pid = init_pid
+    _send_or_raise(sock, Kind.CGROUP_JOINED,
+                   state=dict(state.to_oci(), status="creating", pid=init_pid))
 
 
 def _send_or_raise(sock: socket, kind: str, **payload: Any) -> None:

@@ -135,14 +135,11 @@ def exec_process(state_root: StrPath, container_id: str, opts: ExecOptions) -> i
             from dockyard.runtime.console import connect_console_socket
 
             plan.console = connect_console_socket(opts.console_socket)
-        mid = os.fork()
-        if mid == 0:
-            parent.close()
-            from dockyard.runtime.init import intermediate_main
+        from dockyard.runtime.init import spawn
 
-            intermediate_main(plan, child)
+        mid, pid = spawn(plan, parent, child)
         child.close()
-        pid, _ = serve(plan, parent, mid, cs, _CgroupJoin(cs), cs.cgroups_path)
+        pid, _ = serve(plan, parent, mid, cs, _CgroupJoin(cs), cs.cgroups_path, pid)
     finally:
         parent.close()
         child.close()

@@ -27,11 +27,47 @@ if TYPE_CHECKING:
 
     from dockyard.runtime.container_create import Plan
 
-__all__ = ["intermediate_main"]
+__all__ = ["intermediate_main", "spawn"]
 
 _PR_SET_DUMPABLE = 4
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_PDEATHSIG = 1
+
+
+def spawn(plan: Plan, parent: socket, child: socket) -> tuple[int, int]:
+    """Fork the container's process; (intermediate pid, init pid), one of them 0.
+
+    Without a user namespace the runtime itself enters the pid namespace for its
+    children (unshare or setns), forks the init directly, and returns to its own pid
+    namespace for later children. With one, an intermediate process is needed: the
+    user namespace must exist (with its maps) before the pid namespace it will own."""
+    ns = plan.namespaces
+    if ns.wants("user"):
+        mid = os.fork()
+        if mid == 0:
+            parent.close()
+            intermediate_main(plan, child)
+        return mid, 0
+    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if "pid" in ns.join:
+            sc.setns(ns.join["pid"], sc.CLONE_NEWPID)
+        elif "pid" in ns.kinds:
+            sc.unshare(sc.CLONE_NEWPID)
+        pid = os.fork()
+        if pid == 0:
+            parent.close()
+            try:
+                sc.prctl(_PR_SET_DUMPABLE, 0)
+                _preload(plan)
+            except BaseException as exc:
+                _report(child, exc)
+                os._exit(1)
+            _init_main(plan, child)
+        return 0, pid
+    finally:  # (the child never gets here: it ends in exec or _exit)
+        sc.setns(own, sc.CLONE_NEWPID)  # our next children are in our own pid namespace
+        os.close(own)
 
 
 def intermediate_main(plan: Plan, sock: socket) -> None:
