@@ -84,6 +84,11 @@ def check_containers(lc: Lifecycle, repair: bool = False) -> list[dict[str, Any]
         if cid not in ids:
             found("runtime container without record", cid, runtime,
                   lambda c=cid, r=runtime: _delete_runtime_state(lc, c, r))
+    keys = getattr(lc.images, "container_keys", None)
+    for key in keys() if keys is not None and lc.roots.snapshots.exists() else []:
+        if key not in ids:
+            found("snapshot without record", key, "container snapshot",
+                  lambda k=key: lc.images.remove(k))
     run = lc.roots.run_containers
     for entry in sorted(os.listdir(run)) if run.is_dir() else []:
         if entry in ids:

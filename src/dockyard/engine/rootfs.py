@@ -123,3 +123,11 @@ class StoreImages:
 
     def mounts(self, key: str) -> list[Mount]:
         return list(self.snapshotter.mounts(key))
+
+    def container_keys(self) -> list[str]:
+        """Keys of the writable snapshots containers own (named by container id)."""
+        import re
+
+        hex64 = re.compile(r"^[0-9a-f]{64}$")
+        return [i.name for i in self.snapshotter.walk()
+                if i.kind.value == "active" and hex64.match(i.name)]

@@ -76,3 +76,14 @@ def test_images_in_use_cannot_be_removed(store_engine: Any) -> None:
         store.remove("busybox:latest")
     eng.remove(cid)
     assert store.in_use(image_id) == []
+
+
+def test_check_finds_an_orphaned_container_snapshot(store_engine: Any) -> None:
+    eng = store_engine
+    cid = eng.create("orphan", {"Image": "busybox", "Cmd": ["true"]},
+                     {"NetworkMode": "none"})["Id"]
+    eng.lc.store.remove(cid)  # as if the record vanished and left its snapshot
+    problems = eng.check()
+    assert [(p["kind"], p["id"]) for p in problems] == [("snapshot without record", cid)]
+    assert eng.check(repair=True)[0]["repaired"] is True
+    assert eng.check() == []
