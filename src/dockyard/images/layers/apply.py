@@ -94,6 +94,7 @@ class _Applier:
         self.fds: dict[str, int] = {}
         self.written: set[str] = set()
         self.dir_times: dict[str, int] = {}
+        self.detached: set[str] = set()  # earlier layers' files given their own inode
 
     def close(self) -> None:
         self._drop_fds()
@@ -310,6 +311,9 @@ class _Applier:
             tfd, st = self._copy_up(target, entry)
         if stat.S_ISDIR(st.st_mode):
             raise Forbidden(f"layer entry {entry.name}: hardlink to directory {target}")
+        if (st.st_nlink > 1 and target not in self.written and target not in self.detached):
+            assert tfd is not None
+            st = self._detach(tfd, tbase, target, st)
         try:
             os.link(tbase, base, src_dir_fd=tfd, dst_dir_fd=pfd, follow_symlinks=False)
         except OSError as e:  # never fall back to copying
@@ -341,18 +345,20 @@ class _Applier:
         tparent, tbase = _split(target)
         tfd = self._dir(tparent, entry.name, create=True)
         assert tfd is not None
-        if stat.S_ISREG(st.st_mode):
-            _copy_file(path, tfd, tbase)
-        elif stat.S_ISLNK(st.st_mode):
-            os.symlink(os.readlink(path), tbase, dir_fd=tfd)
-        else:
-            os.mknod(tbase, st.st_mode, st.st_rdev, dir_fd=tfd)
-        os.chown(tbase, st.st_uid, st.st_gid, dir_fd=tfd, follow_symlinks=False)
-        if not stat.S_ISLNK(st.st_mode):
-            os.chmod(tbase, stat.S_IMODE(st.st_mode), dir_fd=tfd)
-        os.utime(tbase, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=tfd,
-                 follow_symlinks=False)
+        _clone(path, st, tfd, tbase)
+        self.detached.add(target)
         return tfd, os.lstat(tbase, dir_fd=tfd)
+
+    def _detach(self, tfd: int, tbase: str, target: str,
+                st: os.stat_result) -> os.stat_result:
+        """Give ``target`` (from an earlier layer, linked elsewhere) an inode of its own
+        before linking to it, as overlayfs copy-up would: the flattened tree then matches
+        the mounted one, where earlier layers' links are never touched."""
+        tmp = f".dy-detach-{os.getpid()}-{tbase}"[:255]
+        _clone(Path(f"/proc/self/fd/{tfd}/{tbase}"), st, tfd, tmp)
+        os.rename(tmp, tbase, src_dir_fd=tfd, dst_dir_fd=tfd)
+        self.detached.add(target)
+        return os.lstat(tbase, dir_fd=tfd)
 
     def _upper_hides(self, rel: str) -> bool:
         """Whether what this layer wrote hides ``rel`` in the lowers: a whiteout or
@@ -469,6 +475,23 @@ def _setxattr_at(pfd: int, name: str, key: str, value: bytes) -> None:
     except OSError as e:
         if e.errno not in (errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM):
             raise
+
+
+def _clone(src: Path, st: os.stat_result, dfd: int, name: str) -> None:
+    """A copy of ``src`` (not a directory) at ``dfd/name`` with its metadata and xattrs."""
+    if stat.S_ISREG(st.st_mode):
+        _copy_file(src, dfd, name)
+    elif stat.S_ISLNK(st.st_mode):
+        os.symlink(os.readlink(src), name, dir_fd=dfd)
+    else:
+        os.mknod(name, st.st_mode, st.st_rdev, dir_fd=dfd)
+    os.chown(name, st.st_uid, st.st_gid, dir_fd=dfd, follow_symlinks=False)
+    if not stat.S_ISLNK(st.st_mode):
+        os.chmod(name, stat.S_IMODE(st.st_mode), dir_fd=dfd)
+        for key in _listxattr(src):
+            if not key.startswith("trusted.overlay."):
+                _setxattr_at(dfd, name, key, os.getxattr(src, key, follow_symlinks=False))
+    os.utime(name, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=dfd, follow_symlinks=False)
 
 
 def _copy_file(src: Path, dfd: int, name: str) -> None:

@@ -44,6 +44,7 @@ class Model:
         # Opaque markers first, in their order: each clears what is below its directory
         # except what earlier markers of this layer named, and implies its directory.
         written: set[str] = set()
+        detached: set[str] = set()
         for e in entries:
             name = e.name.strip("/")
             if not name.endswith(".wh..wh..opq"):
@@ -73,6 +74,11 @@ class Model:
                 # Docker's rule: the link header's owner, mode and mtime go to the
                 # shared inode (a symlink keeps its mode and time).
                 target = e.link.strip("/")
+                if target not in written and target not in detached:
+                    # From an earlier layer: overlayfs copies it up, apart from the
+                    # names it was linked to below, which keep the old inode.
+                    self.links.pop(target, {target}).discard(target)
+                    detached.add(target)
                 t = self.tree[target]
                 if t[0] == "symlink":
                     node = (t[0], t[1], e.uid, e.gid, t[4], t[5], t[6])
