@@ -1,0 +1,9 @@
+"""An OCI distribution spec 1.1 registry over a filesystem store of its own."""
+
+from dockyard.distribution.server.app import MAX_PAGE, make_app
+from dockyard.distribution.server.errors import CODES, RegistryError
+from dockyard.distribution.server.serve import parse_addr, serve, start
+from dockyard.distribution.server.storage import RegistryStorage
+
+__all__ = ["CODES", "MAX_PAGE", "RegistryError", "RegistryStorage", "make_app", "parse_addr",
+           "serve", "start"]

@@ -1,0 +1,51 @@
+"""Running the registry: parse ``--addr``, bind, serve until cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from dockyard.errors import InvalidArgument
+
+__all__ = ["parse_addr", "serve", "start"]
+
+
+def parse_addr(addr: str) -> tuple[str, int]:
+    """``127.0.0.1:5000`` / ``[::1]:5000`` / ``:5000`` → (host, port)."""
+    host, sep, port = addr.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise InvalidArgument(f"invalid --addr {addr!r}: want host:port")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+async def start(root: Path, host: str, port: int, read_only: bool = False
+                ) -> tuple[int, Callable[[], Awaitable[None]]]:
+    """Start serving; returns the bound port and a coroutine function that stops it."""
+    from aiohttp import web
+
+    from dockyard.distribution.server.app import make_app
+
+    runner = web.AppRunner(make_app(root, read_only), access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await site.start()
+    bound = int(runner.addresses[0][1])
+    return bound, runner.cleanup
+
+
+def serve(root: Path, addr: str, read_only: bool = False,
+          ready: Callable[[int], None] | None = None) -> None:
+    """Serve until interrupted; ``ready`` gets the bound port."""
+    host, port = parse_addr(addr)
+
+    async def main() -> None:
+        bound, stop = await start(root, host, port, read_only)
+        if ready is not None:
+            ready(bound)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await stop()
+
+    asyncio.run(main())

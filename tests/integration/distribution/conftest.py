@@ -1,0 +1,76 @@
+"""A dockyard registry on 127.0.0.1 (ephemeral port) in a thread, and a small
+aiohttp-driven HTTP helper for the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dockyard.distribution.server import start
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
+
+    def error_codes(self) -> list[str]:
+        return [e["code"] for e in self.json()["errors"]]
+
+
+class RegistryThread:
+    """The server's own event loop in a daemon thread."""
+
+    def __init__(self, root: Path, read_only: bool = False) -> None:
+        self.root = root
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        fut = asyncio.run_coroutine_threadsafe(start(root, "127.0.0.1", 0, read_only),
+                                               self.loop)
+        self.port, self._stop = fut.result(10)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+    def call(self, method: str, path: str, body: bytes | None = None,
+             headers: dict[str, str] | None = None) -> Reply:
+        return asyncio.run(request(method, self.url + path, body, headers))
+
+
+async def request(method: str, url: str, body: bytes | None = None,
+                  headers: dict[str, str] | None = None) -> Reply:
+    import aiohttp
+    from yarl import URL
+
+    # encoded=True: the path goes out exactly as written (no ``..`` folding)
+    async with aiohttp.ClientSession() as session, session.request(
+            method, URL(url, encoded=True), data=body, headers=headers,
+            allow_redirects=False) as resp:
+        data = await resp.read()
+        return Reply(resp.status, dict(resp.headers), data)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[RegistryThread]:
+    server = RegistryThread(tmp_path / "registry")
+    try:
+        yield server
+    finally:
+        server.close()
