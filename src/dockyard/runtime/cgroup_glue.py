@@ -74,13 +74,21 @@ def container_cgroup_paths() -> dict[str, str]:
     return out
 
 
+_primed = False
+
+
 def prime_attach() -> None:
     """Start, in a thread, a no-op move of this process into its own cgroup.
 
     The first write to any cgroup.procs after a quiet spell waits for an RCU grace
     period (the kernel's global cgroup_threadgroup_rwsem), ~13 ms here; writes that
     follow within the next grace period are cheap. Paying it in the background while
-    the config is read and the init forked takes it off the path of ``add_pid``."""
+    the config is read and the init forked takes it off the path of ``add_pid``. It
+    must start early: while it waits it holds cgroup_mutex, which mkdir needs too."""
+    global _primed
+    if _primed:
+        return
+    _primed = True
     import _thread
 
     try:

@@ -230,6 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.help or not args.verb:
             sys.stdout.write(USAGE)
             return 0
+        if args.verb in ("create", "run"):  # as early as possible: see prime_attach
+            from dockyard.runtime.cgroup_glue import prime_attach
+
+            prime_attach()
         if args.systemd_cgroup:
             raise InvalidArgument("--systemd-cgroup: the systemd cgroup driver is not "
                                   "supported")
