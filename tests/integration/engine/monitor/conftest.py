@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from monitor_harness import Launched, cleanup, make_spec
 
 from dockyard.engine.logs import LogConfig, parse_log_config
 from dockyard.engine.monitor import MonitorConfig, start_monitor
+
+# Both take runc's command line; the built-in one keeps its state in the same kind of root.
+RUNTIMES = {"runc": ["runc"], "dockyard": [sys.executable, "-m", "dockyard.runtime"]}
 
 
 @pytest.fixture
@@ -25,7 +29,8 @@ def launch(tmp_path: Path, busybox_rootfs: Path, cgroup_parent: str
 
     def _launch(args: list[str], *, tty: bool = False, stdin: bool = False,
                 stdin_once: bool = False, log: LogConfig | None = None,
-                autostart: bool = True, memory: int | None = None) -> Launched:
+                autostart: bool = True, memory: int | None = None,
+                runtime: str = "runc") -> Launched:
         cid = "mon" + secrets.token_hex(6)
         bundle = bundles / cid
         bundle.mkdir(parents=True)
@@ -35,7 +40,7 @@ def launch(tmp_path: Path, busybox_rootfs: Path, cgroup_parent: str
         spec = make_spec(rootfs, args, tty, cgroups_path, memory)
         (bundle / "config.json").write_text(json.dumps(spec))
         cfg = MonitorConfig(
-            id=cid, bundle=str(bundle), runtime=["runc", "--root", str(runc_root)],
+            id=cid, bundle=str(bundle), runtime=[*RUNTIMES[runtime], "--root", str(runc_root)],
             container_dir=str(tmp_path / "root" / "containers" / cid),
             run_dir=str(tmp_path / "run" / "containers" / cid),
             tty=tty, stdin=stdin, stdin_once=stdin_once,

@@ -47,12 +47,10 @@ def cleanup(runc_root: Path, launched: list[Launched], cgroup_parent: str) -> No
         pid = monitor_pid(c.run_dir)
         if pid:
             os.kill(pid, signal.SIGKILL)
-    if runc_root.exists():
-        out = subprocess.run(["runc", "--root", str(runc_root), "list", "-q"],
-                             capture_output=True, text=True, check=False).stdout
-        for cid in out.split():
-            subprocess.run(["runc", "--root", str(runc_root), "delete", "--force", cid],
-                           capture_output=True, check=False)
+    for c in launched:
+        # The container's own runtime deletes it (a no-op when the monitor already did).
+        subprocess.run([*c.cfg["runtime"], "delete", "--force", c.id],
+                       capture_output=True, check=False)
     for c in launched:  # processes reparented to init once their monitor was killed
         deadline = time.monotonic() + 5
         while c.pid and Path(f"/proc/{c.pid}").exists() and time.monotonic() < deadline:

@@ -50,9 +50,11 @@ def _nothing_left(c: Launched, runc_root: Path, cgroup_parent: str) -> None:
     assert monitor_pid(c.run_dir) is None
     assert not (c.run_dir / "monitor.sock").exists()
     assert not _alive(c.pid)
-    listed = subprocess.run(["runc", "--root", str(runc_root), "list", "-q"],
+    runtime = c.cfg["runtime"] if c.cfg else ["runc", "--root", str(runc_root)]
+    listed = subprocess.run([*runtime, "list", "-q"],
                             capture_output=True, text=True, check=True).stdout.split()
     assert c.id not in listed
+    assert not (runc_root / c.id).exists()
     for top in Path("/sys/fs/cgroup").iterdir():
         assert not (top / cgroup_parent / c.id).exists(), top
     assert _processes_of(c) == [], "processes left"
@@ -170,9 +172,10 @@ def test_missing_command_is_reported_and_nothing_left(
     _nothing_left(c, tmp_path / "runc", cgroup_parent)
 
 
+@pytest.mark.parametrize("runtime", ["runc", "dockyard"])
 def test_nothing_left_after_exit(launch: Callable[..., Launched], tmp_path: Path,
-                                 cgroup_parent: str) -> None:
-    c = launch(["sh", "-c", "sleep 0.2"])
+                                 cgroup_parent: str, runtime: str) -> None:
+    c = launch(["sh", "-c", "sleep 0.2"], runtime=runtime)
     assert Path(f"/sys/fs/cgroup/memory/{cgroup_parent}/{c.id}").exists()
     assert wait_exit(c.run_dir, c.container_dir, timeout=20) == 0
     deadline = time.monotonic() + 5
@@ -181,9 +184,10 @@ def test_nothing_left_after_exit(launch: Callable[..., Launched], tmp_path: Path
     _nothing_left(c, tmp_path / "runc", cgroup_parent)
 
 
-def test_oom_kill_recorded(launch: Callable[..., Launched]) -> None:
+@pytest.mark.parametrize("runtime", ["runc", "dockyard"])
+def test_oom_kill_recorded(launch: Callable[..., Launched], runtime: str) -> None:
     c = launch(["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"],
-               memory=32 << 20)
+               memory=32 << 20, runtime=runtime)
     code = wait_exit(c.run_dir, c.container_dir, timeout=60)
     st = read_state(c.container_dir)
     assert st is not None
