@@ -1,0 +1,333 @@
+"""The engine's side of ``dockyard build``: :class:`dockyard.build.StageExecutor` over
+the image store, its snapshotter and engine containers.
+
+A build snapshot is a committed layer snapshot, named by its chain id like every image
+layer, so a step result is shared with images and survives restarts. The small cache
+table under ``$ROOT/build-cache`` maps a step's cache key to that chain id
+(``keys/``), and each chain id to its layers and the base image's history
+(``chains/``) so :meth:`BuildExecutor.commit` can write the image. RUN steps are
+containers of this engine started from the parent snapshot; their changes become the
+layer. COPY/ADD mount a fresh snapshot and copy into it (:mod:`.build_copy`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+from dockyard.build import BaseImage, CopyRequest, PatternMatcher, RunFailed, RunRequest
+from dockyard.engine.build_copy import copy_into, parse_chmod, resolve_chown, source_paths
+from dockyard.engine.build_snap import BuildImages, clean_run_artifacts
+from dockyard.engine.facade import DEFAULT_CGROUP_PARENT, Engine
+from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
+from dockyard.settings import Roots
+
+__all__ = ["LAST_LINES", "BuildExecutor"]
+
+LAST_LINES = 10
+
+
+def _now() -> str:
+    from dockyard.images.importer import now_rfc3339
+
+    return now_rfc3339()
+
+
+class BuildExecutor:
+    """Executes build steps for one engine root; one instance per build (or more)."""
+
+    def __init__(self, roots: Roots, *, cgroup_parent: str = DEFAULT_CGROUP_PARENT,
+                 context: Path | None = None, ignore: PatternMatcher | None = None,
+                 output: Callable[[str], None] | None = None) -> None:
+        self.roots = roots
+        self.context = context
+        self.ignore = ignore
+        self.output = output
+        self.images = BuildImages(roots)
+        self.engine = Engine(roots, images=self.images, cgroup_parent=cgroup_parent)
+        self.dir = roots.root / "build-cache"
+        for sub in ("keys", "chains"):
+            (self.dir / sub).mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+
+    # -- the cache table --------------------------------------------------------------
+    def _key_file(self, cache_key: str) -> Path:
+        return self.dir / "keys" / hashlib.sha256(cache_key.encode()).hexdigest()
+
+    def _chain_file(self, chain: str) -> Path:
+        return self.dir / "chains" / (chain.removeprefix("sha256:") + ".json")
+
+    def _write_atomic(self, path: Path, data: str) -> None:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+        tmp.write_text(data)
+        os.replace(tmp, path)
+
+    def _chain(self, snapshot: str | None) -> dict[str, Any]:
+        if not snapshot:
+            return {"layers": [], "history": []}
+        try:
+            return cast(dict[str, Any], json.loads(self._chain_file(snapshot).read_text()))
+        except (OSError, ValueError):
+            raise NotFound(f"build snapshot {snapshot} is not recorded") from None
+
+    def _usable(self, snapshot: str) -> bool:
+        from dockyard.images.snapshots import has_committed
+        from dockyard.oci import Digest
+
+        if not snapshot:
+            return True
+        try:
+            record = self._chain(snapshot)
+        except NotFound:
+            return False
+        store = self.images.store
+        return has_committed(self.images.snapshotter, snapshot) and all(
+            store.content.exists(Digest.parse(d)) for d, _, _ in record["layers"])
+
+    def cached(self, cache_key: str) -> str | None:
+        """The snapshot recorded under ``cache_key`` if it and its layers still exist."""
+        with self._lock:
+            try:
+                snapshot = self._key_file(cache_key).read_text()
+            except OSError:
+                return None
+            if not self._usable(snapshot):
+                return None
+            return snapshot or None
+
+    def _record(self, cache_key: str, parent: str | None, diff_id: str, size: int) -> str:
+        from dockyard.images.snapshots import chain_ids
+
+        base = self._chain(parent)
+        layers = [*base["layers"], [diff_id, size, _now()]]
+        chain = chain_ids([d for d, _, _ in layers])[-1]
+        self._write_atomic(self._chain_file(chain), json.dumps(
+            {"layers": layers, "history": base["history"]}))
+        self._write_atomic(self._key_file(cache_key), chain)
+        return chain
+
+    # -- FROM ----------------------------------------------------------------------
+    def resolve_image(self, ref: str, platform: str) -> BaseImage:
+        """The image ``ref`` from the store (unpacked); ``scratch`` is an empty root."""
+        if ref == "scratch":
+            return BaseImage("scratch", None, {})
+        with self._lock:
+            store = self.images.store
+            image = store.resolve(ref)
+            top = store.unpack(image)
+            layers = [[str(d), desc.size, ""] for d, desc in zip(image.diff_ids,
+                                                                 image.manifest.layers,
+                                                                 strict=True)]
+            history = [h.to_json() for h in image.config.history]
+            if top:
+                path = self._chain_file(top)
+                if not path.exists():
+                    self._write_atomic(path, json.dumps({"layers": layers,
+                                                         "history": history}))
+            return BaseImage(str(image.id), top or None, dict(image.config.config))
+
+    # -- snapshots into layers --------------------------------------------------------
+    def _commit_key(self, key: str, cache_key: str, parent: str | None) -> str:
+        """Diff active snapshot ``key`` into a layer blob, commit it by chain id."""
+        from dockyard.images.snapshots import chain_ids, diff_snapshot
+        from dockyard.oci import Digest
+
+        store, sn = self.images.store, self.images.snapshotter
+        with store.writing():
+            writer = store.content.writer()
+            try:
+                diff_id = Digest.parse(diff_snapshot(sn, key, cast(BinaryIO, writer)))
+                size = writer.size
+                writer.commit(diff_id)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    writer.abort()
+                raise
+            layers = [d for d, _, _ in self._chain(parent)["layers"]]
+            chain = chain_ids([*layers, str(diff_id)])[-1]
+            try:
+                sn.commit(chain, key)
+            except AlreadyExists:
+                sn.remove(key)
+            return self._record(cache_key, parent, str(diff_id), size)
+
+    # -- RUN ------------------------------------------------------------------------
+    def run(self, request: RunRequest) -> str:
+        """Run the step in a container on ``request.parent``; its changes are the layer."""
+        if request.mounts:
+            kinds = sorted({m.type for m in request.mounts})
+            raise InvalidArgument(f"RUN --mount=type={','.join(kinds)} is not supported yet")
+        if request.inline_files:
+            raise InvalidArgument("RUN with a #! heredoc script is not supported yet")
+        if request.network not in ("default", "none", "host"):
+            raise InvalidArgument(f"RUN --network={request.network}: want default, none "
+                                  "or host")
+        with self._lock:
+            marker = self.images.expect(request.parent or "")
+            config = {"Image": marker, "Cmd": list(request.args), "Entrypoint": None,
+                      "Env": [f"{k}={v}" for k, v in request.env.items()],
+                      "WorkingDir": request.workdir or "/", "User": request.user,
+                      "Labels": {"dockyard.build": "run"}}
+            host = {"NetworkMode": "none" if request.network == "none" else
+                    "host" if request.network == "host" else "default",
+                    "LogConfig": {"Type": "json-file", "Config": {}}}
+            try:
+                cid = self.engine.create(None, config, host)["Id"]
+            except BaseException:
+                self.images.forget(marker)
+                raise
+        try:
+            self.engine.start(cid)
+            code = int(self.engine.wait(cid).get("StatusCode", -1))
+            lines = self._output(cid)
+            if code != 0:
+                raise RunFailed(code, lines[-LAST_LINES:])
+            with self._lock:
+                clean_run_artifacts(self.images.snapshotter, cid)
+                return self._commit_key(cid, request.cache_key, request.parent)
+        finally:
+            with contextlib.suppress(NotFound):
+                self.engine.remove(cid, force=True)
+            self.images.forget(marker)
+
+    def _output(self, cid: str) -> list[str]:
+        from dockyard.engine.logs import read_logs
+
+        data = b"".join(e.data for e in read_logs(self.engine.container_dir(cid), cid,
+                                                   "json-file"))
+        lines = data.decode(errors="replace").splitlines()
+        if self.output is not None:
+            for line in lines:
+                self.output(line)
+        return lines
+
+    # -- COPY / ADD / WORKDIR ---------------------------------------------------------
+    def copy(self, request: CopyRequest) -> str:
+        """Copy into a fresh snapshot over ``request.parent``; record it."""
+        from dockyard.engine.build_snap import mounted
+
+        if request.urls:
+            raise InvalidArgument(f"ADD {request.urls[0]}: adding from a URL is not "
+                                  "supported (this machine has no outside network)")
+        chmod = parse_chmod(request.chmod)
+        with self._lock:
+            sn = self.images.snapshotter
+            key = f"build-copy-{secrets.token_hex(8)}"
+            sn.prepare(key, request.parent or None)
+            try:
+                with mounted(self.roots, sn.mounts(key)) as root:
+                    owner = resolve_chown(root, request.chown) if request.chown else None
+                    self._copy_sources(root, request, owner, chmod)
+                return self._commit_key(key, request.cache_key, request.parent)
+            except BaseException:
+                with contextlib.suppress(NotFound):
+                    sn.remove(key)
+                raise
+
+    def _copy_sources(self, root: Path, request: CopyRequest, owner: tuple[int, int] | None,
+                      chmod: int | None) -> None:
+        from dockyard.engine import rooted
+        from dockyard.engine.build_copy import make_dir
+        from dockyard.engine.build_snap import viewed
+
+        if not request.sources and not request.contents:
+            make_dir(root, request.dest, owner)
+            return
+        for source in request.sources:
+            if source.root is not None:
+                ctx = source.root
+                items = [(os.path.basename(p.rstrip("/")) or ".", rooted.resolve(ctx, p), p)
+                         for p in source.paths]
+                copy_into(root, request.dest, _checked(items), owner,
+                          chmod, context=ctx, matcher=self.ignore, unpack=request.unpack)
+                continue
+            with viewed(self.roots, self.images.snapshotter, source.snapshot) as src_root:
+                found = source_paths(src_root, source.paths)
+                copy_into(root, request.dest, [(n, p, None) for n, p in found], owner, chmod)
+        if request.contents:
+            tmp = self.roots.tmp / f"build-heredoc-{secrets.token_hex(6)}"
+            tmp.mkdir(parents=True)
+            try:
+                files = []
+                for name, data in request.contents.items():
+                    (tmp / name).write_text(data)
+                    os.chmod(tmp / name, 0o644)
+                    files.append((name, tmp / name, None))
+                copy_into(root, request.dest, files, owner, chmod)
+            finally:
+                import shutil
+
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    # -- the image ------------------------------------------------------------------
+    def commit(self, snapshot: str | None, config: Mapping[str, Any],
+               history: Sequence[Mapping[str, Any]], tags: Sequence[str]) -> str:
+        """Write config and manifest over the snapshot's layers; move ``tags`` to it."""
+        from dockyard.oci import (
+            Descriptor,
+            Digest,
+            History,
+            ImageConfig,
+            Manifest,
+            mediatypes,
+            parse_reference,
+        )
+        from dockyard.oci.platform import host_platform
+
+        full_tags = [str(parse_reference(t)) for t in tags]
+        with self._lock:
+            record = self._chain(snapshot)
+            layers = record["layers"]
+            times = [t for _, _, t in layers if t] or [_now()]
+            entries: list[History] = [History(h.get("created", ""), h.get("created_by", ""),
+                                              h.get("comment", ""), h.get("author", ""),
+                                              bool(h.get("empty_layer")))
+                                      for h in record["history"]]
+            new_layers = [t for _, _, t in layers if t]
+            at = 0
+            last = times[0]
+            for h in history:
+                if not h.get("empty_layer") and at < len(new_layers):
+                    last = new_layers[at]
+                    at += 1
+                entries.append(History(last, str(h.get("created_by", "")),
+                                       str(h.get("comment", "")), str(h.get("author", "")),
+                                       bool(h.get("empty_layer"))))
+            plat = host_platform()
+            cfg = ImageConfig(plat.architecture, plat.os,
+                              tuple(Digest.parse(d) for d, _, _ in layers),
+                              {k: v for k, v in config.items() if v not in (None, "", [], {})},
+                              entries[-1].created if entries else last,
+                              variant=plat.variant, history=tuple(entries))
+            store = self.images.store
+            with store.writing():
+                raw = cfg.to_bytes()
+                cfg_digest = store.content.write(raw)
+                manifest = Manifest(
+                    Descriptor(mediatypes.OCI_CONFIG, cfg_digest, len(raw)),
+                    tuple(Descriptor(mediatypes.OCI_LAYER, Digest.parse(d), s)
+                          for d, s, _ in layers))
+                image, _ = store.register(manifest, full_tags, hold=False)
+            return str(image.id)
+
+    def close(self) -> None:
+        """Release the store and snapshotter connections."""
+        self.images.close()
+
+
+def _checked(items: list[tuple[str, Path, str]]) -> list[tuple[str, Path, str | None]]:
+    """Context sources whose links lead nowhere are refused like missing files."""
+    out: list[tuple[str, Path, str | None]] = []
+    for name, host, rel in items:
+        if not os.path.exists(host):
+            raise NotFound(f"failed to compute cache key: {rel}: not found in build context")
+        out.append((name, host, rel))
+    return out
+
