@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from dockyard.cli.context import engine
-from dockyard.cli.runflags import BYTES, INT, Parsed
+from dockyard.cli.flagtypes import BYTES, INT, Parsed
 from dockyard.errors import DockyardError
 
 __all__ = ["container_group", "register"]

@@ -8,7 +8,7 @@ import click
 
 from dockyard.cli import opts
 from dockyard.cli.context import engine
-from dockyard.cli.runflags import Parsed
+from dockyard.cli.flagtypes import Parsed
 
 __all__ = ["build_exec_config", "commit", "exec_cmd", "register"]
 

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from dockyard.cli.context import app_context, engine
-from dockyard.cli.runflags import Parsed
+from dockyard.cli.flagtypes import Parsed
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
 
 __all__ = ["inspect", "inspect_container", "logs", "parse_filters", "ps", "register"]

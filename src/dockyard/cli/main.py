@@ -28,6 +28,9 @@ COMMAND_HOMES = {
     **dict.fromkeys(["images", "image", "history", "tag", "rmi", "save", "load", "import"],
                     "dockyard.cli.images"),
     **dict.fromkeys(["version", "info", "system"], "dockyard.cli.system"),
+    **dict.fromkeys(["ps", "logs", "inspect"], "dockyard.cli.listing"),
+    **dict.fromkeys(["run", "create", "start", "attach"], "dockyard.cli.run"),
+    **dict.fromkeys(["exec", "commit"], "dockyard.cli.execs"),
 }
 _loaded: set[str] = set()
 

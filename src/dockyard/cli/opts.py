@@ -11,7 +11,6 @@ import json
 import os
 import signal
 from collections.abc import Callable, Iterable
-from fractions import Fraction
 from typing import Any
 
 from dockyard.cli.units import parse_bytes
@@ -41,6 +40,8 @@ _BLANKS = " \t"
 
 def parse_cpus(text: str) -> int:
     """``--cpus 1.5`` → NanoCpus 1500000000; more than 9 decimals is "too precise"."""
+    from fractions import Fraction
+
     try:
         value = Fraction(text.strip())
     except (ValueError, ZeroDivisionError):

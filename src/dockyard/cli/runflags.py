@@ -17,61 +17,21 @@ from typing import Any, TypeVar, cast
 import click
 
 from dockyard.cli import opts
+from dockyard.cli.flagtypes import BYTES, INT, FlagError, Parsed
 from dockyard.cli.units import parse_bytes
 from dockyard.errors import InvalidArgument
 
-__all__ = ["CreateRequest", "FlagError", "build_request", "create_options", "run_options"]
+__all__ = [
+    "BYTES", "INT", "CreateRequest", "FlagError", "Parsed", "build_request", "create_options",
+    "run_options",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
-class FlagError(click.BadParameter):
-    """A flag's value failed to parse; shown as docker shows it."""
-
-    def __init__(self, value: str, message: str, param: click.Parameter | None) -> None:
-        super().__init__(message, param=param)
-        self.value = value
-
-    def format_message(self) -> str:
-        names = ""
-        if self.param is not None:
-            shorts = [o for o in self.param.opts if not o.startswith("--")]
-            longs = [o for o in self.param.opts if o.startswith("--")]
-            names = ", ".join(shorts[:1] + longs[:1])
-        return f'invalid argument "{self.value}" for "{names}" flag: {self.message}'
-
-
-class Parsed(click.ParamType[Any, Any]):
-    """A click type that runs one of ``opts``'s parsers and reports docker's message."""
-
-    def __init__(self, parse: Callable[[str], Any], name: str = "value") -> None:
-        self.parse = parse
-        self.name = name
-
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> Any:
-        if not isinstance(value, str):
-            return value
-        try:
-            return self.parse(value)
-        except InvalidArgument as err:
-            raise FlagError(value, str(err), param)
-
-
 def _memory_swap(text: str) -> int:
     return -1 if text == "-1" else parse_bytes(text)
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text, 10)
-    except ValueError:
-        raise InvalidArgument(f'strconv.ParseInt: parsing "{text}": invalid syntax')
-
-
-BYTES = Parsed(parse_bytes, "bytes")
-INT = Parsed(_int, "int")
 
 
 def _opt(*names: str, **kw: Any) -> Decorator:
