@@ -35,6 +35,11 @@ MAX_CLIENT_BACKLOG = 8 << 20
 MAX_STDIN_BACKLOG = 1 << 20
 
 
+# Every catchable signal except glibc's internal 32 and 33: the runtime's child becomes
+# the container's process, and ignored signals survive execve.
+_DEFAULT_SIGNALS = tuple(n for n in range(1, _signal.NSIG) if n not in (9, 19, 32, 33))
+
+
 def _run(argv: list[str], stdin: int, stdout: int, stderr: int) -> int:
     """Spawn a helper (the runtime) with the given stdio; return its pid."""
     null_env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "TMPDIR")}
@@ -42,7 +47,7 @@ def _run(argv: list[str], stdin: int, stdout: int, stderr: int) -> int:
         (os.POSIX_SPAWN_DUP2, stdin, 0),
         (os.POSIX_SPAWN_DUP2, stdout, 1),
         (os.POSIX_SPAWN_DUP2, stderr, 2),
-    ])
+    ], setsigdef=_DEFAULT_SIGNALS, setsigmask=())
 
 
 def _status_code(status: int) -> int:
