@@ -1,0 +1,14 @@
+"""Registry client: protocol logic without I/O (``protocol``), an aiohttp driver,
+pull into and push from the image store."""
+
+from dockyard.distribution.client.protocol import (
+    ACCEPT,
+    Auth,
+    Challenge,
+    endpoint,
+    parse_challenge,
+)
+from dockyard.distribution.client.pull import pull
+from dockyard.distribution.client.push import push
+
+__all__ = ["ACCEPT", "Auth", "Challenge", "endpoint", "parse_challenge", "pull", "push"]

@@ -1,0 +1,79 @@
+"""The thin aiohttp driver: runs :class:`Auth` flows, maps transport failures and error
+replies to ``dockyard.errors``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from dockyard.distribution.client.protocol import Auth, Request, Response
+from dockyard.errors import DockyardError, Forbidden, NotFound, SystemFailure
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["Session", "raise_for"]
+
+Body = Callable[[], Any] | bytes | None
+
+
+def raise_for(what: str, status: int, body: bytes) -> DockyardError:
+    """The error for a failed reply, with the registry's own error message."""
+    detail = ""
+    try:
+        errs = json.loads(body).get("errors") or []
+        detail = "; ".join(f"{e.get('code', '')}: {e.get('message', '')}".lower()
+                           for e in errs)
+    except (ValueError, AttributeError):
+        detail = body[:200].decode("utf-8", "replace").strip()
+    msg = f"{what}: {detail or f'http status {status}'}"
+    if status == 404:
+        return NotFound(msg)
+    if status in (401, 403):
+        return Forbidden(msg)
+    return SystemFailure(msg)
+
+
+class Session:
+    """One aiohttp session to one registry, with its credentials."""
+
+    def __init__(self, auth: Auth | None = None, limit: int = 16) -> None:
+        import aiohttp
+
+        self.auth = auth or Auth()
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=15, sock_read=60)
+        self.http = aiohttp.ClientSession(
+            timeout=timeout, connector=aiohttp.TCPConnector(limit=limit),
+            auto_decompress=False)
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    async def send(self, req: Request, scope: str, body: Body = None,
+                   ) -> aiohttp.ClientResponse:
+        """Send ``req`` through the auth flow; returns the final reply unread (the
+        caller releases it). ``body`` is bytes or a function making a fresh body for
+        each try."""
+        import aiohttp
+
+        flow = self.auth.flow(req, scope)
+        current = next(flow)
+        while True:
+            data = body() if callable(body) and current is req else (
+                body if current is req else None)
+            try:
+                resp = await self.http.request(current.method, current.url,
+                                               headers=current.headers, data=data,
+                                               allow_redirects=True)
+            except (aiohttp.ClientError, OSError, TimeoutError) as err:
+                raise SystemFailure(f"{current.method} {current.url}: {err or 'timeout'}"
+                                    ) from None
+            reply = Response(resp.status, dict(resp.headers))
+            if current.read_body or resp.status == 401:
+                reply.body = await resp.read()
+            try:
+                current = flow.send(reply)
+            except StopIteration:
+                return resp
+            resp.release()

@@ -1,0 +1,133 @@
+"""Pull: manifest (with platform selection from an index), then config and layers in
+parallel, each streamed into the image store's ingest and verified as it arrives;
+the image is recorded only when every blob is in."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from dockyard.distribution.client.driver import Session, raise_for
+from dockyard.distribution.client.protocol import (
+    ACCEPT,
+    Auth,
+    Request,
+    blob_url,
+    endpoint,
+    manifest_url,
+    repo_scope,
+)
+from dockyard.errors import Corrupt, InvalidArgument, NotFound
+from dockyard.oci import (
+    Descriptor,
+    Digest,
+    Index,
+    Manifest,
+    Platform,
+    Reference,
+    host_platform,
+    parse_document,
+)
+
+if TYPE_CHECKING:
+    from dockyard.images import Image, ImageStore
+
+__all__ = ["MAX_MANIFEST", "fetch_manifest", "pull"]
+
+MAX_MANIFEST = 4 << 20
+_CHUNK = 1 << 20
+Progress = Callable[[str, Descriptor, str], None]  # (registry path, blob, event)
+
+
+async def fetch_manifest(session: Session, base: str, ref: Reference, target: str = ""
+                         ) -> tuple[bytes, str, Digest]:
+    """The manifest bytes, media type and digest of ``ref`` (or of digest ``target``);
+    the bytes are checked against the digest asked for, or the one the registry sent."""
+    req = Request("GET", manifest_url(base, ref, target), {"Accept": ACCEPT})
+    resp = await session.send(req, repo_scope(ref))
+    try:
+        if resp.status != 200:
+            raise raise_for(f"manifest for {ref.familiar()}", resp.status, await resp.read())
+        body = await resp.content.read(MAX_MANIFEST + 1)
+        if len(body) > MAX_MANIFEST:
+            raise Corrupt(f"manifest for {ref.familiar()}: over {MAX_MANIFEST} bytes")
+        media_type = resp.headers.get("Content-Type", "").split(";")[0].strip()
+        sent = resp.headers.get("Docker-Content-Digest", "")
+    finally:
+        resp.release()
+    want = Digest.parse(target) if target else ref.digest
+    if want is None and sent:
+        try:
+            want = Digest.parse(sent)
+        except InvalidArgument:
+            want = None
+    actual = Digest.of(body, want.algorithm if want else "sha256")
+    if want is not None and actual != want:
+        raise Corrupt(f"manifest for {ref.familiar()}: digest mismatch: got {actual}, "
+                      f"want {want}")
+    return body, media_type, actual
+
+
+async def _fetch_blob(session: Session, store: ImageStore, base: str, ref: Reference,
+                      desc: Descriptor, gate: asyncio.Semaphore,
+                      progress: Progress | None) -> None:
+    if store.content.exists(desc.digest):
+        if progress:
+            progress(ref.path, desc, "exists")
+        return
+    async with gate:
+        resp = await session.send(Request("GET", blob_url(base, ref, desc.digest)),
+                                  repo_scope(ref))
+        writer = store.content.writer()
+        try:
+            if resp.status != 200:
+                raise raise_for(f"blob {desc.digest}", resp.status, await resp.read())
+            async for chunk in resp.content.iter_chunked(_CHUNK):
+                if writer.size + len(chunk) > desc.size:
+                    raise Corrupt(f"blob {desc.digest}: more than the {desc.size} bytes "
+                                  "its descriptor gives")
+                writer.write(chunk)
+            writer.commit(desc.digest, desc.size)  # Corrupt on a digest or size mismatch
+        finally:
+            writer.abort()
+            resp.release()
+    if progress:
+        progress(ref.path, desc, "done")
+
+
+def _pick(index: Index, ref: Reference, platform: Platform) -> Descriptor:
+    for desc in index.select(platform):
+        if desc.media_type and "index" not in desc.media_type and "list" not in \
+                desc.media_type:
+            return desc
+    raise NotFound(f"no matching manifest for {platform} in the manifest list entries "
+                   f"of {ref.familiar()}")
+
+
+async def pull(store: ImageStore, ref: Reference, *, platform: Platform | None = None,
+               insecure: frozenset[str] = frozenset(), auth: Auth | None = None,
+               parallel: int = 6, progress: Progress | None = None) -> Image:
+    """Pull ``ref`` into ``store``; returns the image, tagged ``ref`` when it has a tag."""
+    base = endpoint(ref.domain, insecure)
+    session = Session(auth, limit=parallel + 2)
+    try:
+        body, media_type, mdigest = await fetch_manifest(session, base, ref)
+        doc = parse_document(body, f"manifest for {ref.familiar()}", media_type)
+        if isinstance(doc, Index):
+            child = _pick(doc, ref, platform or host_platform())
+            body, media_type, mdigest = await fetch_manifest(session, base, ref,
+                                                             str(child.digest))
+            doc = parse_document(body, f"manifest {child.digest}", media_type)
+        if not isinstance(doc, Manifest):
+            raise Corrupt(f"manifest for {ref.familiar()}: a nested index is not supported")
+        gate = asyncio.Semaphore(parallel)
+        with store.writing():
+            await asyncio.gather(*(
+                _fetch_blob(session, store, base, ref, d, gate, progress)
+                for d in (doc.config, *doc.layers)))
+            image, _ = store.register(doc, [str(ref)] if ref.tag else [],
+                                      [f"{ref.name}@{mdigest}"], hold=False)
+        return image
+    finally:
+        await session.close()

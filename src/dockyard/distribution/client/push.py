@@ -1,0 +1,95 @@
+"""Push: blobs the registry lacks (HEAD first), in parallel, each as one streamed PUT
+after a POST; then the manifest under the tag."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
+
+from dockyard.distribution.client.driver import Session, raise_for
+from dockyard.distribution.client.protocol import (
+    Auth,
+    Request,
+    blob_url,
+    endpoint,
+    manifest_url,
+    repo_scope,
+    upload_url,
+)
+from dockyard.errors import InvalidArgument
+from dockyard.oci import Descriptor, Digest, Reference
+
+if TYPE_CHECKING:
+    from dockyard.images import ImageStore
+
+__all__ = ["push"]
+
+
+async def _push_blob(session: Session, store: ImageStore, base: str, ref: Reference,
+                     desc: Descriptor, gate: asyncio.Semaphore) -> bool:
+    """Upload ``desc`` unless the registry has it; True when it was sent."""
+    scope = repo_scope(ref, push=True)
+    async with gate:
+        head = await session.send(Request("HEAD", blob_url(base, ref, desc.digest)), scope)
+        head.release()
+        if head.status == 200:
+            return False
+        start = await session.send(Request("POST", upload_url(base, ref)), scope)
+        start.release()
+        if start.status != 202 or "Location" not in start.headers:
+            raise raise_for(f"blob upload for {ref.familiar_name}", start.status, b"")
+        location = urljoin(start.url.human_repr(), start.headers["Location"])
+        sep = "&" if "?" in location else "?"
+        path = store.content.path(desc.digest)
+        files: list[Any] = []
+
+        def body() -> Any:
+            files.append(open(path, "rb"))  # noqa: SIM115 - closed below
+            return files[-1]
+
+        try:
+            put = await session.send(
+                Request("PUT", f"{location}{sep}digest={desc.digest}",
+                        {"Content-Type": "application/octet-stream",
+                         "Content-Length": str(desc.size)}), scope, body)
+            try:
+                if put.status != 201:
+                    raise raise_for(f"blob {desc.digest}", put.status, await put.read())
+            finally:
+                put.release()
+        finally:
+            for f in files:
+                f.close()
+    return True
+
+
+async def push(store: ImageStore, source: str, ref: Reference, *,
+               insecure: frozenset[str] = frozenset(), auth: Auth | None = None,
+               parallel: int = 6) -> Digest:
+    """Push the stored image ``source`` to ``ref``; returns the manifest digest."""
+    if ref.digest is not None:
+        raise InvalidArgument(f"cannot push to a digest reference: {ref.familiar()}")
+    image = store.resolve(source)
+    body = store.content.read(image.manifest_digest)
+    base = endpoint(ref.domain, insecure)
+    session = Session(auth, limit=parallel + 2)
+    try:
+        gate = asyncio.Semaphore(parallel)
+        with store.writing():  # keep gc off the blobs while they are read
+            await asyncio.gather(*(
+                _push_blob(session, store, base, ref, d, gate)
+                for d in (image.manifest.config, *image.manifest.layers)))
+        resp = await session.send(
+            Request("PUT", manifest_url(base, ref),
+                    {"Content-Type": image.manifest.media_type}),
+            repo_scope(ref, push=True), body)
+        try:
+            if resp.status != 201:
+                raise raise_for(f"manifest for {ref.familiar()}", resp.status,
+                                await resp.read())
+        finally:
+            resp.release()
+        return Digest.of(body)
+    finally:
+        await session.close()

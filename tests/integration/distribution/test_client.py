@@ -1,0 +1,139 @@
+"""The registry client against our server: push an imported busybox image, pull it
+into an empty store, and the bad cases (unreachable, unknown, corrupt layer)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import socket
+import subprocess
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dockyard.distribution.client import pull, push
+from dockyard.errors import Corrupt, NotFound, SystemFailure
+from dockyard.images import Image, ImageStore, import_rootfs
+from dockyard.oci import parse_reference
+from dockyard.settings import Roots
+from tests.integration.distribution.conftest import RegistryThread
+
+
+def _tar(rootfs: Path) -> io.BytesIO:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.add(rootfs, arcname=".")
+    buf.seek(0)
+    return buf
+
+
+@pytest.fixture
+def source(tmp_path: Path, busybox_rootfs: Path) -> Iterator[tuple[ImageStore, Image]]:
+    (busybox_rootfs / "marker").write_text("pushed by dockyard\n")
+    with ImageStore(Roots(tmp_path / "src", tmp_path / "src-run")) as store:
+        yield store, import_rootfs(store, _tar(busybox_rootfs), "local/busybox:v1")
+
+
+@pytest.fixture
+def empty_store(tmp_path: Path) -> Iterator[ImageStore]:
+    with ImageStore(Roots(tmp_path / "dst", tmp_path / "dst-run")) as store:
+        yield store
+
+
+def round_trip(host: str, source: tuple[ImageStore, Image], dest: ImageStore) -> None:
+    store, image = source
+    ref = parse_reference(f"{host}/test/busybox:v1")
+    digest = asyncio.run(push(store, "local/busybox:v1", ref))
+    pulled = asyncio.run(pull(dest, ref))
+    assert pulled.id == image.id
+    assert pulled.manifest.layers == image.manifest.layers
+    assert dest.resolve(f"{host}/test/busybox:v1").id == image.id
+    assert f"{ref.name}@{digest}" in pulled.repo_digests
+    for layer in image.manifest.layers:
+        assert (dest.content.path(layer.digest).read_bytes()
+                == store.content.path(layer.digest).read_bytes())
+    # by digest, and a second pull finds every blob present
+    again = asyncio.run(pull(dest, parse_reference(f"{host}/test/busybox@{digest}")))
+    assert again.id == image.id
+
+
+def test_push_pull_our_registry(registry: RegistryThread, source: tuple[ImageStore, Image],
+                                empty_store: ImageStore) -> None:
+    round_trip(f"127.0.0.1:{registry.port}", source, empty_store)
+    tags = registry.call("GET", "/v2/test/busybox/tags/list").json()
+    assert tags["tags"] == ["v1"]
+
+
+def test_push_again_skips_present_blobs(registry: RegistryThread,
+                                        source: tuple[ImageStore, Image]) -> None:
+    store, image = source
+    ref = parse_reference(f"127.0.0.1:{registry.port}/a:v1")
+    asyncio.run(push(store, "local/busybox:v1", ref))
+    blob = registry.root / "blobs" / "sha256" / image.manifest.layers[0].digest.hex
+    before = blob.stat().st_mtime_ns
+    asyncio.run(push(store, "local/busybox:v1", ref.with_tag("v2")))
+    assert blob.stat().st_mtime_ns == before
+    assert registry.call("GET", "/v2/a/tags/list").json()["tags"] == ["v1", "v2"]
+
+
+def test_corrupt_layer_is_not_stored(registry: RegistryThread,
+                                     source: tuple[ImageStore, Image],
+                                     empty_store: ImageStore) -> None:
+    store, image = source
+    ref = parse_reference(f"127.0.0.1:{registry.port}/bad:v1")
+    asyncio.run(push(store, "local/busybox:v1", ref))
+    layer = image.manifest.layers[0].digest
+    path = registry.root / "blobs" / "sha256" / layer.hex
+    data = bytearray(path.read_bytes())
+    data[1000] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(Corrupt, match=str(layer)):
+        asyncio.run(pull(empty_store, ref))
+    assert not empty_store.content.exists(layer)
+    assert empty_store.list() == []
+    assert list(empty_store.content.ingest_dir.iterdir()) == []
+
+
+def test_unknown_tag_and_repository(registry: RegistryThread,
+                                    empty_store: ImageStore) -> None:
+    with pytest.raises(NotFound, match="manifest for 127.0.0.1:.*/nope:v9"):
+        asyncio.run(pull(empty_store, parse_reference(f"127.0.0.1:{registry.port}/nope:v9")))
+
+
+def test_unreachable_registry(empty_store: ImageStore) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(SystemFailure, match=f"127.0.0.1:{port}"):
+        asyncio.run(pull(empty_store, parse_reference(f"127.0.0.1:{port}/x:1")))
+
+
+@pytest.fixture
+def distribution(tmp_path: Path) -> Iterator[str]:
+    """Debian's docker-registry (distribution 2.8) on 127.0.0.1."""
+    from tests.integration.distribution.peers import start_distribution, stop
+
+    proc, host = start_distribution(tmp_path / "distribution")
+    try:
+        yield host
+    finally:
+        stop(proc)
+
+
+@pytest.mark.peer
+def test_push_pull_distribution(distribution: str, source: tuple[ImageStore, Image],
+                                empty_store: ImageStore) -> None:
+    round_trip(distribution, source, empty_store)
+
+
+@pytest.mark.peer
+def test_skopeo_reads_what_we_pushed_to_distribution(
+        distribution: str, source: tuple[ImageStore, Image], tmp_path: Path) -> None:
+    store, image = source
+    asyncio.run(push(store, "local/busybox:v1", parse_reference(f"{distribution}/s:1")))
+    out = subprocess.run(["skopeo", "inspect", "--tls-verify=false", "--config",
+                          f"docker://{distribution}/s:1"], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    assert '"rootfs"' in out and image.config.diff_ids[0].hex in out
