@@ -98,7 +98,7 @@ def test_corrupt_layer_is_not_stored(registry: RegistryThread,
 
 def test_unknown_tag_and_repository(registry: RegistryThread,
                                     empty_store: ImageStore) -> None:
-    with pytest.raises(NotFound, match="manifest for 127.0.0.1:.*/nope:v9"):
+    with pytest.raises(NotFound, match=rf"manifest for 127\.0\.0\.1:{registry.port}/nope:v9"):
         asyncio.run(pull(empty_store, parse_reference(f"127.0.0.1:{registry.port}/nope:v9")))
 
 
