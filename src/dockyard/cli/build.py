@@ -1,0 +1,162 @@
+"""``dockyard build``: a Dockerfile and its context become a tagged image.
+
+The front end (:mod:`dockyard.build`) plans and keys the steps; the engine's
+:class:`~dockyard.engine.build_executor.BuildExecutor` runs them. Progress is printed
+like BuildKit's plain view (``#N [stage i/n] STEP``, ``CACHED``, ``DONE 0.1s``) on
+stderr; ``-q`` prints only the image id. A failing step exits 1 with its line, its
+exit code and the last lines of its output, and leaves every tag where it was.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dockyard.cli.context import app_context
+from dockyard.errors import DockyardError, InvalidArgument
+
+__all__ = ["build_cmd", "parse_pairs", "register"]
+
+
+def parse_pairs(values: tuple[str, ...], flag: str, *, env_fallback: bool) -> dict[str, str]:
+    """``K=V`` flags; with ``env_fallback`` a bare ``K`` takes the caller's ``$K``
+    (docker's --build-arg), and is dropped when unset."""
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise InvalidArgument(f"invalid {flag} {item!r}: the name is empty")
+        if not sep:
+            if not env_fallback:
+                out[key] = ""
+                continue
+            if key not in os.environ:
+                continue
+            value = os.environ[key]
+        out[key] = value
+    return out
+
+
+def _read(path: Path, what: str) -> str:
+    try:
+        return path.read_text(errors="surrogateescape")
+    except OSError as err:
+        raise InvalidArgument(f"unable to read {what} {path}: "
+                              f"{(err.strerror or str(err)).lower()}") from None
+
+
+class _Progress:
+    """BuildKit's plain view, one record per finished step."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.n = 1
+
+    def step(self, event: Any) -> None:
+        if self.quiet:
+            return
+        self.n += 1
+        head = f"#{self.n} [{event.stage} {event.index}/{event.total}] {event.text}"
+        tail = "CACHED" if event.cached else f"DONE {event.seconds:.1f}s"
+        click.echo(f"{head}\n#{self.n} {tail}\n", err=True)
+
+    def output(self, line: str) -> None:
+        if not self.quiet:
+            click.echo(f"#{self.n + 1} {line}", err=True)
+
+
+@click.command("build")
+@click.argument("context")
+@click.option("-t", "--tag", "tags", multiple=True, help="Name and optionally a tag in the "
+              "'name:tag' format.")
+@click.option("-f", "--file", "file", default="", help="Name of the Dockerfile (Default is "
+              "'PATH/Dockerfile').")
+@click.option("--build-arg", "build_args", multiple=True, help="Set build-time variables.")
+@click.option("--target", default="", help="Set the target build stage to build.")
+@click.option("--no-cache", is_flag=True, help="Do not use cache when building the image.")
+@click.option("--label", "labels", multiple=True, help="Set metadata for an image.")
+@click.option("--progress", default="auto", type=click.Choice(["auto", "plain", "tty"]),
+              help="Set type of progress output.")
+@click.option("-q", "--quiet", is_flag=True, help="Suppress the build output and print "
+              "image ID on success.")
+@click.option("--iidfile", default="", help="Write the image ID to the file.")
+def build_cmd(context: str, tags: tuple[str, ...], file: str, build_args: tuple[str, ...],
+              target: str, no_cache: bool, labels: tuple[str, ...], progress: str,
+              quiet: bool, iidfile: str) -> None:
+    """Build an image from a Dockerfile."""
+    from dockyard.build import (
+        Builder,
+        BuildOptions,
+        PatternMatcher,
+        StepFailed,
+        ignore_file_for,
+        read_ignore_file,
+    )
+    from dockyard.engine.build_executor import BuildExecutor
+    from dockyard.oci import parse_reference
+
+    for tag in tags:
+        parse_reference(tag)  # a bad name fails before any work
+    args = parse_pairs(build_args, "--build-arg", env_fallback=True)
+    label_map = parse_pairs(labels, "--label", env_fallback=False)
+    ctx_dir: Path | None = None
+    if context == "-":
+        if file:
+            raise InvalidArgument("build: a Dockerfile from stdin cannot be combined with -f")
+        text, filename = sys.stdin.read(), "Dockerfile"
+    else:
+        ctx_dir = Path(context).resolve()
+        if not ctx_dir.is_dir():
+            raise InvalidArgument(f"unable to prepare context: path {context!r} not found")
+        dockerfile = Path(file) if file else ctx_dir / "Dockerfile"
+        text = sys.stdin.read() if file == "-" else _read(dockerfile, "Dockerfile")
+        filename = dockerfile.name if file != "-" else "Dockerfile"
+    matcher = None
+    if ctx_dir is not None:
+        ignore = ignore_file_for(ctx_dir, Path(file).resolve() if file and file != "-"
+                                 else ctx_dir / "Dockerfile")
+        if ignore is not None:
+            matcher = PatternMatcher(read_ignore_file(ignore.read_bytes()))
+    view = _Progress(quiet)
+    roots = app_context().roots
+    parent = os.environ.get("DOCKYARD_CGROUP_PARENT")
+    extra = {"cgroup_parent": parent} if parent else {}
+    executor = BuildExecutor(roots, context=ctx_dir, ignore=matcher, output=view.output,
+                             **extra)
+    try:
+        result = Builder(executor, progress=view.step).build(BuildOptions(
+            text, context=ctx_dir, filename=filename, target=target or None,
+            build_args=args, tags=list(tags), labels=label_map, no_cache=no_cache,
+            ignore=matcher))
+    except StepFailed as err:
+        for line in err.last_lines:
+            click.echo(f" > {line}", err=True)
+        click.echo(f"ERROR: {filename}:{err.line}: {err}", err=True)
+        sys.exit(1)
+    except DockyardError as err:
+        click.echo(f"ERROR: {err}", err=True)
+        sys.exit(1)
+    finally:
+        executor.close()
+    for warning in result.warnings:
+        click.echo(f"[Warning] {warning}", err=True)
+    if iidfile:
+        Path(iidfile).write_text(result.image_id)
+    if quiet:
+        click.echo(result.image_id)
+        return
+    click.echo(f"writing image {result.image_id} done", err=True)
+    for tag in tags:
+        click.echo(f"naming to {parse_reference(tag)} done", err=True)
+
+
+def register(group: click.Group) -> None:
+    """Add ``build`` (and ``image build``) to the root group."""
+    group.add_command(build_cmd, "build")
+    image = group.commands.get("image")
+    if isinstance(image, click.Group):
+        image.add_command(build_cmd, "build")

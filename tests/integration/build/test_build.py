@@ -1,0 +1,133 @@
+"""``dockyard build`` end to end: a multi-stage build that runs, its config, and the
+cache rules (same id when unchanged, mtimes ignored, exact invalidation)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from tests.integration.build.conftest import BuildEnv, write
+
+MULTI = """\
+FROM busybox AS base
+ARG FLAVOUR=plain
+RUN mkdir -p /out && echo "made $FLAVOUR" > /out/made.txt
+COPY app/ /out/app/
+FROM busybox
+ENV GREETING=hello APP_HOME=/srv/app
+WORKDIR $APP_HOME
+COPY --from=base /out /srv/app/
+COPY conf.txt ./conf/
+RUN echo worker:x:1234:1234::/srv/app:/bin/sh >> /etc/passwd && chown -R worker /srv/app
+USER worker
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["echo $GREETING from $(id -un) in $(pwd); cat made.txt app/main.txt conf/conf.txt"]
+"""
+
+
+def steps(err: str) -> list[tuple[str, bool]]:
+    """(step text, cached) from the plain progress view."""
+    found = re.findall(r"#(\d+) \[[^\]]+\] (.*)\n#\1 (CACHED|DONE)", err)
+    return [(text, state == "CACHED") for _, text, state in found]
+
+
+def test_multi_stage_builds_runs_and_has_the_expected_config(benv: BuildEnv,
+                                                             tmp_path: Path) -> None:
+    ctx = write(tmp_path / "ctx", {"Dockerfile": MULTI, "app/main.txt": "main\n",
+                                   "conf.txt": "conf\n"})
+    r = benv.ok(ctx, "-t", "multi:1")
+    assert r.image_id.startswith("sha256:")
+    assert benv.tags()["multi:1"] == r.image_id
+    cfg = benv.inspect("multi:1")["Config"]
+    assert isinstance(cfg, dict)
+    assert cfg["Env"][-2:] == ["GREETING=hello", "APP_HOME=/srv/app"]
+    assert cfg["WorkingDir"] == "/srv/app"
+    assert cfg["User"] == "worker"
+    assert cfg["Entrypoint"] == ["/bin/sh", "-c"]
+    assert cfg["Cmd"] == [MULTI.splitlines()[-1][6:-2]]
+    run = benv.dockyard("run", "--rm", "multi:1")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "hello from worker in /srv/app\nmade plain\nmain\nconf\n"
+    owner = benv.dockyard("run", "--rm", "--entrypoint", "stat", "multi:1", "-c", "%U %a",
+                          "/srv/app/conf/conf.txt")
+    assert owner.stdout == "worker 644\n"
+    history = benv.inspect("multi:1")
+    layers = history["RootFS"]
+    assert isinstance(layers, dict)
+    assert len(layers["Layers"]) == 1 + 4  # busybox, WORKDIR, COPY, COPY, RUN
+    assert benv.dockyard("ps", "-aq").stdout == ""
+
+
+def test_unchanged_rebuild_is_fully_cached_with_the_same_id(benv: BuildEnv,
+                                                            tmp_path: Path) -> None:
+    ctx = write(tmp_path / "ctx", {"Dockerfile": MULTI, "app/main.txt": "main\n",
+                                   "conf.txt": "conf\n"})
+    first = benv.ok(ctx, "-t", "c:1")
+    assert not any(cached for _, cached in steps(first.err))
+    second = benv.ok(ctx, "-t", "c:2")
+    assert second.image_id == first.image_id
+    assert steps(second.err) and all(cached for text, cached in steps(second.err)
+                                     if not text.startswith(("ARG", "ENV", "USER", "CMD",
+                                                             "ENTRYPOINT")))
+    # only the mtime changes: still cached
+    os.utime(ctx / "conf.txt", (1, 1))
+    os.utime(ctx / "app/main.txt", (2, 2))
+    third = benv.ok(ctx)
+    assert third.image_id == first.image_id
+    # --no-cache does the work again
+    fresh = benv.ok(ctx, "--no-cache")
+    assert not any(cached for _, cached in steps(fresh.err))
+
+
+def layer_steps(err: str) -> list[tuple[str, bool]]:
+    return [(t, c) for t, c in steps(err) if t.split()[0] in ("RUN", "COPY", "WORKDIR")]
+
+
+def test_one_changed_byte_invalidates_exactly_that_copy_and_later(benv: BuildEnv,
+                                                                  tmp_path: Path) -> None:
+    ctx = write(tmp_path / "ctx", {"Dockerfile": MULTI, "app/main.txt": "main\n",
+                                   "conf.txt": "conf\n"})
+    first = benv.ok(ctx, "-t", "b:1")
+    (ctx / "conf.txt").write_text("conF\n")
+    second = benv.ok(ctx, "-t", "b:1")
+    assert second.image_id != first.image_id
+    assert layer_steps(second.err) == [
+        ("RUN mkdir -p /out && echo \"made $FLAVOUR\" > /out/made.txt", True),
+        ("COPY app/ /out/app/", True),
+        ("WORKDIR $APP_HOME", True),
+        ("COPY --from=base /out /srv/app/", True),
+        ("COPY conf.txt ./conf/", False),
+        (MULTI.splitlines()[9], False),
+    ]
+    run = benv.dockyard("run", "--rm", "--entrypoint", "cat", "b:1", "conf/conf.txt")
+    assert run.stdout == "conF\n"
+
+
+def test_changed_build_arg_invalidates_only_steps_after_its_first_use(
+        benv: BuildEnv, tmp_path: Path) -> None:
+    dockerfile = ("FROM busybox\nRUN echo one > /one\nARG LEVEL=1\nRUN echo two > /two\n"
+                  "RUN echo $LEVEL > /level\nRUN echo three > /three\n")
+    ctx = write(tmp_path / "ctx", {"Dockerfile": dockerfile})
+    benv.ok(ctx, "--build-arg", "LEVEL=1")
+    again = benv.ok(ctx, "--build-arg", "LEVEL=2", "-t", "arg:2")
+    assert layer_steps(again.err) == [("RUN echo one > /one", True),
+                                      ("RUN echo two > /two", False),
+                                      ("RUN echo $LEVEL > /level", False),
+                                      ("RUN echo three > /three", False)]
+    run = benv.dockyard("run", "--rm", "arg:2", "cat", "/level")
+    assert run.stdout == "2\n"
+
+
+def test_dockerignore_and_chown_chmod(benv: BuildEnv, tmp_path: Path) -> None:
+    ctx = write(tmp_path / "ctx", {
+        "Dockerfile": "FROM busybox\nCOPY --chown=nobody:nogroup --chmod=0640 . /data/\n",
+        ".dockerignore": "secret*\n*.log\n!keep.log\n",
+        "a.txt": "a", "secret.key": "k", "x.log": "x", "keep.log": "kept",
+        "sub/secret-too": "s", "sub/b.txt": "b"})
+    benv.ok(ctx, "-t", "ign:1")
+    run = benv.dockyard("run", "--rm", "ign:1", "sh", "-c",
+                        "cd /data && find . | sort && stat -c '%U:%G %a' a.txt")
+    assert run.stdout.split("\n") == [
+        ".", "./.dockerignore", "./Dockerfile", "./a.txt", "./keep.log", "./sub",
+        "./sub/b.txt", "./sub/secret-too", "nobody:nogroup 640", ""]  # patterns are rooted
