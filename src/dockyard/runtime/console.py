@@ -85,7 +85,7 @@ def proxy(master: int) -> None:
     saved = None
     if os.isatty(0):
         saved = termios.tcgetattr(0)
-        tty.setraw(0)
+        tty.setraw(0, termios.TCSANOW)  # not TCSAFLUSH: keep what was typed already
     watch = [master, 0]
     try:
         while True:

@@ -56,3 +56,15 @@ def test_signals(word: str, num: int) -> None:
 def test_bad_signals(word: str) -> None:
     with pytest.raises(InvalidArgument):
         parse_signal(word)
+
+
+def test_features_lists_what_the_runtime_does() -> None:
+    from dockyard.runtime.features import features
+
+    f = features()
+    assert f["ociVersionMax"] == "1.1.0"
+    assert set(f["linux"]["namespaces"]) == {"pid", "network", "mount", "ipc", "uts",
+                                             "user", "cgroup"}
+    assert "CAP_SYS_ADMIN" in f["linux"]["capabilities"]
+    assert {"rbind", "ro", "rprivate", "nosuid"} <= set(f["mountOptions"])
+    assert f["hooks"][0] == "prestart"
