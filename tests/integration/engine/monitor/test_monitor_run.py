@@ -242,11 +242,11 @@ def test_container_gets_only_its_stdio(launch: Callable[..., Launched], spawner:
 @pytest.mark.parametrize("runtime", ["runc", "dockyard"])
 def test_container_does_not_inherit_ignored_signals(launch: Callable[..., Launched],
                                                     runtime: str) -> None:
-    # The monitor ignores HUP, INT and TERM; a container that ignored them too could not
-    # be stopped politely (ignored dispositions survive execve).
+    # The monitor ignores HUP, INT and TERM, and Python PIPE and XFSZ; a container that
+    # ignored them too could not be stopped politely (ignored dispositions survive execve).
     c = launch(["grep", "SigIgn", "/proc/self/status"], runtime=runtime)
     assert wait_exit(c.run_dir, c.container_dir, timeout=20) == 0
     out = b"".join(e.data for e in read_logs(c.container_dir, c.id, "json-file"))
     mask = int(out.split()[-1], 16)
-    for sig in (1, 2, 15):
+    for sig in (1, 2, 13, 15, 25):
         assert not mask & (1 << (sig - 1)), (runtime, hex(mask), sig)
