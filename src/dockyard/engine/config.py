@@ -219,9 +219,7 @@ def adapt_host_config(hc: HostConfig, facts: HostFacts) -> tuple[HostConfig, lis
     _check_blkio(out, facts, warnings)
     _check_ulimits(out, facts)
     parse_security_opts(out.get("SecurityOpt"))
-    mode = out.get("NetworkMode") or "default"
-    if mode not in NETWORK_MODES:
-        raise InvalidArgument(f"network {mode} not found")
+    _check_namespace_modes(out)
     restart = (out.get("RestartPolicy") or {}).get("Name") or "no"
     if restart not in ("no", "always", "unless-stopped", "on-failure"):
         raise InvalidArgument(f"invalid restart policy '{restart}'")
@@ -254,6 +252,27 @@ def adapt_host_config(hc: HostConfig, facts: HostFacts) -> tuple[HostConfig, lis
         if out.get("ReadonlyPaths") is None:
             out["ReadonlyPaths"] = list(model.DEFAULT_READONLY_PATHS)
     return out, warnings
+
+
+def _check_namespace_modes(hc: HostConfig) -> None:
+    """NetworkMode, IpcMode, PidMode, UTSMode: docker's accepted values."""
+    mode = hc.get("NetworkMode") or "default"
+    if mode not in NETWORK_MODES and not _joins(mode):
+        raise InvalidArgument(f"network {mode} not found")
+    ipc = hc.get("IpcMode") or ""
+    if ipc not in ("", "private", "shareable", "none", "host") and not _joins(ipc):
+        raise InvalidArgument(f"invalid IPC mode: {ipc}")
+    pid = hc.get("PidMode") or ""
+    if pid not in ("", "host") and not _joins(pid):
+        raise InvalidArgument(f"invalid PID mode: {pid}")
+    uts = hc.get("UTSMode") or ""
+    if uts not in ("", "host"):
+        raise InvalidArgument(f"invalid UTS mode: {uts}")
+
+
+def _joins(mode: str) -> bool:
+    """``container:<name or id>``: share that running container's namespace."""
+    return mode.startswith("container:") and len(mode) > len("container:")
 
 
 def _check_memory(hc: HostConfig, facts: HostFacts, warnings: list[str]) -> None:

@@ -21,7 +21,7 @@ from dockyard.settings import Roots
 if TYPE_CHECKING:
     from dockyard.engine.lifecycle import Lifecycle
 
-__all__ = ["exit_hook", "launch"]
+__all__ = ["exit_hook", "launch", "namespace_of"]
 
 
 def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
@@ -63,13 +63,17 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
         from dockyard.engine.init import ensure_init
 
         init_path = ensure_init(lc.roots.root / "bin")
+    join = {kind: namespace_of(lc, str(hc.get(key))[len("container:"):], kind)
+            for kind, key in (("network", "NetworkMode"), ("pid", "PidMode"),
+                              ("ipc", "IpcMode"))
+            if str(hc.get(key) or "").startswith("container:")}
     parent = hc.get("CgroupParent") or lc.cgroup_parent
     inputs = spec.SpecInputs(
         container_id=cid, rootfs=rootfs, user=user,
         cgroups_path=f"/{parent.strip('/')}/{cid}",
         hostname_path=cdir / "hostname", hosts_path=cdir / "hosts",
         resolv_conf_path=cdir / "resolv.conf", init_path=init_path,
-        cgroup_v2=lc.facts.cgroup_v2, poststop=[exit_hook(lc.roots, cid)])
+        cgroup_v2=lc.facts.cgroup_v2, poststop=[exit_hook(lc.roots, cid)], join=join)
     oci = spec.build_spec(cfg, hc, inputs)
     (rdir / "config.json").write_text(json.dumps(oci))
     runtime = lc.runtime(record)
@@ -85,6 +89,22 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
     with contextlib.suppress(FileNotFoundError):
         (rdir / "paused").unlink()
     return start_monitor(launch)
+
+_NS_FILE = {"network": "net", "pid": "pid", "ipc": "ipc"}
+_NS_WORD = {"network": "network", "pid": "PID", "ipc": "IPC"}
+
+
+def namespace_of(lc: Lifecycle, ref: str, kind: str) -> str:
+    """``/proc/<pid>/ns/<kind>`` of the running container ``ref`` (``--network
+    container:<ref>`` and the like)."""
+    from dockyard.errors import Conflict
+
+    target = lc.resolve(ref)
+    state = lc.state(target)
+    if not state.get("Running") or not state.get("Pid"):
+        raise Conflict(f"cannot join {_NS_WORD[kind]} of a non running container: {target}")
+    return f"/proc/{state['Pid']}/ns/{_NS_FILE[kind]}"
+
 
 def exit_hook(roots: Roots, cid: str) -> dict[str, Any]:
     """An OCI poststop hook (run by the runtime's delete, which the monitor calls

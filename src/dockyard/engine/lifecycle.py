@@ -129,6 +129,10 @@ class Lifecycle:
         hc, warnings = cfgmod.adapt_host_config(host_config or {}, self.facts)  # type: ignore[arg-type]
         hc["Runtime"] = hc.get("Runtime") or default_runtime()
         self.runtime({"HostConfig": hc})  # unknown runtime names fail here
+        for key in ("NetworkMode", "PidMode", "IpcMode"):
+            mode = str(hc.get(key) or "")
+            if mode.startswith("container:"):
+                self.resolve(mode[len("container:"):])  # "No such container: x"
         spec.capabilities_for(hc)
         spec.device_rules(hc)
         spec.resources(hc)
@@ -243,6 +247,12 @@ class Lifecycle:
                 code = wait_exit(self.run_dir(cid), cdir, timeout)
             except Conflict:
                 code = int(self.store.state(cid).get("ExitCode", 0))
+        # The monitor answers waiters just before it exits; let it go, then tidy here
+        # (unmount, --rm) rather than leave it to the exit hook's helper.
+        settle = time.monotonic() + 5
+        while self.monitor_alive(cid) and not self.state(cid).get("Running") and \
+                time.monotonic() < settle:
+            time.sleep(0.005)
         self.tidy(cid)
         if condition == "removed":
             deadline = None if timeout is None else time.monotonic() + timeout

@@ -79,6 +79,7 @@ class SpecInputs:
     cgroup_v2: bool = False
     arch: str = field(default_factory=platform.machine)
     poststop: list[dict[str, Any]] = field(default_factory=list)
+    join: dict[str, str] = field(default_factory=dict)  # ns type -> path to join
 
 
 def container_env(config: Config) -> list[str]:
@@ -302,14 +303,18 @@ def _mounts(hc: HostConfig, inputs: SpecInputs) -> list[dict[str, Any]]:
 
 
 def _namespaces(hc: HostConfig, inputs: SpecInputs) -> list[dict[str, Any]]:
+    """mount, then network, uts, pid, ipc (each private, the host's, or joined), cgroup."""
     ns: list[dict[str, Any]] = [{"type": "mount"}]
-    mode = hc.get("NetworkMode") or "default"
-    if mode != "host":
-        net: dict[str, Any] = {"type": "network"}
-        if inputs.netns_path:
-            net["path"] = inputs.netns_path
-        ns.append(net)
-    ns += [{"type": "uts"}, {"type": "pid"}, {"type": "ipc"}]
+    modes = {"network": hc.get("NetworkMode") or "default", "uts": hc.get("UTSMode") or "",
+             "pid": hc.get("PidMode") or "", "ipc": hc.get("IpcMode") or ""}
+    for kind, mode in modes.items():
+        if mode == "host":
+            continue
+        entry: dict[str, Any] = {"type": kind}
+        path = inputs.join.get(kind) or (inputs.netns_path if kind == "network" else None)
+        if path:
+            entry["path"] = path
+        ns.append(entry)
     if hc.get("CgroupnsMode") == "private":
         ns.append({"type": "cgroup"})
     return ns
@@ -370,7 +375,8 @@ def build_spec(config: Config, hc: HostConfig, inputs: SpecInputs) -> dict[str, 
     res = resources(hc, require_block=True)
     res["devices"] = device_cgroup
     linux: dict[str, Any] = {}
-    if (hc.get("NetworkMode") or "default") != "host":
+    net_mode = hc.get("NetworkMode") or "default"
+    if net_mode != "host" and not net_mode.startswith("container:"):
         linux["sysctl"] = {"net.ipv4.ip_unprivileged_port_start": "0",
                            "net.ipv4.ping_group_range": "0 2147483647"}
     linux["sysctl"] = {**linux.get("sysctl", {}), **(hc.get("Sysctls") or {})}
@@ -396,6 +402,8 @@ def build_spec(config: Config, hc: HostConfig, inputs: SpecInputs) -> dict[str, 
         "mounts": _mounts(hc, inputs),
         "linux": linux,
     }
+    if hc.get("UTSMode") == "host":
+        del out["hostname"]  # the host's own; no UTS namespace to name
     if inputs.poststop:
         out["hooks"] = {"poststop": list(inputs.poststop)}
     return out

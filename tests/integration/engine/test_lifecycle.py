@@ -243,3 +243,30 @@ def test_network_modes_seccomp_and_devices(engine: Any) -> None:
     links, name, seccomp, kind = _log_text(engine, "isolated").splitlines()
     assert links.split() == ["lo"] and name == engine.inspect("isolated")["Id"][:12]
     assert seccomp.split() == ["Seccomp:", "2"] and kind == "l"  # no such device: ls error
+
+
+def test_sharing_namespaces_with_the_host_and_other_containers(engine: Any) -> None:
+    engine.create("first", {"Image": "busybox", "Cmd": ["sleep", "30"]},
+                  {"NetworkMode": "none"})
+    with pytest.raises(NotFound, match="No such container: ghost"):
+        engine.create("joiner", {"Image": "busybox", "Cmd": ["true"]},
+                      {"NetworkMode": "container:ghost"})
+    engine.create("joiner", {"Image": "busybox", "Cmd": [
+        "sh", "-c", "readlink /proc/self/ns/net; readlink /proc/self/ns/pid; ps -o comm"]},
+        {"NetworkMode": "container:first", "PidMode": "container:first"})
+    with pytest.raises(Conflict, match="cannot join network of a non running container"):
+        engine.start("joiner")
+    pid = engine.start("first")
+    engine.start("joiner")
+    assert engine.wait("joiner")["StatusCode"] == 0
+    lines = _log_text(engine, "joiner").split()
+    assert lines[:2] == [os.readlink(f"/proc/{pid}/ns/net"), os.readlink(f"/proc/{pid}/ns/pid")]
+    assert "sleep" in lines  # the first container's process, seen from the second
+    engine.create("hostpid", {"Image": "busybox", "Cmd": [
+        "sh", "-c", "readlink /proc/self/ns/pid; hostname"]},
+        {"NetworkMode": "none", "PidMode": "host", "UTSMode": "host"})
+    engine.start("hostpid")
+    assert engine.wait("hostpid")["StatusCode"] == 0
+    ns, name = _log_text(engine, "hostpid").split()
+    assert ns == os.readlink("/proc/self/ns/pid")
+    assert name == Path("/proc/sys/kernel/hostname").read_text().strip()

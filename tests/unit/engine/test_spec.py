@@ -223,3 +223,31 @@ def test_tty_user_workdir_env() -> None:
 def test_container_env(env: list[str], tty: bool, expect: list[str]) -> None:
     got = container_env({"Hostname": "h", "Env": env, "Tty": tty})
     assert [g if not g.startswith("PATH=/usr") else "PATH=" for g in got] == expect
+
+
+@pytest.mark.parametrize("hc, join, expect", [
+    ({}, {}, ["mount", "network", "uts", "pid", "ipc"]),
+    ({"PidMode": "host", "IpcMode": "host", "UTSMode": "host"}, {}, ["mount", "network"]),
+    ({"NetworkMode": "container:web", "PidMode": "container:web"},
+     {"network": "/proc/7/ns/net", "pid": "/proc/7/ns/pid"},
+     ["mount", "network=/proc/7/ns/net", "uts", "pid=/proc/7/ns/pid", "ipc"]),
+])
+def test_namespace_modes(hc: dict[str, Any], join: dict[str, str], expect: list[str]) -> None:
+    spec = make(hc, join=join)
+    got = [n["type"] + ("=" + n["path"] if "path" in n else "")
+           for n in spec["linux"]["namespaces"]]
+    assert got == expect
+    assert ("hostname" in spec) == (hc.get("UTSMode") != "host")
+    joined_net = str(hc.get("NetworkMode", "")).startswith("container:")
+    assert ("sysctl" in spec["linux"]) != joined_net
+
+
+@pytest.mark.parametrize("hc, message", [
+    ({"IpcMode": "bogus"}, "invalid IPC mode: bogus"),
+    ({"PidMode": "private"}, "invalid PID mode: private"),
+    ({"UTSMode": "x"}, "invalid UTS mode: x"),
+    ({"NetworkMode": "container:"}, "network container: not found"),
+])
+def test_bad_namespace_modes(hc: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidArgument, match=message):
+        adapt_host_config(hc, FACTS)  # type: ignore[arg-type]
