@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from dockyard.cli.context import engine
+from dockyard.cli.context import app_context, engine
 from dockyard.cli.flagtypes import BYTES, INT, Parsed
 from dockyard.errors import DockyardError
+
+if TYPE_CHECKING:
+    from dockyard.engine import Engine
 
 __all__ = ["container_group", "register"]
 
@@ -36,6 +39,42 @@ def _each(ctx: click.Context, refs: tuple[str, ...], action: Callable[[str], obj
         ctx.exit(1)
 
 
+def _parallel(ctx: click.Context, refs: tuple[str, ...],
+              action: Callable[[Engine, str], object]) -> None:
+    """Like ``_each``, but the containers are handled at the same time (as docker's
+    stop, kill, restart and rm are), each thread with its own engine object; results
+    are reported in the order the containers were given."""
+    if len(refs) == 1:
+        eng = engine()
+        _each(ctx, refs, lambda ref: action(eng, ref))
+        return
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    local = threading.local()
+    app = app_context()
+
+    def work(ref: str) -> DockyardError | None:
+        if not hasattr(local, "engine"):
+            local.engine = app.new_engine()
+        try:
+            action(local.engine, ref)
+        except DockyardError as err:
+            return err
+        return None
+
+    failed = False
+    with ThreadPoolExecutor(max_workers=min(len(refs), 16)) as pool:
+        for ref, error in zip(refs, pool.map(work, refs), strict=True):
+            if error is not None:
+                click.echo(f"Error response from daemon: {error}", err=True)
+                failed = True
+            else:
+                click.echo(ref)
+    if failed:
+        ctx.exit(1)
+
+
 @click.command("stop")
 @click.option("-t", "--time", "timeout", type=int, default=None,
               help="Seconds to wait before killing the container.")
@@ -45,14 +84,12 @@ def _each(ctx: click.Context, refs: tuple[str, ...], action: Callable[[str], obj
 def stop(ctx: click.Context, timeout: int | None, sig: str | None,
          containers: tuple[str, ...]) -> None:
     """Stop one or more running containers."""
-    eng = engine()
-    if sig is not None:
-        def stop_one(ref: str) -> None:
+    def stop_one(eng: Engine, ref: str) -> None:
+        if sig is not None:
             eng.kill(ref, sig)
-            eng.stop(ref, timeout)
-        _each(ctx, containers, stop_one)
-        return
-    _each(ctx, containers, lambda ref: eng.stop(ref, timeout))
+        eng.stop(ref, timeout)
+
+    _parallel(ctx, containers, stop_one)
 
 
 @click.command("kill")
@@ -61,8 +98,7 @@ def stop(ctx: click.Context, timeout: int | None, sig: str | None,
 @click.pass_context
 def kill(ctx: click.Context, sig: str, containers: tuple[str, ...]) -> None:
     """Kill one or more running containers."""
-    eng = engine()
-    _each(ctx, containers, lambda ref: eng.kill(ref, sig))
+    _parallel(ctx, containers, lambda eng, ref: eng.kill(ref, sig))
 
 
 @click.command("restart")
@@ -72,8 +108,7 @@ def kill(ctx: click.Context, sig: str, containers: tuple[str, ...]) -> None:
 @click.pass_context
 def restart(ctx: click.Context, timeout: int | None, containers: tuple[str, ...]) -> None:
     """Restart one or more containers."""
-    eng = engine()
-    _each(ctx, containers, lambda ref: eng.restart(ref, timeout))
+    _parallel(ctx, containers, lambda eng, ref: eng.restart(ref, timeout))
 
 
 @click.command("rm")
@@ -85,8 +120,7 @@ def restart(ctx: click.Context, timeout: int | None, containers: tuple[str, ...]
 def rm(ctx: click.Context, force: bool, volumes: bool, link: bool,
        containers: tuple[str, ...]) -> None:
     """Remove one or more containers."""
-    eng = engine()
-    _each(ctx, containers, lambda ref: eng.remove(ref, force=force, volumes=volumes))
+    _parallel(ctx, containers, lambda eng, ref: eng.remove(ref, force=force, volumes=volumes))
 
 
 @click.command("wait")

@@ -29,12 +29,15 @@ class AppContext:
         ``--cgroup-parent`` (tests put their session token there).
         """
         if self._engine is None:
-            from dockyard.engine import Engine
-
-            parent = os.environ.get("DOCKYARD_CGROUP_PARENT")
-            self._engine = Engine(self.roots, cgroup_parent=parent) if parent else \
-                Engine(self.roots)
+            self._engine = self.new_engine()
         return self._engine
+
+    def new_engine(self) -> Engine:
+        """A separate engine object for these roots (one per worker thread)."""
+        from dockyard.engine import Engine
+
+        parent = os.environ.get("DOCKYARD_CGROUP_PARENT")
+        return Engine(self.roots, cgroup_parent=parent) if parent else Engine(self.roots)
 
 
 def app_context() -> AppContext:

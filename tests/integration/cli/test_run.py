@@ -243,3 +243,18 @@ def test_ps_size(dockyard: Dockyard) -> None:
     assert match, size
     assert 100 <= float(match.group(1)) < 120
     assert dockyard.ok("ps", "-a", "-s").splitlines()[0].split()[-1] == "SIZE"
+
+
+def test_stop_handles_containers_together(dockyard: Dockyard) -> None:
+    names = [f"stubborn{i}" for i in range(4)]
+    for name in names:
+        dockyard.ok("run", "-d", "--name", name, "--network", "none", "busybox", "sh", "-c",
+                    "trap '' TERM; while true; do sleep 0.1; done")
+    started = time.monotonic()
+    r = dockyard("stop", "-t", "2", *names, "ghost")
+    elapsed = time.monotonic() - started
+    assert r.code == 1
+    assert r.out == "".join(f"{n}\n" for n in names)  # in the order given
+    assert "No such container: ghost" in r.err
+    assert elapsed < 7, f"4 stops of 2 s took {elapsed:.1f} s: not done together"
+    assert dockyard.ok("ps", "-a", "--format", "{{.State}}").split() == ["exited"] * 4

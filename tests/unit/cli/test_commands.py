@@ -112,6 +112,7 @@ class FakeEngine:
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
     engine = FakeEngine()
     monkeypatch.setattr(context.AppContext, "engine", lambda self: engine)
+    monkeypatch.setattr(context.AppContext, "new_engine", lambda self: engine)
     return engine
 
 
