@@ -220,6 +220,9 @@ def adapt_host_config(hc: HostConfig, facts: HostFacts) -> tuple[HostConfig, lis
     _check_ulimits(out, facts)
     parse_security_opts(out.get("SecurityOpt"))
     _check_namespace_modes(out)
+    oom = out.get("OomScoreAdj") or 0
+    if not -1000 <= oom <= 1000:
+        raise InvalidArgument(f"Invalid value {oom}, range for oom score adj is [-1000, 1000]")
     restart = (out.get("RestartPolicy") or {}).get("Name") or "no"
     if restart not in ("no", "always", "unless-stopped", "on-failure"):
         raise InvalidArgument(f"invalid restart policy '{restart}'")

@@ -123,6 +123,7 @@ def test_user_env_always_wins_and_keeps_its_order(user: list[str], image: list[s
     ({"AutoRemove": True, "RestartPolicy": {"Name": "always"}}, "AutoRemove"),
     ({"RestartPolicy": {"Name": "sometimes"}}, "invalid restart policy"),
     ({"Bogus": 1}, "hostconfig: unknown field 'Bogus'"),
+    ({"OomScoreAdj": 1001}, r"range for oom score adj is \[-1000, 1000\]"),
 ])
 def test_bad_host_config_is_refused_with_dockers_message(hc: dict[str, Any],
                                                           message: str) -> None:
