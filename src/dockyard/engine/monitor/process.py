@@ -200,6 +200,8 @@ class Monitor:
             except BlockingIOError:
                 text = ""
             os.close(err_r)
+            if status == 0:
+                return "runtime created the container but sent no terminal on the console socket"
             return _runtime_error(text) or f"runtime create exited with status {status}"
         if self.tty:
             os.close(err_r)
@@ -326,6 +328,9 @@ class Monitor:
             try:
                 fd, _ = listener._accept()  # type: ignore[attr-defined]
             except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:  # EMFILE and the like: refuse this client, keep running
+                sys.stderr.write(f"monitor: accept: {e}\n")
                 return
             sock = _socket.socket(fileno=fd)
             sock.setblocking(False)
