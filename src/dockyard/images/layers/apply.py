@@ -147,7 +147,9 @@ class _Applier:
                     # directory, through which nothing below may show.
                     self._implicit_dir(fd, part, done, who, fresh=st is not None,
                                        hidden=hidden)
-                    hidden = hidden or st is not None
+                    hidden = hidden or st is not None or not self._lower_is_dir(done)
+                elif not hidden:
+                    hidden = not self._lower_is_dir(done)  # an upper dir over no lower dir
                 nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
                               dir_fd=fd)
                 os.close(fd)
@@ -157,6 +159,10 @@ class _Applier:
         except BaseException:
             os.close(fd)
             raise
+
+    def _lower_is_dir(self, rel: str) -> bool:
+        found = self.lowers.lookup(rel) if self.lowers else None
+        return found is not None and stat.S_ISDIR(found[1].st_mode)
 
     def _implicit_dir(self, pfd: int, name: str, rel: str, who: str, fresh: bool,
                       hidden: bool) -> None:
@@ -374,7 +380,8 @@ class _Applier:
                 return False
             if is_whiteout(st) or (i < len(parts) and not stat.S_ISDIR(st.st_mode)):
                 return True
-            if i < len(parts) and is_opaque(f"/proc/self/fd/{fd}/{name}"):
+            if i < len(parts) and (is_opaque(f"/proc/self/fd/{fd}/{name}")
+                                   or not self._lower_is_dir("/".join(parts[:i]))):
                 return True
         return False
 
