@@ -89,6 +89,9 @@ def main() -> int:
         if "crun" in cmds and cmds["crun"][0] == "unshare":
             cmds["crun-wrapper-only"] = [*_crun_prefix(), "true"]
         times: dict[str, list[float]] = {name: [] for name in cmds}
+        times["dockyard (library)"] = []
+        from dockyard.runtime.run import run
+
         for i in range(args.runs + 2):  # two warm-up rounds, not counted
             for name, cmd in cmds.items():
                 if name == "crun-wrapper-only":
@@ -98,6 +101,13 @@ def main() -> int:
                                "--bundle", str(bundle), f"{name}-{i}"])
                 if i >= 2:
                     times[name].append(t)
+            # The engine's path: the library called in-process, no interpreter start.
+            start = time.perf_counter()
+            code = run(base / "state-lib", f"lib-{i}", bundle)
+            if code != 0:
+                raise SystemExit(f"library run failed ({code})")
+            if i >= 2:
+                times["dockyard (library)"].append((time.perf_counter() - start) * 1000)
         runc = statistics.median(times["runc"]) if "runc" in times else None
         print(f"{'runtime':<20}{'median ms':>10}{'p10':>8}{'p90':>8}{'vs runc':>9}")
         for name, ts in times.items():
