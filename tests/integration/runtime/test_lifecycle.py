@@ -237,3 +237,17 @@ def test_run_with_a_terminal_proxies_our_tty(rt: list[str], bundle: Bundle) -> N
     finally:
         child.close(force=True)
     assert child.exitstatus == 4
+
+
+def test_exec_into_a_user_namespace(rt: list[str], reachable_bundle: Bundle) -> None:
+    bundle = reachable_bundle
+    bundle.config["linux"]["namespaces"].append({"type": "user"})
+    for key in ("uidMappings", "gidMappings"):
+        bundle.config["linux"][key] = [{"containerID": 0, "hostID": 300000, "size": 65536}]
+    bundle.write(args=["sleep", "60"])
+    _create(rt, bundle, "usr2")
+    assert run_cmd([*rt, "start", "usr2"]).returncode == 0
+    r = run_cmd([*rt, "exec", "usr2", "sh", "-c", "id -u; cat /proc/self/uid_map; echo $$"])
+    assert r.returncode == 0, r.stderr
+    uid, *mapping, pid = r.stdout.split()
+    assert uid == "0" and mapping == ["0", "300000", "65536"] and int(pid) > 1
