@@ -139,7 +139,7 @@ def exec_process(state_root: StrPath, container_id: str, opts: ExecOptions) -> i
 
         mid, pid = spawn(plan, parent, child)
         child.close()
-        pid, _ = serve(plan, parent, mid, cs, _CgroupJoin(cs), cs.cgroups_path, pid)
+        pid, _ = serve(plan, parent, mid, cs, _joiner, cs.cgroups_path, pid)
     finally:
         parent.close()
         child.close()
@@ -153,20 +153,15 @@ def exec_process(state_root: StrPath, container_id: str, opts: ExecOptions) -> i
     return _wait(pid)
 
 
-class _CgroupJoin:
-    """Puts the exec'd process into the container's existing cgroup."""
+def _joiner(cgroups_path: str, container_id: str) -> _Joiner:
+    from dockyard.runtime.cgroup_glue import manager
 
-    def __init__(self, cs: st.ContainerState) -> None:
-        self.cs = cs
-
-    def __call__(self, cgroups_path: str, container_id: str) -> Any:
-        from dockyard.runtime.cgroup_glue import manager
-
-        mgr = manager(cgroups_path, container_id)
-        return _Joiner(mgr)
+    return _Joiner(manager(cgroups_path, container_id))
 
 
 class _Joiner:
+    """The container's cgroup manager, seen by ``serve`` for an exec: join only."""
+
     def __init__(self, mgr: Any) -> None:
         self.mgr = mgr
 
