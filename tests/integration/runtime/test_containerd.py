@@ -124,3 +124,31 @@ def test_ctr_runs_busybox_through_dockyard_runtime(
     verbs = [next(w for w in line.split() if w in known) for line in calls.splitlines()]
     assert verbs[:2] == ["create", "start"] and "delete" in verbs, calls
     assert not os.path.exists(runc_root / "ctr1")
+
+
+def test_ctr_exec_and_kill_through_dockyard_runtime(
+        containerd: list[str], runtime_cmd: list[str], busybox_rootfs: Path, tmp_path: Path,
+        cgroup_parent: str) -> None:
+    tag = "dockyard.test/busybox:latest"
+    archive = _docker_archive(busybox_rootfs, tmp_path / "busybox.tar", tag)
+    assert run_cmd([*containerd, "images", "import", str(archive)]).returncode == 0
+    runc_root = tmp_path / "runc-root"
+    r = run_cmd([*containerd, "run", "-d", "--runc-binary", runtime_cmd[0],
+                 "--runc-root", str(runc_root), "--cgroup", f"/{cgroup_parent}/ctr2",
+                 tag, "ctr2", "sleep", "60"], timeout=60)
+    assert r.returncode == 0, r
+    r = run_cmd([*containerd, "task", "exec", "--exec-id", "e1", "ctr2", "sh", "-c",
+                 "echo from-exec $$; exit 5"], timeout=60)
+    assert r.returncode == 5, r
+    words = r.stdout.split()
+    assert words[0] == "from-exec" and int(words[1]) > 1
+    tasks = run_cmd([*containerd, "task", "list"]).stdout
+    assert "ctr2" in tasks and "RUNNING" in tasks, tasks
+    assert run_cmd([*containerd, "task", "kill", "-s", "KILL", "ctr2"]).returncode == 0
+    deadline = time.monotonic() + 20
+    while "STOPPED" not in run_cmd([*containerd, "task", "list"]).stdout:
+        assert time.monotonic() < deadline, "task never stopped"
+        time.sleep(0.1)
+    assert run_cmd([*containerd, "task", "delete", "ctr2"]).returncode == 0
+    assert run_cmd([*containerd, "containers", "delete", "ctr2"]).returncode == 0
+    assert not (runc_root / os.path.basename(containerd[-1]) / "ctr2").exists()
