@@ -26,7 +26,11 @@ from dockyard.engine.logs.writer import LineSplitter, LogWriter, open_writer
 from dockyard.engine.monitor import protocol as P
 from dockyard.engine.monitor.records import error_exit_code, oom_kill_count, write_json_atomic
 
-__all__ = ["main"]
+TYPE_CHECKING = False  # not typing's: importing typing would cost memory
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["main", "run_monitor"]
 
 SOCKET = "monitor.sock"
 CONSOLE = "console.sock"
@@ -597,7 +601,8 @@ def _report_failure(sync_fd: int, e: BaseException) -> None:
         pass
 
 
-def run_monitor(cfg: dict[str, object], sync_fd: int) -> int:
+def run_monitor(cfg: dict[str, object], sync_fd: int,
+                idle: Callable[[], object] | None = None) -> int:
     """Everything after detaching: own stdio and signals, create, report, serve."""
     os.set_inheritable(sync_fd, False)  # the runtime must not hold our report pipe
     run_dir = str(cfg["run_dir"])
@@ -631,6 +636,8 @@ def run_monitor(cfg: dict[str, object], sync_fd: int) -> int:
             mon.record(Pid=mon.pid)
         listener = mon.listen()
         mon.report({"ok": True, "pid": mon.pid})
+        if idle is not None:
+            idle()  # give back what creating the container needed, before settling down
         mon.serve(listener)
         return 0
     except BaseException as e:

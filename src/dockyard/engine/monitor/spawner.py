@@ -78,6 +78,7 @@ def serve(directory: str, ready_fd: int) -> int:
     version = P.code_version()
     gc.collect()
     gc.freeze()
+    libc.malloc_trim(0)  # type: ignore[attr-defined]  # fewer resident pages to hand down
     ep = select.epoll()
     ep.register(listener.fileno(), select.EPOLLIN)
     ep.register(wake_r, select.EPOLLIN)
@@ -197,7 +198,8 @@ def _child(cfg_path: str, sync_fd: int, libc: object, conn: _socket.socket,
         os.setsid()
         if libc.prctl(36, 1, 0, 0, 0) != 0:  # type: ignore[attr-defined]  # CHILD_SUBREAPER
             raise OSError("prctl(PR_SET_CHILD_SUBREAPER) failed")
-        code = run_monitor(load_config(cfg_path), sync_fd)
+        code = run_monitor(load_config(cfg_path), sync_fd,
+                           idle=lambda: libc.malloc_trim(0))  # type: ignore[attr-defined]
     except BaseException as e:
         try:
             os.write(sync_fd, (P.dumps({"ok": False, "error": f"monitor failed: {e}"})
