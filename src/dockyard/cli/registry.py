@@ -1,13 +1,136 @@
-"""``dockyard registry serve``: the built-in OCI registry."""
+"""Registry commands: ``pull``, ``push``, ``login``, ``logout`` and
+``registry serve`` (the built-in OCI registry).
+
+Plain http is used for loopback registries and those listed in
+``DOCKYARD_INSECURE_REGISTRIES`` (comma-separated ``host[:port]``), docker's rule.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
+from dockyard.cli.context import app_context
+from dockyard.errors import InvalidArgument
+
 __all__ = ["register"]
+
+
+def _insecure() -> frozenset[str]:
+    raw = os.environ.get("DOCKYARD_INSECURE_REGISTRIES", "")
+    return frozenset(h.strip() for h in raw.split(",") if h.strip())
+
+
+def _auth(domain: str) -> Any:
+    from dockyard.distribution import Auth, get_credentials
+
+    creds = get_credentials(domain)
+    return Auth(*creds) if creds else Auth()
+
+
+def _store() -> Any:
+    from dockyard.engine import image_users
+    from dockyard.images import ImageStore
+
+    roots = app_context().roots
+    return ImageStore(roots, in_use=image_users(roots))
+
+
+@click.command("pull")
+@click.argument("name")
+@click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output.")
+@click.option("--platform", default="", help="Set platform if server is multi-platform.")
+def pull_command(name: str, quiet: bool, platform: str) -> None:
+    """Download an image from a registry."""
+    from dockyard.distribution import pull
+    from dockyard.oci import Descriptor, Platform, parse_reference
+
+    ref = parse_reference(name)
+    want = Platform.parse(platform) if platform else None
+
+    def progress(path: str, desc: Descriptor, event: str) -> None:
+        if not quiet and "layer" in desc.media_type:
+            word = "Already exists" if event == "exists" else "Pull complete"
+            click.echo(f"{desc.digest.short}: {word}")
+
+    if not quiet:
+        click.echo(f"{ref.tag or ref.digest}: Pulling from {ref.path}")
+    with _store() as store:
+        image = asyncio.run(pull(store, ref, platform=want, insecure=_insecure(),
+                                 auth=_auth(ref.domain), progress=progress))
+    if quiet:
+        click.echo(ref.familiar())
+        return
+    digest = image.repo_digests[-1].rpartition("@")[2] if image.repo_digests else ""
+    click.echo(f"Digest: {digest}")
+    click.echo(f"Status: Downloaded newer image for {ref.familiar()}")
+    click.echo(str(ref))
+
+
+@click.command("push")
+@click.argument("name")
+@click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output.")
+def push_command(name: str, quiet: bool) -> None:
+    """Upload an image to a registry."""
+    from dockyard.distribution import push
+    from dockyard.oci import parse_reference
+
+    ref = parse_reference(name)
+    if not quiet:
+        click.echo(f"The push refers to repository [{ref.name}]")
+    with _store() as store:
+        digest = asyncio.run(push(store, name, ref, insecure=_insecure(),
+                                  auth=_auth(ref.domain)))
+    click.echo(ref.familiar() if quiet else f"{ref.tag}: digest: {digest}")
+
+
+@click.command("login")
+@click.argument("server", required=False, default="")
+@click.option("-u", "--username", default="", help="Username.")
+@click.option("-p", "--password", default="", help="Password.")
+@click.option("--password-stdin", is_flag=True, help="Take the password from stdin.")
+def login_command(server: str, username: str, password: str, password_stdin: bool) -> None:
+    """Log in to a registry (docker.io when no server is given)."""
+    from dockyard.distribution import check_login, store_credentials
+    from dockyard.oci import DEFAULT_DOMAIN
+
+    if password_stdin:
+        if password:
+            raise InvalidArgument("--password and --password-stdin are mutually exclusive")
+        password = sys.stdin.read().rstrip("\r\n")
+    if not username or not password:
+        raise InvalidArgument("username and password required (non-interactive login)")
+    domain = _domain(server) or DEFAULT_DOMAIN
+    asyncio.run(check_login(domain, username, password, _insecure()))
+    store_credentials(domain, username, password)
+    click.echo("Login Succeeded")
+
+
+def _domain(server: str) -> str:
+    """``https://host:5000/v2/`` → ``host:5000``."""
+    server = server.strip()
+    for prefix in ("https://", "http://"):
+        server = server.removeprefix(prefix)
+    return server.split("/", 1)[0]
+
+
+@click.command("logout")
+@click.argument("server", required=False, default="")
+def logout_command(server: str) -> None:
+    """Log out from a registry."""
+    from dockyard.distribution import erase_credentials
+    from dockyard.oci import DEFAULT_DOMAIN
+
+    domain = _domain(server) or DEFAULT_DOMAIN
+    if erase_credentials(domain):
+        click.echo(f"Removing login credentials for {domain}")
+    else:
+        click.echo(f"Not logged in to {domain}")
 
 
 @click.group("registry")
@@ -36,4 +159,5 @@ def serve_command(addr: str, root: str, read_only: bool) -> None:
 
 
 def register(group: click.Group) -> None:
-    group.add_command(registry)
+    for command in (pull_command, push_command, login_command, logout_command, registry):
+        group.add_command(command)

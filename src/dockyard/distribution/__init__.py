@@ -1,3 +1,13 @@
-"""OCI distribution: registry client (pull/push/login) and server."""
+"""OCI distribution: registry client (pull/push/login), credentials in docker's
+config.json, and a registry server (``server``, imported on its own)."""
 
-__all__: list[str] = []
+from dockyard.distribution.auth import (
+    config_path,
+    erase_credentials,
+    get_credentials,
+    store_credentials,
+)
+from dockyard.distribution.client import Auth, check_login, pull, push
+
+__all__ = ["Auth", "check_login", "config_path", "erase_credentials", "get_credentials",
+           "pull", "push", "store_credentials"]

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -29,12 +30,34 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_distribution(base: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the registry; returns the process and ``127.0.0.1:PORT``."""
+HTPASSWD = """\
+auth:
+  htpasswd:
+    realm: dockyard-test
+    path: {path}
+"""
+
+
+def start_distribution(base: Path, users: dict[str, str] | None = None
+                       ) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the registry (with htpasswd basic auth for ``users``); returns the
+    process and ``127.0.0.1:PORT``."""
     base.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = base / "config.yml"
-    config.write_text(CONFIG.format(root=base / "data", port=port))
+    text = CONFIG.format(root=base / "data", port=port)
+    if users:
+        import warnings
+
+        with warnings.catch_warnings():  # bcrypt via libxcrypt; crypt leaves in 3.13
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt
+
+        lines = [f"{u}:{crypt.crypt(p, crypt.mksalt(crypt.METHOD_BLOWFISH))}"
+                 for u, p in users.items()]
+        (base / "htpasswd").write_text("\n".join(lines) + "\n")
+        text += HTPASSWD.format(path=base / "htpasswd")
+    config.write_text(text)
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
     with open(base / "log", "wb") as log:
         proc = subprocess.Popen(["docker-registry", "serve", str(config)], env=env,
@@ -44,6 +67,8 @@ def start_distribution(base: Path) -> tuple[subprocess.Popen[bytes], str]:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1):
                 break
+        except urllib.error.HTTPError:  # 401: up, and asking for credentials
+            break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 stop(proc)

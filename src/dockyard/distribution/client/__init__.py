@@ -1,6 +1,7 @@
 """Registry client: protocol logic without I/O (``protocol``), an aiohttp driver,
 pull into and push from the image store."""
 
+from dockyard.distribution.client.login import check_login
 from dockyard.distribution.client.protocol import (
     ACCEPT,
     Auth,
@@ -11,4 +12,5 @@ from dockyard.distribution.client.protocol import (
 from dockyard.distribution.client.pull import pull
 from dockyard.distribution.client.push import push
 
-__all__ = ["ACCEPT", "Auth", "Challenge", "endpoint", "parse_challenge", "pull", "push"]
+__all__ = ["ACCEPT", "Auth", "Challenge", "check_login", "endpoint", "parse_challenge", "pull",
+           "push"]

@@ -146,7 +146,9 @@ class Auth:
             realm = challenge.params.get("realm", "")
             if not realm.startswith(("https://", "http://")):
                 raise Forbidden(f"{req.url}: bearer challenge without a usable realm")
-            query = {"scope": challenge.params.get("scope") or scope}
+            query = {}
+            if challenge.params.get("scope") or scope:
+                query["scope"] = challenge.params.get("scope") or scope
             if challenge.params.get("service"):
                 query["service"] = challenge.params["service"]
             token_req = Request("GET", realm + ("&" if "?" in realm else "?") + urlencode(
