@@ -84,7 +84,7 @@ def _log_type(host_config: dict[str, Any]) -> str:
     return (host_config.get("LogConfig") or {}).get("Type") or "json-file"
 
 
-def _follow_output(eng: Engine, cid: str, config: dict[str, Any],
+def _follow_output(cdir: str, cid: str, config: dict[str, Any],
                    host_config: dict[str, Any]) -> None:
     """Copy the container's output from its log as it is written, until it ends.
 
@@ -94,7 +94,6 @@ def _follow_output(eng: Engine, cid: str, config: dict[str, Any],
     from dockyard.engine.logs import read_logs
     from dockyard.engine.monitor import read_state
 
-    cdir = eng.container_dir(cid)
     # Poll quickly right after start and after output (short commands end fast), then
     # back off to 50 ms while the container is quiet.
     delay = [0.001]
@@ -118,12 +117,32 @@ def _follow_output(eng: Engine, cid: str, config: dict[str, Any],
         delay[0] = 0.001
 
 
-def _attach(eng: Engine, cid: str, stdin: bool, detach_keys: str | None) -> int | None:
+def _attach(eng: Engine, cid: str, stdin: bool, detach_keys: str | None,
+            output: bool = True) -> int | None:
+    """Relay through the monitor; with ``output=False`` only stdin goes through it."""
     from dockyard.engine.monitor import DEFAULT_DETACH_KEYS, attach, parse_detach_keys
 
     keys = parse_detach_keys(detach_keys) if detach_keys else DEFAULT_DETACH_KEYS
     sys.stdout.flush()
-    return attach(eng.run_dir(cid), stdin=0 if stdin else None, detach_keys=keys)
+    if output:
+        return attach(eng.run_dir(cid), stdin=0 if stdin else None, detach_keys=keys)
+    with open(os.devnull, "wb") as sink:
+        return attach(eng.run_dir(cid), stdin=0 if stdin else None, stdout=sink.fileno(),
+                      stderr=sink.fileno(), detach_keys=keys)
+
+
+def _stdin_and_log(eng: Engine, cid: str, cfg: dict[str, Any], hc: dict[str, Any],
+                   detach_keys: str | None) -> int | None:
+    """``-i`` without a tty: stdin goes through an attach, output comes from the log
+    (which has it from the first byte, while an attach made after start may not)."""
+    import threading
+
+    follower = threading.Thread(target=_follow_output,
+                                args=(eng.container_dir(cid), cid, cfg, hc), daemon=True)
+    follower.start()
+    code = _attach(eng, cid, True, detach_keys, output=False)
+    follower.join()
+    return code
 
 
 def _stay_attached(eng: Engine, cid: str, req: CreateRequest, sig_proxy: bool,
@@ -132,12 +151,15 @@ def _stay_attached(eng: Engine, cid: str, req: CreateRequest, sig_proxy: bool,
     cfg, hc = req.config, req.host_config
     interactive = bool(cfg["Tty"] or (cfg["OpenStdin"] and cfg["AttachStdin"]))
     with _proxy_signals(eng, cid, sig_proxy and not cfg["Tty"]):
-        if interactive or _log_type(hc) in ("none",):
+        if interactive and not cfg["Tty"] and _log_type(hc) != "none":
+            if _stdin_and_log(eng, cid, cfg, hc, detach_keys) is None:
+                return 0
+        elif interactive or _log_type(hc) == "none":
             code = _attach(eng, cid, bool(cfg["AttachStdin"]), detach_keys)
             if code is None:  # detached with the detach keys: the container runs on
                 return 0
         else:
-            _follow_output(eng, cid, cfg, hc)
+            _follow_output(eng.container_dir(cid), cid, cfg, hc)
         condition = "removed" if hc.get("AutoRemove") else "not-running"
         return int(eng.wait(cid, condition)["StatusCode"])
 

@@ -76,9 +76,10 @@ def test_run_detached_returns_while_container_runs(dockyard: Dockyard) -> None:
 
 
 def test_stdin_with_interactive(dockyard: Dockyard) -> None:
+    # Output written before the command could attach is not lost.
     r = dockyard("run", "-i", "--rm", "--network", "none", "busybox", "sh", "-c",
-                 "tr a-z A-Z", input="hello\n")
-    assert (r.code, r.out) == (0, "HELLO\n"), r.err
+                 "echo first; tr a-z A-Z; echo done >&2; exit 6", input="hello\n")
+    assert (r.code, r.out, r.err) == (6, "first\nHELLO\n", "done\n")
 
 
 def test_flags_reach_the_container(dockyard: Dockyard, tmp_path: Path) -> None:
