@@ -169,6 +169,7 @@ class Lifecycle:
         """Start a created or exited container; returns its init's pid."""
         cid = self.resolve(ref)
         with self._op_lock(cid):
+            self._settle(cid)
             self._tidy_locked(cid)
             state = self.state(cid)
             if state.get("Running"):
@@ -221,6 +222,7 @@ class Lifecycle:
             with contextlib.suppress(Conflict, NotFound):
                 runtime.kill(cid, _signal.SIGKILL)
             self._wait_stopped(cid, 30)
+        self._settle(cid)
         self.tidy(cid)
 
     def _wait_stopped(self, cid: str, timeout: float) -> bool:
@@ -247,12 +249,7 @@ class Lifecycle:
                 code = wait_exit(self.run_dir(cid), cdir, timeout)
             except Conflict:
                 code = int(self.store.state(cid).get("ExitCode", 0))
-        # The monitor answers waiters just before it exits; let it go, then tidy here
-        # (unmount, --rm) rather than leave it to the exit hook's helper.
-        settle = time.monotonic() + 5
-        while self.monitor_alive(cid) and not self.state(cid).get("Running") and \
-                time.monotonic() < settle:
-            time.sleep(0.005)
+        self._settle(cid)
         self.tidy(cid)
         if condition == "removed":
             deadline = None if timeout is None else time.monotonic() + timeout
@@ -262,6 +259,15 @@ class Lifecycle:
                 time.sleep(0.02)
                 self.tidy(cid, block=False)
         return {"StatusCode": code, "Error": None}
+
+    def _settle(self, cid: str, timeout: float = 10) -> None:
+        """Once init has ended, let its monitor finish (it answers waiters, then runs
+        the runtime's delete and exits): a new start must not overlap that delete, and
+        tidying is ours to do at once rather than the exit hook's helper's."""
+        deadline = time.monotonic() + timeout
+        while self.monitor_alive(cid) and not self.store.state(cid).get("Running") and \
+                time.monotonic() < deadline:
+            time.sleep(0.005)
 
     def restart(self, ref: str, timeout: int | None = None) -> int:
         self.stop(ref, timeout)
@@ -333,6 +339,7 @@ class Lifecycle:
                     with contextlib.suppress(DockyardError):
                         self._resume(cid, runtime)
                 self._wait_stopped(cid, 30)
+            self._settle(cid)
             self._destroy(cid)
 
     def _destroy(self, cid: str) -> None:
