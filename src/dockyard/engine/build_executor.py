@@ -29,9 +29,10 @@ from dockyard.engine.facade import DEFAULT_CGROUP_PARENT, Engine
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
 from dockyard.settings import Roots
 
-__all__ = ["LAST_LINES", "BuildExecutor"]
+__all__ = ["DEFAULT_PATH_ENV", "LAST_LINES", "BuildExecutor"]
 
 LAST_LINES = 10
+DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def _now() -> str:
@@ -117,7 +118,7 @@ class BuildExecutor:
     def resolve_image(self, ref: str, platform: str) -> BaseImage:
         """The image ``ref`` from the store (unpacked); ``scratch`` is an empty root."""
         if ref == "scratch":
-            return BaseImage("scratch", None, {})
+            return BaseImage("scratch", None, {"Env": [DEFAULT_PATH_ENV]})
         with self._lock:
             store = self.images.store
             image = store.resolve(ref)
@@ -131,7 +132,11 @@ class BuildExecutor:
                 if not path.exists():
                     self._write_atomic(path, json.dumps({"layers": layers,
                                                          "history": history}))
-            return BaseImage(str(image.id), top or None, dict(image.config.config))
+            config = dict(image.config.config)
+            env = list(config.get("Env") or [])
+            if not any(e.startswith("PATH=") for e in env):
+                config["Env"] = [DEFAULT_PATH_ENV, *env]  # BuildKit gives every stage a PATH
+            return BaseImage(str(image.id), top or None, config)
 
     # -- snapshots into layers --------------------------------------------------------
     def _commit_key(self, key: str, cache_key: str, parent: str | None) -> str:
@@ -301,9 +306,13 @@ class BuildExecutor:
                                        str(h.get("comment", "")), str(h.get("author", "")),
                                        bool(h.get("empty_layer"))))
             plat = host_platform()
+            runtime = {k: v for k, v in config.items() if v not in (None, "", [], {})}
+            if isinstance(runtime.get("Healthcheck"), dict):
+                # Go's omitempty: docker writes no zero durations or counts
+                runtime["Healthcheck"] = {k: v for k, v in runtime["Healthcheck"].items()
+                                          if v not in (0, None)}
             cfg = ImageConfig(plat.architecture, plat.os,
-                              tuple(Digest.parse(d) for d, _, _ in layers),
-                              {k: v for k, v in config.items() if v not in (None, "", [], {})},
+                              tuple(Digest.parse(d) for d, _, _ in layers), runtime,
                               entries[-1].created if entries else last,
                               variant=plat.variant, history=tuple(entries))
             store = self.images.store

@@ -64,12 +64,14 @@ class BuildEnv:
         assert r.code == 0, r.err
         return r
 
+    def dockyard_argv(self, *args: str) -> list[str]:
+        return [str(DOCKYARD), "--root", str(self.roots.root), "--run-root",
+                str(self.roots.run_root), *args]
+
     def dockyard(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = dict(os.environ, DOCKYARD_CGROUP_PARENT=self.cgroup_parent)
-        return subprocess.run([str(DOCKYARD), "--root", str(self.roots.root), "--run-root",
-                               str(self.roots.run_root), *args], env=env,
-                              capture_output=True, text=True, timeout=60,
-                              stdin=subprocess.DEVNULL)
+        return subprocess.run(self.dockyard_argv(*args), env=env, capture_output=True,
+                              text=True, timeout=60, stdin=subprocess.DEVNULL)
 
     def inspect(self, ref: str) -> dict[str, object]:
         from dockyard.images import ImageStore

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.build.conftest import Built, BuildEnv, write
+from tests.integration.build.conftest import BuildEnv, Built, write
 
 GOOD = "FROM busybox\nRUN echo good > /version\n"
 

@@ -1,0 +1,138 @@
+"""Differential: the same Dockerfiles and contexts built by docker 20.10 with BuildKit
+(private dockerd, busybox imported from the same rootfs) and by ``dockyard build``
+give the same image config fields and the same file tree (paths, types, modes,
+owners, contents, link targets)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import posixpath
+import subprocess
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.build.conftest import BuildEnv, write
+from tests.support.dockerd import Dockerd
+
+CONFIG_FIELDS = ("Env", "Cmd", "Entrypoint", "WorkingDir", "User", "Labels", "ExposedPorts",
+                 "Volumes", "StopSignal", "Healthcheck", "OnBuild", "Shell")
+
+CASES: dict[str, dict[str, str]] = {
+    "multi-stage": {
+        "Dockerfile": (
+            "FROM busybox AS base\nARG FLAVOUR=plain\n"
+            "RUN mkdir -p /out && echo \"made $FLAVOUR\" > /out/made.txt\n"
+            "COPY app/ /out/app/\n"
+            "FROM busybox\nENV GREETING=hello APP_HOME=/srv/app\nWORKDIR $APP_HOME\n"
+            "COPY --from=base /out /srv/app/\nCOPY conf.txt ./conf/\nUSER 1000:1000\n"
+            "ENTRYPOINT [\"/bin/sh\", \"-c\"]\nCMD [\"echo $GREETING\"]\n"),
+        "app/main.txt": "main\n", "app/deep/x.txt": "x\n", "conf.txt": "conf\n"},
+    "copy-rules": {
+        "Dockerfile": (
+            "FROM busybox\nCOPY a.txt /f/renamed.txt\nCOPY a.txt b.txt /f/both/\n"
+            "COPY dir /f/dircontents\nCOPY dir/ /f/dirslash/\nCOPY *.txt /f/glob/\n"
+            "COPY --chown=nobody:nogroup a.txt /f/owned/\nCOPY --chmod=0600 b.txt /f/\n"
+            "COPY --chown=1234 dir /f/numeric/\nWORKDIR /f/work\nCOPY a.txt .\n"),
+        "a.txt": "a\n", "b.txt": "b\n", "dir/one": "1", "dir/sub/two": "2"},
+    "config": {
+        "Dockerfile": (
+            "FROM busybox\nARG VERSION=1.2\nLABEL version=$VERSION maintainer=\"x y\"\n"
+            "ENV A=1 B=\"two words\"\nENV C=${A}-${B}\nEXPOSE 80 443/tcp 53/udp\n"
+            "VOLUME /data /cache\nSTOPSIGNAL SIGTERM\n"
+            "HEALTHCHECK --interval=5s --timeout=2s --retries=4 CMD true\n"
+            "SHELL [\"/bin/sh\", \"-ec\"]\nONBUILD RUN echo child\nCMD echo $A\n"
+            "USER nobody\nWORKDIR relative\n"),
+    },
+    "ignore-and-user": {
+        "Dockerfile": (
+            "FROM busybox\nUSER nobody\nWORKDIR /home/work\nCOPY . /ctx/\n"
+            "USER root\nRUN echo done > /ctx/done\n"),
+        ".dockerignore": "*.log\n!keep.log\n**/tmp\nDockerfile\n",
+        "x.log": "x", "keep.log": "k", "src/a/tmp": "t", "src/a/b.txt": "b"},
+}
+
+
+def layer_tree(save_tar: bytes) -> dict[str, tuple[Any, ...]]:
+    """Apply a saved image's layers (docker-archive manifest.json) into a path model."""
+    files: dict[str, tuple[Any, ...]] = {}
+    with tarfile.open(fileobj=io.BytesIO(save_tar)) as outer:
+        ext = outer.extractfile("manifest.json")
+        assert ext is not None
+        manifest = json.load(ext)[0]
+        for layer in manifest["Layers"]:
+            data = outer.extractfile(layer)
+            assert data is not None
+            with tarfile.open(fileobj=io.BytesIO(data.read())) as lt:
+                members = lt.getmembers()
+                for m in members:
+                    name = posixpath.normpath("/" + m.name)
+                    parent, base = posixpath.split(name)
+                    if base == ".wh..wh..opq":
+                        for k in [k for k in files if k.startswith(parent.rstrip("/") + "/")]:
+                            del files[k]
+                    elif base.startswith(".wh."):
+                        gone = posixpath.join(parent, base[4:])
+                        for k in [k for k in files if k == gone or k.startswith(gone + "/")]:
+                            del files[k]
+                for m in members:
+                    name = posixpath.normpath("/" + m.name)
+                    if posixpath.basename(name).startswith(".wh.") or name == "/":
+                        continue
+                    content = ""
+                    if m.isfile():
+                        f = lt.extractfile(m)
+                        assert f is not None
+                        content = hashlib.sha256(f.read()).hexdigest()[:12]
+                    files[name] = (m.type, oct(m.mode & 0o7777), m.uid, m.gid, content, m.linkname)
+    return files
+
+
+def docker_side(dockerd: Dockerd, ctx: Path, tag: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    env = dict(dockerd.env(), DOCKER_BUILDKIT="1")
+    built = subprocess.run(["/usr/bin/docker", "build", "--progress", "plain", "--network", "none",
+                            "-t", tag,
+                            str(ctx)], env=env, capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    inspect = json.loads(dockerd.docker("image", "inspect", tag).stdout)[0]
+    saved = subprocess.run(["/usr/bin/docker", "save", tag], env=env, check=True,
+                           capture_output=True, timeout=120).stdout
+    return inspect["Config"], layer_tree(saved)
+
+
+def dockyard_side(benv: BuildEnv, ctx: Path, tag: str) -> tuple[dict[str, Any],
+                                                                dict[str, Any]]:
+    benv.ok(ctx, "-t", tag)
+    config = benv.inspect(tag)["Config"]
+    assert isinstance(config, dict)
+    saved = subprocess.run(benv.dockyard_argv("save", "--format", "docker", tag),
+                           env=dict(os.environ), check=True, capture_output=True,
+                           timeout=120).stdout
+    return config, layer_tree(saved)
+
+
+@pytest.fixture(scope="module")
+def docker_busybox(dockerd: Dockerd, busybox_rootfs_template: Path) -> Dockerd:
+    dockerd.import_rootfs(busybox_rootfs_template, "busybox:latest")
+    return dockerd
+
+
+@pytest.mark.peer
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_same_config_and_tree_as_docker_buildkit(case: str, docker_busybox: Dockerd,
+                                                  benv: BuildEnv, tmp_path: Path) -> None:
+    ctx = write(tmp_path / "ctx", CASES[case])
+    tag = f"dydiff/{case}:1"
+    want_cfg, want_tree = docker_side(docker_busybox, ctx, tag)
+    got_cfg, got_tree = dockyard_side(benv, ctx, tag)
+    for name in CONFIG_FIELDS:
+        assert (got_cfg.get(name) or None) == (want_cfg.get(name) or None), name
+    added = {k: v for k, v in got_tree.items() if want_tree.get(k) != v}
+    missing = {k: v for k, v in want_tree.items() if got_tree.get(k) != v}
+    assert (added, missing) == ({}, {}), (added, missing)
