@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from dockyard import __version__
 from dockyard.cli.context import AppContext
 from dockyard.cli.errors import exit_code_for
 from dockyard.errors import DockyardError, ExecFailed
@@ -67,6 +68,8 @@ class LazyGroup(click.Group):
 @click.option("--root", envvar="DOCKYARD_ROOT", help="Persistent state directory.")
 @click.option("--run-root", envvar="DOCKYARD_RUN_ROOT", help="Runtime state directory.")
 @click.option("-D", "--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(__version__, "-v", "--version", message="Dockyard version %(version)s",
+                      help="Print version information and quit.")
 @click.pass_context
 def cli(ctx: click.Context, root: str | None, run_root: str | None, debug: bool) -> None:
     """A Docker-compatible container engine."""

@@ -311,3 +311,10 @@ def test_cidfile(fake: FakeEngine, capsys: pytest.CaptureFixture[str], tmp_path:
     code, _, err = run(capsys, "create", "--cidfile", str(cidfile), "busybox")
     assert code == 125 and "container ID file found" in err
     assert [c[0] for c in fake.calls] == ["create"]  # the second was refused before creating
+
+
+def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    from dockyard import __version__
+
+    assert run(capsys, "--version")[:2] == (0, f"Dockyard version {__version__}\n")
+    assert run(capsys, "-v")[:2] == (0, f"Dockyard version {__version__}\n")
