@@ -148,7 +148,10 @@ def _stdin_and_log(eng: Engine, cid: str, cfg: dict[str, Any], hc: dict[str, Any
 def _stay_attached(eng: Engine, cid: str, req: CreateRequest, sig_proxy: bool,
                    detach_keys: str | None) -> int:
     """Stream the started container's output, then return its exit status."""
+    from dockyard.engine.monitor import read_state
+
     cfg, hc = req.config, req.host_config
+    cdir = eng.container_dir(cid)
     interactive = bool(cfg["Tty"] or (cfg["OpenStdin"] and cfg["AttachStdin"]))
     with _proxy_signals(eng, cid, sig_proxy and not cfg["Tty"]):
         if interactive and not cfg["Tty"] and _log_type(hc) != "none":
@@ -159,9 +162,17 @@ def _stay_attached(eng: Engine, cid: str, req: CreateRequest, sig_proxy: bool,
             if code is None:  # detached with the detach keys: the container runs on
                 return 0
         else:
-            _follow_output(eng.container_dir(cid), cid, cfg, hc)
+            _follow_output(cdir, cid, cfg, hc)
+        # Another dockyard command may tidy (and, with --rm, remove) the container as
+        # soon as it ends: keep the status it recorded in case the record is gone.
+        recorded = read_state(cdir) or {}
         condition = "removed" if hc.get("AutoRemove") else "not-running"
-        return int(eng.wait(cid, condition)["StatusCode"])
+        try:
+            return int(eng.wait(cid, condition)["StatusCode"])
+        except NotFound:
+            if recorded.get("Running") is False and "ExitCode" in recorded:
+                return int(str(recorded["ExitCode"]))
+            raise
 
 
 def _start_or_clean(eng: Engine, cid: str, auto_remove: bool) -> None:

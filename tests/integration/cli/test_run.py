@@ -259,3 +259,22 @@ def test_stop_handles_containers_together(dockyard: Dockyard) -> None:
     assert "No such container: ghost" in r.err
     assert elapsed < 7, f"4 stops of 2 s took {elapsed:.1f} s: not done together"
     assert dockyard.ok("ps", "-a", "--format", "{{.State}}").split() == ["exited"] * 4
+
+
+def test_rm_runs_keep_their_status_while_others_tidy(dockyard: Dockyard) -> None:
+    """``ps`` in other processes tidies (removes) ended --rm containers meanwhile."""
+    runs = [subprocess.Popen(dockyard.argv("run", "--rm", "--network", "none", "busybox",
+                                           "sh", "-c", f"sleep 0.{i}; exit {i}"),
+                             env=dockyard.env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True) for i in range(1, 6)]
+    try:
+        while any(p.poll() is None for p in runs):
+            dockyard("ps", "-a")
+    finally:
+        for p in runs:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+    assert [p.returncode for p in runs] == [1, 2, 3, 4, 5], [p.stderr.read() for p in runs
+                                                            if p.stderr]
+    assert dockyard.containers() == []
