@@ -74,49 +74,30 @@ def container_cgroup_paths() -> dict[str, str]:
     return out
 
 
-_primed = False
-
-
-def prime_attach() -> None:
-    """Start, in a thread, a no-op move of this process into its own cgroup.
+def prime_attach() -> int:
+    """Start a no-op cgroup move in the background; the helper's pid (0 if none).
 
     The first write to any cgroup.procs after a quiet spell waits for an RCU grace
-    period (the kernel's global cgroup_threadgroup_rwsem), ~13 ms here; writes that
-    follow within the next grace period are cheap. Paying it in the background while
-    the config is read and the init forked takes it off the path of ``add_pid``. It
-    must start early: while it waits it holds cgroup_mutex, which mkdir needs too."""
-    global _primed
-    if _primed:
-        return
-    _primed = True
-    import _thread
-
+    period (the kernel's global cgroup_threadgroup_rwsem), ~13 ms here, holding
+    cgroup_mutex (which mkdir needs too); writes that follow within the next grace
+    period are cheap. A tiny ``sh`` moving itself into its own cgroup pays it while
+    we read the config and fork the init. A process, not a thread: a thread would
+    fight the main thread for the GIL after each of its system calls. The caller
+    reaps it (``run`` waits for every child; ``create`` exits and leaves it to
+    init). Only the command line uses it; the library leaves its host alone."""
     try:
         with open("/proc/self/cgroup") as f:
-            lines = f.read().split()
+            line = f.readline().strip()
     except OSError:
-        return
-    candidates = []
-    for line in lines:
-        _, names, path = line.split(":", 2)
-        sub = names.split(",")[0].removeprefix("name=") if names else "unified"
-        candidates.append(f"/sys/fs/cgroup/{sub}{path}/cgroup.procs")
-        if not names:
-            candidates.append(f"/sys/fs/cgroup{path}/cgroup.procs")
-    pid = str(os.getpid()).encode()
-
-    def move() -> None:
-        for path in candidates:
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-            except OSError:
-                continue
-            try:
-                os.write(fd, pid)
-                return
-            except OSError:
-                continue
-            finally:
-                os.close(fd)
-
-    _thread.start_new_thread(move, ())
+        return 0
+    _, names, path = line.split(":", 2)
+    sub = names.split(",")[0].removeprefix("name=") if names else "unified"
+    target = f"/sys/fs/cgroup/{sub}{path}/cgroup.procs"
+    if not os.path.exists(target) and not names:
+        target = f"/sys/fs/cgroup{path}/cgroup.procs"
+    try:
+        null = [(os.POSIX_SPAWN_OPEN, fd, "/dev/null", os.O_RDWR, 0) for fd in (0, 1, 2)]
+        return os.posix_spawn("/bin/sh", ["sh", "-c", 'echo 0 > "$0"', target], {},
+                              file_actions=null)
+    except OSError:
+        return 0

@@ -118,9 +118,6 @@ def create(state_root: StrPath, container_id: str, bundle: StrPath, *,
     Call from a process that reaps orphans (a subreaper) to be the init's parent.
     ``console`` is a connected socket to send the pty master on, instead of a path."""
     st.check_id(container_id)
-    from dockyard.runtime.cgroup_glue import prime_attach
-
-    prime_attach()
     bundle = os.path.abspath(bundle)
     config, rootfs = load_bundle(bundle)
     if (config.get("linux") or {}).get("cgroupsPath", "").count(":") == 2:
