@@ -74,3 +74,41 @@ def registry(tmp_path: Path) -> Iterator[RegistryThread]:
         yield server
     finally:
         server.close()
+
+
+class GateThread:
+    """A :class:`Gate` in front of ``upstream``, on its own loop and thread."""
+
+    def __init__(self, upstream: str, users: dict[str, str]) -> None:
+        from aiohttp import web
+
+        from tests.integration.distribution.gate import Gate
+
+        self.gate = Gate(upstream, users)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.runner = web.AppRunner(self.gate.app(), access_log=None, shutdown_timeout=1)
+
+        async def up() -> int:
+            await self.runner.setup()
+            await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+            return int(self.runner.addresses[0][1])
+
+        self.port = asyncio.run_coroutine_threadsafe(up(), self.loop).result(10)
+        self.gate.url = f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def gated(registry: RegistryThread) -> Iterator[GateThread]:
+    gate = GateThread(registry.url, {"alice": "s3cret"})
+    try:
+        yield gate
+    finally:
+        gate.close()

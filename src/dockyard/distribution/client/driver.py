@@ -3,6 +3,7 @@ replies to ``dockyard.errors``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,8 @@ class Session:
         self.http = aiohttp.ClientSession(
             timeout=timeout, connector=aiohttp.TCPConnector(limit=limit),
             auto_decompress=False)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._probed: set[str] = set()
 
     async def close(self) -> None:
         await self.http.close()
@@ -55,6 +58,16 @@ class Session:
         """Send ``req`` through the auth flow; returns the final reply unread (the
         caller releases it). ``body`` is bytes or a function making a fresh body for
         each try."""
+        if scope in self._probed:
+            return await self._send(req, scope, body)
+        # The first request of a scope goes alone, so that parallel requests wait for
+        # its token instead of each fetching one.
+        async with self._locks.setdefault(scope, asyncio.Lock()):
+            resp = await self._send(req, scope, body)
+            self._probed.add(scope)
+            return resp
+
+    async def _send(self, req: Request, scope: str, body: Body) -> aiohttp.ClientResponse:
         import aiohttp
 
         flow = self.auth.flow(req, scope)

@@ -146,11 +146,12 @@ class Auth:
             realm = challenge.params.get("realm", "")
             if not realm.startswith(("https://", "http://")):
                 raise Forbidden(f"{req.url}: bearer challenge without a usable realm")
-            query = {}
-            if challenge.params.get("scope") or scope:
-                query["scope"] = challenge.params.get("scope") or scope
+            # ask for our whole scope as well as the challenge's, as docker does, so a
+            # push's token also covers its HEAD and GET requests
+            query: list[tuple[str, str]] = [("scope", s) for s in dict.fromkeys(
+                [scope, challenge.params.get("scope", "")]) if s]
             if challenge.params.get("service"):
-                query["service"] = challenge.params["service"]
+                query.append(("service", challenge.params["service"]))
             token_req = Request("GET", realm + ("&" if "?" in realm else "?") + urlencode(
                 query), read_body=True)
             if self.username:

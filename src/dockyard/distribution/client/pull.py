@@ -5,8 +5,8 @@ the image is recorded only when every blob is in."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any
 
 from dockyard.distribution.client.driver import Session, raise_for
 from dockyard.distribution.client.protocol import (
@@ -18,7 +18,7 @@ from dockyard.distribution.client.protocol import (
     manifest_url,
     repo_scope,
 )
-from dockyard.errors import Corrupt, InvalidArgument, NotFound
+from dockyard.errors import Corrupt, InvalidArgument, NotFound, SystemFailure
 from dockyard.oci import (
     Descriptor,
     Digest,
@@ -33,7 +33,7 @@ from dockyard.oci import (
 if TYPE_CHECKING:
     from dockyard.images import Image, ImageStore
 
-__all__ = ["MAX_MANIFEST", "fetch_manifest", "pull"]
+__all__ = ["MAX_MANIFEST", "fetch_manifest", "pull", "run_all"]
 
 MAX_MANIFEST = 4 << 20
 _CHUNK = 1 << 20
@@ -76,6 +76,8 @@ async def _fetch_blob(session: Session, store: ImageStore, base: str, ref: Refer
         if progress:
             progress(ref.path, desc, "exists")
         return
+    import aiohttp
+
     async with gate:
         resp = await session.send(Request("GET", blob_url(base, ref, desc.digest)),
                                   repo_scope(ref))
@@ -83,17 +85,34 @@ async def _fetch_blob(session: Session, store: ImageStore, base: str, ref: Refer
         try:
             if resp.status != 200:
                 raise raise_for(f"blob {desc.digest}", resp.status, await resp.read())
-            async for chunk in resp.content.iter_chunked(_CHUNK):
-                if writer.size + len(chunk) > desc.size:
-                    raise Corrupt(f"blob {desc.digest}: more than the {desc.size} bytes "
-                                  "its descriptor gives")
-                writer.write(chunk)
+            try:
+                async for chunk in resp.content.iter_chunked(_CHUNK):
+                    if writer.size + len(chunk) > desc.size:
+                        raise Corrupt(f"blob {desc.digest}: more than the {desc.size} "
+                                      "bytes its descriptor gives")
+                    writer.write(chunk)
+            except (aiohttp.ClientError, OSError, TimeoutError) as err:
+                raise SystemFailure(f"blob {desc.digest}: download interrupted after "
+                                    f"{writer.size} bytes: {err or 'timeout'}") from None
             writer.commit(desc.digest, desc.size)  # Corrupt on a digest or size mismatch
         finally:
             writer.abort()
             resp.release()
     if progress:
         progress(ref.path, desc, "done")
+
+
+async def run_all(jobs: Iterable[Coroutine[Any, Any, Any]]) -> None:
+    """Run ``jobs`` together; the first failure cancels the rest (their ingests are
+    dropped) and is raised once they have stopped."""
+    tasks = [asyncio.ensure_future(j) for j in jobs]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def _pick(index: Index, ref: Reference, platform: Platform) -> Descriptor:
@@ -123,9 +142,8 @@ async def pull(store: ImageStore, ref: Reference, *, platform: Platform | None =
             raise Corrupt(f"manifest for {ref.familiar()}: a nested index is not supported")
         gate = asyncio.Semaphore(parallel)
         with store.writing():
-            await asyncio.gather(*(
-                _fetch_blob(session, store, base, ref, d, gate, progress)
-                for d in (doc.config, *doc.layers)))
+            await run_all(_fetch_blob(session, store, base, ref, d, gate, progress)
+                       for d in (doc.config, *doc.layers))
             image, _ = store.register(doc, [str(ref)] if ref.tag else [],
                                       [f"{ref.name}@{mdigest}"], hold=False)
         return image

@@ -17,6 +17,7 @@ from dockyard.distribution.client.protocol import (
     repo_scope,
     upload_url,
 )
+from dockyard.distribution.client.pull import run_all
 from dockyard.errors import InvalidArgument
 from dockyard.oci import Descriptor, Digest, Reference
 
@@ -77,9 +78,8 @@ async def push(store: ImageStore, source: str, ref: Reference, *,
     try:
         gate = asyncio.Semaphore(parallel)
         with store.writing():  # keep gc off the blobs while they are read
-            await asyncio.gather(*(
-                _push_blob(session, store, base, ref, d, gate)
-                for d in (image.manifest.config, *image.manifest.layers)))
+            await run_all(_push_blob(session, store, base, ref, d, gate)
+                          for d in (image.manifest.config, *image.manifest.layers))
         resp = await session.send(
             Request("PUT", manifest_url(base, ref),
                     {"Content-Type": image.manifest.media_type}),
