@@ -20,14 +20,16 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from dockyard.build import BaseImage, CopyRequest, PatternMatcher, RunFailed, RunRequest
 from dockyard.engine.build_copy import copy_into, parse_chmod, resolve_chown, source_paths
 from dockyard.engine.build_snap import BuildImages, clean_run_artifacts
-from dockyard.engine.facade import DEFAULT_CGROUP_PARENT, Engine
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
 from dockyard.settings import Roots
+
+if TYPE_CHECKING:
+    from dockyard.engine.facade import Engine
 
 __all__ = ["DEFAULT_PATH_ENV", "LAST_LINES", "BuildExecutor"]
 
@@ -44,7 +46,7 @@ def _now() -> str:
 class BuildExecutor:
     """Executes build steps for one engine root; one instance per build (or more)."""
 
-    def __init__(self, roots: Roots, *, cgroup_parent: str = DEFAULT_CGROUP_PARENT,
+    def __init__(self, roots: Roots, *, cgroup_parent: str = "dockyard",
                  context: Path | None = None, ignore: PatternMatcher | None = None,
                  output: Callable[[str], None] | None = None) -> None:
         self.roots = roots
@@ -52,11 +54,22 @@ class BuildExecutor:
         self.ignore = ignore
         self.output = output
         self.images = BuildImages(roots)
-        self.engine = Engine(roots, images=self.images, cgroup_parent=cgroup_parent)
+        self.cgroup_parent = cgroup_parent
+        self._engine: Engine | None = None
         self.dir = roots.root / "build-cache"
         for sub in ("keys", "chains"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+
+    @property
+    def engine(self) -> Engine:
+        """The engine that runs RUN steps, made on first use (a cached build needs none)."""
+        if self._engine is None:
+            from dockyard.engine.facade import Engine
+
+            self._engine = Engine(self.roots, images=self.images,
+                                  cgroup_parent=self.cgroup_parent)
+        return self._engine
 
     # -- the cache table --------------------------------------------------------------
     def _key_file(self, cache_key: str) -> Path:
@@ -122,7 +135,10 @@ class BuildExecutor:
         with self._lock:
             store = self.images.store
             image = store.resolve(ref)
-            top = store.unpack(image)
+            chains = image.chain_ids
+            top = str(chains[-1]) if chains else ""
+            if top and not (self._chain_file(top).exists() and self._usable(top)):
+                top = store.unpack(image)
             layers = [[str(d), desc.size, ""] for d, desc in zip(image.diff_ids,
                                                                  image.manifest.layers,
                                                                  strict=True)]
