@@ -20,18 +20,24 @@ COMMAND_MODULES = [
     "dockyard.cli.images",
     "dockyard.cli.containers",
     "dockyard.cli.system",
+    "dockyard.cli.build",
+    "dockyard.cli.registry",
 ]
 
 
-# The module that adds each top-level command, so that a command imports only its own
-# module (start-up time); a name not listed here is looked for in every module.
-COMMAND_HOMES = {
-    **dict.fromkeys(["images", "image", "history", "tag", "rmi", "save", "load", "import"],
-                    "dockyard.cli.images"),
-    **dict.fromkeys(["version", "info", "system"], "dockyard.cli.system"),
-    **dict.fromkeys(["ps", "logs", "inspect"], "dockyard.cli.listing"),
-    **dict.fromkeys(["run", "create", "start", "attach"], "dockyard.cli.run"),
-    **dict.fromkeys(["exec", "commit"], "dockyard.cli.execs"),
+# The modules that add each top-level command (or its subcommands), so that a command
+# imports only what it needs (start-up time); other names are looked for everywhere.
+COMMAND_HOMES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(["images", "history", "tag", "rmi", "save", "load", "import"],
+                    ("dockyard.cli.images",)),
+    "image": ("dockyard.cli.images", "dockyard.cli.build"),  # build adds ``image build``
+    **dict.fromkeys(["version", "info", "system"], ("dockyard.cli.system",)),
+    **dict.fromkeys(["ps", "logs", "inspect"], ("dockyard.cli.listing",)),
+    **dict.fromkeys(["run", "create", "start", "attach"], ("dockyard.cli.run",)),
+    **dict.fromkeys(["exec", "commit"], ("dockyard.cli.execs",)),
+    "build": ("dockyard.cli.build",),
+    **dict.fromkeys(["pull", "push", "login", "logout", "registry"],
+                    ("dockyard.cli.registry",)),
 }
 _loaded: set[str] = set()
 
@@ -54,7 +60,8 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands:
-            _load(COMMAND_HOMES.get(cmd_name, "dockyard.cli.containers"))
+            for module in COMMAND_HOMES.get(cmd_name, ("dockyard.cli.containers",)):
+                _load(module)
         if cmd_name not in self.commands:
             _register_commands()
         return self.commands.get(cmd_name)

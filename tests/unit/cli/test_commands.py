@@ -318,3 +318,26 @@ def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert run(capsys, "--version")[:2] == (0, f"Dockyard version {__version__}\n")
     assert run(capsys, "-v")[:2] == (0, f"Dockyard version {__version__}\n")
+
+
+def test_command_homes_register_their_commands() -> None:
+    """The lazy root group finds each command in the module it names."""
+    import importlib
+
+    import click
+
+    from dockyard.cli.main import COMMAND_HOMES, COMMAND_MODULES
+
+    for name, modules in COMMAND_HOMES.items():
+        group = click.Group("probe")
+        for module in modules:
+            importlib.import_module(module).register(group)
+        assert name in group.commands, f"{modules} do not add {name!r}"
+    everything = click.Group("probe")
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(everything)
+    assert set(COMMAND_HOMES) <= set(everything.commands)
+    assert {"run", "ps", "stop", "container", "system", "build", "pull"} <= set(
+        everything.commands)
+    image = everything.commands["image"]
+    assert isinstance(image, click.Group) and "build" in image.commands
