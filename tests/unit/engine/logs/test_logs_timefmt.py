@@ -65,3 +65,33 @@ def test_since_local_date_forms() -> None:
 def test_bad_since_values_name_the_flag(value: str) -> None:
     with pytest.raises(InvalidArgument, match="invalid value for until"):
         parse_since(value, "until", now_ns=NOW)
+
+
+@pytest.mark.parametrize("text", ["2025-02-29T00:00:00Z", "2025-02-30T00:00:00Z",
+                                  "2025-04-31T00:00:00Z", "2025-13-01T00:00:00Z",
+                                  "2025-01-01T24:00:00Z", "2025-01-01T00:00:00.Z",
+                                  "2025-01-01T00:00:00",
+                                  "2025-01-01 00:00:00Z", "abcd-01-01T00:00:00Z"])
+def test_impossible_times_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_nano(text)
+
+
+def test_leap_days() -> None:
+    assert parse_nano("2024-02-29T00:00:00Z") == 1_709_164_800 * 10**9
+    assert parse_nano("2000-02-29T12:00:00.5Z") == (951_782_400 + 12 * 3600) * 10**9 + 5 * 10**8
+    with pytest.raises(ValueError):
+        parse_nano("1900-02-29T00:00:00Z")
+
+
+@given(st.datetimes(min_value=__import__("datetime").datetime(1970, 1, 1),
+                    max_value=__import__("datetime").datetime(9999, 12, 31)),
+       st.integers(0, 999_999_999))
+def test_fast_path_agrees_with_the_calendar(dt: object, frac: int) -> None:
+    import calendar
+    import datetime
+
+    assert isinstance(dt, datetime.datetime)
+    text = dt.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac:09d}" if frac else "") + "Z"
+    want = calendar.timegm(dt.timetuple()) * 10**9 + frac
+    assert parse_nano(text) == want
