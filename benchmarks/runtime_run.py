@@ -88,13 +88,15 @@ def main() -> int:
                 cmds[name] = [*(_crun_prefix() if name == "crun" else []), path]
         if "crun" in cmds and cmds["crun"][0] == "unshare":
             cmds["crun-wrapper-only"] = [*_crun_prefix(), "true"]
+        # The floor under dockyard-runtime: the interpreter starting and doing nothing.
+        cmds["python -SI -c pass"] = [sys.executable, "-S", "-I", "-c", "pass"]
         times: dict[str, list[float]] = {name: [] for name in cmds}
         times["dockyard (library)"] = []
         from dockyard.runtime.run import run
 
         for i in range(args.runs + 2):  # two warm-up rounds, not counted
             for name, cmd in cmds.items():
-                if name == "crun-wrapper-only":
+                if name in ("crun-wrapper-only", "python -SI -c pass"):
                     t = _time(cmd)
                 else:
                     t = _time([*cmd, "--root", str(base / f"state-{name}"), "run",

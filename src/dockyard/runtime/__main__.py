@@ -1,7 +1,5 @@
 """``python -m dockyard.runtime``: the same as the ``dockyard-runtime`` command."""
 
-import sys
+from dockyard.runtime.cli.main import exit_now, main
 
-from dockyard.runtime.cli.main import main
-
-sys.exit(main())
+exit_now(main())

@@ -20,8 +20,8 @@ def launcher_text(python: str | None = None) -> str:
     return (f"#!{python or sys.executable} -SI\n"
             "import sys\n"
             f"sys.path.insert(0, {src!r})\n"
-            "from dockyard.runtime.cli.main import main\n"
-            "sys.exit(main())\n")
+            "from dockyard.runtime.cli.main import exit_now, main\n"
+            "exit_now(main())\n")
 
 
 def write_launcher(dest: str | Path, python: str | None = None) -> Path:
