@@ -90,4 +90,4 @@ def test_full_disk_loses_logs_not_the_container(launch: Callable[..., Launched],
         assert monitor_pid(c.run_dir) is None
         assert "writing logs" in (c.run_dir / "monitor.log").read_text()
     finally:
-        subprocess.run(["umount", str(containers)], check=True)
+        subprocess.run(["umount", "--lazy", str(containers)], check=True)
