@@ -90,6 +90,7 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
         (rdir / "paused").unlink()
     return start_monitor(launch)
 
+
 _NS_FILE = {"network": "net", "pid": "pid", "ipc": "ipc"}
 _NS_WORD = {"network": "network", "pid": "PID", "ipc": "IPC"}
 
