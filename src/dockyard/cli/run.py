@@ -40,15 +40,25 @@ def _create(eng: Engine, req: CreateRequest) -> str:
         raise InvalidArgument(f"container ID file found, make sure the other container "
                               f"isn't running or delete {req.cidfile}")
     image = req.config["Image"]
+    if req.pull == "always":
+        _pull(image)
+
+    def create() -> dict[str, Any]:
+        return dict(eng.create(req.name or None, req.config, req.host_config,
+                               req.networking_config))
+
     try:
-        result = eng.create(req.name or None, req.config, req.host_config,
-                            req.networking_config)
+        result = create()
     except NotFound as err:
-        if "image" in str(err):
-            shown = image if ":" in image.rsplit("/", 1)[-1] or "@" in image else \
-                f"{image}:latest"
-            click.echo(f"Unable to find image '{shown}' locally", err=True)
-        raise
+        if "image" not in str(err):
+            raise
+        shown = image if ":" in image.rsplit("/", 1)[-1] or "@" in image else \
+            f"{image}:latest"
+        click.echo(f"Unable to find image '{shown}' locally", err=True)
+        if req.pull != "missing" or not _pullable(image):
+            raise
+        _pull(image)
+        result = create()
     for warning in result.get("Warnings") or []:
         click.echo(f"WARNING: {warning}", err=True)
     if req.cidfile:
@@ -59,7 +69,28 @@ def _create(eng: Engine, req: CreateRequest) -> str:
             eng.remove(result["Id"], force=True)
             raise InvalidArgument(f"failed to write the container ID file {req.cidfile}: "
                                   f"{err.strerror}")
-    return result["Id"]
+    return str(result["Id"])
+
+
+def _pullable(image: str) -> bool:
+    """Whether a missing image may be pulled: only from a registry the reference names
+    (``host:port/name``), since docker.io is never reached from here."""
+    from dockyard.oci import DEFAULT_DOMAIN, parse_reference
+
+    try:
+        ref = parse_reference(image)
+    except DockyardError:
+        return False
+    return bool(ref.domain) and ref.domain != DEFAULT_DOMAIN
+
+
+def _pull(image: str) -> None:
+    """``dockyard pull``, its progress on stderr as ``docker run`` shows it."""
+    from dockyard.cli.registry import pull_command
+
+    with contextlib.redirect_stdout(sys.stderr):
+        click.get_current_context().invoke(pull_command, name=image, quiet=False,
+                                           platform="")
 
 
 @contextlib.contextmanager

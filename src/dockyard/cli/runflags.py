@@ -95,6 +95,8 @@ _SHARED: list[Decorator] = [
     _opt("--oom-score-adj", type=INT, default=0, help="Tune host's OOM preferences."),
     _opt("--pids-limit", type=INT, default=0, help="Tune container pids limit (-1 unlimited)."),
     _opt("--privileged", is_flag=True, help="Give extended privileges to this container."),
+    _opt("--pull", type=click.Choice(["always", "missing", "never"]), default="missing",
+         help='Pull image before running ("always"|"missing"|"never").'),
     _opt("--read-only", is_flag=True, help="Mount the container's root filesystem read only."),
     _opt("--restart", type=Parsed(opts.parse_restart), default="no",
          help="Restart policy to apply when a container exits."),
@@ -149,6 +151,7 @@ class CreateRequest:
     networking_config: dict[str, Any] = field(default_factory=dict)
     detach: bool = False
     cidfile: str = ""
+    pull: str = "missing"
 
 
 def _normalize_cap(name: str) -> str:
@@ -293,4 +296,5 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
         networking_config={"EndpointsConfig": {}},
         detach=detach,
         cidfile=os.fspath(p["cidfile"]),
+        pull=p.get("pull") or "missing",
     )
