@@ -250,3 +250,18 @@ def test_container_does_not_inherit_ignored_signals(launch: Callable[..., Launch
     mask = int(out.split()[-1], 16)
     for sig in (1, 2, 13, 15, 25):
         assert not mask & (1 << (sig - 1)), (runtime, hex(mask), sig)
+
+
+def test_wait_on_a_killed_monitor_fails_fast(launch: Callable[..., Launched]) -> None:
+    from dockyard.errors import SystemFailure
+
+    c = launch(["sleep", "60"])
+    mon = monitor_pid(c.run_dir)
+    assert mon is not None
+    os.kill(mon, 9)
+    t0 = time.monotonic()
+    with pytest.raises(SystemFailure, match="is gone and recorded no exit"):
+        wait_exit(c.run_dir, c.container_dir, timeout=20)
+    assert time.monotonic() - t0 < 5
+    st = read_state(c.container_dir)
+    assert st is not None and st["Status"] == "running"  # as last recorded: the engine decides
