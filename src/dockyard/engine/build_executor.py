@@ -131,7 +131,7 @@ class BuildExecutor:
     def resolve_image(self, ref: str, platform: str) -> BaseImage:
         """The image ``ref`` from the store (unpacked); ``scratch`` is an empty root."""
         if ref == "scratch":
-            return BaseImage("scratch", None, {"Env": [DEFAULT_PATH_ENV]})
+            return BaseImage("scratch", None, {"Env": [DEFAULT_PATH_ENV], "WorkingDir": "/"})
         with self._lock:
             store = self.images.store
             image = store.resolve(ref)

@@ -131,3 +131,20 @@ def test_dockerignore_and_chown_chmod(benv: BuildEnv, tmp_path: Path) -> None:
     assert run.stdout.split("\n") == [
         ".", "./.dockerignore", "./Dockerfile", "./a.txt", "./keep.log", "./sub",
         "./sub/b.txt", "./sub/secret-too", "nobody:nogroup 640", ""]  # patterns are rooted
+
+
+def test_target_label_and_dockerfile_from_stdin(benv: BuildEnv, tmp_path: Path) -> None:
+    dockerfile = ("FROM busybox AS first\nRUN echo first > /which\n"
+                  "FROM busybox AS second\nRUN echo second > /which\n")
+    ctx = write(tmp_path / "ctx", {"Dockerfile": dockerfile})
+    r = benv.ok(ctx, "--target", "first", "--label", "team=build", "-t", "t:first")
+    assert "second" not in r.err  # the unused stage is skipped
+    cfg = benv.inspect("t:first")["Config"]
+    assert isinstance(cfg, dict) and cfg["Labels"] == {"team": "build"}
+    assert benv.dockyard("run", "--rm", "t:first", "cat", "/which").stdout == "first\n"
+    piped = benv.build("-", "-q", "-t", "t:stdin", input=dockerfile)
+    assert piped.code == 0, piped.err
+    assert piped.out == piped.image_id + "\n" and piped.err == ""
+    assert benv.dockyard("run", "--rm", "t:stdin", "cat", "/which").stdout == "second\n"
+    bad = benv.build(ctx, "--target", "third")
+    assert bad.code == 1 and "third" in bad.err

@@ -55,6 +55,19 @@ CASES: dict[str, dict[str, str]] = {
             "USER root\nRUN echo done > /ctx/done\n"),
         ".dockerignore": "*.log\n!keep.log\n**/tmp\nDockerfile\n",
         "x.log": "x", "keep.log": "k", "src/a/tmp": "t", "src/a/b.txt": "b"},
+    "arg-scoping": {
+        "Dockerfile": (
+            "ARG BASE=busybox\nARG GLOBAL=g1\nFROM ${BASE} AS one\nARG GLOBAL\n"
+            "ARG LOCAL=l1\nENV SEEN=\"$GLOBAL/$LOCAL\"\nRUN echo \"$GLOBAL $LOCAL\" > /args\n"
+            "FROM one\nARG LOCAL\nENV AGAIN=x${LOCAL}x\nRUN echo \"[$GLOBAL][$LOCAL]\" > /child\n"),
+    },
+    "scratch-and-links": {
+        "Dockerfile": (
+            "FROM busybox AS src\nRUN mkdir -p /d/e && ln -s ../target /d/e/link && "
+            "echo t > /d/target && chmod 0711 /d/e\n"
+            "FROM scratch\nCOPY --from=src /d /\nCOPY --from=src /bin/busybox /bin/\n"
+            "COPY --chown=7:8 a.txt /owned/\nCMD [\"/bin/busybox\", \"true\"]\n"),
+        "a.txt": "a\n"},
 }
 
 
