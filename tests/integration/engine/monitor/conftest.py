@@ -1,4 +1,4 @@
-"""Containers run through the monitor with Debian's runc, cleaned up even on failure."""
+"""Containers run through the monitor (runc or the built-in runtime), cleaned up even on failure."""
 
 from __future__ import annotations
 
