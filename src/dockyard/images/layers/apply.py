@@ -85,7 +85,7 @@ class _Applier:
     def __init__(self, dest: Path, fmt: Format, lowers: Sequence[Path] | None,
                  limits: Limits) -> None:
         self.fmt = fmt
-        self.lowers = Lowers(lowers) if lowers else None
+        self.lowers = Lowers(lowers) if lowers is not None else None  # () = nothing below
         self.limits = limits
         try:
             self.root = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -159,6 +159,12 @@ class _Applier:
         except BaseException:
             os.close(fd)
             raise
+
+    def _in_lowers(self, rel: str) -> bool:
+        """Whether the merged lowers hold ``rel`` itself (not reached through a symlink
+        or a non-directory)."""
+        found = self.lowers.find(rel) if self.lowers else None
+        return found is not None and found[0] == rel
 
     def _lower_is_dir(self, rel: str) -> bool:
         found = self.lowers.lookup(rel) if self.lowers else None
@@ -317,9 +323,11 @@ class _Applier:
             tfd, st = self._copy_up(target, entry)
         if stat.S_ISDIR(st.st_mode):
             raise Forbidden(f"layer entry {entry.name}: hardlink to directory {target}")
-        if (st.st_nlink > 1 and target not in self.written and target not in self.detached):
-            assert tfd is not None
-            st = self._detach(tfd, tbase, target, st)
+        if target not in self.written and target not in self.detached:
+            if st.st_nlink > 1:
+                assert tfd is not None
+                st = self._detach(tfd, tbase, target, st)
+            self.detached.add(target)  # from here on, links join this inode
         try:
             os.link(tbase, base, src_dir_fd=tfd, dst_dir_fd=pfd, follow_symlinks=False)
         except OSError as e:  # never fall back to copying
@@ -393,17 +401,19 @@ class _Applier:
             return
         overlay = self.fmt is Format.OVERLAY
         pfd = self._dir(parent, entry.name, create=False)  # refuses symlinks in dest
+        # In an upper, a whiteout only where something below shows (lowers unknown:
+        # always); nothing is made for names below a lower symlink or file.
+        below = overlay and (self.lowers is None or (
+            not self._upper_hides(rel) and self._in_lowers(rel)))
         if pfd is None:
-            if not overlay:
+            if not below:
                 return
-            if parent and self.lowers is not None and self.lowers.lookup(parent) is None:
-                return  # nothing below to hide
             pfd = self._dir(parent, entry.name, create=True)  # refuses symlinks below
             assert pfd is not None
         existing = _lstat_at(pfd, name)
         if existing is not None:
             self._remove(pfd, name, existing, rel)
-        if overlay:
+        if below:
             os.mknod(name, stat.S_IFCHR | 0o600, 0, dir_fd=pfd)
             ns = _mtime_ns(entry)
             os.utime(name, ns=(ns, ns), dir_fd=pfd, follow_symlinks=False)
