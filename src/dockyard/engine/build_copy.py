@@ -197,8 +197,12 @@ def _is_archive(path: Path) -> bool:
 
 
 def _extract(archive: Path, target: Path) -> None:
-    with tarfile.open(archive) as tar:
+    """Unpack like a layer: every entry confined to ``target``, owners and modes kept."""
+    from dockyard.errors import DockyardError
+    from dockyard.images.layers import Format, apply_layer
+
+    with open(archive, "rb") as stream:
         try:
-            tar.extractall(target, filter="data")
-        except tarfile.TarError as err:
+            apply_layer(stream, target, format=Format.DIR)
+        except DockyardError as err:
             raise InvalidArgument(f"ADD {archive.name}: {err}") from None

@@ -68,7 +68,26 @@ CASES: dict[str, dict[str, str]] = {
             "FROM scratch\nCOPY --from=src /d /\nCOPY --from=src /bin/busybox /bin/\n"
             "COPY --chown=7:8 a.txt /owned/\nCMD [\"/bin/busybox\", \"true\"]\n"),
         "a.txt": "a\n"},
+    "add-archives": {
+        "Dockerfile": ("FROM busybox\nADD plain.tar /unpacked/\nADD packed.tar.gz /gz\n"
+                       "ADD a.txt /added.txt\nADD --chown=5:6 a.txt /owned/\n"),
+        "a.txt": "a\n"},
 }
+
+
+def make_archives(ctx: Path) -> None:
+    """A plain and a gzipped tar with a dir, a file with odd owner and mode, a link."""
+    for name, mode in (("plain.tar", "w"), ("packed.tar.gz", "w:gz")):
+        with tarfile.open(ctx / name, mode) as tar:  # type: ignore[call-overload]
+            d = tarfile.TarInfo("dir")
+            d.type, d.mode = tarfile.DIRTYPE, 0o750
+            f = tarfile.TarInfo("dir/file")
+            f.size, f.mode, f.uid, f.gid = 5, 0o604, 12, 34
+            ln = tarfile.TarInfo("dir/link")
+            ln.type, ln.linkname = tarfile.SYMTYPE, "/etc/passwd"
+            tar.addfile(d)
+            tar.addfile(f, io.BytesIO(b"hello"))
+            tar.addfile(ln)
 
 
 def layer_tree(save_tar: bytes) -> dict[str, tuple[Any, ...]]:
@@ -141,6 +160,8 @@ def docker_busybox(dockerd: Dockerd, busybox_rootfs_template: Path) -> Dockerd:
 def test_same_config_and_tree_as_docker_buildkit(case: str, docker_busybox: Dockerd,
                                                   benv: BuildEnv, tmp_path: Path) -> None:
     ctx = write(tmp_path / "ctx", CASES[case])
+    if case == "add-archives":
+        make_archives(ctx)
     tag = f"dydiff/{case}:1"
     want_cfg, want_tree = docker_side(docker_busybox, ctx, tag)
     got_cfg, got_tree = dockyard_side(benv, ctx, tag)
