@@ -155,3 +155,21 @@ def test_missing_command_fails_at_create(runtime_cmd: list[str], state_root: Pat
     assert r.returncode != 0
     assert "/no/such/binary" in r.stderr and r.stderr.count("\n") == 1
     assert not list(state_root.iterdir())
+
+
+def test_masking_refuses_a_dev_null_that_is_not_the_null_device(
+        runtime_cmd: list[str], state_root: Path, bundle: Bundle) -> None:
+    """The 2025 masked-path escapes: a container-supplied /dev/null symlinked to a host
+    file would get that file bound over the masked paths."""
+    dev = bundle.rootfs / "dev"
+    (dev / "null").symlink_to("/proc/sys/kernel/core_pattern")
+    bundle.config["mounts"] = [m for m in bundle.config["mounts"]
+                               if not m["destination"].startswith("/dev")]
+    bundle.config["mounts"].append({"destination": "/dev", "type": "bind",
+                                    "source": str(dev), "options": ["rbind"]})
+    before = Path("/proc/sys/kernel/core_pattern").read_text()
+    code, _, err = _run(runtime_cmd, state_root, bundle, "true")
+    assert code == 1
+    assert "/dev/null" in err and "not the null device" in err, err
+    assert Path("/proc/sys/kernel/core_pattern").read_text() == before
+    assert not list(state_root.iterdir())
