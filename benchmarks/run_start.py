@@ -1,11 +1,13 @@
 """``run --rm --network none busybox true`` against podman and docker; 50 idle ``run -d``.
 
-Usage: ``.venv/bin/python benchmarks/run_start.py [-n 15] [--no-docker] [--no-podman]``
+Usage: ``.venv/bin/python benchmarks/run_start.py [-n 15] [--no-docker] [--no-podman]
+[--runtime crun] [--idle-peers] [--no-monitor-rss]``
 
 Each system gets its own state under one temp dir, the same busybox rootfs (from the
 host's busybox-static), warm-up runs, then interleaved timed runs (dockyard, podman,
 docker, dockyard, …) so the machine's noise hits all alike. It prints medians and the
-ratios dockyard/peer, then times 50 idle ``run -d`` in a row (and their removal).
+ratios dockyard/peer, then times 50 idle ``run -d`` in a row (and their removal), and
+finally runs ``benchmarks/monitor_rss.py`` for the idle monitor's RSS and PSS.
 
 Peers on this machine (see /work/shared/PEERS.md): podman's default crun refuses
 hybrid cgroups, so podman runs with ``--runtime runc``; and since root lacks
@@ -161,6 +163,8 @@ def main() -> int:
                     help="dockyard's OCI runtime (dockyard, runc, crun); default: its own")
     ap.add_argument("--no-podman", action="store_true")
     ap.add_argument("--no-docker", action="store_true")
+    ap.add_argument("--no-monitor-rss", action="store_true",
+                    help="skip benchmarks/monitor_rss.py (the monitor's RSS/PSS) at the end")
     ap.add_argument("--idle-peers", action="store_true",
                     help="also time the idle run -d series for podman and docker")
     args = ap.parse_args()
@@ -200,6 +204,12 @@ def main() -> int:
         for s in idle:
             started, removed = s.idle(args.idle)
             print(f"  {s.name:9s} {started:8.2f} s    removal {removed:.2f} s")
+    monitor_rss = REPO / "benchmarks" / "monitor_rss.py"
+    if not args.no_monitor_rss and monitor_rss.exists():
+        # The monitor's memory per idle container (its own script, same run).
+        print("idle monitor memory (benchmarks/monitor_rss.py):", flush=True)
+        extra = ["--no-peers"] if args.no_podman and args.no_docker else []
+        subprocess.run([sys.executable, str(monitor_rss), "--count", "5", *extra], check=False)
     return 0
 
 
