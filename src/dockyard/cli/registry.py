@@ -158,6 +158,26 @@ def serve_command(addr: str, root: str, read_only: bool) -> None:
         pass
 
 
+@registry.command("gc")
+@click.option("--root", "root", required=True, type=click.Path(file_okay=False, exists=True),
+              help="Directory that holds the registry's content.")
+@click.option("--grace", default=3600.0, show_default=True,
+              help="Keep unlinked blobs younger than this many seconds.")
+@click.option("--upload-ttl", default=7 * 86400.0, show_default=True,
+              help="Drop uploads idle for this many seconds.")
+@click.option("--dry-run", is_flag=True, help="Only print what would be deleted.")
+def gc_command(root: str, grace: float, upload_ttl: float, dry_run: bool) -> None:
+    """Delete blobs no repository links (safe while the registry serves)."""
+    from dockyard.distribution.server import collect
+
+    if grace < 0 or upload_ttl < 0:
+        raise InvalidArgument("--grace and --upload-ttl: want a non-negative number")
+    report = collect(Path(root), grace, upload_ttl, dry_run)
+    for digest in report.deleted:
+        click.echo(f"{'would delete' if dry_run else 'deleted'}: {digest}")
+    click.echo(f"Total reclaimed space: {report.freed} bytes, {report.uploads} stale uploads")
+
+
 def register(group: click.Group) -> None:
     for command in (pull_command, push_command, login_command, logout_command, registry):
         group.add_command(command)

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from dockyard.distribution.server.gc import writer_lock
 from dockyard.oci import Digest, Digester
 
 __all__ = ["RegistryStorage", "Upload", "atomic_write"]
@@ -99,6 +100,15 @@ class RegistryStorage:
         if not link.exists():
             atomic_write(link, b"")
 
+    def _refresh(self, path: Path) -> bool:
+        """Touch an existing blob so gc's grace period covers the link about to be
+        made; False when it is not there."""
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            return False
+        return True
+
     def delete_blob(self, name: str, d: Digest) -> bool:
         """Unlink ``d`` from the repository (the data stays for other repositories)."""
         try:
@@ -109,7 +119,7 @@ class RegistryStorage:
 
     def _store_bytes(self, d: Digest, data: bytes) -> None:
         path = self.blob_path(d)
-        if not path.exists():
+        if not self._refresh(path):
             atomic_write(path, data)
 
     # Uploads.
@@ -134,6 +144,9 @@ class RegistryStorage:
                 return None
             up = Upload(path, repo)  # from before a restart: no running hash
             self._uploads[upload_id] = up
+        if not up.data.exists():  # expired by gc
+            self._uploads.pop(upload_id, None)
+            return None
         return up if up.repo == name else None
 
     def drop_upload(self, upload_id: str) -> None:
@@ -157,10 +170,12 @@ class RegistryStorage:
             os.fsync(f.fileno())
         target = self.blob_path(d)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists():
-            os.replace(up.data, target)
-            _fsync_dir(target.parent)
-        self.link_blob(name, d)
+        with writer_lock(self.root):
+            if not self._refresh(target):
+                os.utime(up.data)  # its mtime is the last chunk's, maybe long ago
+                os.replace(up.data, target)
+                _fsync_dir(target.parent)
+            self.link_blob(name, d)
         self.drop_upload(upload_id)
 
     # Manifests.
@@ -177,11 +192,12 @@ class RegistryStorage:
     def put_manifest(self, name: str, d: Digest, media_type: str, body: bytes,
                      tag: str = "", subject: Digest | None = None,
                      descriptor: dict[str, Any] | None = None) -> None:
-        self._store_bytes(d, body)
+        with writer_lock(self.root):
+            self._store_bytes(d, body)
+            atomic_write(self._manifest_link(name, d), media_type.encode())
         if subject is not None and descriptor is not None:
             atomic_write(self._repo(name) / "_referrers" / _key(subject) / _key(d),
                          json.dumps(descriptor).encode())
-        atomic_write(self._manifest_link(name, d), media_type.encode())
         if tag:
             atomic_write(self._repo(name) / "_tags" / tag, str(d).encode())
 
