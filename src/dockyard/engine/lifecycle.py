@@ -182,8 +182,7 @@ class Lifecycle:
                 message = str(err)
                 code = 127 if isinstance(err, CommandNotFound) else \
                     126 if isinstance(err, ExecFailed) else 128
-                update_state_file(self.store.dir(cid), lambda s: s.update(
-                    Error=message, ExitCode=code, Running=False, Pid=0))
+                update_state_file(self.store.dir(cid), lambda s: _failed_start(s, message, code))
                 raise
 
     def _start(self, cid: str, record: dict[str, Any]) -> int:
@@ -432,6 +431,14 @@ def _name_conflict(name: str, owner: str) -> Exception:
     return AlreadyExists(
         f'Conflict. The container name "/{name}" is already in use by container "{owner}". '
         "You have to remove (or rename) that container to be able to reuse that name.")
+
+
+def _failed_start(state: dict[str, Any], message: str, code: int) -> None:
+    """Like docker: the error and exit code are kept; a container that never ran stays
+    "created"."""
+    state.update(Error=message, ExitCode=code, Running=False, Paused=False, Pid=0)
+    if state.get("StartedAt", model.ZERO_TIME) == model.ZERO_TIME:
+        state["Status"] = "created"
 
 
 def _mark_lost(state: dict[str, Any]) -> None:

@@ -102,3 +102,17 @@ def test_unknown_container_and_unknown_user(engine: Any) -> None:
                   {"NetworkMode": "none"})
     with pytest.raises(InvalidArgument, match="unable to find user nobody2"):
         engine.start("who")
+
+
+def test_a_runtime_refusal_keeps_the_container_created(
+        engine: Any, roots: Roots, cgroup_parent: str) -> None:
+    from dockyard.errors import SystemFailure
+
+    cid = engine.create("refused", {"Image": "busybox", "Cmd": ["true"]},
+                        {"NetworkMode": "none", "Sysctls": {"kernel.no_such_knob": "1"}})["Id"]
+    with pytest.raises(SystemFailure, match="no_such_knob"):
+        engine.start("refused")
+    state = engine.inspect("refused")["State"]
+    assert (state["Status"], state["ExitCode"], state["Running"]) == ("created", 128, False)
+    assert "no_such_knob" in state["Error"]
+    assert _leftovers(roots, cgroup_parent) == [cid, f"snapshot {cid}", f"run dir {cid}"]
