@@ -25,6 +25,7 @@ from dockyard.engine.logs.timefmt import ZERO_TIME, format_nano
 from dockyard.engine.logs.writer import LineSplitter, LogWriter, open_writer
 from dockyard.engine.monitor import protocol as P
 from dockyard.engine.monitor.records import error_exit_code, oom_kill_count, write_json_atomic
+from dockyard.engine.monitor.verbs import run_verb, runtime_error, status_code
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost memory
 if TYPE_CHECKING:
@@ -37,69 +38,6 @@ CONSOLE = "console.sock"
 DRAIN_SECONDS = 2.0  # how long to keep reading output once init has exited
 MAX_CLIENT_BACKLOG = 8 << 20
 MAX_STDIN_BACKLOG = 1 << 20
-
-
-# Every catchable signal except glibc's internal 32 and 33: the runtime's child becomes
-# the container's process, and ignored signals survive execve.
-_DEFAULT_SIGNALS = tuple(n for n in range(1, _signal.NSIG) if n not in (9, 19, 32, 33))
-
-
-def _run(argv: list[str], stdin: int, stdout: int, stderr: int) -> int:
-    """Spawn a helper (the runtime) with the given stdio; return its pid."""
-    if argv[1:3] == ["-m", "dockyard.runtime"]:
-        return _run_builtin(argv[3:], stdin, stdout, stderr)
-    null_env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "TMPDIR")}
-    return os.posix_spawnp(argv[0], argv, null_env, file_actions=[
-        (os.POSIX_SPAWN_DUP2, stdin, 0),
-        (os.POSIX_SPAWN_DUP2, stdout, 1),
-        (os.POSIX_SPAWN_DUP2, stderr, 2),
-    ], setsigdef=_DEFAULT_SIGNALS, setsigmask=())
-
-
-def _run_builtin(args: list[str], stdin: int, stdout: int, stderr: int) -> int:
-    """Our own runtime's command line in a forked child: no interpreter start per verb.
-
-    The child is what ``python -m dockyard.runtime ARGS`` would be, with the signal
-    state of a fresh process (Python itself ignores SIGPIPE and SIGXFSZ).
-    """
-    pid = os.fork()
-    if pid:
-        return pid
-    code = 1
-    try:
-        _signal.set_wakeup_fd(-1)
-        for n in _DEFAULT_SIGNALS:
-            try:
-                _signal.signal(n, _signal.SIG_DFL)
-            except (OSError, ValueError, RuntimeError):
-                pass
-        _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
-        os.dup2(stdin, 0)
-        os.dup2(stdout, 1)
-        os.dup2(stderr, 2)
-        from dockyard.runtime.cli.main import main as runtime_main
-
-        code = runtime_main(args)
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    except BaseException as e:
-        try:
-            os.write(2, f"dockyard-runtime: {type(e).__name__}: {e}\n".encode())
-        except OSError:
-            pass
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except Exception:
-            pass
-        os._exit(code)
-
-
-def _status_code(status: int) -> int:
-    if os.WIFSIGNALED(status):
-        return 128 + os.WTERMSIG(status)
-    return os.WEXITSTATUS(status)
 
 
 class _Client:
@@ -176,7 +114,7 @@ class Monitor:
             console.listen(1)
             # runc resolves relative paths from the bundle; our cwd via /proc stays short.
             argv += ["--console-socket", f"/proc/{os.getpid()}/cwd/{CONSOLE}"]
-            pid = _run([*argv, self.id], null, null, err_w)
+            pid = run_verb([*argv, self.id], null, null, err_w)
         else:
             if self.cfg.get("stdin"):
                 in_r, self.stdin_fd = os.pipe2(os.O_CLOEXEC)
@@ -186,7 +124,7 @@ class Monitor:
             out_r, out_w = os.pipe2(os.O_CLOEXEC)
             child_fds.append(out_w)
             self.outputs = {out_r: "stdout", err_r: "stderr"}
-            pid = _run([*argv, self.id], in_r, out_w, err_w)
+            pid = run_verb([*argv, self.id], in_r, out_w, err_w)
         for fd in child_fds:
             os.close(fd)
         _, status = os.waitpid(pid, 0)
@@ -206,7 +144,7 @@ class Monitor:
             os.close(err_r)
             if status == 0:
                 return "runtime created the container but sent no terminal on the console socket"
-            return _runtime_error(text) or f"runtime create exited with status {status}"
+            return runtime_error(text) or f"runtime create exited with status {status}"
         if self.tty:
             os.close(err_r)
         with open(os.path.join(self.run_dir, "init.pid")) as f:
@@ -237,14 +175,14 @@ class Monitor:
             return f"container {self.id} is already {self.state['Status']}"
         null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
-        pid = _run([*self.runtime, "start", self.id], null, null, err_w)
+        pid = run_verb([*self.runtime, "start", self.id], null, null, err_w)
         os.close(null)
         os.close(err_w)
         _, status = os.waitpid(pid, 0)
         text = os.read(err_r, 65536).decode("utf-8", "replace") if status else ""
         os.close(err_r)
         if status != 0:
-            return _runtime_error(text) or f"runtime start exited with status {status}"
+            return runtime_error(text) or f"runtime start exited with status {status}"
         self.record(Status="running", Running=True, Pid=self.pid,
                     StartedAt=format_nano(time.time_ns()))
         return None
@@ -252,7 +190,7 @@ class Monitor:
     def delete(self) -> None:
         null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         try:
-            pid = _run([*self.runtime, "delete", "--force", self.id], null, null, 2)
+            pid = run_verb([*self.runtime, "delete", "--force", self.id], null, null, 2)
             os.waitpid(pid, 0)
         except OSError as e:
             sys.stderr.write(f"monitor: runtime delete: {e}\n")
@@ -325,7 +263,7 @@ class Monitor:
             if pid == 0:
                 return
             if pid == self.pid and self.exit_status is None:
-                self.exit_status = _status_code(status)
+                self.exit_status = status_code(status)
 
     def _accept(self, listener: _socket.socket) -> None:
         while True:
@@ -555,17 +493,6 @@ class Monitor:
             except OSError:
                 pass
             c.sock.close()
-
-
-def _runtime_error(text: str) -> str:
-    """The last meaningful line a runtime printed (runc's ``level=error msg=...``)."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    if not lines:
-        return ""
-    last = lines[-1]
-    if 'msg="' in last:
-        last = last.split('msg="', 1)[1].rsplit('"', 1)[0].replace('\\"', '"')
-    return last
 
 
 def _unlink(path: str) -> None:
