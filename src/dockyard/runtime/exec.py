@@ -128,13 +128,18 @@ def exec_process(state_root: StrPath, container_id: str, opts: ExecOptions) -> i
     parent, child = _socket.socketpair(_socket.AF_UNIX,
                                        _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
     pid = 0
+    ours = None
     try:
         if plan.process.get("terminal"):
-            if not opts.console_socket:
-                raise InvalidArgument("exec: -t needs --console-socket")
-            from dockyard.runtime.console import connect_console_socket
+            if opts.console_socket:
+                from dockyard.runtime.console import connect_console_socket
 
-            plan.console = connect_console_socket(opts.console_socket)
+                plan.console = connect_console_socket(opts.console_socket)
+            elif opts.detach:
+                raise InvalidArgument("exec: -t with --detach needs --console-socket")
+            else:  # our own pty, proxied to our stdio as runc does
+                ours, plan.console = _socket.socketpair(_socket.AF_UNIX,
+                                                        _socket.SOCK_STREAM)
         from dockyard.runtime.init import spawn
 
         mid, pid = spawn(plan, parent, child)
@@ -150,6 +155,14 @@ def exec_process(state_root: StrPath, container_id: str, opts: ExecOptions) -> i
         write_pid_file(opts.pid_file, pid)
     if opts.detach:
         return 0
+    if ours is not None:
+        from dockyard.runtime.console import proxy, receive_master
+
+        try:
+            master = receive_master(ours)
+        finally:
+            ours.close()
+        proxy(master)
     return _wait(pid)
 
 

@@ -251,3 +251,18 @@ def test_exec_into_a_user_namespace(rt: list[str], reachable_bundle: Bundle) -> 
     assert r.returncode == 0, r.stderr
     uid, *mapping, pid = r.stdout.split()
     assert uid == "0" and mapping == ["0", "300000", "65536"] and int(pid) > 1
+
+
+def test_exec_with_a_terminal_proxies_our_tty(rt: list[str], running: str) -> None:
+    import pexpect
+
+    child = pexpect.spawn(rt[0], [*rt[1:], "exec", "-t", running, "sh", "-c",
+                                  "read x; echo got=$x $(tty); exit 6"],
+                          timeout=20, encoding="utf-8")
+    try:
+        child.sendline("there")
+        child.expect(r"got=there /dev/pts/\d+")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 6
