@@ -82,10 +82,15 @@ def make_dir(root: Path, path: str, owner: Owner, mode: int = 0o755) -> Path:
     for part in [p for p in path.split("/") if p not in ("", ".")]:
         nxt = rooted.resolve(root, str(current.relative_to(root) / part))
         if not os.path.lexists(nxt):
-            os.mkdir(nxt, mode)
-            os.chmod(nxt, mode)
-            uid, gid = owner or (0, 0)
-            os.lchown(nxt, uid, gid)
+            # a link may lead to a missing path (still inside root): make all of it
+            missing = [nxt]
+            while not os.path.lexists(missing[-1].parent):
+                missing.append(missing[-1].parent)
+            for new in reversed(missing):
+                os.mkdir(new, mode)
+                os.chmod(new, mode)
+                uid, gid = owner or (0, 0)
+                os.lchown(new, uid, gid)
         elif not nxt.is_dir():
             raise InvalidArgument(f"cannot copy to {path}: {part} is not a directory")
         current = nxt
