@@ -253,10 +253,18 @@ def finish_rootfs(config: dict[str, Any]) -> None:
         if ".." in key.split("."):
             raise Forbidden(f"config.json: linux.sysctl: {key}: bad name")
         try:
-            with open(path, "w") as f:
-                f.write(value)
+            fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError as exc:
             raise SystemFailure(f"config.json: linux.sysctl.{key}: {exc.strerror}") from None
+        try:
+            # A mount over /proc/sys could redirect the write anywhere: procfs only.
+            if sc.fs_type(fd) != sc.PROC_SUPER_MAGIC:
+                raise Forbidden(f"config.json: linux.sysctl.{key}: {path} is not on procfs")
+            os.write(fd, value.encode())
+        except OSError as exc:
+            raise SystemFailure(f"config.json: linux.sysctl.{key}: {exc.strerror}") from None
+        finally:
+            os.close(fd)
     root_fd = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for path in linux.get("readonlyPaths") or ():

@@ -13,9 +13,9 @@ __all__ = [
     "CLONE_NEWCGROUP", "CLONE_NEWIPC", "CLONE_NEWNET", "CLONE_NEWNS", "CLONE_NEWPID",
     "CLONE_NEWUSER", "CLONE_NEWUTS", "MNT_DETACH", "MS_BIND", "MS_NODEV", "MS_NOEXEC",
     "MS_NOSUID", "MS_PRIVATE", "MS_RDONLY", "MS_REC", "MS_REMOUNT", "MS_SHARED",
-    "MS_SLAVE", "MS_UNBINDABLE", "RESOLVE_IN_ROOT", "RESOLVE_NO_MAGICLINKS",
-    "mount", "openat2", "pivot_root", "prctl", "setdomainname", "sethostname", "setns",
-    "umount2", "unshare",
+    "MS_SLAVE", "MS_UNBINDABLE", "PROC_SUPER_MAGIC", "RESOLVE_IN_ROOT",
+    "RESOLVE_NO_MAGICLINKS", "fs_type", "mount", "openat2", "pivot_root", "prctl",
+    "setdomainname", "sethostname", "setns", "umount2", "unshare",
 ]
 
 CLONE_NEWNS = 0x00020000
@@ -111,3 +111,13 @@ def openat2(dirfd: int, path: str, flags: int, mode: int = 0, resolve: int = 0) 
     how = _OpenHow(flags | os.O_CLOEXEC, mode, resolve)
     return _check(_libc.syscall(_NR["openat2"], dirfd, _b(path), ctypes.byref(how),
                                 ctypes.sizeof(how)), path)
+
+
+PROC_SUPER_MAGIC = 0x9FA0
+
+
+def fs_type(fd: int) -> int:
+    """``f_type`` of fstatfs(2): which filesystem an open descriptor is on."""
+    buf = ctypes.create_string_buffer(256)  # struct statfs is 120 bytes on 64-bit
+    _check(_libc.fstatfs(fd, buf), f"fd {fd}")
+    return int.from_bytes(buf.raw[:8], "little", signed=True)

@@ -91,3 +91,24 @@ def test_library_lifecycle_in_process(state_root: Path, bundle: Bundle) -> None:
         os._exit(0 if os.readlink("/proc/self/ns/pid") ==
                  os.readlink(f"/proc/{os.getppid()}/ns/pid") else 1)
     assert os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) == 0
+
+
+def test_sysctls_are_written_on_procfs_only(runtime_cmd: list[str], state_root: Path,
+                                           bundle: Bundle, tmp_path: Path) -> None:
+    bundle.config["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
+    bundle.write(args=["cat", "/proc/sys/net/ipv4/ip_forward"])
+    r = run_cmd([*runtime_cmd, "--root", str(state_root), "run", "-b", str(bundle.path),
+                 "sys1"])
+    assert r.returncode == 0 and r.stdout == "1\n", r
+    # A mount over a /proc/sys file must not turn the sysctl into a write elsewhere.
+    decoy = tmp_path / "decoy"
+    decoy.write_text("untouched\n")
+    bundle.config["linux"]["sysctl"] = {"kernel.domainname": "evil"}
+    bundle.config["mounts"].append({"destination": "/proc/sys/kernel/domainname",
+                                    "type": "bind", "source": str(decoy),
+                                    "options": ["bind"]})
+    bundle.write()
+    r = run_cmd([*runtime_cmd, "--root", str(state_root), "run", "-b", str(bundle.path),
+                 "sys2"])
+    assert r.returncode == 1 and "not on procfs" in r.stderr, r
+    assert decoy.read_text() == "untouched\n"
