@@ -3,6 +3,7 @@
 
 Plain http is used for loopback registries and those listed in
 ``DOCKYARD_INSECURE_REGISTRIES`` (comma-separated ``host[:port]``), docker's rule.
+``DOCKYARD_REGISTRY_MIRRORS`` (comma-separated urls) are tried before Docker Hub.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from dockyard.errors import InvalidArgument
 __all__ = ["register"]
 
 
+def _list_env(name: str) -> tuple[str, ...]:
+    return tuple(h.strip() for h in os.environ.get(name, "").split(",") if h.strip())
+
+
 def _insecure() -> frozenset[str]:
-    raw = os.environ.get("DOCKYARD_INSECURE_REGISTRIES", "")
-    return frozenset(h.strip() for h in raw.split(",") if h.strip())
+    return frozenset(_list_env("DOCKYARD_INSECURE_REGISTRIES"))
 
 
 def _auth(domain: str) -> Any:
@@ -62,7 +66,8 @@ def pull_command(name: str, quiet: bool, platform: str) -> None:
         click.echo(f"{ref.tag or ref.digest}: Pulling from {ref.path}")
     with _store() as store:
         image = asyncio.run(pull(store, ref, platform=want, insecure=_insecure(),
-                                 auth=_auth(ref.domain), progress=progress))
+                                 auth=_auth(ref.domain), progress=progress,
+                                 mirrors=_list_env("DOCKYARD_REGISTRY_MIRRORS")))
     if quiet:
         click.echo(ref.familiar())
         return

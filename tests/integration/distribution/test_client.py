@@ -137,3 +137,20 @@ def test_skopeo_reads_what_we_pushed_to_distribution(
                           f"docker://{distribution}/s:1"], capture_output=True, text=True,
                          timeout=60, check=True).stdout
     assert '"rootfs"' in out and image.config.diff_ids[0].hex in out
+
+
+def test_mirror_stands_in_for_docker_hub(registry: RegistryThread,
+                                         source: tuple[ImageStore, Image],
+                                         empty_store: ImageStore) -> None:
+    store, image = source
+    asyncio.run(push(store, "local/busybox:v1",
+                     parse_reference(f"127.0.0.1:{registry.port}/library/busybox:latest")))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    # the dead mirror is skipped; the Hub is never reached because the next one answers
+    pulled = asyncio.run(pull(empty_store, parse_reference("busybox"),
+                              mirrors=(dead, registry.url + "/")))
+    assert pulled.id == image.id
+    assert empty_store.resolve("busybox").id == image.id
+    assert "docker.io/library/busybox:latest" in pulled.names

@@ -18,8 +18,9 @@ from dockyard.distribution.client.protocol import (
     manifest_url,
     repo_scope,
 )
-from dockyard.errors import Corrupt, InvalidArgument, NotFound, SystemFailure
+from dockyard.errors import Corrupt, DockyardError, InvalidArgument, NotFound, SystemFailure
 from dockyard.oci import (
+    DEFAULT_DOMAIN,
     Descriptor,
     Digest,
     Index,
@@ -126,9 +127,26 @@ def _pick(index: Index, ref: Reference, platform: Platform) -> Descriptor:
 
 async def pull(store: ImageStore, ref: Reference, *, platform: Platform | None = None,
                insecure: frozenset[str] = frozenset(), auth: Auth | None = None,
-               parallel: int = 6, progress: Progress | None = None) -> Image:
-    """Pull ``ref`` into ``store``; returns the image, tagged ``ref`` when it has a tag."""
-    base = endpoint(ref.domain, insecure)
+               parallel: int = 6, progress: Progress | None = None,
+               mirrors: tuple[str, ...] = ()) -> Image:
+    """Pull ``ref`` into ``store``; returns the image, tagged ``ref`` when it has a tag.
+    Docker Hub references try each of ``mirrors`` (``http[s]://host[:port]``) first,
+    as docker's ``registry-mirrors`` do, and fall back to the Hub."""
+    if ref.domain == DEFAULT_DOMAIN:
+        for mirror in mirrors:
+            if not mirror.startswith(("http://", "https://")):
+                raise InvalidArgument(f"invalid registry mirror {mirror!r}: want a url")
+            try:
+                return await _pull_from(store, mirror.rstrip("/"), ref, platform, None,
+                                        parallel, progress)
+            except DockyardError:
+                continue  # docker falls back to the next mirror, then the Hub
+    return await _pull_from(store, endpoint(ref.domain, insecure), ref, platform, auth,
+                            parallel, progress)
+
+
+async def _pull_from(store: ImageStore, base: str, ref: Reference, platform: Platform | None,
+                     auth: Auth | None, parallel: int, progress: Progress | None) -> Image:
     session = Session(auth, limit=parallel + 2)
     try:
         body, media_type, mdigest = await fetch_manifest(session, base, ref)
@@ -143,7 +161,7 @@ async def pull(store: ImageStore, ref: Reference, *, platform: Platform | None =
         gate = asyncio.Semaphore(parallel)
         with store.writing():
             await run_all(_fetch_blob(session, store, base, ref, d, gate, progress)
-                       for d in (doc.config, *doc.layers))
+                          for d in (doc.config, *doc.layers))
             image, _ = store.register(doc, [str(ref)] if ref.tag else [],
                                       [f"{ref.name}@{mdigest}"], hold=False)
         return image
