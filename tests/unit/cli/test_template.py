@@ -196,3 +196,23 @@ def test_inspect_format_like_docker(tmp_path: Path, source: str) -> None:
                                    {"/containers/web/json": DOC})
     assert theirs, stderr
     assert parse(source).execute(DOC) + "\n" == theirs
+
+
+_CELL = st.text(alphabet="abcxyz0123 -", max_size=12)
+
+
+@given(st.integers(min_value=1, max_value=5).flatmap(
+    lambda n: st.lists(st.lists(_CELL, min_size=n, max_size=n), min_size=1, max_size=6)))
+def test_tabwrite_aligns_columns(rows: list[list[str]]) -> None:
+    out = tabwrite("".join("\t".join(r) + "\n" for r in rows))
+    lines = out.split("\n")[:-1]
+    assert len(lines) == len(rows)
+    ncols = len(rows[0])
+    for col in range(ncols - 1):
+        width = max(10, max(len(r[col]) for r in rows) + 3)
+        for line, row in zip(lines, rows, strict=True):
+            start = sum(max(10, max(len(r[c]) for r in rows) + 3) for c in range(col))
+            assert line[start:start + len(row[col])] == row[col]
+            assert line[start + len(row[col]):start + width].strip() == ""
+    for line, row in zip(lines, rows, strict=True):
+        assert line.endswith(row[-1])
