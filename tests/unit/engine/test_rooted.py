@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -33,7 +35,9 @@ def root(tmp_path: Path) -> Path:
     return _make_root(tmp_path / "root")
 
 
-_SHARED = _make_root(Path(tempfile.mkdtemp(prefix="dy-rooted-")) / "root")
+_SHARED_BASE = Path(tempfile.mkdtemp(prefix="dy-rooted-"))
+atexit.register(shutil.rmtree, _SHARED_BASE, True)  # hypothesis needs it module-wide
+_SHARED = _make_root(_SHARED_BASE / "root")
 
 
 def test_resolve_confines_links(root: Path) -> None:
