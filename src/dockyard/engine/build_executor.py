@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -185,14 +186,19 @@ class BuildExecutor:
         if request.mounts:
             kinds = sorted({m.type for m in request.mounts})
             raise InvalidArgument(f"RUN --mount=type={','.join(kinds)} is not supported yet")
-        if request.inline_files:
-            raise InvalidArgument("RUN with a #! heredoc script is not supported yet")
         if request.network not in ("default", "none", "host"):
             raise InvalidArgument(f"RUN --network={request.network}: want default, none "
                                   "or host")
+        # BuildKit mounts heredoc scripts at /dev/pipes/NAME; the engine has no user
+        # mounts, so they sit in a directory of the container's upper dir, removed
+        # before the diff (nothing below it exists in the parent: no whiteout needed)
+        pipes = f"/.dockyard-pipes-{secrets.token_hex(6)}"
+        args = [pipes + a[len("/dev/pipes"):] if a.startswith("/dev/pipes/")
+                and a[len("/dev/pipes/"):] in request.inline_files else a
+                for a in request.args]
         with self._lock:
             marker = self.images.expect(request.parent or "")
-            config = {"Image": marker, "Cmd": list(request.args), "Entrypoint": None,
+            config = {"Image": marker, "Cmd": args, "Entrypoint": None,
                       "Env": [f"{k}={v}" for k, v in request.env.items()],
                       "WorkingDir": request.workdir or "/", "User": request.user,
                       "Labels": {"dockyard.build": "run"}}
@@ -204,13 +210,20 @@ class BuildExecutor:
             except BaseException:
                 self.images.forget(marker)
                 raise
+        scripts = self.images.snapshotter.writable(cid).path / pipes.lstrip("/")
         try:
+            if request.inline_files:
+                scripts.mkdir(mode=0o755)
+                for name, text in request.inline_files.items():
+                    (scripts / name).write_text(text)
+                    os.chmod(scripts / name, 0o755)
             self.engine.start(cid)
             code = int(self.engine.wait(cid).get("StatusCode", -1))
             lines = self._output(cid)
             if code != 0:
                 raise RunFailed(code, lines[-LAST_LINES:])
             with self._lock:
+                shutil.rmtree(scripts, ignore_errors=True)
                 clean_run_artifacts(self.images.snapshotter, cid)
                 return self._commit_key(cid, request.cache_key, request.parent)
         finally:
@@ -283,8 +296,6 @@ class BuildExecutor:
                     files.append((name, tmp / name, None))
                 copy_into(root, request.dest, files, owner, chmod)
             finally:
-                import shutil
-
                 shutil.rmtree(tmp, ignore_errors=True)
 
     # -- the image ------------------------------------------------------------------

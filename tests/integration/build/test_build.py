@@ -148,3 +148,24 @@ def test_target_label_and_dockerfile_from_stdin(benv: BuildEnv, tmp_path: Path) 
     assert benv.dockyard("run", "--rm", "t:stdin", "cat", "/which").stdout == "second\n"
     bad = benv.build(ctx, "--target", "third")
     assert bad.code == 1 and "third" in bad.err
+
+
+def test_heredocs_run_scripts_and_copy_files(benv: BuildEnv, tmp_path: Path) -> None:
+    dockerfile = (
+        "FROM busybox\n"
+        "RUN <<EOF\necho plain heredoc > /one\necho $((1 + 2)) >> /one\nEOF\n"
+        "RUN <<-SCRIPT\n\t#!/bin/sh -e\n\techo \"script $0\" > /two\nSCRIPT\n"
+        "COPY <<EOT /etc/motd\nwelcome\nEOT\n"
+        "CMD [\"cat\", \"/one\", \"/two\", \"/etc/motd\"]\n")
+    ctx = write(tmp_path / "ctx", {"Dockerfile": dockerfile})
+    benv.ok(ctx, "-t", "here:1")
+    run = benv.dockyard("run", "--rm", "here:1")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[:2] == ["plain heredoc", "3"]
+    assert lines[2].startswith("script /") and lines[2].endswith("/SCRIPT")
+    assert lines[3] == "welcome"
+    listing = benv.dockyard("run", "--rm", "here:1", "ls", "-a", "/")
+    assert ".dockyard-pipes" not in listing.stdout
+    history = benv.dockyard("history", "--no-trunc", "--format", "{{.CreatedBy}}", "here:1")
+    assert "/dev/pipes/SCRIPT" in history.stdout
