@@ -148,15 +148,43 @@ def _follow_output(cdir: str, cid: str, config: dict[str, Any],
         delay[0] = 0.001
 
 
+def _replay(cdir: str, cid: str, driver: str, until_ns: int) -> None:
+    """Print what the container logged before ``until_ns``: the output it made between
+    its start and our attach, which the attach itself does not carry."""
+    from dockyard.engine.logs import read_logs
+
+    if driver == "none":
+        return
+    out, err = sys.stdout.buffer, sys.stderr.buffer
+    with contextlib.suppress(DockyardError, OSError):
+        for entry in read_logs(cdir, cid, driver, until_ns=until_ns - 1):
+            (out if entry.stream == "stdout" else err).write(entry.data)
+    out.flush()
+    err.flush()
+
+
 def _attach(eng: Engine, cid: str, stdin: bool, detach_keys: str | None,
-            output: bool = True) -> int | None:
-    """Relay through the monitor; with ``output=False`` only stdin goes through it."""
+            output: bool = True, replay_driver: str | None = None) -> int | None:
+    """Relay through the monitor; with ``output=False`` only stdin goes through it.
+
+    With ``replay_driver`` (``run``, which started the container a moment ago) the
+    output logged before the attach is printed first, so a shell's first prompt shows.
+    """
     from dockyard.engine.monitor import DEFAULT_DETACH_KEYS, attach, parse_detach_keys
 
     keys = parse_detach_keys(detach_keys) if detach_keys else DEFAULT_DETACH_KEYS
     sys.stdout.flush()
     if output:
-        return attach(eng.run_dir(cid), stdin=0 if stdin else None, detach_keys=keys)
+        on_attached = None
+        if replay_driver is not None:
+            # Output logged before this moment never reaches an attach made after it.
+            cdir, since = eng.container_dir(cid), time.time_ns()
+
+            def on_attached() -> None:
+                _replay(cdir, cid, replay_driver, since)
+
+        return attach(eng.run_dir(cid), stdin=0 if stdin else None, detach_keys=keys,
+                      on_attached=on_attached)
     with open(os.devnull, "wb") as sink:
         return attach(eng.run_dir(cid), stdin=0 if stdin else None, stdout=sink.fileno(),
                       stderr=sink.fileno(), detach_keys=keys)
@@ -189,7 +217,8 @@ def _stay_attached(eng: Engine, cid: str, req: CreateRequest, sig_proxy: bool,
             if _stdin_and_log(eng, cid, cfg, hc, detach_keys) is None:
                 return 0
         elif interactive or _log_type(hc) == "none":
-            code = _attach(eng, cid, bool(cfg["AttachStdin"]), detach_keys)
+            code = _attach(eng, cid, bool(cfg["AttachStdin"]), detach_keys,
+                           replay_driver=_log_type(hc))
             if code is None:  # detached with the detach keys: the container runs on
                 return 0
         else:
