@@ -149,7 +149,9 @@ def registry() -> None:
 @click.option("--root", "root", required=True, type=click.Path(file_okay=False),
               help="Directory that holds the registry's content.")
 @click.option("--read-only", is_flag=True, help="Refuse pushes and deletes.")
-def serve_command(addr: str, root: str, read_only: bool) -> None:
+@click.option("--htpasswd", default=None, type=click.Path(dir_okay=False),
+              help="Require basic auth from this htpasswd file (bcrypt).")
+def serve_command(addr: str, root: str, read_only: bool, htpasswd: str | None) -> None:
     """Serve the OCI distribution API from ROOT."""
     from dockyard.distribution.server import serve
 
@@ -158,7 +160,7 @@ def serve_command(addr: str, root: str, read_only: bool) -> None:
         print(f"listening on {host}:{port}", file=sys.stderr, flush=True)
 
     try:
-        serve(Path(root), addr, read_only, ready)
+        serve(Path(root), addr, read_only, ready, Path(htpasswd) if htpasswd else None)
     except KeyboardInterrupt:
         pass
 

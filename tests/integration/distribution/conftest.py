@@ -33,12 +33,13 @@ class Reply:
 class RegistryThread:
     """The server's own event loop in a daemon thread."""
 
-    def __init__(self, root: Path, read_only: bool = False) -> None:
+    def __init__(self, root: Path, read_only: bool = False,
+                 htpasswd: Path | None = None) -> None:
         self.root = root
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        fut = asyncio.run_coroutine_threadsafe(start(root, "127.0.0.1", 0, read_only),
+        fut = asyncio.run_coroutine_threadsafe(start(root, "127.0.0.1", 0, read_only, htpasswd),
                                                self.loop)
         self.port, self._stop = fut.result(10)
         self.url = f"http://127.0.0.1:{self.port}"

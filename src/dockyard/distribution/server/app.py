@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard.distribution.server.errors import RegistryError, error_body
+from dockyard.distribution.server.htpasswd import Htpasswd
 from dockyard.distribution.server.manifests import MAX_MANIFEST, check_manifest
 from dockyard.distribution.server.names import (
     check_name,
@@ -82,14 +83,31 @@ def _paginate(items: list[str], query: Any, url: str, cap: int | None) -> tuple[
 class Registry:
     """Request handlers bound to one storage root."""
 
-    def __init__(self, root: Path, read_only: bool = False) -> None:
+    def __init__(self, root: Path, read_only: bool = False,
+                 htpasswd: Htpasswd | None = None) -> None:
         self.storage = RegistryStorage(root)
         self.read_only = read_only
+        self.htpasswd = htpasswd
+
+    async def _authorize(self, request: web.Request) -> None:
+        if self.htpasswd is None:
+            return
+        header = request.headers.get("Authorization", "")
+        loop = asyncio.get_running_loop()
+        if await loop.run_in_executor(None, self.htpasswd.check, header) is None:
+            raise RegistryError("UNAUTHORIZED", "credentials required" if not header
+                                else "incorrect username or password")
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         from aiohttp import web
 
         try:
+            try:
+                await self._authorize(request)
+            except RegistryError as err:
+                return web.Response(status=err.status, body=error_body(err),
+                                    content_type="application/json", headers={
+                                        "WWW-Authenticate": 'Basic realm="dockyard"'})
             kind, parts = route(request.match_info.get("tail", ""))
             if request.method in _WRITES and self.read_only:
                 raise RegistryError("UNSUPPORTED", "the registry is read-only")
@@ -373,11 +391,13 @@ async def _elsewhere(request: web.Request) -> web.StreamResponse:
                         content_type="application/json")
 
 
-def make_app(root: Path, read_only: bool = False) -> web.Application:
-    """The aiohttp application serving ``/v2/`` from ``root``."""
+def make_app(root: Path, read_only: bool = False, htpasswd: Path | None = None
+             ) -> web.Application:
+    """The aiohttp application serving ``/v2/`` from ``root`` (basic auth against
+    ``htpasswd`` when given)."""
     from aiohttp import web
 
-    registry = Registry(root, read_only)
+    registry = Registry(root, read_only, Htpasswd(htpasswd) if htpasswd else None)
     app = web.Application(client_max_size=MAX_MANIFEST + 1)
     app.router.add_route("*", "/v2/{tail:.*}", registry.dispatch)
     app.router.add_route("*", "/v2", registry.dispatch)

@@ -19,14 +19,15 @@ def parse_addr(addr: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-async def start(root: Path, host: str, port: int, read_only: bool = False
-                ) -> tuple[int, Callable[[], Awaitable[None]]]:
+async def start(root: Path, host: str, port: int, read_only: bool = False,
+                htpasswd: Path | None = None) -> tuple[int, Callable[[], Awaitable[None]]]:
     """Start serving; returns the bound port and a coroutine function that stops it."""
     from aiohttp import web
 
     from dockyard.distribution.server.app import make_app
 
-    runner = web.AppRunner(make_app(root, read_only), access_log=None, shutdown_timeout=2.0)
+    runner = web.AppRunner(make_app(root, read_only, htpasswd), access_log=None,
+                           shutdown_timeout=2.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()
@@ -35,12 +36,12 @@ async def start(root: Path, host: str, port: int, read_only: bool = False
 
 
 def serve(root: Path, addr: str, read_only: bool = False,
-          ready: Callable[[int], None] | None = None) -> None:
+          ready: Callable[[int], None] | None = None, htpasswd: Path | None = None) -> None:
     """Serve until interrupted; ``ready`` gets the bound port."""
     host, port = parse_addr(addr)
 
     async def main() -> None:
-        bound, stop = await start(root, host, port, read_only)
+        bound, stop = await start(root, host, port, read_only, htpasswd)
         if ready is not None:
             ready(bound)
         try:
