@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.busybox import copy_rootfs, make_busybox_rootfs
-from tests.support.leaks import find_leaks
+from tests.support.leaks import find_leaks, remove_cgroup_parent
 
 TOKEN = os.environ.setdefault("DOCKYARD_TEST_TOKEN", "dyt" + secrets.token_hex(3))
 
@@ -31,9 +31,15 @@ def session_token() -> str:
 
 
 @pytest.fixture(scope="session")
-def cgroup_parent() -> str:
-    """Parent cgroup name for containers started by tests (leak-checked)."""
-    return f"dockyard-test-{TOKEN}"
+def cgroup_parent() -> Iterator[str]:
+    """Parent cgroup name for containers started by tests (leak-checked).
+
+    The empty parent is removed at the end of the session; anything left inside it
+    is a leak that the end-of-run check reports.
+    """
+    name = f"dockyard-test-{TOKEN}"
+    yield name
+    remove_cgroup_parent(name)
 
 
 @pytest.fixture(scope="session")
@@ -71,6 +77,14 @@ def dockerd(tmp_path_factory: pytest.TempPathFactory, cgroup_parent: str) -> Ite
         yield d
     finally:
         stop_dockerd(d, f"{cgroup_parent}-docker")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A private, short base directory per session: pytest's numbered dirs are pruned by
+    # *other* sessions (it keeps the newest three), which pulled the tmp dirs from under
+    # tests running side by side; short paths also keep unix sockets under 108 bytes.
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        config.option.basetemp = f"/tmp/dy-{TOKEN}"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

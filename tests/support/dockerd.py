@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from tests.support.leaks import remove_cgroup_parent
+
 DOCKERD = shutil.which("dockerd")
 DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else shutil.which("docker")
 
@@ -87,27 +89,6 @@ def _spawn_dockerd(base: Path, sock: Path, cgroup_parent: str,
     )
 
 
-def remove_cgroup_dirs(name: str, max_depth: int = 4) -> None:
-    """rmdir every cgroup called ``name`` (and its empty children) in every hierarchy.
-
-    dockerd resolves a relative --cgroup-parent against its own cgroup, which in this
-    sandbox is not the root in every hierarchy, so search a few levels down.
-    """
-    base = Path("/sys/fs/cgroup")
-    for top in base.iterdir():
-        for dirpath, dirnames, _ in os.walk(top):
-            if dirpath[len(str(top)):].count("/") >= max_depth:
-                dirnames[:] = []
-            if os.path.basename(dirpath) != name:
-                continue
-            dirnames[:] = []
-            for sub, _, _ in sorted(os.walk(dirpath), key=lambda w: len(w[0]), reverse=True):
-                try:
-                    os.rmdir(sub)
-                except OSError:
-                    pass
-
-
 def stop_dockerd(d: Dockerd, cgroup_parent: str | None = None) -> None:
     """Remove its containers, stop it, and remove everything it left under its base."""
     ids = d.docker("ps", "-aq", check=False, timeout=30).stdout.split()
@@ -139,4 +120,4 @@ def stop_dockerd(d: Dockerd, cgroup_parent: str | None = None) -> None:
         subprocess.run(["umount", "-l", target], check=False, capture_output=True)
     shutil.rmtree(d.base, ignore_errors=True)
     if cgroup_parent:
-        remove_cgroup_dirs(cgroup_parent)
+        remove_cgroup_parent(cgroup_parent)

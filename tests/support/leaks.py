@@ -34,11 +34,24 @@ def _cgroups(token: str) -> list[str]:
     return found
 
 
+def _ancestors() -> set[int]:
+    """This process and its ancestors (a wrapper like ``timeout`` may name the tmp dir)."""
+    pids, pid = set(), os.getpid()
+    while pid > 1:
+        pids.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return pids
+
+
 def _processes(marker: str) -> list[str]:
     found = []
-    me = os.getpid()
+    mine = _ancestors()
     for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) == me:
+        if not pid.isdigit() or int(pid) in mine:
             continue
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -56,6 +69,26 @@ def _command_lines(args: list[str], token: str) -> list[str]:
     except (OSError, subprocess.TimeoutExpired):
         return []
     return [line for line in out.splitlines() if token in line]
+
+
+def remove_cgroup_parent(name: str, max_depth: int = 4) -> None:
+    """rmdir every empty cgroup called ``name`` in every hierarchy.
+
+    Only the parent itself: a child left inside it is a leak for ``find_leaks`` to
+    report, not something to sweep away. Relative cgroup paths resolve against the
+    caller's own cgroup, which in this sandbox is not the root in every hierarchy, so
+    look a few levels down.
+    """
+    for top in Path("/sys/fs/cgroup").iterdir():
+        for dirpath, dirnames, _ in os.walk(top):
+            if dirpath[len(str(top)):].count("/") >= max_depth:
+                dirnames[:] = []
+            if os.path.basename(dirpath) == name:
+                dirnames[:] = []
+                try:
+                    os.rmdir(dirpath)
+                except OSError:  # not empty: find_leaks will name what is inside
+                    pass
 
 
 def find_leaks(token: str, tmpdir: str) -> dict[str, list[str]]:

@@ -1,8 +1,8 @@
 """Bundles, state roots and runtime commands for the runtime's integration tests.
 
 Every container a test creates is force-deleted by the ``state_root`` fixture (ours
-with the library, runc's with ``runc delete --force``), and the session's cgroup
-parent is removed at the end, so nothing outlives the test even when it fails.
+with the library, runc's with ``runc delete --force``), and tests/conftest.py removes the
+session's empty cgroup parent at the end, so nothing outlives the test even when it fails.
 """
 
 from __future__ import annotations
@@ -27,21 +27,6 @@ RUNC = shutil.which("runc")
 def runtime_cmd(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     """The fast launcher of dockyard-runtime, as a command prefix."""
     return [str(write_launcher(tmp_path_factory.mktemp("bin") / "dockyard-runtime"))]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _remove_cgroup_parent(cgroup_parent: str) -> Iterator[None]:
-    yield
-    base = Path("/sys/fs/cgroup")
-    for top in base.iterdir():
-        parent = top / cgroup_parent
-        if parent.is_dir():
-            dirs = [d for d in parent.rglob("*") if d.is_dir()]
-            for d in [*sorted(dirs, key=lambda p: -len(p.parts)), parent]:
-                try:
-                    d.rmdir()
-                except OSError:  # still in use: the leak check will name it
-                    pass
 
 
 class Bundle:
