@@ -27,6 +27,7 @@ class Gate:
         self.granted: dict[str, set[str]] = {}
         self.counts: Counter[str] = Counter()
         self.cut_blobs: set[str] = set()  # digests whose next GET dies half-way
+        self.ranges: list[tuple[str, str]] = []  # (digest, Range) of ranged blob GETs
 
     def app(self) -> web.Application:
         from aiohttp import web
@@ -85,6 +86,8 @@ class Gate:
                                                   "message": "authentication required"}]},
                                      status=401, headers=self._challenge(scope))
         self.counts[f"{request.method} {kind}"] += 1
+        if kind == "blob" and "Range" in request.headers:
+            self.ranges.append((parts["ref"], request.headers["Range"]))
         body = await request.read()
         headers = {k: request.headers[k] for k in _FORWARD if k in request.headers}
         async with aiohttp.ClientSession(auto_decompress=False) as session, \

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.distribution import Auth, check_login, pull, push
-from dockyard.errors import Forbidden, SystemFailure
+from dockyard.errors import Corrupt, Forbidden, SystemFailure
 from dockyard.images import Image, ImageStore
 from dockyard.oci import Descriptor, Manifest, mediatypes, parse_reference
 from dockyard.settings import Roots
@@ -97,6 +97,10 @@ def test_cut_pull_resumes_without_refetching(gated: GateThread,
     assert dst.list() == []
     assert not dst.content.exists(image.manifest.layers[2].digest)
     assert list(dst.content.ingest_dir.iterdir()) == []
+    # the bytes that did arrive wait outside the content store for the next pull
+    partial = dst.roots.tmp / "partial-blobs" / f"sha256-{cut.split(':')[1]}"
+    got = partial.stat().st_size
+    assert 0 < got < image.manifest.layers[2].size
     before = gated.gate.counts["GET blob"]
     done = {d.digest for d in (image.manifest.config, *image.manifest.layers)
             if dst.content.exists(d.digest)}
@@ -104,3 +108,23 @@ def test_cut_pull_resumes_without_refetching(gated: GateThread,
     pulled = asyncio.run(pull(dst, ref))
     assert pulled.id == image.id
     assert gated.gate.counts["GET blob"] - before == 5 - len(done)
+    assert gated.gate.ranges == [(cut, f"bytes={got}-")]  # only the rest was fetched
+    assert not partial.exists()
+    assert dst.content.path(image.manifest.layers[2].digest).read_bytes() == \
+        src.content.path(image.manifest.layers[2].digest).read_bytes()
+
+
+def test_partial_that_is_wrong_is_dropped(gated: GateThread,
+                                          stores: tuple[ImageStore, ImageStore]) -> None:
+    src, dst = stores
+    image = four_layer_image(src, "local/app:v1")
+    ref = parse_reference(f"127.0.0.1:{gated.port}/app:v1")
+    asyncio.run(push(src, "local/app:v1", ref, auth=Auth("alice", "s3cret")))
+    layer = image.manifest.layers[1].digest
+    partial = dst.roots.tmp / "partial-blobs" / f"sha256-{layer.hex}"
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"garbage that is not the start of the layer")
+    with pytest.raises(Corrupt, match=f"blob {layer}: digest mismatch"):
+        asyncio.run(pull(dst, ref))
+    assert not partial.exists() and dst.list() == []
+    assert asyncio.run(pull(dst, ref)).id == image.id  # and the next pull starts afresh

@@ -5,7 +5,10 @@ the image is recorded only when every blob is in."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 from collections.abc import Callable, Coroutine, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard.distribution.client.driver import Session, raise_for
@@ -70,35 +73,76 @@ async def fetch_manifest(session: Session, base: str, ref: Reference, target: st
     return body, media_type, actual
 
 
+def _partial(store: ImageStore, digest: Digest) -> Path:
+    """Where the bytes of an interrupted download wait for the next pull."""
+    return store.roots.tmp / "partial-blobs" / f"{digest.algorithm}-{digest.hex}"
+
+
+def _keep_partial(writer: Any, partial: Path) -> None:
+    """Hard-link the ingest file to ``partial`` before the ingest is dropped."""
+    if writer.size == 0:
+        return
+    writer.flush()
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    tmp = partial.with_name(partial.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    os.link(writer.path, tmp)
+    os.replace(tmp, partial)
+
+
 async def _fetch_blob(session: Session, store: ImageStore, base: str, ref: Reference,
                       desc: Descriptor, gate: asyncio.Semaphore,
                       progress: Progress | None) -> None:
+    """Stream one blob into the store, resuming with Range from the bytes an earlier
+    interrupted pull left behind."""
     if store.content.exists(desc.digest):
         if progress:
             progress(ref.path, desc, "exists")
         return
     import aiohttp
 
+    partial = _partial(store, desc.digest)
     async with gate:
-        resp = await session.send(Request("GET", blob_url(base, ref, desc.digest)),
-                                  repo_scope(ref))
         writer = store.content.writer()
+        resp = None
+        keep = False
         try:
-            if resp.status != 200:
-                raise raise_for(f"blob {desc.digest}", resp.status, await resp.read())
-            try:
-                async for chunk in resp.content.iter_chunked(_CHUNK):
-                    if writer.size + len(chunk) > desc.size:
-                        raise Corrupt(f"blob {desc.digest}: more than the {desc.size} "
-                                      "bytes its descriptor gives")
-                    writer.write(chunk)
-            except (aiohttp.ClientError, OSError, TimeoutError) as err:
-                raise SystemFailure(f"blob {desc.digest}: download interrupted after "
-                                    f"{writer.size} bytes: {err or 'timeout'}") from None
+            with contextlib.suppress(FileNotFoundError), open(partial, "rb") as f:
+                writer.copy_from(f, limit=desc.size)
+            if writer.size < desc.size:
+                headers = {"Range": f"bytes={writer.size}-"} if writer.size else {}
+                resp = await session.send(Request("GET", blob_url(base, ref, desc.digest),
+                                                  headers), repo_scope(ref))
+                if resp.status == 200 and writer.size:  # Range ignored: start over
+                    writer.abort()
+                    writer = store.content.writer()
+                elif resp.status == 206 and not resp.headers.get(
+                        "Content-Range", "").startswith(f"bytes {writer.size}-"):
+                    raise Corrupt(f"blob {desc.digest}: reply range "
+                                  f"{resp.headers.get('Content-Range')!r} is not the one "
+                                  "asked for")
+                elif resp.status not in (200, 206):
+                    raise raise_for(f"blob {desc.digest}", resp.status, await resp.read())
+                keep = True
+                try:
+                    async for chunk in resp.content.iter_chunked(_CHUNK):
+                        if writer.size + len(chunk) > desc.size:
+                            keep = False
+                            raise Corrupt(f"blob {desc.digest}: more than the {desc.size} "
+                                          "bytes its descriptor gives")
+                        writer.write(chunk)
+                except (aiohttp.ClientError, OSError, TimeoutError) as err:
+                    raise SystemFailure(f"blob {desc.digest}: download interrupted after "
+                                        f"{writer.size} bytes: {err or 'timeout'}") from None
+            keep = False
+            partial.unlink(missing_ok=True)
             writer.commit(desc.digest, desc.size)  # Corrupt on a digest or size mismatch
         finally:
+            if keep:  # interrupted or cancelled: the next pull continues from here
+                _keep_partial(writer, partial)
             writer.abort()
-            resp.release()
+            if resp is not None:
+                resp.release()
     if progress:
         progress(ref.path, desc, "done")
 
