@@ -204,12 +204,11 @@ def _stdin_and_log(eng: Engine, cid: str, cfg: dict[str, Any], hc: dict[str, Any
     return code
 
 
-def _stay_attached(eng: Engine, cid: str, req: CreateRequest, sig_proxy: bool,
-                   detach_keys: str | None) -> int:
+def _stay_attached(eng: Engine, cid: str, cfg: dict[str, Any], hc: dict[str, Any],
+                   sig_proxy: bool, detach_keys: str | None) -> int:
     """Stream the started container's output, then return its exit status."""
     from dockyard.engine.monitor import read_state
 
-    cfg, hc = req.config, req.host_config
     cdir = eng.container_dir(cid)
     interactive = bool(cfg["Tty"] or (cfg["OpenStdin"] and cfg["AttachStdin"]))
     with _proxy_signals(eng, cid, sig_proxy and not cfg["Tty"]):
@@ -259,7 +258,8 @@ def run(ctx: click.Context, /, image: str, command: tuple[str, ...], **flags: An
     if req.detach:
         click.echo(cid)
         return
-    ctx.exit(_stay_attached(eng, cid, req, flags["sig_proxy"], flags["detach_keys"]))
+    ctx.exit(_stay_attached(eng, cid, req.config, req.host_config, flags["sig_proxy"],
+                            flags["detach_keys"]))
 
 
 @click.command("create", context_settings=_RUN_SETTINGS)
@@ -286,12 +286,14 @@ def start(ctx: click.Context, attach_: bool, interactive: bool, detach_keys: str
     if attach_ or interactive:
         if len(containers) > 1:
             raise click.UsageError("you cannot start and attach multiple containers at once")
-        cid = eng.resolve(containers[0])
+        info = eng.inspect(containers[0])
+        cid = info["Id"]
+        config = dict(info.get("Config") or {})
+        config.update(AttachStdin=interactive and bool(config.get("OpenStdin")),
+                      AttachStdout=True, AttachStderr=True)
         eng.start(cid)
-        code = _attach(eng, cid, interactive, detach_keys)
-        if code is None:
-            return
-        ctx.exit(int(eng.wait(cid)["StatusCode"]))
+        ctx.exit(_stay_attached(eng, cid, config, dict(info.get("HostConfig") or {}),
+                                not config.get("Tty"), detach_keys))
     failed = False
     for ref in containers:
         try:

@@ -278,3 +278,12 @@ def test_rm_runs_keep_their_status_while_others_tidy(dockyard: Dockyard) -> None
     assert [p.returncode for p in runs] == [1, 2, 3, 4, 5], [p.stderr.read() for p in runs
                                                             if p.stderr]
     assert dockyard.containers() == []
+
+
+def test_start_attach(dockyard: Dockyard) -> None:
+    dockyard.ok("create", "--name", "later", "--network", "none", "busybox", "sh", "-c",
+                "echo from-start; exit 9")
+    r = dockyard("start", "-a", "later")
+    assert (r.code, r.out) == (9, "from-start\n"), r.err
+    assert dockyard.ok("start", "later") == "later\n"
+    assert dockyard.ok("wait", "later") == "9\n"
