@@ -154,3 +154,23 @@ def test_mirror_stands_in_for_docker_hub(registry: RegistryThread,
     assert pulled.id == image.id
     assert empty_store.resolve("busybox").id == image.id
     assert "docker.io/library/busybox:latest" in pulled.names
+
+
+def test_tampered_manifest_keeps_previous_image(registry: RegistryThread,
+                                                source: tuple[ImageStore, Image],
+                                                empty_store: ImageStore,
+                                                busybox_rootfs: Path) -> None:
+    store, _ = source
+    ref = parse_reference(f"127.0.0.1:{registry.port}/app:v1")
+    asyncio.run(push(store, "local/busybox:v1", ref))
+    first = asyncio.run(pull(empty_store, ref))
+    (busybox_rootfs / "marker").write_text("second version\n")
+    import_rootfs(store, _tar(busybox_rootfs), "local/busybox:v2")
+    digest = asyncio.run(push(store, "local/busybox:v2", ref))
+    stored = registry.root / "blobs" / digest.algorithm / digest.hex
+    stored.write_bytes(stored.read_bytes().replace(b'"schemaVersion"', b' "schemaVersion"'))
+    with pytest.raises(Corrupt, match=f"manifest for .*app:v1: digest mismatch: .*want "
+                                      f"{digest}"):
+        asyncio.run(pull(empty_store, ref))
+    assert empty_store.resolve(str(ref)).id == first.id
+    assert [i.id for i in empty_store.list()] == [first.id]
