@@ -252,6 +252,9 @@ def _start_or_clean(eng: Engine, cid: str, auto_remove: bool) -> None:
 def run(ctx: click.Context, /, image: str, command: tuple[str, ...], **flags: Any) -> None:
     """Create and run a new container from an image."""
     req = build_request(image, command, flags)
+    if req.config["Tty"] and req.config["AttachStdin"] and not sys.stdin.isatty():
+        click.echo("the input device is not a TTY", err=True)
+        ctx.exit(1)
     eng = engine()
     cid = _create(eng, req)
     _start_or_clean(eng, cid, bool(req.host_config["AutoRemove"]))

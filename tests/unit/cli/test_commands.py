@@ -341,3 +341,10 @@ def test_command_homes_register_their_commands() -> None:
         everything.commands)
     image = everything.commands["image"]
     assert isinstance(image, click.Group) and "build" in image.commands
+
+
+def test_tty_needs_a_terminal(fake: FakeEngine, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "run", "-it", "busybox")  # pytest's stdin is no terminal
+    assert (code, err) == (1, "the input device is not a TTY\n")
+    assert fake.calls == []
+    assert run(capsys, "run", "-d", "-it", "busybox")[0] == 0  # detached: no terminal needed
