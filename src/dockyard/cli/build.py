@@ -19,7 +19,7 @@ import click
 from dockyard.cli.context import app_context
 from dockyard.errors import DockyardError, InvalidArgument
 
-__all__ = ["build_cmd", "parse_pairs", "register"]
+__all__ = ["build_cmd", "parse_pairs", "parse_secrets", "register"]
 
 
 def parse_pairs(values: tuple[str, ...], flag: str, *, env_fallback: bool) -> dict[str, str]:
@@ -38,6 +38,28 @@ def parse_pairs(values: tuple[str, ...], flag: str, *, env_fallback: bool) -> di
                 continue
             value = os.environ[key]
         out[key] = value
+    return out
+
+
+def parse_secrets(values: tuple[str, ...]) -> dict[str, Path]:
+    """``--secret id=ID,src=FILE`` (docker's form; ``source``, ``type=file`` accepted)."""
+    out: dict[str, Path] = {}
+    for item in values:
+        fields: dict[str, str] = {}
+        for part in item.split(","):
+            key, sep, value = part.partition("=")
+            if not sep or key not in ("id", "src", "source", "type"):
+                raise InvalidArgument(f"invalid --secret {item!r}: unexpected field {part!r}")
+            fields["src" if key == "source" else key] = value
+        if fields.get("type", "file") != "file":
+            raise InvalidArgument(f"invalid --secret {item!r}: only type=file is supported")
+        sid = fields.get("id") or os.path.basename(fields.get("src", ""))
+        src = fields.get("src")
+        if not sid or not src:
+            raise InvalidArgument(f"invalid --secret {item!r}: want id=ID,src=FILE")
+        if not os.path.isfile(src):
+            raise InvalidArgument(f"--secret {sid}: {src}: no such file")
+        out[sid] = Path(src).resolve()
     return out
 
 
@@ -84,9 +106,11 @@ class _Progress:
 @click.option("-q", "--quiet", is_flag=True, help="Suppress the build output and print "
               "image ID on success.")
 @click.option("--iidfile", default="", help="Write the image ID to the file.")
+@click.option("--secret", "secrets", multiple=True, help="Secret to expose to the build "
+              "(format: id=mysecret,src=/local/secret).")
 def build_cmd(context: str, tags: tuple[str, ...], file: str, build_args: tuple[str, ...],
               target: str, no_cache: bool, labels: tuple[str, ...], progress: str,
-              quiet: bool, iidfile: str) -> None:
+              quiet: bool, iidfile: str, secrets: tuple[str, ...]) -> None:
     """Build an image from a Dockerfile."""
     from dockyard.build import (
         Builder,
@@ -103,6 +127,7 @@ def build_cmd(context: str, tags: tuple[str, ...], file: str, build_args: tuple[
         parse_reference(tag)  # a bad name fails before any work
     args = parse_pairs(build_args, "--build-arg", env_fallback=True)
     label_map = parse_pairs(labels, "--label", env_fallback=False)
+    secret_map = parse_secrets(secrets)
     ctx_dir: Path | None = None
     if context == "-":
         if file:
@@ -131,7 +156,7 @@ def build_cmd(context: str, tags: tuple[str, ...], file: str, build_args: tuple[
         result = Builder(executor, progress=view.step).build(BuildOptions(
             text, context=ctx_dir, filename=filename, target=target or None,
             build_args=args, tags=list(tags), labels=label_map, no_cache=no_cache,
-            ignore=matcher))
+            ignore=matcher, secrets=secret_map))
     except StepFailed as err:
         for line in err.last_lines:
             click.echo(f" > {line}", err=True)

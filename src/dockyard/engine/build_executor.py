@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from dockyard.build import BaseImage, CopyRequest, PatternMatcher, RunFailed, RunRequest
 from dockyard.engine.build_copy import copy_into, parse_chmod, resolve_chown, source_paths
-from dockyard.engine.build_snap import BuildImages, clean_run_artifacts
+from dockyard.engine.build_snap import BuildImages, clean_run_artifacts, stage_secrets, unstage
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
 from dockyard.settings import Roots
 
@@ -183,8 +183,7 @@ class BuildExecutor:
     # -- RUN ------------------------------------------------------------------------
     def run(self, request: RunRequest) -> str:
         """Run the step in a container on ``request.parent``; its changes are the layer."""
-        if request.mounts:
-            kinds = sorted({m.type for m in request.mounts})
+        if kinds := sorted({m.type for m in request.mounts if m.type != "secret"}):
             raise InvalidArgument(f"RUN --mount=type={','.join(kinds)} is not supported yet")
         if request.network not in ("default", "none", "host"):
             raise InvalidArgument(f"RUN --network={request.network}: want default, none "
@@ -210,8 +209,11 @@ class BuildExecutor:
             except BaseException:
                 self.images.forget(marker)
                 raise
-        scripts = self.images.snapshotter.writable(cid).path / pipes.lstrip("/")
+        upper = self.images.snapshotter.writable(cid).path
+        scripts = upper / pipes.lstrip("/")
+        staged: list[Path] = []
         try:
+            staged = stage_secrets(upper, request)
             if request.inline_files:
                 scripts.mkdir(mode=0o755)
                 for name, text in request.inline_files.items():
@@ -219,6 +221,7 @@ class BuildExecutor:
                     os.chmod(scripts / name, 0o755)
             self.engine.start(cid)
             code = int(self.engine.wait(cid).get("StatusCode", -1))
+            unstage(staged)
             lines = self._output(cid)
             if code != 0:
                 raise RunFailed(code, lines[-LAST_LINES:])
@@ -227,6 +230,7 @@ class BuildExecutor:
                 clean_run_artifacts(self.images.snapshotter, cid)
                 return self._commit_key(cid, request.cache_key, request.parent)
         finally:
+            unstage(staged)
             with contextlib.suppress(NotFound):
                 self.engine.remove(cid, force=True)
             self.images.forget(marker)

@@ -4,6 +4,7 @@ a ``build`` helper that invokes the real click command against it."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
@@ -18,7 +19,6 @@ import pytest
 from click.testing import CliRunner
 
 from dockyard.settings import Roots
-from tests.support.dockerd import remove_cgroup_dirs
 
 DOCKYARD = Path(sys.executable).with_name("dockyard")
 
@@ -112,6 +112,17 @@ def benv(tmp_path: Path, busybox_rootfs_template: Path, cgroup_parent: str,
         for target in reversed(mounted):
             subprocess.run(["umount", "-l", target], check=False)
         remove_cgroup_dirs(parent)
+
+
+def remove_cgroup_dirs(name: str) -> None:
+    """rmdir cgroup ``name`` (top level of each hierarchy) and its children, deepest first."""
+    for hierarchy in Path("/sys/fs/cgroup").iterdir():
+        top = hierarchy / name
+        if not top.is_dir():
+            continue
+        for dirpath, _, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
+            with contextlib.suppress(OSError):
+                os.rmdir(dirpath)
 
 
 def _processes(tmp_path: Path) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from pathlib import Path
 
 from tests.integration.build.conftest import BuildEnv, write
@@ -169,3 +170,30 @@ def test_heredocs_run_scripts_and_copy_files(benv: BuildEnv, tmp_path: Path) -> 
     assert ".dockyard-pipes" not in listing.stdout
     history = benv.dockyard("history", "--no-trunc", "--format", "{{.CreatedBy}}", "here:1")
     assert "/dev/pipes/SCRIPT" in history.stdout
+
+
+def test_secret_is_readable_in_run_and_never_in_a_layer(benv: BuildEnv, tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("s3cr3t-value")
+    dockerfile = (
+        "FROM busybox\nRUN mkdir -p /run && echo lower > /run/keep\n"
+        "RUN --mount=type=secret,id=tok cat /run/secrets/tok > /used-len && "
+        "stat -c %a /run/secrets/tok >> /used-len\n"
+        "RUN --mount=type=secret,id=tok,target=/etc/app.key,mode=0440,uid=7 "
+        "stat -c '%a %u' /etc/app.key > /second\n"
+        "RUN --mount=type=secret,id=absent true\n")
+    ctx = write(tmp_path / "ctx", {"Dockerfile": dockerfile})
+    benv.ok(ctx, "-t", "sec:1", "--secret", f"id=tok,src={secret}")
+    run = benv.dockyard("run", "--rm", "sec:1", "sh", "-c",
+                        "cat /used-len /second; ls -a /run /etc | grep -c -e secrets -e app.key")
+    assert run.stdout.split("\n")[:3] == ["s3cr3t-value400", "440 7", "0"]
+    saved = subprocess.run(benv.dockyard_argv("save", "sec:1"), capture_output=True,
+                           check=True).stdout
+    assert b"s3cr3t-value" not in saved.replace(b"s3cr3t-value400", b"")
+    optional = write(tmp_path / "ctx1", {  # not required: the mount is skipped
+        "Dockerfile": "FROM busybox\nRUN --mount=type=secret,id=tok test ! -e /run/secrets\n"})
+    benv.ok(optional)
+    required = write(tmp_path / "ctx2", {
+        "Dockerfile": "FROM busybox\nRUN --mount=type=secret,id=need,required true\n"})
+    r = benv.build(required)
+    assert r.code == 1 and "secret need: not found" in r.err
