@@ -11,6 +11,7 @@ nothing in the container can reach the runtime's own executable or memory throug
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # signal's C half: no enum
 import os
 import sys
 
@@ -145,6 +146,7 @@ def _init_main(plan: Plan, sock: socket) -> None:
         os._exit(1)
     if plan.joining:
         try:
+            _reset_signals()
             os.execve(path, plan.process["args"], plan.env)
         except OSError as exc:
             sys.stderr.write(f"dockyard-runtime: exec {path}: {exc.strerror}\n")
@@ -156,10 +158,30 @@ def _init_main(plan: Plan, sock: socket) -> None:
 
             run_hooks(plan.hooks, "startContainer", plan.state_for_hooks)
         proc = plan.process
+        _reset_signals()
         os.execve(path, proc["args"], plan.env)
     except BaseException as exc:
         sys.stderr.write(f"dockyard-runtime: exec {plan.process['args'][0]}: {exc}\n")
         os._exit(127 if isinstance(exc, FileNotFoundError) else 126)
+
+
+# Every catchable signal but glibc's internal 32 and 33.
+_CATCHABLE = tuple(n for n in range(1, _signal.NSIG) if n not in (9, 19, 32, 33))
+
+
+def _reset_signals() -> None:
+    """Give the container's process the signal state of a fresh one, as runc does.
+
+    Ignored dispositions and the blocked mask survive execve: whatever the caller of the
+    runtime ignored or blocked (Python ignores SIGPIPE and SIGXFSZ; a monitor or
+    ``nohup`` ignores SIGTERM or SIGHUP) would otherwise reach PID 1, whose
+    ``trap ... TERM`` then never runs."""
+    for n in _CATCHABLE:
+        try:
+            _signal.signal(n, _signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+    _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
 
 
 def _setup(plan: Plan, sock: socket) -> str:
