@@ -49,8 +49,23 @@ def _store() -> Any:
 @click.argument("name")
 @click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output.")
 @click.option("--platform", default="", help="Set platform if server is multi-platform.")
-def pull_command(name: str, quiet: bool, platform: str) -> None:
+@click.option("-a", "--all-tags", is_flag=True, help="Download all tagged images.")
+def pull_command(name: str, quiet: bool, platform: str, all_tags: bool = False) -> None:
     """Download an image from a registry."""
+    from dockyard.distribution import list_tags
+    from dockyard.oci import parse_reference
+
+    if not all_tags:
+        _pull_one(name, quiet, platform)
+        return
+    ref = parse_reference(name, default_tag="")
+    if ref.tag or ref.digest:
+        raise InvalidArgument("tag can't be used with --all-tags/-a")
+    for tag in asyncio.run(list_tags(ref, insecure=_insecure(), auth=_auth(ref.domain))):
+        _pull_one(str(ref.with_tag(tag)), quiet, platform)
+
+
+def _pull_one(name: str, quiet: bool, platform: str) -> None:
     from dockyard.distribution import pull
     from dockyard.oci import Descriptor, Platform, parse_reference
 

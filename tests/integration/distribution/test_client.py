@@ -7,6 +7,7 @@ import asyncio
 import io
 import socket
 import subprocess
+import sys
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,3 +175,27 @@ def test_tampered_manifest_keeps_previous_image(registry: RegistryThread,
         asyncio.run(pull(empty_store, ref))
     assert empty_store.resolve(str(ref)).id == first.id
     assert [i.id for i in empty_store.list()] == [first.id]
+
+
+def test_list_tags_follows_pages_and_all_tags(registry: RegistryThread,
+                                              source: tuple[ImageStore, Image],
+                                              tmp_path: Path) -> None:
+    from dockyard.distribution import list_tags
+
+    store, _ = source
+    repo = f"127.0.0.1:{registry.port}/many"
+    for tag in ("a", "b", "c", "d", "e"):
+        asyncio.run(push(store, "local/busybox:v1", parse_reference(f"{repo}:{tag}")))
+    ref = parse_reference(repo, default_tag="")
+    assert asyncio.run(list_tags(ref, page=2)) == ["a", "b", "c", "d", "e"]
+    assert asyncio.run(list_tags(ref)) == ["a", "b", "c", "d", "e"]
+    code = ("import sys; from dockyard.cli.main import main; sys.exit(main(sys.argv[1:]))")
+    out = subprocess.run([sys.executable, "-c", code, "--root", str(tmp_path / "cli"),
+                          "--run-root", str(tmp_path / "cli-run"), "pull", "-a", "-q", repo],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [f"{repo}:{t}" for t in "abcde"]
+    bad = subprocess.run([sys.executable, "-c", code, "--root", str(tmp_path / "cli"),
+                          "pull", "-a", f"{repo}:a"], capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 1 and "tag can't be used with --all-tags" in bad.stderr

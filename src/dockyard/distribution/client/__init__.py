@@ -11,6 +11,8 @@ from dockyard.distribution.client.protocol import (
 )
 from dockyard.distribution.client.pull import pull
 from dockyard.distribution.client.push import push
+from dockyard.distribution.client.tags import list_tags
 
-__all__ = ["ACCEPT", "Auth", "Challenge", "check_login", "endpoint", "parse_challenge", "pull",
+__all__ = ["ACCEPT", "Auth", "Challenge", "check_login", "endpoint", "list_tags", "parse_challenge",
+           "pull",
            "push"]
