@@ -36,10 +36,10 @@ async def list_tags(ref: Reference, *, insecure: frozenset[str] = frozenset(),
             finally:
                 resp.release()
             try:
-                page = json.loads(body).get("tags") or []
+                found = json.loads(body).get("tags") or []
             except (ValueError, AttributeError):
                 raise Corrupt(f"tags of {ref.familiar_name}: reply is not json") from None
-            tags += [t for t in page if isinstance(t, str)]
+            tags += [t for t in found if isinstance(t, str)]
             m = _NEXT.search(link)
             if not m:
                 return tags
