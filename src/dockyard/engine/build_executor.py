@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from dockyard.build import BaseImage, CopyRequest, PatternMatcher, RunFailed, RunRequest
 from dockyard.engine.build_copy import copy_into, parse_chmod, resolve_chown, source_paths
-from dockyard.engine.build_snap import BuildImages, clean_run_artifacts, stage_secrets, unstage
+from dockyard.engine.build_mounts import StagedMounts
+from dockyard.engine.build_snap import BuildImages, clean_run_artifacts
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
 from dockyard.settings import Roots
 
@@ -183,8 +184,9 @@ class BuildExecutor:
     # -- RUN ------------------------------------------------------------------------
     def run(self, request: RunRequest) -> str:
         """Run the step in a container on ``request.parent``; its changes are the layer."""
-        if kinds := sorted({m.type for m in request.mounts if m.type != "secret"}):
-            raise InvalidArgument(f"RUN --mount=type={','.join(kinds)} is not supported yet")
+        if any(m.type == "ssh" for m in request.mounts):
+            raise InvalidArgument("RUN --mount=type=ssh is not supported (no ssh agent "
+                                  "forwarding)")
         if request.network not in ("default", "none", "host"):
             raise InvalidArgument(f"RUN --network={request.network}: want default, none "
                                   "or host")
@@ -209,11 +211,13 @@ class BuildExecutor:
             except BaseException:
                 self.images.forget(marker)
                 raise
-        upper = self.images.snapshotter.writable(cid).path
-        scripts = upper / pipes.lstrip("/")
-        staged: list[Path] = []
+        writable = self.images.snapshotter.writable(cid)
+        scripts = writable.path / pipes.lstrip("/")
+        staged = StagedMounts(writable.path, request.workdir, self.dir / "mounts")
         try:
-            staged = stage_secrets(upper, request)
+            if request.mounts and not writable.overlay:
+                raise InvalidArgument("RUN --mount needs the overlay snapshotter")
+            self._stage(staged, request)
             if request.inline_files:
                 scripts.mkdir(mode=0o755)
                 for name, text in request.inline_files.items():
@@ -221,7 +225,7 @@ class BuildExecutor:
                     os.chmod(scripts / name, 0o755)
             self.engine.start(cid)
             code = int(self.engine.wait(cid).get("StatusCode", -1))
-            unstage(staged)
+            staged.undo()
             lines = self._output(cid)
             if code != 0:
                 raise RunFailed(code, lines[-LAST_LINES:])
@@ -230,10 +234,30 @@ class BuildExecutor:
                 clean_run_artifacts(self.images.snapshotter, cid)
                 return self._commit_key(cid, request.cache_key, request.parent)
         finally:
-            unstage(staged)
+            staged.undo()
             with contextlib.suppress(NotFound):
                 self.engine.remove(cid, force=True)
             self.images.forget(marker)
+
+    def _stage(self, staged: StagedMounts, request: RunRequest) -> None:
+        from dockyard.engine import rooted
+        from dockyard.engine.build_snap import viewed
+
+        for m in request.mounts:
+            if m.type == "secret":
+                staged.secret(m, request.secrets)
+            elif m.type == "cache":
+                staged.cache(m)
+            elif m.type == "tmpfs":
+                staged.tmpfs(m)
+            elif m.from_:
+                snapshot = request.from_snapshots.get(m.from_)
+                with viewed(self.roots, self.images.snapshotter, snapshot) as root:
+                    staged.bind(m, rooted.resolve(root, m.source or "/"))
+            elif self.context is None:
+                raise InvalidArgument(f"bind mount {m.target}: no build context")
+            else:
+                staged.bind(m, rooted.resolve(self.context, m.source or "/"))
 
     def _output(self, cid: str) -> list[str]:
         from dockyard.engine.logs import read_logs

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import posixpath
 import secrets
 import shutil
 from collections.abc import Iterator, Sequence
@@ -15,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.engine.rootfs import ResolvedImage, StoreImages
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import NotFound
 from dockyard.settings import Roots
 
-__all__ = ["RUN_ARTIFACTS", "BuildImages", "clean_run_artifacts", "mounted", "stage_secrets",
-           "unstage", "viewed"]
+__all__ = ["RUN_ARTIFACTS", "BuildImages", "clean_run_artifacts", "mounted", "viewed"]
 
 # Paths the runtime creates as mount points when the image lacks them; BuildKit drops
 # them from the layer when they are still empty after the step.
@@ -131,62 +129,3 @@ def viewed(roots: Roots, sn: Any, snapshot: str | None) -> Iterator[Path]:
         with contextlib.suppress(NotFound):
             sn.remove(key)
 
-
-def stage_secrets(upper: Path, request: Any) -> list[Path]:
-    """Put ``RUN --mount=type=secret`` files into a container's upper dir before it
-    starts; returns what was created (files, then new dirs, deepest first) so that
-    :func:`unstage` removes it before the diff and no secret reaches a layer.
-
-    Written straight into the upper dir, never through the overlay, so removing them
-    leaves no whiteout and a file of the parent at the same path shows again.
-    """
-    created: list[Path] = []
-    try:
-        for m in request.mounts:
-            if m.type != "secret":
-                continue
-            sid = m.cache_id or m.source or posixpath.basename(m.target)
-            host = request.secrets.get(sid)
-            if host is None:
-                if m.required:
-                    raise InvalidArgument(f"secret {sid}: not found (give it with "
-                                          f"--secret id={sid},src=FILE)")
-                continue
-            target = posixpath.join(request.workdir or "/", m.target or f"/run/secrets/{sid}")
-            path = upper / posixpath.normpath(target).lstrip("/")
-            if not path.resolve().is_relative_to(upper.resolve()):
-                raise InvalidArgument(f"secret {sid}: target {target} leaves the root")
-            dirs = []
-            parent = path.parent
-            while not os.path.lexists(parent):
-                dirs.append(parent)
-                parent = parent.parent
-            for d in reversed(dirs):
-                os.mkdir(d, 0o755)
-                created.insert(0, d)
-            try:
-                data = Path(host).read_bytes()
-            except OSError as err:
-                raise InvalidArgument(f"secret {sid}: cannot read {host}: "
-                                      f"{(err.strerror or str(err)).lower()}") from None
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400)
-            created.insert(0, path)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.chmod(path, 0o400 if m.mode is None else m.mode)
-            os.lchown(path, m.uid or 0, m.gid or 0)
-    except BaseException:
-        unstage(created)
-        raise
-    return created
-
-
-def unstage(paths: list[Path]) -> None:
-    """Remove what :func:`stage_secrets` made (directories only when left empty)."""
-    while paths:
-        path = paths.pop(0)
-        with contextlib.suppress(FileNotFoundError, OSError):
-            if path.is_dir() and not path.is_symlink():
-                os.rmdir(path)
-            else:
-                os.unlink(path)

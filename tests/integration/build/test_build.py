@@ -197,3 +197,28 @@ def test_secret_is_readable_in_run_and_never_in_a_layer(benv: BuildEnv, tmp_path
         "Dockerfile": "FROM busybox\nRUN --mount=type=secret,id=need,required true\n"})
     r = benv.build(required)
     assert r.code == 1 and "secret need: not found" in r.err
+
+
+def test_cache_tmpfs_and_bind_mounts(benv: BuildEnv, tmp_path: Path) -> None:
+    dockerfile = (
+        "FROM busybox AS tools\nRUN mkdir /tools && echo 'echo from-tool' > /tools/t.sh\n"
+        "FROM busybox\nRUN mkdir -p /var/cache/app && echo image > /var/cache/app/own\n"
+        "RUN --mount=type=cache,target=/var/cache/app "
+        "ls /var/cache/app > /seen && date +%N >> /var/cache/app/runs\n"
+        "RUN --mount=type=cache,target=/var/cache/app wc -l < /var/cache/app/runs > /count\n"
+        "RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls -a /scratch > /tmp-seen\n"
+        "RUN --mount=type=bind,source=data,target=/in "
+        "cat /in/d.txt > /bound && echo changed > /in/d.txt\n"
+        "RUN --mount=type=bind,from=tools,source=/tools,target=/t sh /t/t.sh > /tooled\n")
+    ctx = write(tmp_path / "ctx", {"Dockerfile": dockerfile, "data/d.txt": "ctx data\n"})
+    benv.ok(ctx, "-t", "m:1")
+    out = benv.dockyard("run", "--rm", "m:1", "sh", "-c",
+                        "cat /seen /count /tmp-seen /bound /tooled; ls -a /var/cache/app; "
+                        "ls -d /scratch /in /t 2>&1 | wc -l").stdout
+    assert out.split("\n") == ["1", ".", "..", "x", "ctx data", "from-tool",
+                               ".", "..", "own", "3", ""]
+    assert (ctx / "data/d.txt").read_text() == "ctx data\n"
+    # the cache persists: a rebuild without cache sees the earlier run's file
+    benv.ok(ctx, "-t", "m:2", "--no-cache")
+    again = benv.dockyard("run", "--rm", "m:2", "cat", "/seen", "/count").stdout
+    assert again == "runs\n2\n"
