@@ -374,13 +374,14 @@ class _Applier:
         self.detached.add(target)
         return os.lstat(tbase, dir_fd=tfd)
 
-    def _upper_hides(self, rel: str) -> bool:
+    def _upper_hides(self, rel: str, *, itself: bool = True) -> bool:
         """Whether what this layer wrote hides ``rel`` in the lowers: a whiteout or
-        non-directory on its path, or an opaque directory above it."""
+        non-directory on its path (at ``rel`` too if ``itself``), or an opaque
+        directory above it."""
         parts = rel.split("/")
         if is_opaque(self.root):
             return True
-        for i in range(1, len(parts) + 1):
+        for i in range(1, len(parts) + (1 if itself else 0)):
             parent, name = "/".join(parts[:i - 1]), parts[i - 1]
             fd = self._dir(parent, rel, create=False)
             st = _lstat_at(fd, name) if fd is not None else None
@@ -404,7 +405,7 @@ class _Applier:
         # In an upper, a whiteout only where something below shows (lowers unknown:
         # always); nothing is made for names below a lower symlink or file.
         below = overlay and (self.lowers is None or (
-            not self._upper_hides(rel) and self._in_lowers(rel)))
+            not self._upper_hides(rel, itself=False) and self._in_lowers(rel)))
         if pfd is None:
             if not below:
                 return

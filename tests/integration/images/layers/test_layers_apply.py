@@ -151,3 +151,16 @@ def test_implicit_dirs_ignore_the_umask(dest: Path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.lstat(dest / "x/y").st_mode) == 0o755
+
+
+def test_upper_whiteouts_only_where_something_shows(tmp_path: Path, dest: Path) -> None:
+    lower = tmp_path / "lower"
+    lower.mkdir()
+    run(lower, E("f", data=b"f"), E("s", "symlink", link="/etc"))
+    run(dest, E(".wh.f"), E(".wh.f"), E("f/.wh.x"), E(".wh.never"), E("s/.wh.passwd"),
+        fmt=Format.OVERLAY, lowers=[lower])
+    assert os.listdir(dest) == ["f"] and is_whiteout(os.lstat(dest / "f"))
+    first = tmp_path / "first"
+    first.mkdir()
+    run(first, E(".wh.x"), E("d/", "dir"), E("d/.wh.y"), fmt=Format.OVERLAY, lowers=[])
+    assert os.listdir(first) == ["d"] and os.listdir(first / "d") == []
