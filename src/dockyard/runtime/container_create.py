@@ -80,8 +80,10 @@ def load_bundle(bundle: StrPath) -> tuple[dict[str, Any], str]:
 
 
 def make_plan(config: dict[str, Any], rootfs: str,
-              namespaces: Namespaces | None = None) -> Plan:
-    """Check what can be checked before forking and gather it for the init."""
+              namespaces: Namespaces | None = None, state_root: StrPath | None = None) -> Plan:
+    """Check what can be checked before forking and gather it for the init.
+
+    Compiled seccomp filters are cached under ``<state_root>/seccomp`` when given."""
     proc = config["process"]
     env = dict(e.split("=", 1) if "=" in e else (e, "") for e in proc.get("env") or ())
     linux = config.get("linux") or {}
@@ -98,7 +100,11 @@ def make_plan(config: dict[str, Any], rootfs: str,
     if linux.get("seccomp"):
         from dockyard.runtime.seccomp import compile_filter, filter_flags
 
-        seccomp = compile_filter(linux["seccomp"])
+        cache = None
+        if state_root is not None:
+            os.makedirs(state_root, mode=0o700, exist_ok=True)
+            cache = os.path.join(state_root, "seccomp")
+        seccomp = compile_filter(linux["seccomp"], cache_dir=cache)
         flags = filter_flags(linux["seccomp"])
     from dockyard.runtime.mounts import parse_options
 
@@ -123,7 +129,7 @@ def create(state_root: StrPath, container_id: str, bundle: StrPath, *,
     if (config.get("linux") or {}).get("cgroupsPath", "").count(":") == 2:
         raise InvalidConfig("config.json: linux.cgroupsPath: systemd cgroups are not "
                             "supported (drop --systemd-cgroup)")
-    plan = make_plan(config, rootfs)
+    plan = make_plan(config, rootfs, state_root=state_root)
     try:
         directory = st.reserve(state_root, container_id)
     except BaseException:

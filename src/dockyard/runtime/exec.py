@@ -118,7 +118,7 @@ def exec_process(state_root: StrPath, container_id: str, opts: ExecOptions) -> i
     except InvalidConfig as exc:
         raise InvalidArgument(str(exc).replace("config.json: ", "exec: ")) from None
     config.pop("hooks", None)
-    plan: Plan = make_plan(config, cs.rootfs, _join_namespaces(cs.pid))
+    plan: Plan = make_plan(config, cs.rootfs, _join_namespaces(cs.pid), state_root)
     plan.joining = True
     plan.preserve_fds = opts.preserve_fds
     if not opts.detach:

@@ -22,7 +22,7 @@ from dockyard.engine.rootfs import ResolvedImage, is_mounted
 from dockyard.errors import NotFound
 from dockyard.oci.mount import Mount
 from dockyard.settings import Roots
-from tests.support.dockerd import remove_cgroup_dirs
+from tests.support.leaks import remove_cgroup_parent
 
 
 class DirImages:
@@ -137,7 +137,7 @@ def engine(roots: Roots, images: DirImages, cgroup_parent: str) -> Iterator[Any]
             with contextlib.suppress(Exception):
                 eng.remove(c["Id"], force=True)
         cleanup_engine(roots)
-        remove_cgroup_dirs(cgroup_parent)
+        remove_cgroup_parent(cgroup_parent)
 
 
 @pytest.fixture
@@ -155,4 +155,4 @@ def store_engine(roots: Roots, cgroup_parent: str) -> Iterator[Any]:
         cleanup_engine(roots)
         with contextlib.suppress(Exception):
             eng.images.store.close()  # type: ignore[attr-defined]
-        remove_cgroup_dirs(cgroup_parent)
+        remove_cgroup_parent(cgroup_parent)

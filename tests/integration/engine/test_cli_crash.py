@@ -39,10 +39,10 @@ def cli_roots(roots: Roots, cgroup_parent: str) -> object:
     if ids:
         _run(roots, cgroup_parent, "rm", "-f", *ids)
     from tests.integration.engine.conftest import cleanup_engine
-    from tests.support.dockerd import remove_cgroup_dirs
+    from tests.support.leaks import remove_cgroup_parent
 
     cleanup_engine(roots)
-    remove_cgroup_dirs(cgroup_parent)
+    remove_cgroup_parent(cgroup_parent)
 
 
 @pytest.mark.slow
