@@ -166,16 +166,25 @@ def registry() -> None:
 @click.option("--read-only", is_flag=True, help="Refuse pushes and deletes.")
 @click.option("--htpasswd", default=None, type=click.Path(dir_okay=False),
               help="Require basic auth from this htpasswd file (bcrypt).")
-def serve_command(addr: str, root: str, read_only: bool, htpasswd: str | None) -> None:
+@click.option("--tls-cert", default=None, type=click.Path(dir_okay=False),
+              help="Serve https with this PEM certificate (chain).")
+@click.option("--tls-key", default=None, type=click.Path(dir_okay=False),
+              help="The PEM private key of --tls-cert.")
+def serve_command(addr: str, root: str, read_only: bool, htpasswd: str | None,
+                  tls_cert: str | None, tls_key: str | None) -> None:
     """Serve the OCI distribution API from ROOT."""
     from dockyard.distribution.server import serve
+
+    if bool(tls_cert) != bool(tls_key):
+        raise InvalidArgument("--tls-cert and --tls-key go together")
+    tls = (Path(tls_cert), Path(tls_key)) if tls_cert and tls_key else None
 
     def ready(port: int) -> None:
         host = addr.rpartition(":")[0] or "0.0.0.0"
         print(f"listening on {host}:{port}", file=sys.stderr, flush=True)
 
     try:
-        serve(Path(root), addr, read_only, ready, Path(htpasswd) if htpasswd else None)
+        serve(Path(root), addr, read_only, ready, Path(htpasswd) if htpasswd else None, tls)
     except KeyboardInterrupt:
         pass
 

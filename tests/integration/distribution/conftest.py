@@ -34,15 +34,15 @@ class RegistryThread:
     """The server's own event loop in a daemon thread."""
 
     def __init__(self, root: Path, read_only: bool = False,
-                 htpasswd: Path | None = None) -> None:
+                 htpasswd: Path | None = None, tls: tuple[Path, Path] | None = None) -> None:
         self.root = root
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        fut = asyncio.run_coroutine_threadsafe(start(root, "127.0.0.1", 0, read_only, htpasswd),
-                                               self.loop)
+        fut = asyncio.run_coroutine_threadsafe(
+            start(root, "127.0.0.1", 0, read_only, htpasswd, tls=tls), self.loop)
         self.port, self._stop = fut.result(10)
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
 
     def close(self) -> None:
         asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(10)

@@ -3,8 +3,8 @@
 from dockyard.distribution.server.app import MAX_PAGE, make_app
 from dockyard.distribution.server.errors import CODES, RegistryError
 from dockyard.distribution.server.gc import GcReport, collect
-from dockyard.distribution.server.serve import parse_addr, serve, start
+from dockyard.distribution.server.serve import parse_addr, serve, start, tls_context
 from dockyard.distribution.server.storage import RegistryStorage
 
 __all__ = ["CODES", "MAX_PAGE", "GcReport", "RegistryError", "RegistryStorage", "collect",
-           "make_app", "parse_addr", "serve", "start"]
+           "make_app", "parse_addr", "serve", "start", "tls_context"]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from dockyard.errors import InvalidArgument
 
-__all__ = ["parse_addr", "serve", "start"]
+__all__ = ["parse_addr", "serve", "start", "tls_context"]
 
 
 def parse_addr(addr: str) -> tuple[str, int]:
@@ -19,29 +20,44 @@ def parse_addr(addr: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """A server context (TLS 1.2+) from a PEM certificate chain and key."""
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as err:
+        raise InvalidArgument(f"--tls-cert {cert} / --tls-key {key}: {err}") from None
+    return ctx
+
+
 async def start(root: Path, host: str, port: int, read_only: bool = False,
-                htpasswd: Path | None = None) -> tuple[int, Callable[[], Awaitable[None]]]:
-    """Start serving; returns the bound port and a coroutine function that stops it."""
+                htpasswd: Path | None = None, *, tls: tuple[Path, Path] | None = None
+                ) -> tuple[int, Callable[[], Awaitable[None]]]:
+    """Start serving (https with ``tls=(cert, key)``); returns the bound port and a
+    coroutine function that stops it."""
     from aiohttp import web
 
     from dockyard.distribution.server.app import make_app
 
+    context = tls_context(*tls) if tls else None
     runner = web.AppRunner(make_app(root, read_only, htpasswd), access_log=None,
                            shutdown_timeout=2.0)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
+    site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=context)
     await site.start()
     bound = int(runner.addresses[0][1])
     return bound, runner.cleanup
 
 
 def serve(root: Path, addr: str, read_only: bool = False,
-          ready: Callable[[int], None] | None = None, htpasswd: Path | None = None) -> None:
+          ready: Callable[[int], None] | None = None, htpasswd: Path | None = None,
+          tls: tuple[Path, Path] | None = None) -> None:
     """Serve until interrupted; ``ready`` gets the bound port."""
     host, port = parse_addr(addr)
 
     async def main() -> None:
-        bound, stop = await start(root, host, port, read_only, htpasswd)
+        bound, stop = await start(root, host, port, read_only, htpasswd, tls=tls)
         if ready is not None:
             ready(bound)
         try:
