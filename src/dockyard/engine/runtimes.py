@@ -4,21 +4,25 @@ One table maps a name to ``"module:factory"``; the factory takes the runtime sta
 (``$RUN/runtime/<name>``) and returns a :class:`Runtime`. The monitor drives create,
 start and delete through ``argv`` (a runc-compatible command line); the engine calls
 the other verbs here. ``runc`` and ``crun`` are the host's binaries; ``dockyard`` is our
-own runtime, run as ``python -m dockyard.runtime`` by the monitor.
+own runtime: the monitor runs its verbs in forked children, the engine calls its library.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from dockyard.errors import Conflict, InvalidArgument, NotFound, SystemFailure
+from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound, SystemFailure
+
+T = TypeVar("T")
 
 __all__ = ["DEFAULT_RUNTIME", "RUNTIMES", "CliRuntime", "Runtime", "default_runtime",
            "open_runtime"]
@@ -28,8 +32,8 @@ RUNTIMES: dict[str, str] = {
     "runc": "dockyard.engine.runtimes:runc_runtime",
     "crun": "dockyard.engine.runtimes:crun_runtime",
 }
-# runc until the built-in runtime runs containers end to end; DOCKYARD_RUNTIME overrides.
-DEFAULT_RUNTIME = "runc"
+# DOCKYARD_RUNTIME overrides (e.g. runc, to compare against the reference runtime).
+DEFAULT_RUNTIME = "dockyard"
 
 
 def default_runtime() -> str:
@@ -154,13 +158,79 @@ def crun_runtime(state_root: Path) -> Runtime:
 
 
 class DockyardRuntime(CliRuntime):
-    """The built-in runtime: its command line, and its library where that is quicker
-    or the command lacks a verb."""
+    """The built-in runtime. The monitor runs its create, start and delete in a forked
+    child (``argv`` is recognised there); the engine calls the other verbs in-process
+    through the library, and runs ``exec`` through the fast launcher: no interpreter
+    start and no import of the engine per verb."""
+
+    def _call(self, verb: str, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except (NotFound, Conflict) as e:
+            raise type(e)(f"runtime {self.name}: {e}") from None
+        except DockyardError as e:
+            raise SystemFailure(f"runtime {self.name} {verb}: {e}") from None
+        except OSError as e:
+            raise SystemFailure(f"runtime {self.name} {verb}: {e.strerror or e}") from None
+
+    def state(self, cid: str) -> dict[str, Any] | None:
+        from dockyard import runtime
+
+        try:
+            return runtime.state(self.state_root, cid)
+        except (DockyardError, OSError):
+            return None
+
+    def kill(self, cid: str, signal: int, all: bool = False) -> None:
+        from dockyard import runtime
+
+        self._call("kill", lambda: runtime.kill(self.state_root, cid, signal, all=all))
+
+    def pause(self, cid: str) -> None:
+        from dockyard import runtime
+
+        self._call("pause", lambda: runtime.pause(self.state_root, cid))
+
+    def resume(self, cid: str) -> None:
+        from dockyard import runtime
+
+        self._call("resume", lambda: runtime.resume(self.state_root, cid))
+
+    def delete(self, cid: str, force: bool = True) -> None:
+        from dockyard import runtime
+
+        if self.knows(cid):
+            with contextlib.suppress(NotFound):
+                self._call("delete", lambda: runtime.delete(self.state_root, cid, force=force))
+
+    def ps(self, cid: str) -> list[int]:
+        from dockyard import runtime
+
+        return self._call("ps", lambda: runtime.ps(self.state_root, cid))
 
     def update(self, cid: str, resources: dict[str, Any], cgroups_path: str = "") -> None:
         from dockyard.runtime.cgroups import manager_for
 
         manager_for(cgroups_path or None, cid).apply(resources)
+
+    def exec_argv(self, cid: str, process_json: str, tty: bool, detach: bool,
+                  pid_file: str | None = None) -> list[str]:
+        launcher = [str(self._launcher()), "--root", str(self.state_root)]
+        return [*launcher, *super().exec_argv(cid, process_json, tty, detach,
+                                              pid_file)[len(self.argv):]]
+
+    def _launcher(self) -> Path:
+        """``<runtime state>/dockyard-runtime``, (re)written when missing or stale."""
+        from dockyard.runtime.launcher import launcher_text, write_launcher
+
+        path = self.state_root.parent / "dockyard-runtime"
+        try:
+            if path.read_text() == launcher_text():
+                return path
+        except OSError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return write_launcher(path)
 
 
 def dockyard_runtime(state_root: Path) -> Runtime:

@@ -106,6 +106,12 @@ def cleanup_engine(roots: Roots) -> None:
         for name in ("runc",):
             subprocess.run([name, "--root", str(roots.runtime_state / name), "delete",
                             "--force", run_dir.name], capture_output=True, check=False)
+        ours = roots.runtime_state / "dockyard"
+        if (ours / run_dir.name).exists():
+            from dockyard import runtime
+
+            with contextlib.suppress(Exception):
+                runtime.delete(ours, run_dir.name, force=True)
         if pid:
             with contextlib.suppress(ProcessLookupError):
                 import os

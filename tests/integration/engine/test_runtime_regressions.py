@@ -59,3 +59,32 @@ def test_stop_then_start_runs_again(engine: Any, runtime: str) -> None:
         assert state["ExitCode"] == 42 and not state["Running"]
         first = second
     engine.remove(cid)
+
+
+def test_default_runtime_is_ours_and_verbs_run_in_process(engine: Any, roots: Any,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from dockyard.engine.runtimes import DockyardRuntime, open_runtime
+    from dockyard.errors import NotFound
+
+    monkeypatch.delenv("DOCKYARD_RUNTIME", raising=False)
+    cid = engine.create("dflt", {"Image": "busybox", "Cmd": ["sleep", "30"]},
+                        {"NetworkMode": "none"})["Id"]
+    assert engine.inspect(cid)["HostConfig"]["Runtime"] == "dockyard"
+    pid = engine.start(cid)
+    rt = open_runtime("dockyard", roots.runtime_state)
+    assert isinstance(rt, DockyardRuntime)
+    state = rt.state(cid)
+    assert state is not None and state["status"] == "running" and state["pid"] == pid
+    assert pid in rt.ps(cid)
+    assert rt.state("no-such-container") is None
+    with pytest.raises(NotFound, match="runtime dockyard: container does not exist: nope"):
+        rt.kill("nope", 15)
+    argv = rt.exec_argv(cid, "/p.json", tty=False, detach=True)
+    assert os.access(argv[0], os.X_OK) and argv[1:3] == ["--root", str(rt.state_root)]
+    assert argv[3:] == ["exec", "--process", "/p.json", "--detach", cid]
+    ok = engine.exec_create(cid, {"Cmd": ["sh", "-c", "exit 5"]})
+    assert engine.exec_start(ok) == 5
+    engine.remove(cid, force=True)
+    assert rt.state(cid) is None
