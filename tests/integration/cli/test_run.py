@@ -121,6 +121,17 @@ def test_ps_filters_and_formats(dockyard: Dockyard) -> None:
         "second\n"
     assert dockyard.ok("ps", "-a", "--filter", "name=fir", "--format",
                        "{{.Names}} {{.Label \"tier\"}}") == "first a\n"
+    assert dockyard.ok("ps", "-a", "--filter", "ancestor=busybox", "--filter",
+                       "status=exited", "--format", "{{.Names}}") == "second\nfirst\n"
+    first_id = dockyard.ok("inspect", "-f", "{{.Id}}", "first").strip()
+    assert dockyard.ok("ps", "-a", "-q", "--no-trunc", "--filter", f"id={first_id[:8]}") == \
+        first_id + "\n"
+    assert dockyard.ok("ps", "-a", "--filter", "since=first", "--format", "{{.Names}}") == \
+        "second\n"
+    assert dockyard.ok("ps", "-a", "--filter", "before=second", "--format",
+                       "{{.Names}}") == "first\n"
+    r = dockyard("ps", "--filter", "colour=red")
+    assert r.code == 1 and "colour" in r.err
     table = dockyard.ok("ps", "-a", "--format", "table {{.Names}}\t{{.Command}}")
     assert table.splitlines() == ["NAMES     COMMAND", 'second    "sh -c exit 2"',
                                   'first     "true"']
