@@ -298,3 +298,12 @@ def test_start_attach(dockyard: Dockyard) -> None:
     assert (r.code, r.out) == (9, "from-start\n"), r.err
     assert dockyard.ok("start", "later") == "later\n"
     assert dockyard.ok("wait", "later") == "9\n"
+
+
+def test_inspect_finds_images_too(dockyard: Dockyard) -> None:
+    dockyard.ok("run", "--rm", "--network", "none", "busybox", "true")
+    out = dockyard.ok("inspect", "-f", "{{index .RepoTags 0}} {{.Os}}", "busybox")
+    assert out == "busybox:latest linux\n"
+    r = dockyard("inspect", "--type", "container", "busybox")
+    assert (r.code, r.out) == (1, "[]\n")
+    assert "No such container: busybox" in r.err
