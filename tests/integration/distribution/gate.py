@@ -49,6 +49,7 @@ class Gate:
                 return web.json_response({"details": "incorrect username or password"},
                                          status=401)
             user = name
+        self.counts[f"token:{user or 'anonymous'}"] += 1
         scopes = set()
         for scope in request.query.getall("scope", []):
             _, _, rest = scope.partition(":")
