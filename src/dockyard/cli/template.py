@@ -136,8 +136,10 @@ class Template:
             args = [self._operand(op, dot, scope) for op in cmd[1:]]
             if piped is not None:
                 args.append(piped[0])
+            func = self.funcs[head[1]]
+            _check_arity(func, args, head[1])
             try:
-                return self.funcs[head[1]](*args)
+                return func(*args)
             except TemplateError:
                 raise
             except (TypeError, ValueError, KeyError, IndexError, AttributeError) as err:
@@ -148,10 +150,8 @@ class Template:
             args = [self._operand(op, dot, scope) for op in cmd[1:]]
             if piped is not None:
                 args.append(piped[0])
-            try:
-                return value(*args)
-            except TypeError as err:
-                raise TemplateError(f"template: :1: {_describe(head)}: {err}")
+            _check_arity(value, args, _describe(head))
+            return value(*args)
         if len(cmd) > 1 or piped is not None:
             raise TemplateError(f"template: :1: can't give argument to non-function "
                                 f"{_describe(head)}")
@@ -193,6 +193,18 @@ class Template:
                 raise TemplateError(f'template: :1: executing "" at <.{name}>: can\'t evaluate '
                                     f"field {name} in type {template_funcs.go_type(value)}")
         return value
+
+
+def _check_arity(func: Callable[..., Any], args: list[Any], name: str) -> None:
+    """Go's "wrong number of args" instead of Python's TypeError text."""
+    import inspect
+
+    try:
+        inspect.signature(func).bind(*args)
+    except TypeError:
+        raise TemplateError(f"template: :1: wrong number of args for {name}: got {len(args)}")
+    except ValueError:  # no signature (builtins): let the call itself decide
+        pass
 
 
 def _describe(op: Any) -> str:

@@ -256,7 +256,11 @@ def _unquote(text: str) -> str:
                 continue
             if nxt in "xuU":
                 size = {"x": 2, "u": 4, "U": 8}[nxt]
-                out.append(chr(int(body[i + 2:i + 2 + size], 16)))
+                digits = body[i + 2:i + 2 + size]
+                if len(digits) != size or any(c not in "0123456789abcdefABCDEF"
+                                              for c in digits):
+                    raise TemplateError(f"template: :1: invalid syntax in string {text}")
+                out.append(chr(int(digits, 16)))
                 i += 2 + size
                 continue
             raise TemplateError(f"template: :1: invalid syntax in string {text}")

@@ -129,6 +129,12 @@ def test_json_dot_round_trips() -> None:
     ("{{define \"x\"}}{{end}}", "define is not supported"),
     ("{{\"bad \\q\"}}", "invalid syntax"),
     ("{{.Name | }}", "missing command"),
+    ("{{index}}", "wrong number of args for index: got 0"),
+    ("{{printf}}", "wrong number of args for printf: got 0"),
+    ("{{json .Name .Name}}", "wrong number of args for json: got 2"),
+    ("{{eq}}", "wrong number of args for eq: got 0"),
+    ('{{"\\x4"}}', "invalid syntax in string"),
+    ('{{"\\u12"}}', "invalid syntax in string"),
 ])
 def test_errors(source: str, message: str) -> None:
     with pytest.raises(InvalidArgument) as err:
