@@ -57,9 +57,12 @@ def _bytes(text: str) -> int:
 
 def _int(text: str) -> int:
     try:
-        return int(text, 10)
+        value = int(text, 10)
     except ValueError:
         raise InvalidArgument(f'strconv.ParseInt: parsing "{text}": invalid syntax')
+    if not -(1 << 63) <= value < (1 << 63):
+        raise InvalidArgument(f'strconv.ParseInt: parsing "{text}": value out of range')
+    return value
 
 
 BYTES = Parsed(_bytes, "bytes")

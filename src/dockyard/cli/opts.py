@@ -62,10 +62,14 @@ def _go_int(text: str, what: str) -> int:
     try:
         if not text or text.strip() != text or "_" in text:
             raise ValueError
-        return int(text, 10)
+        value = int(text, 10)
     except ValueError:
         raise InvalidArgument(f'invalid ulimit {what} value: strconv.ParseInt: parsing "{text}"'
                               ": invalid syntax")
+    if not -(1 << 63) <= value < (1 << 63):
+        raise InvalidArgument(f'invalid ulimit {what} value: strconv.ParseInt: parsing "{text}"'
+                              ": value out of range")
+    return value
 
 
 def parse_ulimit(text: str) -> dict[str, Any]:

@@ -32,6 +32,8 @@ def _parse(text: str, base: int) -> int:
     prefix = (match.group(2) or "").lower()
     if prefix:
         size *= base ** (_PREFIX.index(prefix) + 1)
+    if size >= 1 << 63:  # more than an int64 holds
+        raise InvalidArgument(f"invalid size: '{text}'")
     return int(size)
 
 

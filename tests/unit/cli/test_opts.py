@@ -57,6 +57,8 @@ def test_ulimit(text: str, expected: dict[str, Any]) -> None:
     ("nofile=1:y", 'invalid ulimit hard value: strconv.ParseInt: parsing "y": invalid syntax'),
     ("nofile=3:2", "ulimit soft limit must be less than or equal to hard limit: 3 > 2"),
     ("nofile=", 'invalid ulimit soft value: strconv.ParseInt: parsing "": invalid syntax'),
+    ("nofile=1:99999999999999999999", 'invalid ulimit hard value: strconv.ParseInt: parsing '
+     '"99999999999999999999": value out of range'),
 ])
 def test_ulimit_rejects(text: str, message: str) -> None:
     with pytest.raises(InvalidArgument) as err:

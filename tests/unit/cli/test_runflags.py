@@ -145,6 +145,9 @@ def _run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
     (["--add-host", "bad"], 'invalid argument "bad" for "--add-host" flag: bad format for '
      'add-host: "bad"'),
     (["--add-host", "x:notanip"], 'invalid IP address in add-host: "notanip"'),
+    (["--cpu-shares", "99999999999999999999"], 'invalid argument "99999999999999999999" for '
+     '"-c, --cpu-shares" flag: strconv.ParseInt: parsing "99999999999999999999": value out '
+     "of range"),
 ])
 def test_bad_flag_values(args: list[str], message: str,
                          capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

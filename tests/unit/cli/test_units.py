@@ -29,7 +29,7 @@ def test_parse_bytes(text: str, expected: int) -> None:
 
 @pytest.mark.parametrize("text", [
     "", "abc", "-1", "1x", "1\n", " 1", "1kk", "1.2.3", "1  m", "m", ".5m", "1,5m", "1e3",
-    "\uff11", "1mbb", "0x10",
+    "\uff11", "1mbb", "0x10", "99999999999p", "9223372036854775808",
 ])
 def test_parse_bytes_rejects(text: str) -> None:
     with pytest.raises(InvalidArgument, match=r"^invalid size: '"):
