@@ -83,7 +83,7 @@ def make_plan(config: dict[str, Any], rootfs: str,
               namespaces: Namespaces | None = None, state_root: StrPath | None = None) -> Plan:
     """Check what can be checked before forking and gather it for the init.
 
-    Compiled seccomp filters are cached under ``<state_root>/seccomp`` when given."""
+    Compiled seccomp filters are cached under ``<state_root>/.seccomp`` when given."""
     proc = config["process"]
     env = dict(e.split("=", 1) if "=" in e else (e, "") for e in proc.get("env") or ())
     linux = config.get("linux") or {}
@@ -103,7 +103,7 @@ def make_plan(config: dict[str, Any], rootfs: str,
         cache = None
         if state_root is not None:
             os.makedirs(state_root, mode=0o700, exist_ok=True)
-            cache = os.path.join(state_root, "seccomp")
+            cache = os.path.join(state_root, ".seccomp")  # no container id starts with a dot
         seccomp = compile_filter(linux["seccomp"], cache_dir=cache)
         flags = filter_flags(linux["seccomp"])
     from dockyard.runtime.mounts import parse_options

@@ -1,4 +1,7 @@
-"""``create`` and ``exec`` keep compiled seccomp filters under ``<root>/seccomp``."""
+"""``create`` and ``exec`` keep compiled seccomp filters under ``<root>/.seccomp``.
+
+No container id can start with a dot, so the cache never takes a container's name.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ def test_filter_is_cached_in_the_state_root_and_reused(runtime_cmd: list[str],
     r = run_cmd([*base, "run", "-b", str(bundle.path), "sc1"])
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[-1] == "refused"
-    cache = state_root / "seccomp"
+    cache = state_root / ".seccomp"
     files = sorted(cache.glob("*.bpf"))
     assert len(files) == 1
     assert stat.S_IMODE(os.stat(cache).st_mode) & 0o077 == 0
@@ -39,7 +42,7 @@ def test_a_corrupt_cache_entry_is_not_trusted(runtime_cmd: list[str], state_root
     bundle.write(args=["sh", "-c", "mkdir /tmp/x 2>&1 || echo refused"])
     base = [*runtime_cmd, "--root", str(state_root)]
     assert run_cmd([*base, "run", "-b", str(bundle.path), "sc3"]).returncode == 0
-    (entry,) = (state_root / "seccomp").glob("*.bpf")
+    (entry,) = (state_root / ".seccomp").glob("*.bpf")
     entry.write_bytes(b"garbage")
     r = subprocess.run([*base, "run", "-b", str(bundle.path), "sc4"], capture_output=True,
                        text=True, timeout=30)
