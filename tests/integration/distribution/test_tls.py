@@ -84,3 +84,27 @@ def test_bad_key_pair(tmp_path: Path, cert: tuple[Path, Path]) -> None:
     (tmp_path / "junk.pem").write_text("not a key")
     with pytest.raises(InvalidArgument, match=r"--tls-cert .* / --tls-key .*junk\.pem"):
         tls_context(cert[0], tmp_path / "junk.pem")
+
+
+def test_client_tries_https_first_on_loopback(tls_registry: RegistryThread, tmp_path: Path,
+                                             busybox_rootfs: Path) -> None:
+    """Docker's rule for insecure registries: https without verification, then http."""
+    import io
+    import tarfile
+
+    from dockyard.distribution import list_tags, pull, push
+    from dockyard.images import ImageStore, import_rootfs
+    from dockyard.oci import parse_reference
+    from dockyard.settings import Roots
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.add(busybox_rootfs, arcname=".")
+    buf.seek(0)
+    ref = parse_reference(f"127.0.0.1:{tls_registry.port}/app:v1")
+    with ImageStore(Roots(tmp_path / "a", tmp_path / "a-run")) as src, \
+            ImageStore(Roots(tmp_path / "b", tmp_path / "b-run")) as dst:
+        image = import_rootfs(src, buf, "local/app:v1")
+        asyncio.run(push(src, "local/app:v1", ref))
+        assert asyncio.run(pull(dst, ref)).id == image.id
+        assert asyncio.run(list_tags(ref)) == ["v1"]

@@ -141,3 +141,13 @@ def test_basic_flow() -> None:
 def test_flow_failures(replies: list[Response], message: str) -> None:
     with pytest.raises(Forbidden, match=message):
         _drive(Auth(), replies)
+
+
+def test_candidates() -> None:
+    from dockyard.distribution.client.protocol import candidates
+
+    assert candidates("ghcr.io") == ["https://ghcr.io"]
+    assert candidates("docker.io") == ["https://registry-1.docker.io"]
+    assert candidates("127.0.0.1:5000") == ["https://127.0.0.1:5000", "http://127.0.0.1:5000"]
+    assert candidates("reg.lan", frozenset({"reg.lan"})) == ["https://reg.lan",
+                                                              "http://reg.lan"]

@@ -8,13 +8,13 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from dockyard.distribution.client.protocol import Auth, Request, Response
+from dockyard.distribution.client.protocol import Auth, Request, Response, candidates
 from dockyard.errors import DockyardError, Forbidden, NotFound, SystemFailure
 
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["Session", "raise_for"]
+__all__ = ["Session", "raise_for", "resolve_base"]
 
 Body = Callable[[], Any] | bytes | None
 
@@ -36,12 +36,39 @@ def raise_for(what: str, status: int, body: bytes) -> DockyardError:
     return SystemFailure(msg)
 
 
-class Session:
-    """One aiohttp session to one registry, with its credentials."""
+_BASES: dict[tuple[str, frozenset[str]], str] = {}
 
-    def __init__(self, auth: Auth | None = None, limit: int = 16) -> None:
+
+async def resolve_base(domain: str, insecure: frozenset[str] = frozenset()) -> str:
+    """The base url of ``domain``: https, or for loopback and insecure registries the
+    first of https (unverified) and http that answers (remembered per process)."""
+    import aiohttp
+
+    options = candidates(domain, insecure)
+    if len(options) == 1:
+        return options[0]
+    key = (domain, insecure)
+    if key in _BASES:
+        return _BASES[key]
+    timeout = aiohttp.ClientTimeout(total=5)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        try:
+            async with http.get(options[0] + "/v2/", ssl=False, allow_redirects=False):
+                _BASES[key] = options[0]
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            _BASES[key] = options[1]
+    return _BASES[key]
+
+
+class Session:
+    """One aiohttp session to one registry, with its credentials. Certificates are
+    verified unless ``verify`` is false (https to an insecure registry)."""
+
+    def __init__(self, auth: Auth | None = None, limit: int = 16, verify: bool = True
+                 ) -> None:
         import aiohttp
 
+        self.verify = verify
         self.auth = auth or Auth()
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=15, sock_read=60)
         self.http = aiohttp.ClientSession(
@@ -78,7 +105,8 @@ class Session:
             try:
                 resp = await self.http.request(current.method, current.url,
                                                headers=current.headers, data=data,
-                                               allow_redirects=True)
+                                               allow_redirects=True,
+                                               ssl=self.verify)
             except (aiohttp.ClientError, OSError, TimeoutError) as err:
                 raise SystemFailure(f"{current.method} {current.url}: {err or 'timeout'}"
                                     ) from None

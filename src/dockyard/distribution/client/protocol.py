@@ -17,7 +17,7 @@ from dockyard.errors import Forbidden, InvalidArgument
 from dockyard.oci import DEFAULT_DOMAIN, Digest, Reference, mediatypes
 
 __all__ = [
-    "ACCEPT", "Auth", "Challenge", "Request", "Response", "blob_url", "endpoint",
+    "ACCEPT", "Auth", "Challenge", "Request", "Response", "blob_url", "candidates", "endpoint",
     "manifest_url", "parse_challenge", "repo_scope", "upload_url",
 ]
 
@@ -43,6 +43,15 @@ def endpoint(domain: str, insecure: frozenset[str] = frozenset()) -> str:
     host = _HUB if domain == DEFAULT_DOMAIN else domain
     scheme = "http" if _is_loopback(host) or domain in insecure else "https"
     return f"{scheme}://{host}"
+
+
+def candidates(domain: str, insecure: frozenset[str] = frozenset()) -> list[str]:
+    """Base urls to try in order: https alone for a secure registry; for loopback and
+    insecure ones https (unverified) first, then plain http, as docker does."""
+    secure = endpoint(domain, insecure)
+    if secure.startswith("https://"):
+        return [secure]
+    return ["https://" + secure.removeprefix("http://"), secure]
 
 
 def manifest_url(base: str, ref: Reference, target: str = "") -> str:

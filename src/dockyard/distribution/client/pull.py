@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockyard.distribution.client.driver import Session, raise_for
+from dockyard.distribution.client.driver import Session, raise_for, resolve_base
 from dockyard.distribution.client.protocol import (
     ACCEPT,
     Auth,
@@ -185,13 +185,15 @@ async def pull(store: ImageStore, ref: Reference, *, platform: Platform | None =
                                         parallel, progress)
             except DockyardError:
                 continue  # docker falls back to the next mirror, then the Hub
-    return await _pull_from(store, endpoint(ref.domain, insecure), ref, platform, auth,
-                            parallel, progress)
+    base = await resolve_base(ref.domain, insecure)
+    return await _pull_from(store, base, ref, platform, auth, parallel, progress,
+                            verify=base == endpoint(ref.domain, insecure))
 
 
 async def _pull_from(store: ImageStore, base: str, ref: Reference, platform: Platform | None,
-                     auth: Auth | None, parallel: int, progress: Progress | None) -> Image:
-    session = Session(auth, limit=parallel + 2)
+                     auth: Auth | None, parallel: int, progress: Progress | None,
+                     verify: bool = True) -> Image:
+    session = Session(auth, limit=parallel + 2, verify=verify)
     try:
         body, media_type, mdigest = await fetch_manifest(session, base, ref)
         doc = parse_document(body, f"manifest for {ref.familiar()}", media_type)

@@ -7,7 +7,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from dockyard.distribution.client.driver import Session, raise_for
+from dockyard.distribution.client.driver import Session, raise_for, resolve_base
 from dockyard.distribution.client.protocol import (
     Auth,
     Request,
@@ -73,8 +73,8 @@ async def push(store: ImageStore, source: str, ref: Reference, *,
         raise InvalidArgument(f"cannot push to a digest reference: {ref.familiar()}")
     image = store.resolve(source)
     body = store.content.read(image.manifest_digest)
-    base = endpoint(ref.domain, insecure)
-    session = Session(auth, limit=parallel + 2)
+    base = await resolve_base(ref.domain, insecure)
+    session = Session(auth, limit=parallel + 2, verify=base == endpoint(ref.domain, insecure))
     try:
         gate = asyncio.Semaphore(parallel)
         with store.writing():  # keep gc off the blobs while they are read

@@ -6,7 +6,7 @@ import json
 import re
 from urllib.parse import urljoin
 
-from dockyard.distribution.client.driver import Session, raise_for
+from dockyard.distribution.client.driver import Session, raise_for, resolve_base
 from dockyard.distribution.client.protocol import Auth, Request, endpoint, repo_scope
 from dockyard.errors import Corrupt
 from dockyard.oci import Reference
@@ -21,10 +21,10 @@ async def list_tags(ref: Reference, *, insecure: frozenset[str] = frozenset(),
                     auth: Auth | None = None, page: int = 0) -> list[str]:
     """Every tag of ``ref``'s repository, in the registry's order (asking for pages of
     ``page`` tags when given)."""
-    base = endpoint(ref.domain, insecure)
+    base = await resolve_base(ref.domain, insecure)
     url = f"{base}/v2/{ref.path}/tags/list" + (f"?n={page}" if page else "")
     tags: list[str] = []
-    session = Session(auth)
+    session = Session(auth, verify=base == endpoint(ref.domain, insecure))
     try:
         for _ in range(_MAX_PAGES):
             resp = await session.send(Request("GET", url), repo_scope(ref))
