@@ -69,3 +69,17 @@ def test_detach_and_reattach(dockyard: Dockyard) -> None:
     assert again.exitstatus == 3
     assert dockyard.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "box") == \
         "exited 3\n"
+
+
+def test_exec_it(dockyard: Dockyard) -> None:
+    dockyard.ok("run", "-d", "--name", "host", "--network", "none", "busybox", "sleep", "60")
+    child = _spawn(dockyard, "exec", "-it", "host", "sh")
+    child.expect("# ")
+    child.sendline("tty; echo $((3*4))")
+    child.expect("/dev/pts/")
+    child.expect("12")
+    child.sendline("exit 4")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 4
+    assert dockyard.ok("inspect", "-f", "{{.State.Running}}", "host") == "true\n"
