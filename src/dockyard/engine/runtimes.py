@@ -166,7 +166,7 @@ class DockyardRuntime(CliRuntime):
     def _call(self, verb: str, fn: Callable[[], T]) -> T:
         try:
             return fn()
-        except (NotFound, Conflict) as e:
+        except (NotFound, Conflict, InvalidArgument) as e:
             raise type(e)(f"runtime {self.name}: {e}") from None
         except DockyardError as e:
             raise SystemFailure(f"runtime {self.name} {verb}: {e}") from None
