@@ -5,6 +5,7 @@ owners, contents, link targets)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -12,6 +13,7 @@ import os
 import posixpath
 import subprocess
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -162,9 +164,16 @@ def dockyard_side(benv: BuildEnv, ctx: Path, tag: str) -> tuple[
 
 
 @pytest.fixture(scope="module")
-def docker_busybox(dockerd: Dockerd, busybox_rootfs_template: Path) -> Dockerd:
+def docker_busybox(dockerd: Dockerd, busybox_rootfs_template: Path,
+                   cgroup_parent: str) -> Iterator[Dockerd]:
     dockerd.import_rootfs(busybox_rootfs_template, "busybox:latest")
-    return dockerd
+    yield dockerd
+    # BuildKit leaves an empty "buildkit" cgroup under dockerd's cgroup parent
+    for hierarchy in Path("/sys/fs/cgroup").iterdir():
+        left = hierarchy / f"{cgroup_parent}-docker" / "buildkit"
+        for dirpath, _, _ in sorted(os.walk(left), key=lambda w: -len(w[0])):
+            with contextlib.suppress(OSError):
+                os.rmdir(dirpath)
 
 
 @pytest.mark.peer
