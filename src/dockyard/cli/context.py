@@ -18,6 +18,8 @@ __all__ = ["AppContext", "app_context", "engine"]
 
 @dataclass
 class AppContext:
+    """The state directories, the debug flag and the engine of one command."""
+
     roots: Roots
     debug: bool = False
     _engine: Engine | None = None

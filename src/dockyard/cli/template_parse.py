@@ -31,6 +31,8 @@ class TemplateError(InvalidArgument):
 
 @dataclass
 class Pipeline:
+    """Commands joined by ``|``, with the variables they declare (``$x :=``) or set."""
+
     decl: list[str]
     assign: bool
     cmds: list[list[Any]]  # each command is a list of operand nodes
@@ -38,6 +40,8 @@ class Pipeline:
 
 @dataclass
 class Node:
+    """Text, an action, or an ``if``/``range``/``with`` block with its ``else`` part."""
+
     kind: str  # text, action, if, range, with
     text: str = ""
     pipe: Pipeline | None = None
@@ -112,6 +116,8 @@ def _action_end(src: str, pos: int) -> int:
 
 
 class Parser:
+    """Turns template source into a list of ``Node``s."""
+
     def __init__(self, src: str) -> None:
         self.pieces = _split_actions(src)
         self.i = 0
