@@ -9,6 +9,7 @@ exit code and the last lines of its output, and leaves every tag where it was.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -17,9 +18,10 @@ from typing import Any
 import click
 
 from dockyard.cli.context import app_context
+from dockyard.cli.units import human_size
 from dockyard.errors import DockyardError, InvalidArgument
 
-__all__ = ["build_cmd", "parse_pairs", "parse_secrets", "register"]
+__all__ = ["build_cmd", "parse_pairs", "parse_secrets", "prune_cmd", "register"]
 
 
 def parse_pairs(values: tuple[str, ...], flag: str, *, env_fallback: bool) -> dict[str, str]:
@@ -179,9 +181,34 @@ def build_cmd(context: str, tags: tuple[str, ...], file: str, build_args: tuple[
         click.echo(f"naming to {parse_reference(tag)} done", err=True)
 
 
+@click.command("prune")
+@click.option("-a", "--all", "all_", is_flag=True, help="Remove all unused build cache.")
+@click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation.")
+def prune_cmd(all_: bool, force: bool) -> None:
+    """Remove build cache: step results, chain records and RUN cache mounts."""
+    import shutil
+
+    if not force and not click.confirm("WARNING! This will remove all dangling build "
+                                       "cache. Are you sure you want to continue?"):
+        return
+    cache = app_context().roots.root / "build-cache"
+    reclaimed = 0
+    if cache.is_dir():
+        for dirpath, _, names in os.walk(cache):
+            for name in names:
+                with contextlib.suppress(OSError):
+                    reclaimed += os.lstat(os.path.join(dirpath, name)).st_size
+        shutil.rmtree(cache)
+    click.echo(f"Total:\t{human_size(reclaimed, 3)}")
+
+
 def register(group: click.Group) -> None:
-    """Add ``build`` (and ``image build``) to the root group."""
+    """Add ``build`` (and ``image build``, ``builder build|prune``) to the root group."""
     group.add_command(build_cmd, "build")
+    builder = click.Group("builder", help="Manage builds.")
+    builder.add_command(build_cmd, "build")
+    builder.add_command(prune_cmd, "prune")
+    group.add_command(builder)
     image = group.commands.get("image")
     if isinstance(image, click.Group):
         image.add_command(build_cmd, "build")

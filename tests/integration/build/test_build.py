@@ -222,3 +222,21 @@ def test_cache_tmpfs_and_bind_mounts(benv: BuildEnv, tmp_path: Path) -> None:
     benv.ok(ctx, "-t", "m:2", "--no-cache")
     again = benv.dockyard("run", "--rm", "m:2", "cat", "/seen", "/count").stdout
     assert again == "runs\n2\n"
+
+
+def test_cache_survives_restarts_and_builder_prune_drops_it(benv: BuildEnv,
+                                                            tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from dockyard.cli.build import prune_cmd
+    from dockyard.cli.context import AppContext
+
+    ctx = write(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nRUN echo x > /x\n"})
+    first = benv.ok(ctx)
+    again = benv.ok(ctx)  # a new executor and store: only the files on disk carry it
+    assert again.image_id == first.image_id and "#2 CACHED" in again.err
+    result = CliRunner().invoke(prune_cmd, ["-f"], obj=AppContext(benv.roots))
+    assert result.exit_code == 0 and result.stdout.startswith("Total:")
+    assert not (benv.roots.root / "build-cache").exists()
+    fresh = benv.ok(ctx)
+    assert "#2 DONE" in fresh.err
