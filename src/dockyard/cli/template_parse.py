@@ -153,7 +153,7 @@ class Parser:
         return nodes, "", []
 
     def parse_block(self, word: str, tokens: list[tuple[str, str]]) -> Node:
-        node = Node(word, pipe=_parse_pipeline(tokens, allow_decl=True))
+        node = Node(word, pipe=_parse_pipeline(tokens))
         node.body, stop, rest = self.parse_list(("end", "else"))
         if stop == "else":
             if rest and rest[0] == ("ident", "if") and word == "if":
@@ -166,7 +166,7 @@ class Parser:
         return node
 
 
-def _parse_pipeline(tokens: list[tuple[str, str]], allow_decl: bool = True) -> Pipeline:
+def _parse_pipeline(tokens: list[tuple[str, str]]) -> Pipeline:
     decl: list[str] = []
     assign = False
     # ``$x :=`` or ``$i, $v :=``
