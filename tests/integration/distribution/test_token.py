@@ -126,3 +126,20 @@ def test_partial_that_is_wrong_is_dropped(gated: GateThread,
         asyncio.run(pull(dst, ref))
     assert not partial.exists() and dst.list() == []
     assert asyncio.run(pull(dst, ref)).id == image.id  # and the next pull starts afresh
+
+
+def test_push_mounts_from_the_repository_it_came_from(
+        gated: GateThread, stores: tuple[ImageStore, ImageStore]) -> None:
+    src, dst = stores
+    image = four_layer_image(src, "local/app:v1")
+    ref = parse_reference(f"127.0.0.1:{gated.port}/team/app:v1")
+    alice = Auth("alice", "s3cret")
+    asyncio.run(push(src, "local/app:v1", ref, auth=alice))
+    pulled = asyncio.run(pull(dst, ref))
+    assert pulled.id == image.id
+    puts, posts = gated.gate.counts["PUT upload"], gated.gate.counts["POST uploads"]
+    other = parse_reference(f"127.0.0.1:{gated.port}/other/app:v1")
+    asyncio.run(push(dst, str(ref), other, auth=Auth("alice", "s3cret")))
+    assert gated.gate.counts["PUT upload"] == puts  # every blob mounted, none sent
+    assert gated.gate.counts["POST uploads"] - posts == 5  # one mount request per blob
+    assert asyncio.run(pull(src, other)).id == image.id

@@ -1,5 +1,6 @@
-"""Push: blobs the registry lacks (HEAD first), in parallel, each as one streamed PUT
-after a POST; then the manifest under the tag."""
+"""Push: blobs the registry lacks (HEAD first), in parallel, each mounted from another
+repository of the registry the image was pulled from or sent as one streamed PUT after
+a POST; then the manifest under the tag."""
 
 from __future__ import annotations
 
@@ -28,16 +29,22 @@ __all__ = ["push"]
 
 
 async def _push_blob(session: Session, store: ImageStore, base: str, ref: Reference,
-                     desc: Descriptor, gate: asyncio.Semaphore) -> bool:
-    """Upload ``desc`` unless the registry has it; True when it was sent."""
+                     desc: Descriptor, gate: asyncio.Semaphore, mount_from: str = ""
+                     ) -> bool:
+    """Upload ``desc`` unless the registry has it or can mount it from repository
+    ``mount_from``; True when it was sent."""
     scope = repo_scope(ref, push=True)
     async with gate:
         head = await session.send(Request("HEAD", blob_url(base, ref, desc.digest)), scope)
         head.release()
         if head.status == 200:
             return False
-        start = await session.send(Request("POST", upload_url(base, ref)), scope)
+        start = await session.send(
+            Request("POST", upload_url(base, ref, desc.digest if mount_from else None,
+                                       mount_from)), scope)
         start.release()
+        if start.status == 201 and mount_from:
+            return False  # mounted: the registry already holds it in the other repository
         if start.status != 202 or "Location" not in start.headers:
             raise raise_for(f"blob upload for {ref.familiar_name}", start.status, b"")
         location = urljoin(start.url.human_repr(), start.headers["Location"])
@@ -73,12 +80,16 @@ async def push(store: ImageStore, source: str, ref: Reference, *,
         raise InvalidArgument(f"cannot push to a digest reference: {ref.familiar()}")
     image = store.resolve(source)
     body = store.content.read(image.manifest_digest)
+    # a repository of the same registry this image came from can lend its blobs
+    mount_from = next((r.rpartition("@")[0].partition("/")[2] for r in image.repo_digests
+                       if r.startswith(ref.domain + "/")
+                       and r.rpartition("@")[0] != ref.name), "")
     base = await resolve_base(ref.domain, insecure)
     session = Session(auth, limit=parallel + 2, verify=base == endpoint(ref.domain, insecure))
     try:
         gate = asyncio.Semaphore(parallel)
         with store.writing():  # keep gc off the blobs while they are read
-            await run_all(_push_blob(session, store, base, ref, d, gate)
+            await run_all(_push_blob(session, store, base, ref, d, gate, mount_from)
                           for d in (image.manifest.config, *image.manifest.layers))
         resp = await session.send(
             Request("PUT", manifest_url(base, ref),
