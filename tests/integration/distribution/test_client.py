@@ -4,6 +4,7 @@ into an empty store, and the bad cases (unreachable, unknown, corrupt layer)."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import io
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 from dockyard.distribution.client import pull, push
 from dockyard.errors import Corrupt, NotFound, SystemFailure
 from dockyard.images import Image, ImageStore, import_rootfs
-from dockyard.oci import parse_reference
+from dockyard.oci import Digest, mediatypes, parse_reference
 from dockyard.settings import Roots
 from tests.integration.distribution.conftest import RegistryThread
 
@@ -43,18 +44,33 @@ def empty_store(tmp_path: Path) -> Iterator[ImageStore]:
         yield store
 
 
+def pushed_layers(registry: RegistryThread, repo: str, tag: str) -> list[Digest]:
+    doc = registry.call("GET", f"/v2/{repo}/manifests/{tag}").json()
+    return [Digest.parse(d["digest"]) for d in doc["layers"]]
+
+
+def test_push_without_compression(registry: RegistryThread,
+                                  source: tuple[ImageStore, Image]) -> None:
+    store, image = source
+    asyncio.run(push(store, "local/busybox:v1",
+                     parse_reference(f"127.0.0.1:{registry.port}/raw:v1"), compress=False))
+    assert pushed_layers(registry, "raw", "v1") == [d.digest for d in image.manifest.layers]
+    assert list((store.roots.tmp / "push").glob("*")) == []  # no scratch left behind
+
+
 def round_trip(host: str, source: tuple[ImageStore, Image], dest: ImageStore) -> None:
     store, image = source
     ref = parse_reference(f"{host}/test/busybox:v1")
     digest = asyncio.run(push(store, "local/busybox:v1", ref))
     pulled = asyncio.run(pull(dest, ref))
     assert pulled.id == image.id
-    assert pulled.manifest.layers == image.manifest.layers
+    # the uncompressed layer travelled gzipped (level 1), as docker pushes it
+    assert [d.media_type for d in pulled.manifest.layers] == [mediatypes.OCI_LAYER_GZIP]
     assert dest.resolve(f"{host}/test/busybox:v1").id == image.id
     assert f"{ref.name}@{digest}" in pulled.repo_digests
-    for layer in image.manifest.layers:
-        assert (dest.content.path(layer.digest).read_bytes()
-                == store.content.path(layer.digest).read_bytes())
+    for mine, theirs in zip(image.manifest.layers, pulled.manifest.layers, strict=True):
+        assert (gzip.decompress(dest.content.path(theirs.digest).read_bytes())
+                == store.content.path(mine.digest).read_bytes())
     # by digest, and a second pull finds every blob present
     again = asyncio.run(pull(dest, parse_reference(f"{host}/test/busybox@{digest}")))
     assert again.id == image.id
@@ -69,10 +85,10 @@ def test_push_pull_our_registry(registry: RegistryThread, source: tuple[ImageSto
 
 def test_push_again_skips_present_blobs(registry: RegistryThread,
                                         source: tuple[ImageStore, Image]) -> None:
-    store, image = source
+    store, _ = source
     ref = parse_reference(f"127.0.0.1:{registry.port}/a:v1")
     asyncio.run(push(store, "local/busybox:v1", ref))
-    blob = registry.root / "blobs" / "sha256" / image.manifest.layers[0].digest.hex
+    blob = registry.root / "blobs" / "sha256" / pushed_layers(registry, "a", "v1")[0].hex
     before = blob.stat().st_mtime_ns
     asyncio.run(push(store, "local/busybox:v1", ref.with_tag("v2")))
     assert blob.stat().st_mtime_ns == before
@@ -82,10 +98,10 @@ def test_push_again_skips_present_blobs(registry: RegistryThread,
 def test_corrupt_layer_is_not_stored(registry: RegistryThread,
                                      source: tuple[ImageStore, Image],
                                      empty_store: ImageStore) -> None:
-    store, image = source
+    store, _ = source
     ref = parse_reference(f"127.0.0.1:{registry.port}/bad:v1")
     asyncio.run(push(store, "local/busybox:v1", ref))
-    layer = image.manifest.layers[0].digest
+    layer = pushed_layers(registry, "bad", "v1")[0]
     path = registry.root / "blobs" / "sha256" / layer.hex
     data = bytearray(path.read_bytes())
     data[1000] ^= 0xFF

@@ -55,7 +55,7 @@ def test_bearer_push_and_anonymous_pull(gated: GateThread,
     src, dst = stores
     image = four_layer_image(src, "local/app:v1")
     ref = parse_reference(f"127.0.0.1:{gated.port}/team/app:v1")
-    asyncio.run(push(src, "local/app:v1", ref, auth=Auth("alice", "s3cret")))
+    asyncio.run(push(src, "local/app:v1", ref, auth=Auth("alice", "s3cret"), compress=False))
     # one token for the push scope, reused by all 11 requests of the parallel push
     assert gated.gate.counts["token:alice"] == 1
     assert gated.gate.counts["PUT upload"] == 5
@@ -87,7 +87,7 @@ def test_cut_pull_resumes_without_refetching(gated: GateThread,
     src, dst = stores
     image = four_layer_image(src, "local/app:v1")
     ref = parse_reference(f"127.0.0.1:{gated.port}/app:v1")
-    asyncio.run(push(src, "local/app:v1", ref, auth=Auth("alice", "s3cret")))
+    asyncio.run(push(src, "local/app:v1", ref, auth=Auth("alice", "s3cret"), compress=False))
     cut = str(image.manifest.layers[2].digest)
     gated.gate.cut_blobs.add(cut)
     with pytest.raises(SystemFailure, match=f"blob {cut}: download interrupted"):
@@ -117,7 +117,7 @@ def test_partial_that_is_wrong_is_dropped(gated: GateThread,
     src, dst = stores
     image = four_layer_image(src, "local/app:v1")
     ref = parse_reference(f"127.0.0.1:{gated.port}/app:v1")
-    asyncio.run(push(src, "local/app:v1", ref, auth=Auth("alice", "s3cret")))
+    asyncio.run(push(src, "local/app:v1", ref, auth=Auth("alice", "s3cret"), compress=False))
     layer = image.manifest.layers[1].digest
     partial = dst.roots.tmp / "partial-blobs" / f"sha256-{layer.hex}"
     partial.parent.mkdir(parents=True)
@@ -134,12 +134,12 @@ def test_push_mounts_from_the_repository_it_came_from(
     image = four_layer_image(src, "local/app:v1")
     ref = parse_reference(f"127.0.0.1:{gated.port}/team/app:v1")
     alice = Auth("alice", "s3cret")
-    asyncio.run(push(src, "local/app:v1", ref, auth=alice))
+    asyncio.run(push(src, "local/app:v1", ref, auth=alice, compress=False))
     pulled = asyncio.run(pull(dst, ref))
     assert pulled.id == image.id
     puts, posts = gated.gate.counts["PUT upload"], gated.gate.counts["POST uploads"]
     other = parse_reference(f"127.0.0.1:{gated.port}/other/app:v1")
-    asyncio.run(push(dst, str(ref), other, auth=Auth("alice", "s3cret")))
+    asyncio.run(push(dst, str(ref), other, auth=Auth("alice", "s3cret"), compress=False))
     assert gated.gate.counts["PUT upload"] == puts  # every blob mounted, none sent
     assert gated.gate.counts["POST uploads"] - posts == 5  # one mount request per blob
     assert asyncio.run(pull(src, other)).id == image.id

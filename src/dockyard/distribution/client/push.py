@@ -5,9 +5,12 @@ a POST; then the manifest under the tag."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
+from dockyard.distribution.client.compress import gzip_layer
 from dockyard.distribution.client.driver import Session, raise_for, resolve_base
 from dockyard.distribution.client.protocol import (
     Auth,
@@ -23,12 +26,12 @@ from dockyard.errors import InvalidArgument
 from dockyard.oci import Descriptor, Digest, Reference
 
 if TYPE_CHECKING:
-    from dockyard.images import ImageStore
+    from dockyard.images import Image, ImageStore
 
 __all__ = ["push"]
 
 
-async def _push_blob(session: Session, store: ImageStore, base: str, ref: Reference,
+async def _push_blob(session: Session, path: Path, base: str, ref: Reference,
                      desc: Descriptor, gate: asyncio.Semaphore, mount_from: str = ""
                      ) -> bool:
     """Upload ``desc`` unless the registry has it or can mount it from repository
@@ -49,7 +52,6 @@ async def _push_blob(session: Session, store: ImageStore, base: str, ref: Refere
             raise raise_for(f"blob upload for {ref.familiar_name}", start.status, b"")
         location = urljoin(start.url.human_repr(), start.headers["Location"])
         sep = "&" if "?" in location else "?"
-        path = store.content.path(desc.digest)
         files: list[Any] = []
 
         def body() -> Any:
@@ -74,12 +76,41 @@ async def _push_blob(session: Session, store: ImageStore, base: str, ref: Refere
 
 async def push(store: ImageStore, source: str, ref: Reference, *,
                insecure: frozenset[str] = frozenset(), auth: Auth | None = None,
-               parallel: int = 6) -> Digest:
-    """Push the stored image ``source`` to ``ref``; returns the manifest digest."""
+               parallel: int = 6, compress: bool = True) -> Digest:
+    """Push the stored image ``source`` to ``ref``, gzipping uncompressed layers unless
+    ``compress`` is false; returns the manifest digest."""
     if ref.digest is not None:
         raise InvalidArgument(f"cannot push to a digest reference: {ref.familiar()}")
     image = store.resolve(source)
-    body = store.content.read(image.manifest_digest)
+    scratch: list[Path] = []
+    try:
+        with store.writing():  # keep gc off the blobs while they are read
+            blobs = [(image.manifest.config, store.content.path(image.manifest.config.digest))]
+            layers = [(d, store.content.path(d.digest)) for d in image.manifest.layers]
+            if compress:
+                done = await asyncio.gather(*(
+                    gzip_layer(d, path, store.roots.tmp / "push") for d, path in layers),
+                    return_exceptions=True)
+                scratch = [new[1] for new, old in zip(done, layers, strict=True)
+                           if isinstance(new, tuple) and new[1] != old[1]]
+                for item in done:
+                    if isinstance(item, BaseException):
+                        raise item
+                layers = [item for item in done if isinstance(item, tuple)]
+            blobs += layers
+            if [d for d, _ in layers] == list(image.manifest.layers):
+                body = store.content.read(image.manifest_digest)
+            else:
+                body = replace(image.manifest, layers=tuple(d for d, _ in layers)).to_bytes()
+            return await _send(image, blobs, body, ref, insecure, auth, parallel)
+    finally:
+        for path in scratch:
+            path.unlink(missing_ok=True)
+
+
+async def _send(image: Image, blobs: list[tuple[Descriptor, Path]],
+                body: bytes, ref: Reference, insecure: frozenset[str], auth: Auth | None,
+                parallel: int) -> Digest:
     # a repository of the same registry this image came from can lend its blobs
     mount_from = next((r.rpartition("@")[0].partition("/")[2] for r in image.repo_digests
                        if r.startswith(ref.domain + "/")
@@ -88,9 +119,8 @@ async def push(store: ImageStore, source: str, ref: Reference, *,
     session = Session(auth, limit=parallel + 2, verify=base == endpoint(ref.domain, insecure))
     try:
         gate = asyncio.Semaphore(parallel)
-        with store.writing():  # keep gc off the blobs while they are read
-            await run_all(_push_blob(session, store, base, ref, d, gate, mount_from)
-                          for d in (image.manifest.config, *image.manifest.layers))
+        await run_all(_push_blob(session, path, base, ref, d, gate, mount_from)
+                      for d, path in blobs)
         resp = await session.send(
             Request("PUT", manifest_url(base, ref),
                     {"Content-Type": image.manifest.media_type}),
