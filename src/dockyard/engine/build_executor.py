@@ -1,13 +1,14 @@
 """The engine's side of ``dockyard build``: :class:`dockyard.build.StageExecutor` over
-the image store, its snapshotter and engine containers.
+the image store, its snapshotter and the OCI runtime.
 
 A build snapshot is a committed layer snapshot, named by its chain id like every image
 layer, so a step result is shared with images and survives restarts. The small cache
 table under ``$ROOT/build-cache`` maps a step's cache key to that chain id
 (``keys/``), and each chain id to its layers and the base image's history
-(``chains/``) so :meth:`BuildExecutor.commit` can write the image. RUN steps are
-containers of this engine started from the parent snapshot; their changes become the
-layer. COPY/ADD mount a fresh snapshot and copy into it (:mod:`.build_copy`).
+(``chains/``) so :meth:`BuildExecutor.commit` can write the image. RUN steps run on
+the OCI runtime over a fresh snapshot of the parent (:mod:`.build_run`, with the spec
+the engine writes for containers); their changes become the layer. COPY/ADD mount a
+fresh snapshot and copy into it (:mod:`.build_copy`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
 from dockyard.settings import Roots
 
 if TYPE_CHECKING:
-    from dockyard.engine.facade import Engine
+    from dockyard.engine.build_run import DirectRun
 
 __all__ = ["DEFAULT_PATH_ENV", "LAST_LINES", "BuildExecutor"]
 
@@ -57,21 +58,20 @@ class BuildExecutor:
         self.output = output
         self.images = BuildImages(roots)
         self.cgroup_parent = cgroup_parent
-        self._engine: Engine | None = None
+        self._runner: DirectRun | None = None
         self.dir = roots.root / "build-cache"
         for sub in ("keys", "chains"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
 
     @property
-    def engine(self) -> Engine:
-        """The engine that runs RUN steps, made on first use (a cached build needs none)."""
-        if self._engine is None:
-            from dockyard.engine.facade import Engine
+    def runner(self) -> DirectRun:
+        """What runs RUN steps, made on first use (a cached build needs none)."""
+        if self._runner is None:
+            from dockyard.engine.build_run import DirectRun
 
-            self._engine = Engine(self.roots, images=self.images,
-                                  cgroup_parent=self.cgroup_parent)
-        return self._engine
+            self._runner = DirectRun(self.roots, self.cgroup_parent)
+        return self._runner
 
     # -- the cache table --------------------------------------------------------------
     def _key_file(self, cache_key: str) -> Path:
@@ -183,61 +183,52 @@ class BuildExecutor:
 
     # -- RUN ------------------------------------------------------------------------
     def run(self, request: RunRequest) -> str:
-        """Run the step in a container on ``request.parent``; its changes are the layer."""
+        """Run the step over ``request.parent``; its changes are the layer."""
         if any(m.type == "ssh" for m in request.mounts):
             raise InvalidArgument("RUN --mount=type=ssh is not supported (no ssh agent "
                                   "forwarding)")
         if request.network not in ("default", "none", "host"):
             raise InvalidArgument(f"RUN --network={request.network}: want default, none "
                                   "or host")
-        # BuildKit mounts heredoc scripts at /dev/pipes/NAME; the engine has no user
-        # mounts, so they sit in a directory of the container's upper dir, removed
+        # BuildKit mounts heredoc scripts at /dev/pipes/NAME; the engine's spec has no
+        # user mounts, so they sit in a directory of the step's upper dir, removed
         # before the diff (nothing below it exists in the parent: no whiteout needed)
         pipes = f"/.dockyard-pipes-{secrets.token_hex(6)}"
         args = [pipes + a[len("/dev/pipes"):] if a.startswith("/dev/pipes/")
                 and a[len("/dev/pipes/"):] in request.inline_files else a
                 for a in request.args]
+        sn = self.images.snapshotter
+        key = f"build-run-{secrets.token_hex(8)}"
         with self._lock:
-            marker = self.images.expect(request.parent or "")
-            config = {"Image": marker, "Cmd": args, "Entrypoint": None,
-                      "Env": [f"{k}={v}" for k, v in request.env.items()],
-                      "WorkingDir": request.workdir or "/", "User": request.user,
-                      "Labels": {"dockyard.build": "run"}}
-            host = {"NetworkMode": "none" if request.network == "none" else
-                    "host" if request.network == "host" else "default",
-                    "LogConfig": {"Type": "json-file", "Config": {}}}
-            try:
-                cid = self.engine.create(None, config, host)["Id"]
-            except BaseException:
-                self.images.forget(marker)
-                raise
-        writable = self.images.snapshotter.writable(cid)
+            sn.prepare(key, request.parent or None)
+        writable = sn.writable(key)
         scripts = writable.path / pipes.lstrip("/")
         staged = StagedMounts(writable.path, request.workdir, self.dir / "mounts")
         try:
-            if request.mounts and not writable.overlay:
-                raise InvalidArgument("RUN --mount needs the overlay snapshotter")
-            self._stage(staged, request)
-            if request.inline_files:
-                scripts.mkdir(mode=0o755)
-                for name, text in request.inline_files.items():
-                    (scripts / name).write_text(text)
-                    os.chmod(scripts / name, 0o755)
-            self.engine.start(cid)
-            code = int(self.engine.wait(cid).get("StatusCode", -1))
-            staged.undo()
-            lines = self._output(cid)
-            if code != 0:
-                raise RunFailed(code, lines[-LAST_LINES:])
-            with self._lock:
+            try:
+                if request.mounts and not writable.overlay:
+                    raise InvalidArgument("RUN --mount needs the overlay snapshotter")
+                self._stage(staged, request)
+                if request.inline_files:
+                    scripts.mkdir(mode=0o755)
+                    for name, text in request.inline_files.items():
+                        (scripts / name).write_text(text)
+                        os.chmod(scripts / name, 0o755)
+                result = self.runner.run(sn.mounts(key), args, request.env, request.workdir,
+                                         request.user, request.network)
+            finally:
+                staged.undo()
                 shutil.rmtree(scripts, ignore_errors=True)
-                clean_run_artifacts(self.images.snapshotter, cid)
-                return self._commit_key(cid, request.cache_key, request.parent)
-        finally:
-            staged.undo()
-            with contextlib.suppress(NotFound):
-                self.engine.remove(cid, force=True)
-            self.images.forget(marker)
+            lines = self._output(result.output)
+            if result.exit_code != 0:
+                raise RunFailed(result.exit_code, lines[-LAST_LINES:])
+            with self._lock:
+                clean_run_artifacts(sn, key)
+                return self._commit_key(key, request.cache_key, request.parent)
+        except BaseException:
+            with contextlib.suppress(NotFound), self._lock:
+                sn.remove(key)
+            raise
 
     def _stage(self, staged: StagedMounts, request: RunRequest) -> None:
         from dockyard.engine import rooted
@@ -259,11 +250,7 @@ class BuildExecutor:
             else:
                 staged.bind(m, rooted.resolve(self.context, m.source or "/"))
 
-    def _output(self, cid: str) -> list[str]:
-        from dockyard.engine.logs import read_logs
-
-        data = b"".join(e.data for e in read_logs(self.engine.container_dir(cid), cid,
-                                                   "json-file"))
+    def _output(self, data: bytes) -> list[str]:
         lines = data.decode(errors="replace").splitlines()
         if self.output is not None:
             for line in lines:
