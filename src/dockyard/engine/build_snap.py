@@ -1,11 +1,10 @@
-"""Snapshots for build steps: an image source whose "images" are build snapshots, the
-mount helpers COPY uses, and the clean-up of what a RUN container leaves in its upper
-dir only because it ran (mount points of /proc, /etc/hosts...)."""
+"""Snapshots for build steps: the store and snapshotter, the mount helpers COPY uses,
+and the clean-up of what a RUN step leaves in its upper dir only because it ran
+(mount points of /proc, /etc/hosts...)."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import secrets
 import shutil
@@ -13,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from dockyard.engine.rootfs import ResolvedImage, StoreImages
+from dockyard.engine.rootfs import StoreImages
 from dockyard.errors import NotFound
 from dockyard.settings import Roots
 
@@ -25,44 +24,9 @@ __all__ = ["RUN_ARTIFACTS", "BuildImages", "clean_run_artifacts", "mounted", "vi
 RUN_ARTIFACTS = ("etc/hostname", "etc/hosts", "etc/resolv.conf", "etc", "proc", "sys",
                  "dev/pts", "dev/shm", "dev/mqueue", "dev", "run/secrets", "run")
 
-_MARK = "dockyard-build-snapshot-"
-
 
 class BuildImages(StoreImages):
-    """The store's images, plus build snapshots named by the markers :meth:`expect`
-    hands out: a RUN container is created over a snapshot, not an image."""
-
-    def __init__(self, roots: Roots) -> None:
-        super().__init__(roots)
-        self._pending: dict[str, ResolvedImage] = {}
-
-    def expect(self, chain: str) -> str:
-        """A one-use image reference standing for snapshot ``chain`` (``""``: empty),
-        good until :meth:`forget`; the container record names it by a made-up id."""
-        marker = _MARK + secrets.token_hex(8)
-        fake = "sha256:" + hashlib.sha256(marker.encode()).hexdigest()
-        image = ResolvedImage(id=fake, config={}, chain_id=chain)
-        self._pending[marker] = self._pending[fake] = image
-        return marker
-
-    def forget(self, marker: str) -> None:
-        image = self._pending.pop(marker, None)
-        if image is not None:
-            self._pending.pop(image.id, None)
-
-    def resolve(self, ref: str) -> ResolvedImage:
-        if ref in self._pending:
-            return self._pending[ref]
-        return super().resolve(ref)
-
-    def prepare(self, key: str, image: ResolvedImage) -> None:
-        if self._pending.get(image.id) is image:
-            try:
-                self.snapshotter.stat(key)
-            except NotFound:
-                self.snapshotter.prepare(key, image.chain_id or None)
-            return
-        super().prepare(key, image)
+    """The store and its snapshotter, opened on first use, closed with :meth:`close`."""
 
     def close(self) -> None:
         if self._snap is not None:
