@@ -40,6 +40,9 @@ def images(draw: st.DrawFn) -> list[list[E]]:
             if not _through_symlink(model, d + "/x"):
                 layer.append(E(f"{d}/.wh..wh..opq"))
         model.apply(layer)  # markers first, as the model (and Docker's sort) has them
+        for marker in layer:  # a marker's directory is this layer's: never whited out
+            parts = marker.name.split("/")[:-1]
+            written.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
         done = len(layer)
         for _ in range(draw(st.integers(1, 8))):
             path = "/".join(draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=3)))
