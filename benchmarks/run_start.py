@@ -140,15 +140,15 @@ def _docker(base: Path, rootfs: Path, parent: str) -> Iterator[System]:
 
 
 def _remove_cgroup_parent(parent: str) -> None:
-    """rmdir the parent cgroup and what peers left below it (podman's conmon), deepest
-    first, in every hierarchy."""
+    """rmdir the parent cgroup and what peers left below or beside it (podman's conmon,
+    dockerd's ``<parent>-docker/buildkit``), deepest first, in every hierarchy."""
     for hierarchy in Path("/sys/fs/cgroup").iterdir():
-        top = hierarchy / parent
-        if not top.is_dir():
+        if not hierarchy.is_dir():
             continue
-        for dirpath, _, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
-            with contextlib.suppress(OSError):
-                os.rmdir(dirpath)
+        for top in hierarchy.glob(f"{parent}*"):
+            for dirpath, _, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
+                with contextlib.suppress(OSError):
+                    os.rmdir(dirpath)
 
 
 def _median_ms(times: list[float]) -> float:
