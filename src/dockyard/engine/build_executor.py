@@ -265,6 +265,9 @@ class BuildExecutor:
         if request.urls:
             raise InvalidArgument(f"ADD {request.urls[0]}: adding from a URL is not "
                                   "supported (this machine has no outside network)")
+        if request.excludes or request.parents:
+            flag = "--exclude" if request.excludes else "--parents"
+            raise InvalidArgument(f"COPY {flag} is not supported yet")
         chmod = parse_chmod(request.chmod)
         with self._lock:
             sn = self.images.snapshotter

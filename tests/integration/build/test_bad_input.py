@@ -42,6 +42,12 @@ def assert_failed_cleanly(benv: BuildEnv, r: Built, before: dict[str, str]) -> N
     ("FROM busybox AS a\nFROM busybox\nCOPY --from=a /nothing /\n", "/nothing: not found"),
     ("FROM busybox\nCOPY --chown=nosuchuser a.txt /\n", "no such user: nosuchuser"),
     ("FROM busybox\nCOPY a.txt b.txt /dir\n", "the destination must be a directory"),
+    ("FROM busybox\nCOPY --exclude=*.txt . /\n", "COPY --exclude is not supported yet"),
+    ("FROM busybox\nCOPY --chmod=u+x a.txt /\n", "invalid chmod parameter"),
+    ("FROM busybox\nADD http://127.0.0.1:9/x /\n", "adding from a URL is not supported"),
+    ("FROM busybox\nRUN --mount=type=ssh true\n", "type=ssh is not supported"),
+    ("FROM busybox\nRUN --mount=type=bind,source=nothing,target=/x true\n",
+     "source nothing not found"),
 ])
 def test_bad_copy_or_stage_stops_the_build(benv: BuildEnv, tmp_path: Path, dockerfile: str,
                                            message: str) -> None:
