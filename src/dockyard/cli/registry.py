@@ -170,10 +170,23 @@ def registry() -> None:
               help="Serve https with this PEM certificate (chain).")
 @click.option("--tls-key", default=None, type=click.Path(dir_okay=False),
               help="The PEM private key of --tls-cert.")
+@click.option("--token-realm", default="", help="Require bearer tokens from this token "
+              "service url.")
+@click.option("--token-service", default="dockyard", show_default=True,
+              help="The audience the tokens must name.")
+@click.option("--token-issuer", default="", help="The issuer the tokens must name.")
+@click.option("--token-key", default=None, type=click.Path(dir_okay=False),
+              help="PEM public key of the token service (RS256 or ES256).")
 def serve_command(addr: str, root: str, read_only: bool, htpasswd: str | None,
-                  tls_cert: str | None, tls_key: str | None) -> None:
+                  tls_cert: str | None, tls_key: str | None, token_realm: str,
+                  token_service: str, token_issuer: str, token_key: str | None) -> None:
     """Serve the OCI distribution API from ROOT."""
-    from dockyard.distribution.server import serve
+    from dockyard.distribution.server import TokenAuth, serve
+
+    if bool(token_realm) != bool(token_key):
+        raise InvalidArgument("--token-realm and --token-key go together")
+    tokens = TokenAuth(token_realm, token_service, token_issuer, Path(token_key)) \
+        if token_realm and token_key else None
 
     if bool(tls_cert) != bool(tls_key):
         raise InvalidArgument("--tls-cert and --tls-key go together")
@@ -184,7 +197,8 @@ def serve_command(addr: str, root: str, read_only: bool, htpasswd: str | None,
         print(f"listening on {host}:{port}", file=sys.stderr, flush=True)
 
     try:
-        serve(Path(root), addr, read_only, ready, Path(htpasswd) if htpasswd else None, tls)
+        serve(Path(root), addr, read_only, ready, Path(htpasswd) if htpasswd else None, tls,
+              tokens)
     except KeyboardInterrupt:
         pass
 

@@ -34,13 +34,15 @@ class RegistryThread:
     """The server's own event loop in a daemon thread."""
 
     def __init__(self, root: Path, read_only: bool = False,
-                 htpasswd: Path | None = None, tls: tuple[Path, Path] | None = None) -> None:
+                 htpasswd: Path | None = None, tls: tuple[Path, Path] | None = None,
+                 tokens: Any = None) -> None:
         self.root = root
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         fut = asyncio.run_coroutine_threadsafe(
-            start(root, "127.0.0.1", 0, read_only, htpasswd, tls=tls), self.loop)
+            start(root, "127.0.0.1", 0, read_only, htpasswd, tls=tls, tokens=tokens),
+            self.loop)
         self.port, self._stop = fut.result(10)
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
 
@@ -113,3 +115,29 @@ def gated(registry: RegistryThread) -> Iterator[GateThread]:
         yield gate
     finally:
         gate.close()
+
+
+class AppThread:
+    """Any aiohttp application on 127.0.0.1 (ephemeral port), in its own thread."""
+
+    def __init__(self, app: Any) -> None:
+        from aiohttp import web
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
+
+        async def up() -> int:
+            await self.runner.setup()
+            await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+            return int(self.runner.addresses[0][1])
+
+        self.port = asyncio.run_coroutine_threadsafe(up(), self.loop).result(10)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()

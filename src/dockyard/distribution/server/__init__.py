@@ -5,6 +5,19 @@ from dockyard.distribution.server.errors import CODES, RegistryError
 from dockyard.distribution.server.gc import GcReport, collect
 from dockyard.distribution.server.serve import parse_addr, serve, start, tls_context
 from dockyard.distribution.server.storage import RegistryStorage
+from dockyard.distribution.server.tokens import TokenAuth
 
-__all__ = ["CODES", "MAX_PAGE", "GcReport", "RegistryError", "RegistryStorage", "collect",
-           "make_app", "parse_addr", "serve", "start", "tls_context"]
+__all__ = [
+           "CODES",
+           "MAX_PAGE",
+           "GcReport",
+           "RegistryError",
+           "RegistryStorage",
+           "TokenAuth",
+           "collect",
+           "make_app",
+           "parse_addr",
+           "serve",
+           "start",
+           "tls_context",
+]

@@ -20,6 +20,7 @@ from dockyard.distribution.server.names import (
     split_reference,
 )
 from dockyard.distribution.server.storage import RegistryStorage, Upload
+from dockyard.distribution.server.tokens import Need, TokenAuth
 from dockyard.oci import Digest, mediatypes
 
 if TYPE_CHECKING:
@@ -80,39 +81,52 @@ def _paginate(items: list[str], query: Any, url: str, cap: int | None) -> tuple[
     return page, link
 
 
+def _need(kind: str, parts: dict[str, str], method: str) -> Need | None:
+    """The token scope a request needs (None for the ping)."""
+    if kind == "ping":
+        return None
+    if kind == "catalog":
+        return Need("registry", "catalog", "*")
+    action = {"GET": "pull", "HEAD": "pull", "DELETE": "delete"}.get(method, "push")
+    return Need("repository", parts["name"], action)
+
+
 class Registry:
     """Request handlers bound to one storage root."""
 
     def __init__(self, root: Path, read_only: bool = False,
-                 htpasswd: Htpasswd | None = None) -> None:
+                 htpasswd: Htpasswd | None = None, tokens: TokenAuth | None = None) -> None:
         self.storage = RegistryStorage(root)
         self.read_only = read_only
         self.htpasswd = htpasswd
+        self.tokens = tokens
 
-    async def _authorize(self, request: web.Request) -> None:
-        if self.htpasswd is None:
-            return
+    async def _authorize(self, request: web.Request, need: Need | None) -> str | None:
+        """None when the request may go on, else the challenge to answer with."""
         header = request.headers.get("Authorization", "")
-        loop = asyncio.get_running_loop()
-        if await loop.run_in_executor(None, self.htpasswd.check, header) is None:
-            raise RegistryError("UNAUTHORIZED", "credentials required" if not header
-                                else "incorrect username or password")
+        if self.tokens is not None and not self.tokens.allows(header, need):
+            return self.tokens.challenge(need)
+        if self.htpasswd is not None:
+            loop = asyncio.get_running_loop()
+            if await loop.run_in_executor(None, self.htpasswd.check, header) is None:
+                return 'Basic realm="dockyard"'
+        return None
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         from aiohttp import web
 
         try:
-            try:
-                await self._authorize(request)
-            except RegistryError as err:
-                return web.Response(status=err.status, body=error_body(err),
-                                    content_type="application/json", headers={
-                                        "WWW-Authenticate": 'Basic realm="dockyard"'})
             kind, parts = route(request.match_info.get("tail", ""))
-            if request.method in _WRITES and self.read_only:
-                raise RegistryError("UNSUPPORTED", "the registry is read-only")
             if "name" in parts:
                 check_name(parts["name"])
+            challenge = await self._authorize(request, _need(kind, parts, request.method))
+            if challenge is not None:
+                err = RegistryError("UNAUTHORIZED", "authentication required")
+                return web.Response(status=err.status, body=error_body(err),
+                                    content_type="application/json",
+                                    headers={"WWW-Authenticate": challenge})
+            if request.method in _WRITES and self.read_only:
+                raise RegistryError("UNSUPPORTED", "the registry is read-only")
             handler: Handler | None = getattr(
                 self, f"{kind}_{request.method.lower()}", None)
             if handler is None and request.method == "HEAD":
@@ -176,7 +190,9 @@ class Registry:
         if "mount" in q:
             d = parse_digest(q["mount"])
             source = q.get("from", "")
-            if source and check_name(source) and self.storage.has_blob(source, d):
+            readable = self.tokens is None or self.tokens.allows(
+                request.headers.get("Authorization", ""), Need("repository", source, "pull"))
+            if source and check_name(source) and readable and self.storage.has_blob(source, d):
                 self.storage.link_blob(name, d)
                 return self._created(name, d)
             # otherwise fall through to an ordinary upload session, as the spec allows
@@ -391,13 +407,13 @@ async def _elsewhere(request: web.Request) -> web.StreamResponse:
                         content_type="application/json")
 
 
-def make_app(root: Path, read_only: bool = False, htpasswd: Path | None = None
-             ) -> web.Application:
+def make_app(root: Path, read_only: bool = False, htpasswd: Path | None = None,
+             tokens: TokenAuth | None = None) -> web.Application:
     """The aiohttp application serving ``/v2/`` from ``root`` (basic auth against
-    ``htpasswd`` when given)."""
+    ``htpasswd``, bearer tokens checked by ``tokens``, when given)."""
     from aiohttp import web
 
-    registry = Registry(root, read_only, Htpasswd(htpasswd) if htpasswd else None)
+    registry = Registry(root, read_only, Htpasswd(htpasswd) if htpasswd else None, tokens)
     app = web.Application(client_max_size=MAX_MANIFEST + 1)
     app.router.add_route("*", "/v2/{tail:.*}", registry.dispatch)
     app.router.add_route("*", "/v2", registry.dispatch)
