@@ -240,3 +240,14 @@ def test_cache_survives_restarts_and_builder_prune_drops_it(benv: BuildEnv,
     assert not (benv.roots.root / "build-cache").exists()
     fresh = benv.ok(ctx)
     assert "#2 DONE" in fresh.err
+
+
+def test_independent_stages_build_in_parallel(benv: BuildEnv, tmp_path: Path) -> None:
+    dockerfile = (
+        "FROM busybox AS a\nRUN echo a > /a\nCOPY f.txt /fa\n"
+        "FROM busybox AS b\nRUN echo b > /b\nCOPY f.txt /fb\n"
+        "FROM busybox\nCOPY --from=a /a /fa /out/\nCOPY --from=b /b /fb /out/\n")
+    ctx = write(tmp_path / "ctx", {"Dockerfile": dockerfile, "f.txt": "f\n"})
+    benv.ok(ctx, "-t", "par:1")
+    out = benv.dockyard("run", "--rm", "par:1", "sh", "-c", "cat /out/*").stdout
+    assert out == "a\nb\nf\nf\n"  # /out/a /out/b /out/fa /out/fb
