@@ -38,8 +38,8 @@ auth:
 """
 
 
-def start_distribution(base: Path, users: dict[str, str] | None = None
-                       ) -> tuple[subprocess.Popen[bytes], str]:
+def start_distribution(base: Path, users: dict[str, str] | None = None,
+                       extra: str = "") -> tuple[subprocess.Popen[bytes], str]:
     """Start the registry (with htpasswd basic auth for ``users``); returns the
     process and ``127.0.0.1:PORT``."""
     base.mkdir(parents=True, exist_ok=True)
@@ -57,7 +57,7 @@ def start_distribution(base: Path, users: dict[str, str] | None = None
                  for u, p in users.items()]
         (base / "htpasswd").write_text("\n".join(lines) + "\n")
         text += HTPASSWD.format(path=base / "htpasswd")
-    config.write_text(text)
+    config.write_text(text + extra)
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
     with open(base / "log", "wb") as log:
         proc = subprocess.Popen(["docker-registry", "serve", str(config)], env=env,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import secrets
 import subprocess
 import time
 from collections.abc import Iterator
@@ -31,28 +32,34 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def sign(key: Any, claims: dict[str, Any]) -> str:
+def sign(key: Any, claims: dict[str, Any], x5c: bytes = b"") -> str:
+    """An ES256 JWT; ``x5c`` (a DER certificate) goes into the header, as
+    distribution's token auth wants it."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-    head = _b64(json.dumps({"alg": "ES256", "typ": "JWT"}).encode())
+    header: dict[str, Any] = {"alg": "ES256", "typ": "JWT"}
+    if x5c:
+        header["x5c"] = [base64.b64encode(x5c).decode()]
+    head = _b64(json.dumps(header).encode())
     body = _b64(json.dumps(claims).encode())
     r, s = decode_dss_signature(key.sign(f"{head}.{body}".encode(), ec.ECDSA(hashes.SHA256())))
     return f"{head}.{body}.{_b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
 
 
 def claims(access: list[dict[str, Any]], life: float = 300) -> dict[str, Any]:
-    now = time.time()
-    return {"iss": ISSUER, "aud": SERVICE, "exp": now + life, "nbf": now - 1,
-            "access": access}
+    now = int(time.time())
+    return {"iss": ISSUER, "aud": SERVICE, "sub": "test", "exp": now + int(life),
+            "nbf": now - 10, "iat": now - 10, "jti": secrets.token_hex(8), "access": access}
 
 
 class TokenService:
     """Grants pull to anyone, and pull/push/delete/catalog to alice:s3cret."""
 
-    def __init__(self, key: Any) -> None:
+    def __init__(self, key: Any, x5c: bytes = b"") -> None:
         self.key = key
+        self.x5c = x5c
 
     def app(self) -> Any:
         from aiohttp import web
@@ -71,7 +78,7 @@ class TokenService:
                 name, _, actions = rest.rpartition(":")
                 granted = [a for a in actions.split(",") if a == "pull" or user]
                 access.append({"type": kind, "name": name, "actions": granted})
-            return web.json_response({"token": sign(self.key, claims(access))})
+            return web.json_response({"token": sign(self.key, claims(access), self.x5c)})
 
         app = web.Application()
         app.router.add_get("/token", token)
@@ -168,3 +175,55 @@ def test_bad_token_config(tmp_path: Path) -> None:
         TokenAuth("http://x/token", SERVICE, "", tmp_path / "k.pem")
     with pytest.raises(InvalidConfig, match="want an http"):
         TokenAuth("ftp://x", SERVICE, "", tmp_path / "k.pem")
+
+
+def self_signed(key: Any) -> bytes:
+    """A self-signed certificate (DER) for the token signing key."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "token-signer")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return cert.public_bytes(Encoding.DER)
+
+
+@pytest.mark.peer
+def test_our_client_against_distribution_token_auth(tmp_path: Path, key: Any) -> None:
+    """distribution 2.8 with ``auth.token``: our client does the Docker Hub dance."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from tests.integration.distribution.peers import start_distribution, stop
+
+    der = self_signed(key)
+    bundle = tmp_path / "signer.pem"
+    bundle.write_bytes(x509.load_der_x509_certificate(der).public_bytes(Encoding.PEM))
+    service = AppThread(TokenService(key, der).app())
+    extra = (f"auth:\n  token:\n    realm: {service.url}/token\n    service: {SERVICE}\n"
+             f"    issuer: {ISSUER}\n    rootcertbundle: {bundle}\n")
+    try:
+        proc, host = start_distribution(tmp_path / "dist", extra=extra)
+        try:
+            ref = parse_reference(f"{host}/team/app:v1")
+            with ImageStore(Roots(tmp_path / "a", tmp_path / "a-run")) as src, \
+                    ImageStore(Roots(tmp_path / "b", tmp_path / "b-run")) as dst:
+                image = four_layer_image(src, "local/app:v1")
+                with pytest.raises(Forbidden, match="authentication required"):
+                    asyncio.run(push(src, "local/app:v1", ref))
+                asyncio.run(push(src, "local/app:v1", ref, auth=Auth("alice", "s3cret")))
+                assert asyncio.run(pull(dst, ref)).id == image.id
+        finally:
+            stop(proc)
+    finally:
+        service.close()
