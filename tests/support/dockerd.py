@@ -120,4 +120,4 @@ def stop_dockerd(d: Dockerd, cgroup_parent: str | None = None) -> None:
         subprocess.run(["umount", "-l", target], check=False, capture_output=True)
     shutil.rmtree(d.base, ignore_errors=True)
     if cgroup_parent:
-        remove_cgroup_parent(cgroup_parent)
+        remove_cgroup_parent(cgroup_parent, children=True)

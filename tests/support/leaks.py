@@ -71,11 +71,13 @@ def _command_lines(args: list[str], token: str) -> list[str]:
     return [line for line in out.splitlines() if token in line]
 
 
-def remove_cgroup_parent(name: str, max_depth: int = 4) -> None:
+def remove_cgroup_parent(name: str, max_depth: int = 4, *, children: bool = False) -> None:
     """rmdir every empty cgroup called ``name`` in every hierarchy.
 
     Only the parent itself: a child left inside it is a leak for ``find_leaks`` to
-    report, not something to sweep away. Relative cgroup paths resolve against the
+    report, not something to sweep away. ``children=True`` also removes empty
+    descendants; use it only for a peer's parent (dockerd's BuildKit leaves an empty
+    ``buildkit`` child behind), never for Dockyard's. Relative cgroup paths resolve against the
     caller's own cgroup, which in this sandbox is not the root in every hierarchy, so
     look a few levels down.
     """
@@ -85,10 +87,12 @@ def remove_cgroup_parent(name: str, max_depth: int = 4) -> None:
                 dirnames[:] = []
             if os.path.basename(dirpath) == name:
                 dirnames[:] = []
-                try:
-                    os.rmdir(dirpath)
-                except OSError:  # not empty: find_leaks will name what is inside
-                    pass
+                inner = sorted(os.walk(dirpath), key=lambda w: -len(w[0])) if children else []
+                for path in [*(w[0] for w in inner if w[0] != dirpath), dirpath]:
+                    try:
+                        os.rmdir(path)
+                    except OSError:  # not empty: find_leaks will name what is inside
+                        pass
 
 
 def find_leaks(token: str, tmpdir: str) -> dict[str, list[str]]:

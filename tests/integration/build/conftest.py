@@ -4,7 +4,6 @@ a ``build`` helper that invokes the real click command against it."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import subprocess
@@ -19,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from dockyard.settings import Roots
+from tests.support.leaks import remove_cgroup_parent
 
 DOCKYARD = Path(sys.executable).with_name("dockyard")
 
@@ -111,18 +111,7 @@ def benv(tmp_path: Path, busybox_rootfs_template: Path, cgroup_parent: str,
             mounted = [line.split()[4] for line in f if str(tmp_path) in line]
         for target in reversed(mounted):
             subprocess.run(["umount", "-l", target], check=False)
-        remove_cgroup_dirs(parent)
-
-
-def remove_cgroup_dirs(name: str) -> None:
-    """rmdir cgroup ``name`` (top level of each hierarchy) and its children, deepest first."""
-    for hierarchy in Path("/sys/fs/cgroup").iterdir():
-        top = hierarchy / name
-        if not top.is_dir():
-            continue
-        for dirpath, _, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
-            with contextlib.suppress(OSError):
-                os.rmdir(dirpath)
+        remove_cgroup_parent(parent)
 
 
 def _processes(tmp_path: Path) -> list[str]:

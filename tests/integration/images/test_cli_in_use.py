@@ -8,7 +8,7 @@ import pytest
 
 import dockyard.cli.main as cli_main
 from dockyard.settings import Roots
-from tests.support.dockerd import remove_cgroup_dirs
+from tests.support.leaks import remove_cgroup_parent
 
 
 def test_rmi_refuses_an_image_a_container_uses(roots: Roots, cgroup_parent: str,
@@ -49,6 +49,6 @@ def test_rmi_refuses_an_image_a_container_uses(roots: Roots, cgroup_parent: str,
         cleanup_engine(roots)
         with contextlib.suppress(Exception):
             eng.images.store.close()  # type: ignore[attr-defined]
-        remove_cgroup_dirs(cgroup_parent)
+        remove_cgroup_parent(cgroup_parent)
 
 

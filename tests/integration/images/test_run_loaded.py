@@ -15,7 +15,7 @@ import pytest
 from dockyard.images import ImageStore, load, save
 from dockyard.settings import Roots
 from tests.integration.images.helpers import derive
-from tests.support.dockerd import remove_cgroup_dirs
+from tests.support.leaks import remove_cgroup_parent
 
 pytestmark = [pytest.mark.peer, pytest.mark.slow]
 
@@ -64,4 +64,4 @@ def test_skopeo_layout_loads_and_runs(tmp_path: Path, cgroup_parent: str) -> Non
         cleanup_engine(roots)
         with contextlib.suppress(Exception):
             eng.images.store.close()  # type: ignore[attr-defined]
-        remove_cgroup_dirs(cgroup_parent)
+        remove_cgroup_parent(cgroup_parent)
