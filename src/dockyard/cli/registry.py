@@ -177,9 +177,12 @@ def registry() -> None:
 @click.option("--token-issuer", default="", help="The issuer the tokens must name.")
 @click.option("--token-key", default=None, type=click.Path(dir_okay=False),
               help="PEM public key of the token service (RS256 or ES256).")
+@click.option("--max-blob-size", default=0, type=click.IntRange(min=0),
+              help="Refuse blobs larger than this many bytes (0: no limit).")
 def serve_command(addr: str, root: str, read_only: bool, htpasswd: str | None,
                   tls_cert: str | None, tls_key: str | None, token_realm: str,
-                  token_service: str, token_issuer: str, token_key: str | None) -> None:
+                  token_service: str, token_issuer: str, token_key: str | None,
+                  max_blob_size: int) -> None:
     """Serve the OCI distribution API from ROOT."""
     from dockyard.distribution.server import TokenAuth, serve
 
@@ -198,7 +201,7 @@ def serve_command(addr: str, root: str, read_only: bool, htpasswd: str | None,
 
     try:
         serve(Path(root), addr, read_only, ready, Path(htpasswd) if htpasswd else None, tls,
-              tokens)
+              tokens, max_blob_size)
     except KeyboardInterrupt:
         pass
 

@@ -35,13 +35,14 @@ class RegistryThread:
 
     def __init__(self, root: Path, read_only: bool = False,
                  htpasswd: Path | None = None, tls: tuple[Path, Path] | None = None,
-                 tokens: Any = None) -> None:
+                 tokens: Any = None, max_blob: int = 0) -> None:
         self.root = root
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         fut = asyncio.run_coroutine_threadsafe(
-            start(root, "127.0.0.1", 0, read_only, htpasswd, tls=tls, tokens=tokens),
+            start(root, "127.0.0.1", 0, read_only, htpasswd, tls=tls, tokens=tokens,
+                  max_blob=max_blob),
             self.loop)
         self.port, self._stop = fut.result(10)
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"

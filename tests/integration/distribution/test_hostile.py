@@ -66,3 +66,23 @@ def test_cli_bad_addr(tmp_path: Path) -> None:
                          timeout=30)
     assert out.returncode == 1
     assert out.stderr.strip() == "Error: invalid --addr 'nope': want host:port"
+
+
+
+def test_blob_size_limit(tmp_path: Path) -> None:
+    server = RegistryThread(tmp_path / "reg", max_blob=1000)
+    try:
+        small = b"s" * 1000
+        d = "sha256:" + hashlib.sha256(small).hexdigest()
+        assert server.call("POST", f"/v2/r/blobs/uploads/?digest={d}", small).status == 201
+        big = b"b" * 1001
+        d = "sha256:" + hashlib.sha256(big).hexdigest()
+        r = server.call("POST", f"/v2/r/blobs/uploads/?digest={d}", big)
+        assert r.status == 413 and r.error_codes() == ["SIZE_INVALID"]
+        loc = server.call("POST", "/v2/r/blobs/uploads/").headers["Location"]
+        assert server.call("PATCH", loc, b"x" * 600).status == 202
+        r = server.call("PATCH", loc, b"x" * 600)  # would make 1200
+        assert r.status == 413 and server.call("GET", loc).headers["Range"] == "0-599"
+        assert not (server.root / "blobs" / "sha256" / d.split(":")[1]).exists()
+    finally:
+        server.close()

@@ -100,6 +100,7 @@ class Registry:
         self.read_only = read_only
         self.htpasswd = htpasswd
         self.tokens = tokens
+        self.max_blob = 0  # bytes a blob may hold; 0: no limit
 
     async def _authorize(self, request: web.Request, need: Need | None) -> str | None:
         """None when the request may go on, else the challenge to answer with."""
@@ -221,10 +222,17 @@ class Registry:
                                 f"{up.size()} bytes", status=416)
         if start and up.hasher is not None and up.hasher.size != start:
             up.hasher = None
+        limit = self.max_blob
+        if limit and start + (request.content_length or 0) > limit:
+            raise RegistryError("SIZE_INVALID", f"blob over the {limit} bytes allowed",
+                                status=413)
         written = 0
         with open(up.data, "ab") as f:
             try:
                 while chunk := await request.content.read(_CHUNK):
+                    if limit and start + written + len(chunk) > limit:
+                        raise RegistryError("SIZE_INVALID",
+                                            f"blob over the {limit} bytes allowed", status=413)
                     f.write(chunk)
                     written += len(chunk)
                     if up.hasher is not None:
@@ -408,12 +416,14 @@ async def _elsewhere(request: web.Request) -> web.StreamResponse:
 
 
 def make_app(root: Path, read_only: bool = False, htpasswd: Path | None = None,
-             tokens: TokenAuth | None = None) -> web.Application:
+             tokens: TokenAuth | None = None, max_blob: int = 0) -> web.Application:
     """The aiohttp application serving ``/v2/`` from ``root`` (basic auth against
-    ``htpasswd``, bearer tokens checked by ``tokens``, when given)."""
+    ``htpasswd``, bearer tokens checked by ``tokens``, when given; blobs up to
+    ``max_blob`` bytes when not 0)."""
     from aiohttp import web
 
     registry = Registry(root, read_only, Htpasswd(htpasswd) if htpasswd else None, tokens)
+    registry.max_blob = max_blob
     app = web.Application(client_max_size=MAX_MANIFEST + 1)
     app.router.add_route("*", "/v2/{tail:.*}", registry.dispatch)
     app.router.add_route("*", "/v2", registry.dispatch)

@@ -34,7 +34,7 @@ def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
 
 async def start(root: Path, host: str, port: int, read_only: bool = False,
                 htpasswd: Path | None = None, *, tls: tuple[Path, Path] | None = None,
-                tokens: TokenAuth | None = None
+                tokens: TokenAuth | None = None, max_blob: int = 0
                 ) -> tuple[int, Callable[[], Awaitable[None]]]:
     """Start serving (https with ``tls=(cert, key)``); returns the bound port and a
     coroutine function that stops it."""
@@ -43,7 +43,8 @@ async def start(root: Path, host: str, port: int, read_only: bool = False,
     from dockyard.distribution.server.app import make_app
 
     context = tls_context(*tls) if tls else None
-    runner = web.AppRunner(make_app(root, read_only, htpasswd, tokens), access_log=None,
+    runner = web.AppRunner(make_app(root, read_only, htpasswd, tokens, max_blob),
+                           access_log=None,
                            shutdown_timeout=2.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=context)
@@ -54,13 +55,14 @@ async def start(root: Path, host: str, port: int, read_only: bool = False,
 
 def serve(root: Path, addr: str, read_only: bool = False,
           ready: Callable[[int], None] | None = None, htpasswd: Path | None = None,
-          tls: tuple[Path, Path] | None = None, tokens: TokenAuth | None = None) -> None:
+          tls: tuple[Path, Path] | None = None, tokens: TokenAuth | None = None,
+          max_blob: int = 0) -> None:
     """Serve until interrupted; ``ready`` gets the bound port."""
     host, port = parse_addr(addr)
 
     async def main() -> None:
         bound, stop = await start(root, host, port, read_only, htpasswd, tls=tls,
-                                  tokens=tokens)
+                                  tokens=tokens, max_blob=max_blob)
         if ready is not None:
             ready(bound)
         try:
