@@ -10,8 +10,8 @@ import secrets
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from dockyard.distribution.server.app import route
 from dockyard.distribution.server.errors import RegistryError
+from dockyard.distribution.server.routes import route
 
 if TYPE_CHECKING:
     from aiohttp import web

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dockyard.distribution.server.app import _paginate, route
 from dockyard.distribution.server.errors import CODES, RegistryError, error_body
 from dockyard.distribution.server.manifests import check_manifest
 from dockyard.distribution.server.names import check_name, split_reference
+from dockyard.distribution.server.routes import paginate, route
 from dockyard.oci import Digest
 
 D = str(Digest.of(b"x"))
@@ -81,7 +81,7 @@ def test_paging_walks_everything_once(items: list[str], n: int) -> None:
     seen: list[str] = []
     query: dict[str, str] = {"n": str(n)}
     while True:
-        page, link = _paginate(items, query, "/u", None)
+        page, link = paginate(items, query, "/u", None)
         assert len(page) <= n
         seen += page
         if link is None:

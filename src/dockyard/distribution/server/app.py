@@ -1,6 +1,6 @@
-"""The HTTP side of the registry: OCI distribution spec 1.1 routes over
-:class:`RegistryStorage`. Repository names hold slashes, so one catch-all route takes
-``/v2/<tail>`` and :func:`route` splits the tail the way the spec's grammar does."""
+"""The HTTP side of the registry: OCI distribution spec 1.1 handlers over
+:class:`RegistryStorage`. One catch-all route takes ``/v2/<tail>``; ``routes.route``
+says which handler it is for."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from dockyard.distribution.server.names import (
     parse_digest,
     split_reference,
 )
+from dockyard.distribution.server.routes import MAX_PAGE, need_of, paginate, route
 from dockyard.distribution.server.storage import RegistryStorage, Upload
 from dockyard.distribution.server.tokens import Need, TokenAuth
 from dockyard.oci import Digest, mediatypes
@@ -26,69 +27,11 @@ from dockyard.oci import Digest, mediatypes
 if TYPE_CHECKING:
     from aiohttp import web
 
-__all__ = ["MAX_PAGE", "make_app", "route"]
+__all__ = ["Registry", "make_app"]
 
-MAX_PAGE = 1000  # hard cap on n for catalog (CVE-2023-2253) and tags pages
 _CHUNK = 1 << 20
-_ROUTES = [
-    ("upload", re.compile(r"(?P<name>.+)/blobs/uploads/(?P<id>[^/]+)")),
-    ("uploads", re.compile(r"(?P<name>.+)/blobs/uploads/?")),
-    ("blob", re.compile(r"(?P<name>.+)/blobs/(?P<ref>[^/]+)")),
-    ("manifest", re.compile(r"(?P<name>.+)/manifests/(?P<ref>[^/]+)")),
-    ("tags", re.compile(r"(?P<name>.+)/tags/list")),
-    ("referrers", re.compile(r"(?P<name>.+)/referrers/(?P<ref>[^/]+)")),
-]
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 Handler = Callable[..., Awaitable["web.StreamResponse"]]
-
-
-def route(tail: str) -> tuple[str, dict[str, str]]:
-    """``("blob", {"name": "a/b", "ref": "sha256:…"})`` for ``a/b/blobs/sha256:…``."""
-    if tail in ("", "/"):
-        return "ping", {}
-    if tail == "_catalog":
-        return "catalog", {}
-    for kind, pattern in _ROUTES:
-        m = pattern.fullmatch(tail)
-        if m:
-            return kind, m.groupdict()
-    raise RegistryError("NAME_UNKNOWN", f"no such endpoint /v2/{tail[:200]}")
-
-
-def _page_size(query: Any) -> int | None:
-    text = query.get("n")
-    if text is None:
-        return None
-    if not text.isdigit() or len(text) > 9:
-        raise RegistryError("PAGINATION_NUMBER_INVALID", f"n: want a number, got {text[:50]!r}")
-    return int(text)
-
-
-def _paginate(items: list[str], query: Any, url: str, cap: int | None) -> tuple[
-        list[str], str | None]:
-    n = _page_size(query)
-    if cap is not None and n is not None and n > cap:
-        raise RegistryError("PAGINATION_NUMBER_INVALID", f"n: at most {cap}, got {n}")
-    last = query.get("last")
-    if last:
-        items = [i for i in items if i > last]
-    if n is None:
-        n = cap if cap is not None else len(items)
-    page = items[:n]
-    link = None
-    if len(items) > n and page:
-        link = f'<{url}?n={n}&last={page[-1]}>; rel="next"'
-    return page, link
-
-
-def _need(kind: str, parts: dict[str, str], method: str) -> Need | None:
-    """The token scope a request needs (None for the ping)."""
-    if kind == "ping":
-        return None
-    if kind == "catalog":
-        return Need("registry", "catalog", "*")
-    action = {"GET": "pull", "HEAD": "pull", "DELETE": "delete"}.get(method, "push")
-    return Need("repository", parts["name"], action)
 
 
 class Registry:
@@ -120,7 +63,7 @@ class Registry:
             kind, parts = route(request.match_info.get("tail", ""))
             if "name" in parts:
                 check_name(parts["name"])
-            challenge = await self._authorize(request, _need(kind, parts, request.method))
+            challenge = await self._authorize(request, need_of(kind, parts, request.method))
             if challenge is not None:
                 err = RegistryError("UNAUTHORIZED", "authentication required")
                 return web.Response(status=err.status, body=error_body(err),
@@ -378,7 +321,7 @@ class Registry:
 
         if not self.storage.has_repo(name):
             raise RegistryError("NAME_UNKNOWN", f"repository {name} unknown")
-        page, link = _paginate(self.storage.tags(name), request.query,
+        page, link = paginate(self.storage.tags(name), request.query,
                                f"/v2/{name}/tags/list", None)
         return web.json_response({"name": name, "tags": page},
                                  headers={"Link": link} if link else None)
@@ -387,7 +330,7 @@ class Registry:
         from aiohttp import web
 
         repos = sorted(self.storage.repositories())
-        page, link = _paginate(repos, request.query, "/v2/_catalog", MAX_PAGE)
+        page, link = paginate(repos, request.query, "/v2/_catalog", MAX_PAGE)
         return web.json_response({"repositories": page},
                                  headers={"Link": link} if link else None)
 
