@@ -22,6 +22,7 @@ _ROUTES = [
     ("referrers", re.compile(r"(?P<name>.+)/referrers/(?P<ref>[^/]+)")),
 ]
 
+
 def route(tail: str) -> tuple[str, dict[str, str]]:
     """``("blob", {"name": "a/b", "ref": "sha256:…"})`` for ``a/b/blobs/sha256:…``."""
     if tail in ("", "/"):
