@@ -42,12 +42,20 @@ class LayerWriter:
         self._out = out
         self._hash = hashlib.sha256()
         self._links: dict[tuple[int, int], str] = {}
+        self._buf = bytearray()  # small writes gathered: one hash update and write per MiB
         self.size = 0
 
     def _write(self, data: bytes) -> None:
-        self._hash.update(data)
-        self._out.write(data)
         self.size += len(data)
+        self._buf += data
+        if len(self._buf) >= _CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._buf:
+            self._hash.update(self._buf)
+            self._out.write(self._buf)
+            self._buf = bytearray()
 
     def _header(self, name: str, kind: str, meta: tuple[int, int, int, int] = (0, 0, 0, 0),
                 *, size: int = 0, linkname: str = "", major: int = 0, minor: int = 0,
@@ -153,6 +161,7 @@ class LayerWriter:
     def close(self) -> str:
         """End the archive; returns its diff id (``sha256:<hex>``)."""
         self._write(b"\0" * (2 * BLOCK))
+        self._flush()
         return "sha256:" + self._hash.hexdigest()
 
 
