@@ -274,9 +274,10 @@ class _Applier:
             fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
                          | os.O_CLOEXEC, 0o600, dir_fd=pfd)
             try:
-                with open(fd, "wb", closefd=False, buffering=0) as out:
-                    while chunk := body.read(_CHUNK):
-                        out.write(chunk)
+                while chunk := body.read(_CHUNK):
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view):]
                 os.fchown(fd, entry.uid, entry.gid)
                 os.fchmod(fd, entry.mode)
                 self._xattrs_fd(fd, entry)

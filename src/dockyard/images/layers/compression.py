@@ -186,10 +186,27 @@ class Decompressor:
 
     def read(self, n: int) -> bytes:
         """Up to ``n`` bytes; fewer only at the end of the stream."""
+        if self._engine is None and not self._buf and not self._pending and n >= _READ:
+            return self._read_plain(n)  # big reads of a plain tar skip the buffer
         self._fill(n)
         out = bytes(self._buf[:n])
         del self._buf[:n]
         return out
+
+    def _read_plain(self, n: int) -> bytes:
+        parts = []
+        left = n
+        while left and not self._eof:
+            data = self._read_src(left)
+            if not data:
+                self._eof = True
+                break
+            self.compressed_size += len(data)
+            self._account(len(data))
+            self._hash.update(data)
+            parts.append(data)
+            left -= len(data)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def drain(self) -> None:
         """Read (and hash) the rest of the stream, e.g. padding after the end of the tar."""
