@@ -2,8 +2,8 @@
 
 Layout under the snapshotter root: ``metadata.db`` and ``<id>/{fs,work}``. A snapshot's
 directory is built under ``new-<random>`` (held with ``flock`` while being filled), then
-renamed to ``<id>`` in the same transaction that inserts its row; removal renames it to
-``rm-<id>-<random>`` in the transaction that deletes the row and deletes it afterwards.
+renamed to ``<id>`` in the same transaction that inserts its row; removal deletes the
+row, then renames the directory to ``rm-<id>-<random>`` and deletes it.
 ``cleanup()`` removes what a crash left: unlocked ``new-*``, any ``rm-*``, and ids
 without a row.
 """
@@ -114,15 +114,16 @@ class DirSnapshotter:
 
     def remove(self, key: str) -> None:
         """Delete ``key``; refused (``Conflict``) while it has children."""
-        trash = None
         with self.meta.write():
             rec = self.meta.delete(key)
-            path = self.root / str(rec.id)
-            if path.exists():
-                trash = self.root / f"rm-{rec.id}-{secrets.token_hex(4)}"
-                os.rename(path, trash)
-        if trash is not None:
-            _rmtree(trash)
+        # After the commit: a crash now leaves a directory without a row (cleanup()
+        # removes it), never a row without its directory.
+        trash = self.root / f"rm-{rec.id}-{secrets.token_hex(4)}"
+        try:
+            os.rename(self.root / str(rec.id), trash)
+        except FileNotFoundError:  # another process's cleanup() was quicker
+            return
+        _rmtree(trash)
 
     def mounts(self, key: str) -> list[Mount]:
         """The mounts of ``key`` again."""
@@ -196,4 +197,7 @@ def _unlocked(path: Path) -> bool:
 
 
 def _rmtree(path: Path) -> None:
-    shutil.rmtree(path)
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:  # removed meanwhile by another process's cleanup()
+        pass
