@@ -4,8 +4,8 @@ Layout under the snapshotter root: ``metadata.db`` and ``<id>/{fs,work}``. A sna
 directory is built under ``new-<random>`` (held with ``flock`` while being filled), then
 renamed to ``<id>`` in the same transaction that inserts its row; removal deletes the
 row, then renames the directory to ``rm-<id>-<random>`` and deletes it.
-``cleanup()`` removes what a crash left: unlocked ``new-*``, any ``rm-*``, and ids
-without a row.
+``cleanup()`` removes what a crash left: unlocked ``new-*`` older than a minute, any
+``rm-*``, and ids without a row.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import fcntl
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from .base import Info, Kind, Usage, WritableDir
 from .metadata import MetaStore, Record
 
 __all__ = ["DirSnapshotter"]
+
+_NEW_GRACE = 60.0  # seconds before an unlocked new-* directory counts as a crash's
 
 
 class DirSnapshotter:
@@ -173,7 +176,9 @@ class DirSnapshotter:
                 elif entry.startswith("rm-"):
                     stale = True
                 elif entry.startswith("new-"):
-                    stale = _unlocked(path)
+                    # Young ones may be between mkdir and flock in another process.
+                    stale = time.time() - path.stat().st_mtime > _NEW_GRACE and \
+                        _unlocked(path)
                 else:
                     stale = False
                 if stale:

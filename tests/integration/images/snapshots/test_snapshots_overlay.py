@@ -50,17 +50,20 @@ def test_cleanup_removes_crash_leftovers_only(tmp_path: Path) -> None:
     with OverlaySnapshotter(tmp_path / "s") as sn:
         sn.prepare("live")
         (sn.root / "new-dead").mkdir()
+        os.utime(sn.root / "new-dead", (0, 0))  # long ago
+        (sn.root / "new-young").mkdir()  # may be between mkdir and flock elsewhere
         (sn.root / "rm-7-abcd").mkdir()
         (sn.root / "99").mkdir()
         busy = sn.root / "new-busy"
         busy.mkdir()
+        os.utime(busy, (0, 0))
         fd = os.open(busy, os.O_RDONLY | os.O_DIRECTORY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             assert sn.cleanup() == ["99", "new-dead", "rm-7-abcd"]
         finally:
             os.close(fd)
-        assert busy.exists() and (sn.root / "1").exists()
+        assert busy.exists() and (sn.root / "1").exists() and (sn.root / "new-young").exists()
         assert sn.stat("live").name == "live"
 
 
