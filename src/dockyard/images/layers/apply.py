@@ -26,10 +26,11 @@ from dockyard.errors import Corrupt, DockyardError, Forbidden, SystemFailure
 
 from .compression import Decompressor, Limits
 from .confine import open_beneath
+from .fsops import clean_name, clone, listxattr, lstat_at, setxattr_at
 from .lowers import OPAQUE_XATTR, Lowers, is_opaque, is_whiteout
 from .tarstream import BLOCKDEV, CHAR, DIR, FIFO, HARDLINK, REG, SYMLINK, Entry, read_entries
 
-__all__ = ["AppliedLayer", "Format", "apply_layer", "clean_name"]
+__all__ = ["AppliedLayer", "Format", "apply_layer"]
 
 WH_PREFIX = ".wh."
 WH_OPAQUE = ".wh..wh..opq"
@@ -56,20 +57,6 @@ class AppliedLayer:
 
 class _Reader(Protocol):
     def read(self, n: int) -> bytes: ...
-
-
-def clean_name(name: str, entry: str | None = None) -> str:
-    """``name`` as a relative path without ``.`` parts; ``""`` is the root itself.
-
-    Absolute names and any ``..`` part are refused: a layer names paths inside itself.
-    """
-    who = entry if entry is not None else name
-    if name.startswith("/"):
-        raise Forbidden(f"layer entry {who}: absolute path {name}")
-    parts = [p for p in name.split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise Forbidden(f"layer entry {who}: path {name} contains '..'")
-    return "/".join(parts)
 
 
 def _split(rel: str) -> tuple[str, str]:
@@ -137,7 +124,7 @@ class _Applier:
                 done = f"{done}/{part}" if done else part
                 if part.startswith(WH_PREFIX):
                     raise Corrupt(f"layer entry {who}: whiteout name {done} used as a directory")
-                st = _lstat_at(fd, part)
+                st = lstat_at(fd, part)
                 if st is not None and stat.S_ISLNK(st.st_mode):
                     raise Forbidden(f"layer entry {who}: path goes through a symlink ({done})")
                 if st is None or not stat.S_ISDIR(st.st_mode):
@@ -193,9 +180,9 @@ class _Applier:
         path, st = found
         os.chown(name, st.st_uid, st.st_gid, dir_fd=pfd, follow_symlinks=False)
         os.chmod(name, stat.S_IMODE(st.st_mode), dir_fd=pfd)
-        for key in _listxattr(path):
+        for key in listxattr(path):
             if not key.startswith("trusted.overlay."):
-                _setxattr_at(pfd, name, key, os.getxattr(path, key, follow_symlinks=False))
+                setxattr_at(pfd, name, key, os.getxattr(path, key, follow_symlinks=False))
         self.dir_times[rel] = st.st_mtime_ns
 
     def _forget(self, rel: str) -> None:
@@ -229,7 +216,7 @@ class _Applier:
             return
         pfd = self._dir(parent, entry.name, create=True)
         assert pfd is not None
-        existing = _lstat_at(pfd, base)
+        existing = lstat_at(pfd, base)
         if entry.type == DIR:
             # Over a non-directory this layer wrote (a file, a whiteout), the new
             # directory must not merge with one below.
@@ -308,7 +295,7 @@ class _Applier:
         for key, value in entry.xattrs.items():
             self._check_xattr(entry, key)
             if kind != SYMLINK or not key.startswith("user."):
-                _setxattr_at(pfd, base, key, value)
+                setxattr_at(pfd, base, key, value)
         os.utime(base, ns=(ns, ns), dir_fd=pfd, follow_symlinks=False)
 
     def _hardlink(self, pfd: int, base: str, entry: Entry) -> None:
@@ -317,7 +304,7 @@ class _Applier:
         if not tbase:
             raise Forbidden(f"layer entry {entry.name}: hardlink to the root")
         tfd = self._dir(tparent, entry.name, create=False)
-        st = _lstat_at(tfd, tbase) if tfd is not None else None
+        st = lstat_at(tfd, tbase) if tfd is not None else None
         if st is not None and is_whiteout(st) and self.fmt is Format.OVERLAY:
             st = None
         if st is None:
@@ -360,7 +347,7 @@ class _Applier:
         tparent, tbase = _split(target)
         tfd = self._dir(tparent, entry.name, create=True)
         assert tfd is not None
-        _clone(path, st, tfd, tbase)
+        clone(path, st, tfd, tbase)
         self.detached.add(target)
         return tfd, os.lstat(tbase, dir_fd=tfd)
 
@@ -370,7 +357,7 @@ class _Applier:
         before linking to it, as overlayfs copy-up would: the flattened tree then matches
         the mounted one, where earlier layers' links are never touched."""
         tmp = f".dy-detach-{os.getpid()}-{tbase}"[:255]
-        _clone(Path(f"/proc/self/fd/{tfd}/{tbase}"), st, tfd, tmp)
+        clone(Path(f"/proc/self/fd/{tfd}/{tbase}"), st, tfd, tmp)
         os.rename(tmp, tbase, src_dir_fd=tfd, dst_dir_fd=tfd)
         self.detached.add(target)
         return os.lstat(tbase, dir_fd=tfd)
@@ -385,7 +372,7 @@ class _Applier:
         for i in range(1, len(parts) + (1 if itself else 0)):
             parent, name = "/".join(parts[:i - 1]), parts[i - 1]
             fd = self._dir(parent, rel, create=False)
-            st = _lstat_at(fd, name) if fd is not None else None
+            st = lstat_at(fd, name) if fd is not None else None
             if st is None:
                 return False
             if is_whiteout(st) or (i < len(parts) and not stat.S_ISDIR(st.st_mode)):
@@ -412,7 +399,7 @@ class _Applier:
                 return
             pfd = self._dir(parent, entry.name, create=True)  # refuses symlinks below
             assert pfd is not None
-        existing = _lstat_at(pfd, name)
+        existing = lstat_at(pfd, name)
         if existing is not None:
             self._remove(pfd, name, existing, rel)
         if below:
@@ -470,55 +457,6 @@ class _Applier:
                 os.utime(fd, ns=(ns, ns))
             finally:
                 os.close(fd)
-
-
-def _lstat_at(fd: int | None, name: str) -> os.stat_result | None:
-    if fd is None:
-        return None
-    try:
-        return os.lstat(name, dir_fd=fd)
-    except FileNotFoundError:
-        return None
-
-
-def _listxattr(path: Path) -> list[str]:
-    try:
-        return os.listxattr(path, follow_symlinks=False)
-    except OSError:
-        return []
-
-
-def _setxattr_at(pfd: int, name: str, key: str, value: bytes) -> None:
-    try:
-        os.setxattr(f"/proc/self/fd/{pfd}/{name}", key, value, follow_symlinks=False)
-    except OSError as e:
-        if e.errno not in (errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM):
-            raise
-
-
-def _clone(src: Path, st: os.stat_result, dfd: int, name: str) -> None:
-    """A copy of ``src`` (not a directory) at ``dfd/name`` with its metadata and xattrs."""
-    if stat.S_ISREG(st.st_mode):
-        _copy_file(src, dfd, name)
-    elif stat.S_ISLNK(st.st_mode):
-        os.symlink(os.readlink(src), name, dir_fd=dfd)
-    else:
-        os.mknod(name, st.st_mode, st.st_rdev, dir_fd=dfd)
-    os.chown(name, st.st_uid, st.st_gid, dir_fd=dfd, follow_symlinks=False)
-    if not stat.S_ISLNK(st.st_mode):
-        os.chmod(name, stat.S_IMODE(st.st_mode), dir_fd=dfd)
-        for key in _listxattr(src):
-            if not key.startswith("trusted.overlay."):
-                _setxattr_at(dfd, name, key, os.getxattr(src, key, follow_symlinks=False))
-    os.utime(name, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=dfd, follow_symlinks=False)
-
-
-def _copy_file(src: Path, dfd: int, name: str) -> None:
-    with open(src, "rb") as fin:
-        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o600, dir_fd=dfd)
-        with open(fd, "wb") as fout:
-            shutil.copyfileobj(fin, fout, _CHUNK)
 
 
 def apply_layer(stream: BinaryIO, dest: str | Path, *, format: Format = Format.DIR,
