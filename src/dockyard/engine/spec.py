@@ -20,6 +20,7 @@ from dockyard.engine.config import parse_security_opts
 from dockyard.engine.model import Config, HostConfig
 from dockyard.engine.users import ExecUser
 from dockyard.errors import InvalidArgument
+from dockyard.runtime.capabilities import NAMES as CAPABILITY_NAMES
 
 __all__ = [
     "ALL_CAPABILITIES",
@@ -36,17 +37,7 @@ __all__ = [
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 INIT_PATH = "/dev/init"  # where --init's reaper is bind-mounted (on the /dev tmpfs)
-ALL_CAPABILITIES = [
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-]
+ALL_CAPABILITIES: list[str] = list(CAPABILITY_NAMES)  # index = capability number
 # Device cgroup rules: docker's list, plus the pty ones runc always allows.
 _DEFAULT_DEVICE_RULES: list[dict[str, Any]] = [
     {"allow": False, "access": "rwm"},
