@@ -11,7 +11,7 @@ import fcntl
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -292,6 +292,24 @@ class ImageStore:
         finally:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         return freed
+
+    def discard_blobs(self, digests: Sequence[Digest]) -> None:
+        """Delete these blobs if nothing references them and no other process is
+        writing; otherwise leave them to a later gc (an in-flight writer may be about
+        to record an image that uses them)."""
+        if not digests or self._writers:
+            return
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return
+        try:
+            held = self.records.referenced_blobs()
+            for digest in digests:
+                if str(digest) not in held:
+                    self.content.delete(digest)
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def _gc_snapshots(self) -> None:
         if not self.roots.snapshots.exists():

@@ -263,6 +263,7 @@ def load(store: ImageStore, src: BinaryIO, progress: Progress | None = None, *,
     to snapshots; if one is refused (a hostile layer) the load is undone."""
     staged = _Staged()
     undo = _Undo()
+    undone = False
     try:
         _stage(store, cast(BinaryIO, _Reader(src, progress)), staged)
         if MANIFEST_FILE in staged.files:
@@ -293,10 +294,13 @@ def load(store: ImageStore, src: BinaryIO, progress: Progress | None = None, *,
                         store.unpack(img)
                 except BaseException:
                     undo.run(store)
+                    undone = True
                     raise
         return lines
     finally:
         staged.abort()
+        if undone:  # outside writing(): only now can the blobs we added be collected
+            store.discard_blobs(undo.blobs)
 
 
 @dataclass
@@ -327,10 +331,9 @@ class _Undo:
                     store.records.tag(name, previous)
             for image_id in self.images:
                 store.records.delete(image_id)
-            held = store.records.referenced_blobs()
-            for digest in self.blobs:
-                if str(digest) not in held:
-                    store.content.delete(digest)
+        # The blobs this load added are not deleted here: another load may have found
+        # them present and be about to record an image that uses them. The caller
+        # hands them to ImageStore.discard_blobs once it has left writing().
 
 
 def _report(store: ImageStore, img: Image, names: list[str],

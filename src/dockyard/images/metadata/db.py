@@ -7,12 +7,12 @@ failing half-way; readers never block. Schema migrations are additive and idempo
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from dockyard.errors import SystemFailure
+from dockyard.images.sqlite import connect_wal
 
 __all__ = ["Database"]
 
@@ -62,38 +62,16 @@ class Database:
     """One connection to ``metadata.db``; use :meth:`write` for changes."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                self.conn = self._open(path)
-                return
-            except sqlite3.OperationalError as err:
-                # Switching to WAL takes a lock SQLite's busy handler does not wait for,
-                # so processes opening a new database together retry here.
-                if "locked" not in str(err) or time.monotonic() > deadline:
-                    raise SystemFailure(f"{path}: cannot open metadata database: {err}") \
-                        from None
-                time.sleep(0.02)
-            except sqlite3.DatabaseError as err:
-                raise SystemFailure(f"{path}: cannot open metadata database: {err}") from None
-
-    @staticmethod
-    def _open(path: Path) -> sqlite3.Connection:
-        conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        self.conn = connect_wal(path)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
             # Only the first opener of a new database writes the schema: later ones
             # take no write lock just to open it.
-            if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-                conn.executescript(f"BEGIN IMMEDIATE;{SCHEMA}"
-                                   f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+            if self.conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                self.conn.executescript(f"BEGIN IMMEDIATE;{SCHEMA}"
+                                        f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
+        except sqlite3.DatabaseError as err:
+            self.conn.close()
+            raise SystemFailure(f"{path}: cannot open metadata database: {err}") from None
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

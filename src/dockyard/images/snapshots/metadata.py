@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from dockyard.images.sqlite import connect_wal
 
 from .base import Info, Kind
 
@@ -54,13 +55,8 @@ class MetaStore:
     """Snapshot records in ``path`` (created on first use)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, timeout=60, isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db = connect_wal(path, synchronous="NORMAL")
         with self.write():
             for stmt in _SCHEMA.split(";"):
                 if stmt.strip():
