@@ -17,8 +17,8 @@ from tests.unit.cli.docker_oracle import DOCKER, docker_output
 NOW = time.time()
 
 
-def _rfc(seconds_ago: float) -> str:
-    stamp = NOW - seconds_ago
+def _rfc(seconds_ago: float, now: float = NOW) -> str:
+    stamp = now - seconds_ago
     whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(stamp))
     return f"{whole}.{int((stamp % 1) * 1e9):09d}Z"
 
@@ -61,15 +61,15 @@ def test_ellipsis(text: str, width: int) -> None:
     assert cut == text or (cut.endswith("…") and text.startswith(cut[:-1]))
 
 
-def _inspected(**over: Any) -> dict[str, Any]:
+def _inspected(now: float = NOW, **over: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "Id": "0123456789ab" + "c" * 52,
-        "Created": _rfc(3 * 86400),
+        "Created": _rfc(3 * 86400, now),
         "Path": "sh",
         "Args": ["-c", "while true; do sleep 1; done"],
         "State": {"Status": "running", "Running": True, "Paused": False, "Restarting": False,
                   "OOMKilled": False, "Dead": False, "Pid": 10, "ExitCode": 0, "Error": "",
-                  "StartedAt": _rfc(3 * 86400), "FinishedAt": "0001-01-01T00:00:00Z"},
+                  "StartedAt": _rfc(3 * 86400, now), "FinishedAt": "0001-01-01T00:00:00Z"},
         "Image": "sha256:" + "b" * 64,
         "Name": "/web",
         "Config": {"Image": "busybox", "Labels": {"b": "2", "a": "1"}},
@@ -82,20 +82,26 @@ def _inspected(**over: Any) -> dict[str, Any]:
 
 
 def _entries() -> list[dict[str, Any]]:
+    # Ages relative to the moment the test runs (not to import time, minutes earlier in
+    # a long session), half-way between the minutes docker rounds to, so the docker
+    # client, asked a fraction of a second later, phrases them the same way.
+    now = time.time()
     return [
-        summary(_inspected(), NOW, (12345, 4_500_000)),
+        summary(_inspected(now), now, (12345, 4_500_000)),
         summary(_inspected(
+            now,
             Id="f" * 64, Name="/done", Path="true", Args=[],
             State={"Status": "exited", "Running": False, "ExitCode": 3,
-                   "StartedAt": _rfc(7300), "FinishedAt": _rfc(7200)},
+                   "StartedAt": _rfc(7300, now), "FinishedAt": _rfc(7200, now)},
             Config={"Image": "docker.io/library/busybox:latest", "Labels": {}},
-            Created=_rfc(8000)), NOW, (0, 0)),
+            Created=_rfc(8000, now)), now, (0, 0)),
         summary(_inspected(
+            now,
             Id="e" * 64, Name="/fresh", Path="echo", Args=['say "hi"\tthere'],
             State={"Status": "created", "StartedAt": "0001-01-01T00:00:00Z",
                    "FinishedAt": "0001-01-01T00:00:00Z"},
             Image="sha256:" + "d" * 64, Config={"Image": "sha256:" + "d" * 64, "Labels": {}},
-            Created=_rfc(2430)), NOW, (0, 0)),
+            Created=_rfc(2430, now)), now, (0, 0)),
     ]
 
 
