@@ -32,7 +32,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support helpers
 
 from tests.support.busybox import make_busybox_rootfs
-from tests.support.dockerd import remove_cgroup_dirs, start_dockerd, stop_dockerd
+from tests.support.dockerd import start_dockerd, stop_dockerd
+from tests.support.leaks import remove_cgroup_parent
 
 from dockyard.engine.logs import parse_log_config
 from dockyard.engine.monitor import (
@@ -222,7 +223,7 @@ def main() -> None:
             docker(base, rootfs, parent, args.count)
         print("goal for the monitor: RSS <= 8 MiB, PSS <= 2.6 MiB per idle container")
     finally:
-        remove_cgroup_dirs(parent)
+        remove_cgroup_parent(parent, children=True)
         shutil.rmtree(base, ignore_errors=True)
 
 
