@@ -17,6 +17,7 @@ from typing import Any
 from dockyard.cli.format import Formatter
 from dockyard.cli.template_funcs import GoMap
 from dockyard.cli.units import human_duration, human_size
+from dockyard.engine.status import parse_time
 
 __all__ = [
     "PS_DEFAULT_TABLE",
@@ -38,32 +39,6 @@ PS_HEADERS = {
     "Mounts": "MOUNTS", "Networks": "NETWORKS", "LocalVolumes": "LOCAL VOLUMES",
 }
 _ZERO_TIME = "0001-01-01T00:00:00Z"
-
-
-def parse_time(text: str) -> float | None:
-    """Seconds since the epoch of an RFC 3339 time (nanoseconds allowed); None if zero."""
-    if not text or text.startswith("0001-01-01"):
-        return None
-    main, _, frac_zone = text.partition(".")
-    zone = ""
-    frac = "0"
-    if frac_zone:
-        digits = ""
-        for i, c in enumerate(frac_zone):
-            if not c.isdigit():
-                zone = frac_zone[i:]
-                break
-            digits += c
-        frac = digits or "0"
-    else:
-        for sep in ("Z", "+", "-"):
-            idx = main.find(sep, 10)
-            if idx > 0:
-                main, zone = main[:idx], main[idx:]
-                break
-    zone = "+00:00" if zone in ("Z", "") else zone
-    stamp = datetime.fromisoformat(main + zone).timestamp()
-    return stamp + float("0." + frac)
 
 
 def ellipsis(text: str, width: int) -> str:

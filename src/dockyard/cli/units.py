@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from dockyard.engine.status import human_duration
 from dockyard.errors import InvalidArgument
 
 __all__ = [
@@ -74,31 +75,3 @@ def binary_size(size: float) -> str:
         size /= 1024.0
         i += 1
     return f"{_go_g(size, 4)}{_BINARY_UNITS[i]}"
-
-
-def human_duration(seconds: float) -> str:
-    """Docker's HumanDuration: how long ago or how long up, in rounded words."""
-    whole = int(seconds)
-    if whole < 1:
-        return "Less than a second"
-    if whole == 1:
-        return "1 second"
-    if whole < 60:
-        return f"{whole} seconds"
-    minutes = int(seconds / 60)
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(seconds / 3600 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds / 3600) // 24 // 365} years"

@@ -10,6 +10,7 @@ from typing import Any
 
 from dockyard.engine import model
 from dockyard.engine.lifecycle import Lifecycle
+from dockyard.engine.status import human_duration, parse_time
 from dockyard.errors import Conflict, InvalidArgument
 
 __all__ = ["FILTERS", "inspect", "list_containers", "status_text", "top"]
@@ -19,59 +20,19 @@ _STATUSES = ("created", "restarting", "running", "removing", "paused", "exited",
 
 
 def _epoch(ts: str) -> float:
-    """Seconds since 1970 of an RFC 3339 UTC time (0 for docker's zero time)."""
-    if not ts or ts.startswith("0001-"):
-        return 0.0
-    base, _, frac = ts.rstrip("Z").partition(".")
-    date, _, clock = base.partition("T")
-    y, m, d = (int(x) for x in date.split("-"))
-    hh, mm, ss = (int(x) for x in clock.split(":"))
-    # days from civil (Howard Hinnant's algorithm): no calendar/datetime import needed
-    y -= m <= 2
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-    return days * 86400 + hh * 3600 + mm * 60 + ss + float("0." + (frac or "0"))
-
-
-def _ago(seconds: float) -> str:
-    """Go's ``units.HumanDuration`` as docker prints it."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    m = s // 60
-    if m == 1:
-        return "About a minute"
-    if m < 60:
-        return f"{m} minutes"
-    h = round(s / 3600)
-    if h == 1:
-        return "About an hour"
-    if h < 48:
-        return f"{h} hours"
-    if h < 24 * 7 * 2:
-        return f"{h // 24} days"
-    if h < 24 * 30 * 2:
-        return f"{h // (24 * 7)} weeks"
-    if h < 24 * 365 * 2:
-        return f"{h // (24 * 30)} months"
-    return f"{h // (24 * 365)} years"
+    """Seconds since 1970 of an RFC 3339 time (0 for docker's zero time)."""
+    return parse_time(ts) or 0.0
 
 
 def status_text(state: dict[str, Any], now: float | None = None) -> str:
     """The STATUS column: ``Up 3 seconds``, ``Exited (0) 2 minutes ago``, ``Created``."""
     now = time.time() if now is None else now
     if state.get("Running"):
-        up = "Up " + _ago(now - _epoch(str(state.get("StartedAt", ""))))
+        up = "Up " + human_duration(now - _epoch(str(state.get("StartedAt", ""))))
         return up + " (Paused)" if state.get("Paused") else up
     if state.get("Status") == "exited" or _epoch(str(state.get("FinishedAt", ""))):
         return (f"Exited ({state.get('ExitCode', 0)}) "
-                f"{_ago(now - _epoch(str(state.get('FinishedAt', ''))))} ago")
+                f"{human_duration(now - _epoch(str(state.get('FinishedAt', ''))))} ago")
     return "Created"
 
 
