@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from dockyard.engine.monitor.verbs import runtime_error
 from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound, SystemFailure
 
 T = TypeVar("T")
@@ -56,7 +57,7 @@ class CliRuntime:
         except FileNotFoundError:
             raise SystemFailure(f"runtime {self.name}: {self.argv[0]} is not installed")
         if check and proc.returncode != 0:
-            message = _last_error(proc.stderr) or f"exit status {proc.returncode}"
+            message = runtime_error(proc.stderr) or f"exit status {proc.returncode}"
             low = message.lower()
             if "does not exist" in low or "not exist" in low or "not found" in low:
                 raise NotFound(f"runtime {self.name}: {message}")
@@ -113,16 +114,6 @@ class CliRuntime:
         if pid_file:
             argv += ["--pid-file", pid_file]
         return [*argv, cid]
-
-
-def _last_error(text: str) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    if not lines:
-        return ""
-    last = lines[-1]
-    if 'msg="' in last:
-        last = last.split('msg="', 1)[1].rsplit('"', 1)[0].replace('\\"', '"')
-    return last
 
 
 Runtime = CliRuntime

@@ -24,6 +24,7 @@ from dockyard.runtime.container_create import (
     write_pid_file,
 )
 from dockyard.runtime.namespaces import PROC_NAMES, Namespaces
+from dockyard.runtime.run import wait_exit_code
 from dockyard.runtime.spec import validate_config
 
 TYPE_CHECKING = False  # typing itself costs milliseconds per start
@@ -163,7 +164,7 @@ def exec_process(state_root: StrPath, container_id: str, opts: ExecOptions) -> i
         finally:
             ours.close()
         proxy(master)
-    return _wait(pid)
+    return wait_exit_code(pid)
 
 
 def _joiner(cgroups_path: str, container_id: str) -> _Joiner:
@@ -187,17 +188,3 @@ class _Joiner:
 
     def remove(self) -> None:  # never remove the container's cgroup on a failed exec
         ...
-
-
-def _wait(pid: int) -> int:
-    while True:
-        try:
-            done, status = os.waitpid(-1, 0)
-        except InterruptedError:
-            continue
-        except ChildProcessError:
-            return 255
-        if done == pid:
-            return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) \
-                else 128 + os.WTERMSIG(status)
-

@@ -20,7 +20,7 @@ TYPE_CHECKING = False  # typing itself costs milliseconds per start
 if TYPE_CHECKING:
     from dockyard.runtime.container_state import StrPath
 
-__all__ = ["run"]
+__all__ = ["run", "wait_exit_code"]
 
 _PR_SET_CHILD_SUBREAPER = 36
 _FORWARD = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT,
@@ -63,7 +63,7 @@ def run(state_root: StrPath, container_id: str, bundle: StrPath, *,
             from dockyard.runtime.console import proxy
 
             proxy(master)
-        code = _wait(pid)
+        code = wait_exit_code(pid)
     except BaseException:
         delete(state_root, container_id, force=True)
         raise
@@ -79,8 +79,8 @@ def _forward(pid: int, sig: int) -> None:
         pass
 
 
-def _wait(pid: int) -> int:
-    """Reap children until the init exits; its shell-style exit code."""
+def wait_exit_code(pid: int) -> int:
+    """Reap children until ``pid`` exits; its shell-style exit code (128+N if killed)."""
     while True:
         try:
             done, status = os.waitpid(-1, 0)
