@@ -117,15 +117,17 @@ def make_plan(config: dict[str, Any], rootfs: str,
 
 def create(state_root: StrPath, container_id: str, bundle: StrPath, *,
            pid_file: str | None = None, console_socket: str | None = None,
-           preserve_fds: int = 0, console: socket | None = None) -> st.ContainerState:
+           preserve_fds: int = 0, console: socket | None = None,
+           loaded: tuple[dict[str, Any], str] | None = None) -> st.ContainerState:
     """Create the container: its init waits in ``exec.fifo`` for ``start``.
 
     The init inherits this process's stdio unless the config asks for a terminal.
     Call from a process that reaps orphans (a subreaper) to be the init's parent.
-    ``console`` is a connected socket to send the pty master on, instead of a path."""
+    ``console`` is a connected socket to send the pty master on, instead of a path;
+    ``loaded`` is what ``load_bundle(bundle)`` returned, when the caller has it."""
     st.check_id(container_id)
     bundle = os.path.abspath(bundle)
-    config, rootfs = load_bundle(bundle)
+    config, rootfs = loaded or load_bundle(bundle)
     if (config.get("linux") or {}).get("cgroupsPath", "").count(":") == 2:
         raise InvalidConfig("config.json: linux.cgroupsPath: systemd cgroups are not "
                             "supported (drop --systemd-cgroup)")
