@@ -51,6 +51,7 @@ class Plan:
         self.console: socket | None = None
         self.preserve_fds = 0
         self.joining = False  # exec: enter an existing container instead of building one
+        self.confine_writes = False  # put the process under runtime/landlock's domain
         self.state_for_hooks: dict[str, Any] = {}
 
     @property
@@ -89,7 +90,7 @@ def make_plan(config: dict[str, Any], rootfs: str,
     linux = config.get("linux") or {}
     from dockyard.runtime.capabilities import check_process_capabilities
 
-    check_process_capabilities(proc.get("capabilities"))
+    sets = check_process_capabilities(proc.get("capabilities"))
     rlimits: list[Any] = []
     if proc.get("rlimits"):
         from dockyard.runtime.rlimits import check_rlimits
@@ -111,8 +112,10 @@ def make_plan(config: dict[str, Any], rootfs: str,
     for i, m in enumerate(config.get("mounts") or ()):
         parse_options(list(m.get("options") or ()), f"mounts[{i}].options")
     ns = namespaces if namespaces is not None else plan_namespaces(linux)
-    return Plan(config, rootfs, ns, env, rlimits=rlimits, seccomp=seccomp,
+    plan = Plan(config, rootfs, ns, env, rlimits=rlimits, seccomp=seccomp,
                 seccomp_flags=flags)
+    plan.confine_writes = not sets["bounding"] >> 21 & 1  # no CAP_SYS_ADMIN: landlock.py
+    return plan
 
 
 def create(state_root: StrPath, container_id: str, bundle: StrPath, *,
