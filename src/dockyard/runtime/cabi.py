@@ -40,6 +40,7 @@ _ctypes: Any = _ctypes_module  # its stubs describe ctypes' public types, not th
 Structure: Any = _ctypes.Structure
 byref: Any = _ctypes.byref
 sizeof: Any = _ctypes.sizeof
+addressof: Any = _ctypes.addressof
 
 
 class Int(_ctypes._SimpleCData):  # type: ignore[misc]
@@ -113,9 +114,14 @@ def libc(name: str, restype: Any = Int, argtypes: tuple[Any, ...] | None = None)
     return function(name, restype, argtypes)
 
 
-def array(ctype: Any, length: int) -> Any:
-    """A zeroed C array of ``length`` items of ``ctype``."""
-    return (ctype * length)()
+def array_type(ctype: Any, length: int) -> Any:
+    """The type of a C array of ``length`` items of ``ctype``."""
+    return ctype * length
+
+
+def array(ctype: Any, length: int, *items: Any) -> Any:
+    """A C array of ``length`` items of ``ctype`` (``items`` first, then zeroes)."""
+    return (ctype * length)(*items)
 
 
 def errno() -> int:
