@@ -53,6 +53,7 @@ class Plan:
         self.joining = False  # exec: enter an existing container instead of building one
         self.confine_writes = False  # put the process under runtime/landlock's domain
         self.state_for_hooks: dict[str, Any] = {}
+        self.cgroups_unjoined: list[str] = []  # hierarchies the init is not in (_join)
 
     @property
     def process(self) -> dict[str, Any]:
@@ -210,8 +211,9 @@ def serve(plan: Plan, sock: socket, mid: int, state: st.ContainerState,
         manager = cg_manager(cgroups_path, state.id)
         manager.create()
         manager.apply(with_default_devices(linux.get("resources") or {}))
-        if init_pid:
-            _join(sock, manager, state, init_pid)
+        if init_pid:  # no user namespace: the init can move itself (see _join)
+            _join(sock, manager, state, init_pid, linux.get("resources"),
+                  self_join=not plan.joining)
         while True:
             kind, payload = recv(sock)
             if kind == Kind.USERNS_READY:
@@ -249,11 +251,28 @@ def serve(plan: Plan, sock: socket, mid: int, state: st.ContainerState,
             os.waitpid(mid, 0)
 
 
-def _join(sock: socket, manager: Any, state: st.ContainerState, init_pid: int) -> None:
-    """Put the init into its cgroup and tell it so (with the state hooks will see)."""
-    manager.add_pid(init_pid)
+def _join(sock: socket, manager: Any, state: st.ContainerState, init_pid: int,
+          resources: Any = None, self_join: bool = False) -> None:
+    """Put the init into its cgroup and tell it so (with the state hooks will see).
+
+    With ``self_join`` and v1 hierarchies, the init moves itself instead, writing "0"
+    to the ``tasks`` files it is sent: unlike a cgroup.procs write, that takes no
+    global lock and waits for no RCU grace period (~12 ms). A user-namespaced init
+    could not write there; the hybrid layout's unified side is joined here, and only
+    when a resource needs it (runc does not join it); ``unjoined`` names it then."""
+    files: list[str] = []
+    unjoined: list[str] = []
+    if self_join and hasattr(manager, "self_join_files"):
+        files = manager.self_join_files()
+        if hasattr(manager, "needs_v2"):
+            if manager.needs_v2(resources):
+                manager.add_pid_v2(init_pid)
+            else:
+                unjoined.append(manager.unified_mount)
+    else:
+        manager.add_pid(init_pid)
     state.pid = init_pid
-    _send_or_raise(sock, Kind.CGROUP_JOINED,
+    _send_or_raise(sock, Kind.CGROUP_JOINED, join=files, unjoined=unjoined,
                    state=dict(state.to_oci(), status="creating", pid=init_pid))
 
 

@@ -210,7 +210,8 @@ def _setup(plan: Plan, sock: socket) -> str:
         from dockyard.runtime.cgroup_glue import container_cgroup_paths
 
         _wait_cgroup(plan, sock)
-        return container_cgroup_paths()
+        return {mnt: path for mnt, path in container_cgroup_paths().items()
+                if mnt not in plan.cgroups_unjoined}
 
     prepare_rootfs(config, plan.rootfs, cgroup_paths, ns.wants("user"))
     _wait_cgroup(plan, sock)
@@ -245,6 +246,13 @@ def _wait_cgroup(plan: Plan, sock: socket) -> None:
     kind, payload = recv(sock)
     if kind != Kind.CGROUP_JOINED:
         os._exit(1)
+    for path in payload.get("join") or ():  # see container_create._join
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
+    plan.cgroups_unjoined = payload.get("unjoined") or []
     plan.state_for_hooks = payload["state"]
 
 

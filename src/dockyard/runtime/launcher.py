@@ -35,8 +35,11 @@ def runtime_python() -> str:
 
 def launcher_text(python: str | None = None) -> str:
     """The launcher script: ``python`` (default ``runtime_python()``) -SI, this tree."""
+    from dockyard.runtime.cgroup_glue import PRIME_SOURCE
+
     src = str(Path(__file__).resolve().parents[2])
     return (f"#!{python or runtime_python()} -SI\n"
+            f"{PRIME_SOURCE}"
             "import sys\n"
             f"sys.path.insert(0, {src!r})\n"
             "from dockyard.runtime.cli.main import exit_now, main\n"
