@@ -61,7 +61,10 @@ def test_push_without_compression(registry: RegistryThread,
 def round_trip(host: str, source: tuple[ImageStore, Image], dest: ImageStore) -> None:
     store, image = source
     ref = parse_reference(f"{host}/test/busybox:v1")
+    assert store.get(image.id).repo_digests == ()
     digest = asyncio.run(push(store, "local/busybox:v1", ref))
+    # docker records the pushed manifest's digest under the name (RepoDigests)
+    assert store.inspect("local/busybox:v1")["RepoDigests"] == [f"{host}/test/busybox@{digest}"]
     pulled = asyncio.run(pull(dest, ref))
     assert pulled.id == image.id
     # the uncompressed layer travelled gzipped (level 1), as docker pushes it

@@ -197,6 +197,7 @@ async def _pull_from(store: ImageStore, base: str, ref: Reference, platform: Pla
     try:
         body, media_type, mdigest = await fetch_manifest(session, base, ref)
         doc = parse_document(body, f"manifest for {ref.familiar()}", media_type)
+        top = mdigest  # docker records the index's digest, not the platform's manifest
         if isinstance(doc, Index):
             child = _pick(doc, ref, platform or host_platform())
             body, media_type, mdigest = await fetch_manifest(session, base, ref,
@@ -209,7 +210,7 @@ async def _pull_from(store: ImageStore, base: str, ref: Reference, platform: Pla
             await run_all(_fetch_blob(session, store, base, ref, d, gate, progress)
                           for d in (doc.config, *doc.layers))
             image, _ = store.register(doc, [str(ref)] if ref.tag else [],
-                                      [f"{ref.name}@{mdigest}"], hold=False)
+                                      [f"{ref.name}@{top}"], hold=False)
         return image
     finally:
         await session.close()

@@ -78,7 +78,8 @@ async def push(store: ImageStore, source: str, ref: Reference, *,
                insecure: frozenset[str] = frozenset(), auth: Auth | None = None,
                parallel: int = 6, compress: bool = True) -> Digest:
     """Push the stored image ``source`` to ``ref``, gzipping uncompressed layers unless
-    ``compress`` is false; returns the manifest digest."""
+    ``compress`` is false; returns the manifest digest, also recorded among the image's
+    ``RepoDigests``."""
     if ref.digest is not None:
         raise InvalidArgument(f"cannot push to a digest reference: {ref.familiar()}")
     image = store.resolve(source)
@@ -102,7 +103,10 @@ async def push(store: ImageStore, source: str, ref: Reference, *,
                 body = store.content.read(image.manifest_digest)
             else:
                 body = replace(image.manifest, layers=tuple(d for d, _ in layers)).to_bytes()
-            return await _send(image, blobs, body, ref, insecure, auth, parallel)
+            digest = await _send(image, blobs, body, ref, insecure, auth, parallel)
+        # docker records what the registry now serves under the name (RepoDigests)
+        store.records.add_repo_digest(f"{ref.name}@{digest}", str(image.id))
+        return digest
     finally:
         for path in scratch:
             path.unlink(missing_ok=True)
