@@ -108,7 +108,10 @@ def _image_id(store: Any, ref: str) -> str:
 @click.command("push")
 @click.argument("name")
 @click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output.")
-def push_command(name: str, quiet: bool) -> None:
+@click.option("--compression-format", "compression", default="gzip", show_default=True,
+              type=click.Choice(["gzip", "zstd"]),
+              help="Compress uncompressed layers with this (podman's flag).")
+def push_command(name: str, quiet: bool, compression: str = "gzip") -> None:
     """Upload an image to a registry."""
     from dockyard.cli.progress import LayerProgress
     from dockyard.distribution import push
@@ -122,7 +125,8 @@ def push_command(name: str, quiet: bool) -> None:
             shown.update(desc.digest.short, status, done, desc.size)
 
         digest = asyncio.run(push(store, name, ref, insecure=_insecure(),
-                                  auth=_auth(ref.domain), progress=progress))
+                                  auth=_auth(ref.domain), progress=progress,
+                                  compression=compression))
     click.echo(ref.familiar() if quiet else f"{ref.tag}: digest: {digest}")
 
 

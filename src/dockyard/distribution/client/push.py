@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from dockyard.distribution.client.compress import gzip_layer
+from dockyard.distribution.client.compress import FORMATS, compress_layer
 from dockyard.distribution.client.driver import Session, raise_for, resolve_base
 from dockyard.distribution.client.extract import Progress
 from dockyard.distribution.client.protocol import (
@@ -113,13 +113,17 @@ async def _push_blob(session: Session, path: Path, base: str, ref: Reference,
 
 async def push(store: ImageStore, source: str, ref: Reference, *,
                insecure: frozenset[str] = frozenset(), auth: Auth | None = None,
-               parallel: int = 6, compress: bool = True,
+               parallel: int = 6, compress: bool = True, compression: str = "gzip",
                progress: Progress | None = None) -> Digest:
-    """Push the stored image ``source`` to ``ref``, gzipping uncompressed layers unless
-    ``compress`` is false; returns the manifest digest, also recorded among the image's
-    ``RepoDigests``. ``progress`` hears docker's words for each stored layer."""
+    """Push the stored image ``source`` to ``ref``, compressing uncompressed layers with
+    ``compression`` (gzip or zstd) unless ``compress`` is false; returns the manifest
+    digest, also recorded among the image's ``RepoDigests``. ``progress`` hears
+    docker's words for each stored layer."""
     if ref.digest is not None:
         raise InvalidArgument(f"cannot push to a digest reference: {ref.familiar()}")
+    if compression not in FORMATS:
+        raise InvalidArgument(f"unsupported compression format {compression!r}: want one "
+                              f"of {', '.join(FORMATS)}")
     image = store.resolve(source)
     scratch: list[Path] = []
     try:
@@ -131,7 +135,8 @@ async def push(store: ImageStore, source: str, ref: Reference, *,
                     progress(d, "Preparing", 0)
             if compress:
                 done = await asyncio.gather(*(
-                    gzip_layer(d, path, store.roots.tmp / "push") for d, path in layers),
+                    compress_layer(d, path, store.roots.tmp / "push", compression)
+                    for d, path in layers),
                     return_exceptions=True)
                 scratch = [new[1] for new, old in zip(done, layers, strict=True)
                            if isinstance(new, tuple) and new[1] != old[1]]
