@@ -27,7 +27,8 @@ from dockyard.images.snapshots import has_committed
 from dockyard.images.unpack import snapshotter_for, stale_extractions
 from dockyard.oci import Descriptor, Manifest, mediatypes, parse_reference
 from dockyard.settings import Roots
-from tests.integration.distribution.conftest import GateThread
+from tests.integration.distribution.conftest import GateThread, RegistryThread
+from tests.integration.distribution.peers import start_distribution, stop
 from tests.integration.distribution.test_cli import CODE
 
 
@@ -135,9 +136,29 @@ def test_bad_diff_id_keeps_the_previous_image(
     assert committed(dst, good) == [True] * 4
 
 
+@pytest.fixture(params=["dockyard", pytest.param("distribution", marks=pytest.mark.peer)])
+def any_gated(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GateThread]:
+    """The token gate in front of our registry or of distribution 2.8."""
+    if request.param == "dockyard":
+        server = RegistryThread(tmp_path / "registry")
+        upstream, close = server.url, server.close
+    else:
+        proc, host = start_distribution(tmp_path / "distribution")
+        upstream, close = f"http://{host}", lambda: stop(proc)
+    try:
+        gate = GateThread(upstream, {"alice": "s3cret"})
+        try:
+            yield gate
+        finally:
+            gate.close()
+    finally:
+        close()
+
+
 @pytest.mark.slow
-def test_pull_killed_half_way(gated: GateThread, stores: tuple[ImageStore, ImageStore],
+def test_pull_killed_half_way(any_gated: GateThread, stores: tuple[ImageStore, ImageStore],
                               tmp_path: Path) -> None:
+    gated = any_gated
     src, dst = stores
     ref = parse_reference(f"127.0.0.1:{gated.port}/app:v1")
     old = layered_image(src, "local/old:v1", seed=4)
@@ -172,7 +193,9 @@ def test_pull_killed_half_way(gated: GateThread, stores: tuple[ImageStore, Image
     assert dst.resolve(str(ref)).id == old.id
     assert dst.check().clean
     assert committed(dst, new) == [True, True, True, False]
-    # run again: the applied layers are kept, the rest arrives and is applied
+    # run again: the applied layers are kept, only the missing one is fetched
+    before = gated.gate.counts["GET blob"]
     assert asyncio.run(pull(dst, ref)).id == new.id
+    assert gated.gate.counts["GET blob"] - before == 1
     assert committed(dst, new) == [True] * 4
     assert committed(dst, old) == [True] * 4
