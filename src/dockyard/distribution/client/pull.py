@@ -69,8 +69,8 @@ async def fetch_manifest(session: Session, base: str, ref: Reference, target: st
             want = None
     actual = Digest.of(body, want.algorithm if want else "sha256")
     if want is not None and actual != want:
-        raise Corrupt(f"manifest for {ref.familiar()}: digest mismatch: got {actual}, "
-                      f"want {want}")
+        raise Corrupt(f"manifest verification failed for digest {want} "  # docker's words
+                      f"({ref.familiar()}: got {actual})")
     return body, media_type, actual
 
 
@@ -144,7 +144,13 @@ async def _fetch_blob(session: Session, store: ImageStore, base: str, ref: Refer
             partial.unlink(missing_ok=True)
             if progress:
                 progress(desc, "Verifying Checksum", desc.size)
-            writer.commit(desc.digest, desc.size)  # Corrupt on a digest or size mismatch
+            try:
+                writer.commit(desc.digest, desc.size)  # Corrupt on a digest or size mismatch
+            except Corrupt as err:
+                if "layer" not in desc.media_type:
+                    raise
+                raise Corrupt(f"filesystem layer verification failed for digest "  # docker's
+                              f"{desc.digest} ({err})") from None
         finally:
             if keep:  # interrupted or cancelled: the next pull continues from here
                 _keep_partial(writer, partial)
