@@ -2,7 +2,8 @@
 ``registry serve`` (the built-in OCI registry).
 
 Plain http is used for loopback registries and those listed in
-``DOCKYARD_INSECURE_REGISTRIES`` (comma-separated ``host[:port]``), docker's rule.
+``DOCKYARD_INSECURE_REGISTRIES`` (comma-separated ``host[:port]`` or CIDRs), docker's
+rule.
 ``DOCKYARD_REGISTRY_MIRRORS`` (comma-separated urls) are tried before Docker Hub.
 """
 
