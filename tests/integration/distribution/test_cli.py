@@ -102,3 +102,27 @@ def test_cli_push_pull_our_registry(tmp_path: Path, imported: str,
     assert dockyard(tmp_path, "push", "-q", target).stdout.strip() == target
     pulled = dockyard(tmp_path, "pull", "-q", target, root="other")
     assert pulled.returncode == 0 and pulled.stdout.strip() == target
+
+
+def test_cli_mirror_stands_in_for_docker_hub(tmp_path: Path, imported: str,
+                                             registry: RegistryThread) -> None:
+    hub_name = f"127.0.0.1:{registry.port}/library/busybox:latest"
+    assert dockyard(tmp_path, "tag", "local/app:v1", hub_name).returncode == 0
+    assert dockyard(tmp_path, "push", "-q", hub_name).returncode == 0
+    env = {**os.environ, "DOCKER_CONFIG": str(tmp_path / "docker-config"),
+           "DOCKYARD_REGISTRY_MIRRORS": f" {registry.url} "}
+    out = subprocess.run([sys.executable, "-c", CODE, "--root", str(tmp_path / "m"),
+                          "--run-root", str(tmp_path / "m-run"), "pull", "busybox"],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "latest: Pulling from library/busybox"
+    assert lines[-2:] == ["Status: Downloaded newer image for busybox:latest",
+                          "docker.io/library/busybox:latest"]
+    with ImageStore(Roots(tmp_path / "m", tmp_path / "m-run")) as store:
+        assert str(store.resolve("busybox").id) == imported
+    bad = subprocess.run([sys.executable, "-c", CODE, "--root", str(tmp_path / "m"),
+                          "--run-root", str(tmp_path / "m-run"), "pull", "busybox"],
+                         capture_output=True, text=True, timeout=60,
+                         env={**env, "DOCKYARD_REGISTRY_MIRRORS": "127.0.0.1:1"})
+    assert bad.returncode == 1 and "invalid registry mirror '127.0.0.1:1'" in bad.stderr
