@@ -108,10 +108,10 @@ def test_layers_unpack_while_the_last_one_downloads(
     # layers are applied bottom up
     completes = [i for i, s in events if s == "Pull complete"]
     assert completes == [0, 1, 2, 3]
-    # a second pull finds everything: no download, no extraction
+    # a second pull finds everything: nothing to report, as docker shows it
     events.clear()
     assert asyncio.run(pull(dst, ref, progress=progress)).id == image.id
-    assert {s for _, s in events} == {"Already exists", "Pull complete"}
+    assert events == []
 
 
 def test_bad_diff_id_keeps_the_previous_image(

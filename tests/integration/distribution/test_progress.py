@@ -80,7 +80,14 @@ def test_plain_pull_and_push_output(tmp_path: Path, pushed: str) -> None:
     assert "\x1b" not in out.stdout
     again = dockyard(tmp_path, "pull", pushed, root="other")
     assert again.stdout.splitlines()[-2] == f"Status: Image is up to date for {pushed}"
-    assert len([x for x in again.stdout.splitlines() if x.endswith(": Already exists")]) == 4
+    assert not [x for x in again.stdout.splitlines() if re.match(_ID + ":", x)]  # docker's
+    # an image sharing the four layers and adding one: those exist, the new one arrives
+    with ImageStore(Roots(tmp_path / "store", tmp_path / "store-run")) as store:
+        layered_image(store, "local/app:v2", seed=7, count=5)
+        asyncio.run(push(store, "local/app:v2", parse_reference(pushed[:-1] + "2")))
+    lines = dockyard(tmp_path, "pull", pushed[:-1] + "2", root="other").stdout.splitlines()
+    assert len([x for x in lines if re.fullmatch(f"{_ID}: Already exists", x)]) == 4
+    assert len([x for x in lines if re.fullmatch(f"{_ID}: Pull complete", x)]) == 1
     quiet = dockyard(tmp_path, "pull", "-q", pushed, root="third")
     assert quiet.stdout == pushed + "\n"
     # push to a second repository of the registry it came from: mounted, as docker does

@@ -28,12 +28,16 @@ _REPORT_EVERY = 1 << 20
 
 
 class Arrivals:
-    """One event per blob digest, set when the blob is complete in the store."""
+    """One event per blob digest, set when the blob is complete in the store; and
+    which blobs were there before the pull began."""
 
     def __init__(self, descs: tuple[Descriptor, ...]) -> None:
         self._events = {d.digest: asyncio.Event() for d in descs}
+        self.existed: set[Digest] = set()
 
-    def done(self, digest: Digest) -> None:
+    def done(self, digest: Digest, existed: bool = False) -> None:
+        if existed:
+            self.existed.add(digest)
         self._events[digest].set()
 
     async def wait(self, digest: Digest) -> None:
@@ -110,7 +114,7 @@ async def apply_layers(store: ImageStore, manifest: Manifest, arrivals: Arrivals
                 await _in_thread(unpack)
             else:
                 await arrivals.wait(desc.digest)
-            if progress:
+            if progress and desc.digest not in arrivals.existed:  # docker: "Already exists"
                 progress(desc, "Pull complete", desc.size)
             parent = str(chain)
     finally:

@@ -99,7 +99,7 @@ async def _fetch_blob(session: Session, store: ImageStore, base: str, ref: Refer
     if store.content.exists(desc.digest):
         if progress:
             progress(desc, "Already exists", desc.size)
-        arrivals.done(desc.digest)
+        arrivals.done(desc.digest, existed=True)
         return
     import aiohttp
 
@@ -225,6 +225,8 @@ async def _pull_from(store: ImageStore, base: str, ref: Reference, platform: Pla
         gate = asyncio.Semaphore(parallel)
         blobs = tuple({d.digest: d for d in (doc.config, *doc.layers)}.values())
         arrivals = Arrivals(blobs)
+        if all(store.content.exists(d.digest) for d in blobs):
+            progress = None  # the image is here already: docker shows no layer then
         if progress:
             for d in doc.layers:
                 if not store.content.exists(d.digest):
