@@ -125,10 +125,11 @@ def push_command(name: str, quiet: bool, compression: str = "gzip") -> None:
         def progress(desc: Descriptor, status: str, done: int) -> None:
             shown.update(desc.digest.short, status, done, desc.size)
 
-        digest = asyncio.run(push(store, name, ref, insecure=_insecure(),
+        sent = asyncio.run(push(store, name, ref, insecure=_insecure(),
                                   auth=_auth(ref.domain), progress=progress,
                                   compression=compression))
-    click.echo(ref.familiar() if quiet else f"{ref.tag}: digest: {digest}")
+    click.echo(ref.familiar() if quiet else
+               f"{ref.tag}: digest: {sent.digest} size: {sent.size}")
 
 
 @click.command("login")

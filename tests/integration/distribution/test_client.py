@@ -62,7 +62,7 @@ def round_trip(host: str, source: tuple[ImageStore, Image], dest: ImageStore) ->
     store, image = source
     ref = parse_reference(f"{host}/test/busybox:v1")
     assert store.get(image.id).repo_digests == ()
-    digest = asyncio.run(push(store, "local/busybox:v1", ref))
+    digest = asyncio.run(push(store, "local/busybox:v1", ref)).digest
     # docker records the pushed manifest's digest under the name (RepoDigests)
     assert store.inspect("local/busybox:v1")["RepoDigests"] == [f"{host}/test/busybox@{digest}"]
     pulled = asyncio.run(pull(dest, ref))
@@ -193,7 +193,7 @@ def test_tampered_manifest_keeps_previous_image(registry: RegistryThread,
     first = asyncio.run(pull(empty_store, ref))
     (busybox_rootfs / "marker").write_text("second version\n")
     import_rootfs(store, _tar(busybox_rootfs), "local/busybox:v2")
-    digest = asyncio.run(push(store, "local/busybox:v2", ref))
+    digest = asyncio.run(push(store, "local/busybox:v2", ref)).digest
     stored = registry.root / "blobs" / digest.algorithm / digest.hex
     stored.write_bytes(stored.read_bytes().replace(b'"schemaVersion"', b' "schemaVersion"'))
     with pytest.raises(Corrupt, match=f"^manifest verification failed for digest {digest} "

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -38,17 +39,16 @@ def test_docker_push_pull_run(dockerd: Dockerd, registry: RegistryThread,
 
 
 def _shape(out: str) -> tuple[list[str], dict[str, list[str]]]:
-    """Lines that name no layer, and each layer's statuses ("Waiting" dropped: it shows
-    only when more layers than the client's parallel downloads are queued)."""
-    import re
-
+    """Lines that name no layer, and each layer's statuses. Dropped: "Waiting" (shown
+    only when more layers than the client's parallel downloads are queued) and
+    "Verifying Checksum" (docker skips it now and then under load)."""
     plain: list[str] = []
     layers: dict[str, list[str]] = {}
     for line in out.splitlines():
         m = re.fullmatch(r"([0-9a-f]{12}): (.+)", line)
         if m is None:
             plain.append(line)
-        elif m[2] != "Waiting":
+        elif m[2] not in ("Waiting", "Verifying Checksum"):
             layers.setdefault(m[1], []).append(m[2])
     return plain, layers
 
@@ -89,5 +89,23 @@ def test_plain_pull_output_matches_docker(dockerd: Dockerd, registry: RegistryTh
         ours = dockyard(tmp_path, "pull", more, root="dst")
         assert _shape(ours.stdout) == _shape(theirs), (ours.stdout, theirs)
         assert "Already exists" in ours.stdout
+        # push what was pulled to another repository: both mount the layers from the
+        # one they came from, and name them by diff id
+        copies = {"docker": name.replace("/layers:", "/dcopy:"),
+                  "dockyard": name.replace("/layers:", "/ocopy:")}
+        dockerd.docker("tag", name, copies["docker"])
+        theirs = dockerd.docker("push", copies["docker"]).stdout
+        assert dockyard(tmp_path, "tag", name, copies["dockyard"], root="dst").returncode == 0
+        out = dockyard(tmp_path, "push", copies["dockyard"], root="dst")
+        assert out.returncode == 0, out.stderr
+
+        def pushed(text: str) -> tuple[list[str], dict[str, list[str]]]:
+            text = re.sub(r"/[do]copy\]", "/copy]", text)
+            text = re.sub(r"digest: sha256:[0-9a-f]{64} size: [0-9]+", "digest: D size: N",
+                          text)
+            return _shape(text)
+
+        assert pushed(out.stdout) == pushed(theirs), (out.stdout, theirs)
+        assert f"Mounted from {session_token}/layers" in out.stdout
     finally:
         dockerd.docker("rmi", "-f", name, more, check=False)

@@ -49,7 +49,7 @@ def test_build_push_pull_run(tmp_path: Path, distribution: str, cgroup_parent: s
     name = f"{distribution}/e2e/app:v1"
     dockyard("build", "build", "-q", "-t", name, str(ctx))
     pushed = dockyard("build", "push", name).stdout.splitlines()
-    digest = re.fullmatch(r"v1: digest: (sha256:[0-9a-f]{64})", pushed[-1])
+    digest = re.fullmatch(r"v1: digest: (sha256:[0-9a-f]{64}) size: [0-9]+", pushed[-1])
     assert digest, pushed
     pulled = dockyard("empty", "pull", name).stdout.splitlines()
     assert pulled[-3] == f"Digest: {digest[1]}"

@@ -65,7 +65,8 @@ def pushed(tmp_path: Path, registry: RegistryThread) -> Iterator[str]:
         yield target
 
 
-def test_plain_pull_and_push_output(tmp_path: Path, pushed: str) -> None:
+def test_plain_pull_and_push_output(tmp_path: Path, pushed: str,
+                                    registry: RegistryThread) -> None:
     out = dockyard(tmp_path, "pull", pushed, root="other")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
@@ -102,7 +103,10 @@ def test_plain_pull_and_push_output(tmp_path: Path, pushed: str) -> None:
     # and again: every layer is there now
     lines = dockyard(tmp_path, "push", target, root="other").stdout.splitlines()
     assert len([x for x in lines if re.fullmatch(f"{_ID}: Layer already exists", x)]) == 4
-    assert re.fullmatch(r"v1: digest: sha256:[0-9a-f]{64}", lines[-1])
+    digest = re.fullmatch(r"v1: digest: (sha256:[0-9a-f]{64}) size: ([0-9]+)", lines[-1])
+    assert digest, lines[-1]
+    manifest = registry.call("GET", f"/v2/copy/manifests/{digest[1]}")
+    assert manifest.status == 200 and len(manifest.body) == int(digest[2])
     # a fresh store's image: every layer sent
     fresh_name = pushed.replace("/app:", "/fresh:")
     with ImageStore(Roots(tmp_path / "f", tmp_path / "f-run")) as store:

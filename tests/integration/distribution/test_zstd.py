@@ -31,7 +31,7 @@ def test_zstd_round_trip(registry: RegistryThread, source: tuple[ImageStore, Ima
                          empty_store: ImageStore) -> None:
     store, image = source
     ref = parse_reference(f"127.0.0.1:{registry.port}/z:v1")
-    digest = asyncio.run(push(store, "local/busybox:v1", ref, compression="zstd"))
+    digest = asyncio.run(push(store, "local/busybox:v1", ref, compression="zstd")).digest
     doc = registry.call("GET", f"/v2/z/manifests/{digest}").json()
     assert [d["mediaType"] for d in doc["layers"]] == [mediatypes.OCI_LAYER_ZSTD]
     blob = registry.root / "blobs" / "sha256" / doc["layers"][0]["digest"].split(":")[1]
@@ -51,7 +51,7 @@ def test_zstd_round_trip(registry: RegistryThread, source: tuple[ImageStore, Ima
     assert (Path(mount.source) / "marker").read_text() == "pushed by dockyard\n"
     # deterministic: a second push of the same image finds every blob present
     assert asyncio.run(push(store, "local/busybox:v1", ref.with_tag("v2"),
-                            compression="zstd")) == digest
+                            compression="zstd")).digest == digest
 
 
 def test_cli_compression_format(tmp_path: Path, registry: RegistryThread,

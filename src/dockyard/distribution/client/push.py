@@ -114,11 +114,11 @@ async def _push_blob(session: Session, path: Path, base: str, ref: Reference,
 async def push(store: ImageStore, source: str, ref: Reference, *,
                insecure: frozenset[str] = frozenset(), auth: Auth | None = None,
                parallel: int = 6, compress: bool = True, compression: str = "gzip",
-               progress: Progress | None = None) -> Digest:
+               progress: Progress | None = None) -> Descriptor:
     """Push the stored image ``source`` to ``ref``, compressing uncompressed layers with
     ``compression`` (gzip or zstd) unless ``compress`` is false; returns the manifest
-    digest, also recorded among the image's ``RepoDigests``. ``progress`` hears
-    docker's words for each stored layer."""
+    sent (its digest is also recorded among the image's ``RepoDigests``).
+    ``progress`` hears docker's words for each layer."""
     if ref.digest is not None:
         raise InvalidArgument(f"cannot push to a digest reference: {ref.familiar()}")
     if compression not in FORMATS:
@@ -130,9 +130,9 @@ async def push(store: ImageStore, source: str, ref: Reference, *,
         with store.writing():  # keep gc off the blobs while they are read
             blobs = [(image.manifest.config, store.content.path(image.manifest.config.digest))]
             layers = [(d, store.content.path(d.digest)) for d in image.manifest.layers]
-            if progress:
-                for d in image.manifest.layers:
-                    progress(d, "Preparing", 0)
+            if progress:  # docker names a layer being pushed by its diff id
+                for d, diff_id in zip(image.manifest.layers, image.diff_ids, strict=True):
+                    progress(replace(d, digest=diff_id), "Preparing", 0)
             if compress:
                 done = await asyncio.gather(*(
                     compress_layer(d, path, store.roots.tmp / "push", compression)
@@ -149,24 +149,24 @@ async def push(store: ImageStore, source: str, ref: Reference, *,
                 body = store.content.read(image.manifest_digest)
             else:
                 body = replace(image.manifest, layers=tuple(d for d, _ in layers)).to_bytes()
-            stored = dict(zip((d.digest for d, _ in layers), image.manifest.layers,
-                              strict=True))
+            sent = {d.digest: replace(d, digest=diff_id)
+                    for (d, _), diff_id in zip(layers, image.diff_ids, strict=True)}
             digest = await _send(image, blobs, body, ref, insecure, auth, parallel,
-                                 _per_layer(progress, stored))
+                                 _per_layer(progress, sent))
         # docker records what the registry now serves under the name (RepoDigests)
         store.records.add_repo_digest(f"{ref.name}@{digest}", str(image.id))
-        return digest
+        return Descriptor(image.manifest.media_type, digest, len(body))
     finally:
         for path in scratch:
             path.unlink(missing_ok=True)
 
 
-def _per_layer(progress: Progress | None, stored: dict[Digest, Descriptor]
+def _per_layer(progress: Progress | None, sent: dict[Digest, Descriptor]
                ) -> Callable[[Descriptor], Callable[[str, int], None] | None]:
-    """For each blob sent, a reporter naming the stored layer it came from (none for
-    the config)."""
+    """For each blob sent, a reporter naming its layer as docker does: the descriptor
+    reported has the layer's diff id and the size sent (none for the config)."""
     def for_blob(desc: Descriptor) -> Callable[[str, int], None] | None:
-        origin = stored.get(desc.digest)
+        origin = sent.get(desc.digest)
         if progress is None or origin is None:
             return None
         return lambda status, done: progress(origin, status, done)
