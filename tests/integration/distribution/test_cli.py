@@ -104,6 +104,7 @@ def test_cli_push_pull_our_registry(tmp_path: Path, imported: str,
     assert pulled.returncode == 0 and pulled.stdout.strip() == target
 
 
+@pytest.mark.slow
 def test_cli_mirror_stands_in_for_docker_hub(tmp_path: Path, imported: str,
                                              registry: RegistryThread) -> None:
     hub_name = f"127.0.0.1:{registry.port}/library/busybox:latest"
