@@ -127,3 +127,37 @@ def test_cli_mirror_stands_in_for_docker_hub(tmp_path: Path, imported: str,
                          capture_output=True, text=True, timeout=60,
                          env={**env, "DOCKYARD_REGISTRY_MIRRORS": "127.0.0.1:1"})
     assert bad.returncode == 1 and "invalid registry mirror '127.0.0.1:1'" in bad.stderr
+
+
+@pytest.mark.slow
+def test_login_push_pull_through_credential_helper(
+        tmp_path: Path, imported: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.integration.distribution.peers import htpasswd_line
+    from tests.unit.distribution.test_auth import _helper
+
+    secrets = _helper(tmp_path, monkeypatch)  # docker-credential-test on PATH
+    (tmp_path / "htpasswd").write_text(htpasswd_line("alice", "s3cret") + "\n")
+    server = RegistryThread(tmp_path / "reg", htpasswd=tmp_path / "htpasswd")
+    try:
+        host = f"127.0.0.1:{server.port}"
+        config = tmp_path / "docker-config" / "config.json"
+        config.parent.mkdir()
+        config.write_text(json.dumps({"credsStore": "test"}))
+        ok = dockyard(tmp_path, "login", "-u", "alice", "--password-stdin", host,
+                      stdin="s3cret\n")
+        assert ok.returncode == 0, ok.stderr
+        assert json.loads(secrets.read_text()) == {host: ["alice", "s3cret"]}
+        assert "auth" not in json.loads(config.read_text())["auths"].get(host, {})
+        target = f"{host}/team/app:v1"
+        assert dockyard(tmp_path, "tag", "local/app:v1", target).returncode == 0
+        pushed = dockyard(tmp_path, "push", target)
+        assert pushed.returncode == 0, pushed.stderr
+        pulled = dockyard(tmp_path, "pull", "-q", target, root="other")
+        assert pulled.returncode == 0 and pulled.stdout.strip() == target, pulled.stderr
+        out = dockyard(tmp_path, "logout", host)
+        assert out.stdout.strip() == f"Removing login credentials for {host}"
+        assert json.loads(secrets.read_text()) == {}
+        denied = dockyard(tmp_path, "pull", target, root="third")
+        assert denied.returncode == 1 and "authentication required" in denied.stderr
+    finally:
+        server.close()
