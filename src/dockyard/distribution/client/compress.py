@@ -1,6 +1,7 @@
-"""Compression of uncompressed layers on their way to a registry: gzip level 1 as
-docker pushes them, or zstd (podman's ``--compression-format zstd``) at level 3 with
-zstd's own worker threads. Each layer is compressed in its own thread (zlib and zstd
+"""Compression of uncompressed layers on their way to a registry: gzip at a fast level
+(level 1 of ISA-L's deflate through ``isal``, about four times zlib's level-1 speed at
+the same ratio), or zstd (podman's ``--compression-format zstd``) at level 3 with
+zstd's own worker threads. Each layer is compressed in its own thread (ISA-L and zstd
 let go of the GIL) into a scratch file that is deleted after the push. The output is
 the same for the same input, so a second push finds the blobs present."""
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import zlib
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, BinaryIO, cast
@@ -45,7 +45,9 @@ class _Hashing:
 
 def _gzip_file(src: Path, dest: Path) -> tuple[Digest, int]:
     """Gzip ``src`` into ``dest``; returns the digest and size of the result."""
-    z = zlib.compressobj(LEVEL, zlib.DEFLATED, 31)  # 31: gzip header and trailer
+    from isal import isal_zlib
+
+    z = isal_zlib.compressobj(LEVEL, isal_zlib.DEFLATED, 31)  # 31: gzip header, trailer
     with open(src, "rb") as fin, open(dest, "wb") as fout:
         out = _Hashing(fout)
         while chunk := fin.read(_CHUNK):
