@@ -33,6 +33,8 @@ class Gate:
         self.ranges: list[tuple[str, str]] = []  # (digest, Range) of ranged blob GETs
         # digest -> event: its GET waits for the event (503 after ``hold_timeout``)
         self.held: dict[str, threading.Event] = {}
+        # digest -> event: its GET sends half the blob, waits for the event, sends the rest
+        self.paused: dict[str, threading.Event] = {}
         self.hold_timeout = 20.0
 
     def app(self) -> web.Application:
@@ -116,6 +118,16 @@ class Gate:
                 await resp.prepare(request)
                 await resp.write(data[: len(data) // 2])
                 request.transport.close()  # type: ignore[union-attr]
+                return resp
+            pause = self.paused.get(parts.get("ref", "")) if kind == "blob" else None
+            if pause is not None and request.method == "GET" and up.status == 200:
+                resp = web.StreamResponse(status=200, headers={
+                    **out, "Content-Length": str(len(data))})
+                await resp.prepare(request)
+                await resp.write(data[: len(data) // 2])
+                await asyncio.to_thread(pause.wait, self.hold_timeout)
+                await resp.write(data[len(data) // 2:])
+                await resp.write_eof()
                 return resp
             if request.method == "HEAD":
                 out["Content-Length"] = up.headers.get("Content-Length", "0")

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.distribution import Auth, pull, push
-from dockyard.errors import Corrupt
+from dockyard.errors import Corrupt, DockyardError
 from dockyard.images import Image, ImageStore
 from dockyard.images.snapshots import has_committed
 from dockyard.images.unpack import snapshotter_for, stale_extractions
@@ -112,6 +112,69 @@ def test_layers_unpack_while_the_last_one_downloads(
     events.clear()
     assert asyncio.run(pull(dst, ref, progress=progress)).id == image.id
     assert events == []
+
+
+def test_a_layer_is_applied_while_it_downloads(
+        gated: GateThread, stores: tuple[ImageStore, ImageStore]) -> None:
+    """The bottom layer's first half is in: its first file is already being written
+    into the extraction snapshot before the second half is sent."""
+    src, dst = stores
+    image = layered_image(src, "local/app:v1", seed=9)
+    ref = parse_reference(f"127.0.0.1:{gated.port}/app:v1")
+    asyncio.run(push(src, "local/app:v1", ref, auth=Auth("alice", "s3cret"), compress=False))
+    release = threading.Event()
+    gated.gate.paused[str(image.manifest.layers[0].digest)] = release
+    seen: list[str] = []
+
+    def watch() -> None:
+        deadline = time.monotonic() + 15
+        while not seen and time.monotonic() < deadline:
+            sn = snapshotter_for(dst)
+            try:
+                for info in sn.walk():
+                    if info.name.startswith("extract-") and \
+                            (sn.writable(info.name).path / "dir0" / "file0").exists():
+                        seen.append(info.name)
+            except DockyardError:
+                pass  # the extraction ended between walk and writable
+            finally:
+                sn.close()
+            time.sleep(0.02)
+        release.set()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        pulled = asyncio.run(pull(dst, ref))
+    finally:
+        release.set()
+        watcher.join()
+    assert seen, "the bottom layer was not being applied while half of it was in"
+    assert seen[0].endswith(str(image.chain_ids[0]))
+    assert pulled.id == image.id and committed(dst, pulled) == [True] * 4
+    assert stale_extractions(dst) == []
+
+
+def test_a_layer_failing_verification_commits_no_snapshot(
+        gated: GateThread, registry: RegistryThread,
+        stores: tuple[ImageStore, ImageStore]) -> None:
+    """The bytes a reader follows end only once the blob's digest checks out: a layer
+    whose blob is wrong (but whose tar is well-formed) leaves no snapshot."""
+    src, dst = stores
+    image = layered_image(src, "local/app:v1", seed=10)
+    ref = parse_reference(f"127.0.0.1:{gated.port}/app:v1")
+    asyncio.run(push(src, "local/app:v1", ref, auth=Auth("alice", "s3cret"), compress=False))
+    layer = image.manifest.layers[0].digest
+    blob = registry.root / "blobs" / "sha256" / layer.hex
+    data = bytearray(blob.read_bytes())
+    data[600] ^= 0x01  # inside the first file's content: the tar still parses
+    blob.write_bytes(bytes(data))
+    with pytest.raises(Corrupt, match=f"filesystem layer verification failed for digest "
+                                      f"{layer}"):
+        asyncio.run(pull(dst, ref))
+    assert committed(dst, image) == [False] * 4
+    assert stale_extractions(dst) == []
+    assert dst.list() == [] and dst.check().clean
 
 
 def test_bad_diff_id_keeps_the_previous_image(

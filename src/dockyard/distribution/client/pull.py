@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard.distribution.client.driver import Session, raise_for, resolve_base
 from dockyard.distribution.client.extract import Arrivals, Progress, apply_layers
+from dockyard.distribution.client.feed import Feed
 from dockyard.distribution.client.protocol import (
     ACCEPT,
     Auth,
@@ -99,8 +100,20 @@ async def _fetch_blob(session: Session, store: ImageStore, base: str, ref: Refer
     if store.content.exists(desc.digest):
         if progress:
             progress(desc, "Already exists", desc.size)
-        arrivals.done(desc.digest, existed=True)
+        arrivals.done(desc.digest, store.content.path(desc.digest), desc.size, existed=True)
         return
+    feed = arrivals.feeds[desc.digest]
+    try:
+        await _download(session, store, base, ref, desc, gate, progress, feed)
+    except BaseException as err:
+        feed.fail(err)
+        raise
+    arrivals.done(desc.digest, store.content.path(desc.digest), desc.size)
+
+
+async def _download(session: Session, store: ImageStore, base: str, ref: Reference,
+                    desc: Descriptor, gate: asyncio.Semaphore, progress: Progress | None,
+                    feed: Feed) -> None:
     import aiohttp
 
     partial = _partial(store, desc.digest)
@@ -127,6 +140,8 @@ async def _fetch_blob(session: Session, store: ImageStore, base: str, ref: Refer
                                   "asked for")
                 elif resp.status not in (200, 206):
                     raise raise_for(f"blob {desc.digest}", resp.status, await resp.read())
+                writer.flush()
+                feed.start(writer.path, writer.size)  # readers may follow from here on
                 keep = True
                 try:
                     async for chunk in resp.content.iter_chunked(_CHUNK):
@@ -135,6 +150,8 @@ async def _fetch_blob(session: Session, store: ImageStore, base: str, ref: Refer
                             raise Corrupt(f"blob {desc.digest}: more than the {desc.size} "
                                           "bytes its descriptor gives")
                         writer.write(chunk)
+                        writer.flush()
+                        feed.grew(writer.size)
                         if progress:
                             progress(desc, "Downloading", writer.size)
                 except (aiohttp.ClientError, OSError, TimeoutError) as err:
@@ -159,7 +176,6 @@ async def _fetch_blob(session: Session, store: ImageStore, base: str, ref: Refer
                 resp.release()
     if progress:
         progress(desc, "Download complete", desc.size)
-    arrivals.done(desc.digest)
 
 
 async def run_all(jobs: Iterable[Coroutine[Any, Any, Any]]) -> None:
