@@ -19,7 +19,7 @@ from dockyard.distribution import push
 from dockyard.images import ImageStore
 from dockyard.oci import parse_reference
 from dockyard.settings import Roots
-from tests.integration.distribution.conftest import RegistryThread
+from tests.integration.distribution.conftest import GateThread, RegistryThread
 from tests.integration.distribution.test_cli import CODE, dockyard
 from tests.integration.distribution.test_extract import layered_image
 
@@ -149,3 +149,41 @@ def test_terminal_pull_draws_live_lines(tmp_path: Path, pushed: str) -> None:
     finals = set(re.findall(f"({_ID}): Pull complete", plain))
     assert len(finals) == 4
     assert f"Status: Downloaded newer image for {pushed}" in plain
+
+
+def test_terminal_shows_a_download_bar(tmp_path: Path, gated: GateThread) -> None:
+    """With a layer's download paused half-way, the live line shows docker's bar."""
+    import threading
+
+    import pexpect
+
+    from dockyard.distribution import Auth
+
+    with ImageStore(Roots(tmp_path / "store", tmp_path / "store-run")) as store:
+        image = layered_image(store, "local/app:v1", seed=12)
+        target = f"127.0.0.1:{gated.port}/app:v1"
+        asyncio.run(push(store, "local/app:v1", parse_reference(target),
+                         auth=Auth("alice", "s3cret"), compress=False))
+    release = threading.Event()
+    gated.gate.paused[str(image.manifest.layers[0].digest)] = release
+    timer = threading.Timer(1.5, release.set)  # long enough for several redraws
+    timer.start()
+    child = pexpect.spawn(sys.executable, ["-c", CODE, "--root", str(tmp_path / "t"),
+                                           "--run-root", str(tmp_path / "t-run"), "pull",
+                                           target],
+                          env={**os.environ, "DOCKER_CONFIG": str(tmp_path / "cfg"),
+                               "TERM": "xterm", "COLUMNS": "120"},
+                          encoding="utf-8", timeout=60, dimensions=(40, 120))
+    try:
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+        release.set()
+        timer.cancel()
+    assert child.exitstatus == 0, child.before
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before).replace("\r", "")
+    short = image.manifest.layers[0].digest.hex[:12]
+    bar = re.search(short + r": Downloading \[(=*)>( *)\] +([0-9.]+kB)/([0-9.]+kB)", plain)
+    assert bar, plain
+    assert len(bar[1]) + len(bar[2]) == 50 and 0 < len(bar[1]) < 50
+    assert f"{short}: Pull complete" in plain
