@@ -28,6 +28,18 @@ def bar_line(layer: str, status: str, current: int, total: int) -> str:
     return f"{layer}: {status} [{bar}] {human_size(current):>8}/{human_size(total)}"
 
 
+class _Board:
+    """The live lines, rendered by rich at each refresh (not at each update)."""
+
+    def __init__(self, rows: dict[str, tuple[str, int, int]]) -> None:
+        self.rows = rows
+
+    def __rich__(self) -> Any:
+        from rich.text import Text
+
+        return Text("\n".join(bar_line(layer, *row) for layer, row in self.rows.items()))
+
+
 class LayerProgress:
     """Receives ``(layer id, status, bytes so far, total)`` updates and shows them."""
 
@@ -56,25 +68,19 @@ class LayerProgress:
             return
         if self._live is None:
             self._start()
-        self._live.update(self._render())
 
     def _start(self) -> None:
         from rich.console import Console
         from rich.live import Live
 
         console = Console(file=self.out, highlight=False, soft_wrap=True)
-        self._live = Live(self._render(), console=console, refresh_per_second=8,
+        self._live = Live(_Board(self.rows), console=console, refresh_per_second=8,
                           transient=False)
         self._live.start()
-
-    def _render(self) -> Any:
-        from rich.text import Text
-
-        return Text("\n".join(bar_line(layer, *row) for layer, row in self.rows.items()))
 
     def close(self) -> None:
         """Draw the final state and stop drawing (lines printed after follow it)."""
         if self._live is not None:
-            self._live.update(self._render(), refresh=True)
+            self._live.refresh()
             self._live.stop()
             self._live = None

@@ -32,10 +32,10 @@ from tests.integration.distribution.peers import start_distribution, stop
 from tests.integration.distribution.test_cli import CODE
 
 
-def _layer(seed: int, i: int) -> bytes:
+def _layer(seed: int, i: int, reps: int = 8000) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        data = hashlib.sha256(f"{seed}-{i}".encode()).digest() * (8000 + i)
+        data = hashlib.sha256(f"{seed}-{i}".encode()).digest() * (reps + i)
         info = tarfile.TarInfo(f"dir{i}/file{i}")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
@@ -43,10 +43,10 @@ def _layer(seed: int, i: int) -> bytes:
 
 
 def layered_image(store: ImageStore, tag: str, seed: int, count: int = 4,
-                  bad_diff_id: int = -1) -> Image:
-    """An image of ``count`` distinct uncompressed layers; ``bad_diff_id`` names a layer
-    whose diff id in the config is wrong."""
-    layers = [_layer(seed, i) for i in range(count)]
+                  bad_diff_id: int = -1, reps: int = 8000) -> Image:
+    """An image of ``count`` distinct uncompressed layers (of about 32 * ``reps``
+    bytes); ``bad_diff_id`` names a layer whose diff id in the config is wrong."""
+    layers = [_layer(seed, i, reps) for i in range(count)]
     descs = tuple(Descriptor(mediatypes.OCI_LAYER, store.content.write(b), len(b))
                   for b in layers)
     diff_ids = ["sha256:" + hashlib.sha256(b).hexdigest() for b in layers]
@@ -119,7 +119,7 @@ def test_a_layer_is_applied_while_it_downloads(
     """The bottom layer's first half is in: its first file is already being written
     into the extraction snapshot before the second half is sent."""
     src, dst = stores
-    image = layered_image(src, "local/app:v1", seed=9)
+    image = layered_image(src, "local/app:v1", seed=9, reps=100_000)  # half: 1.6 MB
     ref = parse_reference(f"127.0.0.1:{gated.port}/app:v1")
     asyncio.run(push(src, "local/app:v1", ref, auth=Auth("alice", "s3cret"), compress=False))
     release = threading.Event()

@@ -142,6 +142,7 @@ async def _download(session: Session, store: ImageStore, base: str, ref: Referen
                     raise raise_for(f"blob {desc.digest}", resp.status, await resp.read())
                 writer.flush()
                 feed.start(writer.path, writer.size)  # readers may follow from here on
+                shown = writer.size
                 keep = True
                 try:
                     async for chunk in resp.content.iter_chunked(_CHUNK):
@@ -150,8 +151,10 @@ async def _download(session: Session, store: ImageStore, base: str, ref: Referen
                             raise Corrupt(f"blob {desc.digest}: more than the {desc.size} "
                                           "bytes its descriptor gives")
                         writer.write(chunk)
-                        writer.flush()
-                        feed.grew(writer.size)
+                        if writer.size - shown >= _CHUNK:  # wake the reader per MiB
+                            writer.flush()
+                            shown = writer.size
+                            feed.grew(shown)
                         if progress:
                             progress(desc, "Downloading", writer.size)
                 except (aiohttp.ClientError, OSError, TimeoutError) as err:
