@@ -156,10 +156,23 @@ def pull_then_unpack(store: ImageStore, ref: Any) -> None:
     store.unpack(image)
 
 
-def timed(fn: Callable[[], Any]) -> float:
+CPU: dict[str, list[float]] = {}  # CPU seconds of this process, for in-process runs
+
+
+def timed(fn: Callable[[], Any], cpu: str = "") -> float:
+    """Wall seconds of ``fn``; with ``cpu``, also record this process's CPU seconds
+    (threads included) under that name: steadier than wall time on a busy machine."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     fn()
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    if cpu:
+        CPU.setdefault(cpu, []).append(after.ru_utime - before.ru_utime
+                                       + after.ru_stime - before.ru_stime)
+    return wall
 
 
 def main() -> None:
@@ -210,10 +223,10 @@ def main() -> None:
                         asyncio.run, pull(store, pref, unpack=False))), total)
                 with ImageStore(Roots(base / "seq", base / "seq-run")) as store:
                     record("pull, then unpack (docker's order)", timed(partial(
-                        pull_then_unpack, store, pref)), total)
+                        pull_then_unpack, store, pref), cpu="after"), total)
                 with ImageStore(Roots(base / "ovl", base / "ovl-run")) as store:
                     record("dockyard pull (unpack as layers arrive)", timed(partial(
-                        asyncio.run, pull(store, pref))), total)
+                        asyncio.run, pull(store, pref)), cpu="arrive"), total)
                 if daemon is not None:
                     record("docker pull <- distribution", timed(partial(
                         daemon.docker, "pull", "-q", str(pref))), total)
@@ -262,6 +275,10 @@ def main() -> None:
         if peer in med and ours in med:
             print(f"{ours} vs {peer}: {med[peer] / med[ours]:.2f}x")
 
+    if CPU:
+        print("client CPU (median): unpack after the downloads "
+              f"{statistics.median(CPU['after']) * 1000:.0f} ms, as layers arrive "
+              f"{statistics.median(CPU['arrive']) * 1000:.0f} ms")
     print("ratios (>1: dockyard faster)")
     ratio("skopeo push -> distribution", "skopeo push -> dockyard")
     ratio("skopeo pull <- distribution", "skopeo pull <- dockyard")
