@@ -225,3 +225,18 @@ def test_list_tags_follows_pages_and_all_tags(registry: RegistryThread,
                           "pull", "-a", f"{repo}:a"], capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 1 and "tag can't be used with --all-tags" in bad.stderr
+
+
+def test_unreachable_registry_message(tmp_path: Path) -> None:
+    """docker's words: ``Get "URL": dial tcp HOST:PORT: connect: connection refused``."""
+    from tests.integration.distribution.test_cli import dockyard
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = dockyard(tmp_path, "pull", f"127.0.0.1:{port}/x:1")
+    assert out.returncode == 1
+    assert out.stderr == (f'Error: Get "http://127.0.0.1:{port}/v2/x/manifests/1": dial tcp '
+                          f"127.0.0.1:{port}: connect: connection refused\n")
+    assert not (tmp_path / "store" / "content" / "blobs" / "sha256").exists() or not any(
+        (tmp_path / "store" / "content" / "blobs" / "sha256").iterdir())

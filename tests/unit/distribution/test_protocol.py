@@ -143,7 +143,8 @@ def test_basic_flow() -> None:
 
 @pytest.mark.parametrize(("replies", "message"), [
     ([Response(401, {})], "no authentication challenge"),
-    ([Response(401, {"WWW-Authenticate": 'Basic realm="r"'})], "authentication required"),
+    ([Response(401, {"WWW-Authenticate": 'Basic realm="r"'})],
+     '^Get "https://r/v2/a/manifests/1": no basic auth credentials$'),
     ([Response(401, CHALLENGE), Response(403, {})], "token request refused"),
     ([Response(401, CHALLENGE), Response(200, {}, b"<html>")], "not json"),
     ([Response(401, CHALLENGE), Response(200, {}, b"{}")], "holds no token"),

@@ -172,8 +172,9 @@ class Auth:
             raise Forbidden(f"{req.url}: unauthorized and no authentication challenge")
         challenge = parse_challenge(header)
         if challenge.scheme == "basic":
-            if not self.username:
-                raise Forbidden(f"{req.url}: unauthorized: authentication required")
+            if not self.username:  # docker's words
+                raise Forbidden(f'{req.method.capitalize()} "{req.url}": no basic auth '
+                                "credentials")
             self.basic = True
         elif challenge.scheme == "bearer":
             realm = challenge.params.get("realm", "")
