@@ -13,7 +13,8 @@ skipped or mounted) and a fresh store for pulls:
   does not unpack either);
 * pull with unpacking: every layer applied after the downloads (docker's way,
   moby#21814) beside each layer applied as it arrives (ours), and ``docker pull``
-  through a private dockerd (overlay2) from the same registry;
+  through a private dockerd (overlay2) from the same registry, in a rotating order,
+  each after a ``sync``; the client's CPU time of the first two is printed too;
 * push of an image of uncompressed layers (half random, half text), compressed on
   the way: dockyard gzip / zstd beside skopeo's ``--dest-compress-format`` gzip / zstd.
 
@@ -221,16 +222,23 @@ def main() -> None:
                 with ImageStore(Roots(base / "store", base / "store-run")) as store:
                     record("dockyard pull (no unpack) <- distribution", timed(partial(
                         asyncio.run, pull(store, pref, unpack=False))), total)
-                with ImageStore(Roots(base / "seq", base / "seq-run")) as store:
-                    record("pull, then unpack (docker's order)", timed(partial(
-                        pull_then_unpack, store, pref), cpu="after"), total)
-                with ImageStore(Roots(base / "ovl", base / "ovl-run")) as store:
-                    record("dockyard pull (unpack as layers arrive)", timed(partial(
-                        asyncio.run, pull(store, pref)), cpu="arrive"), total)
-                if daemon is not None:
-                    record("docker pull <- distribution", timed(partial(
-                        daemon.docker, "pull", "-q", str(pref))), total)
-                    daemon.docker("rmi", str(pref))
+                # the three pulls that unpack, in a rotating order, each after a sync
+                # (so none pays for the writeback of the one before)
+                unpacking = ["after", "arrive", "docker"]
+                for which in unpacking[run % 3:] + unpacking[: run % 3]:
+                    os.sync()
+                    if which == "after":
+                        with ImageStore(Roots(base / "seq", base / "seq-run")) as store:
+                            record("pull, then unpack (docker's order)", timed(partial(
+                                pull_then_unpack, store, pref), cpu="after"), total)
+                    elif which == "arrive":
+                        with ImageStore(Roots(base / "ovl", base / "ovl-run")) as store:
+                            record("dockyard pull (unpack as layers arrive)", timed(partial(
+                                asyncio.run, pull(store, pref)), cpu="arrive"), total)
+                    elif daemon is not None:
+                        record("docker pull <- distribution", timed(partial(
+                            daemon.docker, "pull", "-q", str(pref))), total)
+                        daemon.docker("rmi", str(pref))
             finally:
                 stop(proc)
             # distribution B, fresh: dockyard push of the pulled image (gzip layers
