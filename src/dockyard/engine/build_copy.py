@@ -9,6 +9,7 @@ onto the host. Sources from the build context never follow a link out of it.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import shutil
@@ -16,6 +17,7 @@ import stat
 import tarfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from dockyard.build import PatternMatcher, included_paths
 from dockyard.engine import rooted
@@ -202,11 +204,26 @@ def _is_archive(path: Path) -> bool:
 
 
 def _extract(archive: Path, target: Path) -> None:
-    """Unpack like a layer: every entry confined to ``target``, owners and modes kept."""
+    """Unpack like a layer: every entry confined to ``target``, owners and modes kept.
+
+    Layers are never bzip2 or xz, but ADD archives may be (docker reads both): those
+    are decompressed here and handed over as a plain tar.
+    """
+    import bz2
+    import lzma
+
     from dockyard.errors import DockyardError
     from dockyard.images.layers import Format, apply_layer
 
-    with open(archive, "rb") as stream:
+    with contextlib.ExitStack() as stack:
+        raw = stack.enter_context(open(archive, "rb"))
+        head = raw.read(6)
+        raw.seek(0)
+        stream: BinaryIO = raw
+        if head.startswith(b"BZh"):
+            stream = cast(BinaryIO, stack.enter_context(bz2.BZ2File(raw)))
+        elif head.startswith(b"\xfd7zXZ\x00"):
+            stream = cast(BinaryIO, stack.enter_context(lzma.LZMAFile(raw)))
         try:
             apply_layer(stream, target, format=Format.DIR)
         except DockyardError as err:

@@ -67,11 +67,12 @@ class BuildExecutor:
     @property
     def runner(self) -> DirectRun:
         """What runs RUN steps, made on first use (a cached build needs none)."""
-        if self._runner is None:
-            from dockyard.engine.build_run import DirectRun
+        with self._lock:  # parallel stages: one runner, so one launcher writer
+            if self._runner is None:
+                from dockyard.engine.build_run import DirectRun
 
-            self._runner = DirectRun(self.roots, self.cgroup_parent)
-        return self._runner
+                self._runner = DirectRun(self.roots, self.cgroup_parent)
+            return self._runner
 
     # -- the cache table --------------------------------------------------------------
     def _key_file(self, cache_key: str) -> Path:

@@ -15,6 +15,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,8 +45,14 @@ class DirectRun:
         self.cgroup_parent = cgroup_parent.strip("/")
         self.facts = HostFacts.probe()
         self._argv: list[str] | None = None
+        # parallel stages ask at once; two threads writing the launcher share its tmp name
+        self._argv_lock = threading.Lock()
 
     def _runtime_argv(self) -> list[str]:
+        with self._argv_lock:
+            return self._find_runtime_argv()
+
+    def _find_runtime_argv(self) -> list[str]:
         if self._argv is None:
             from dockyard.engine.runtimes import default_runtime, open_runtime
 
