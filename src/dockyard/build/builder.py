@@ -10,6 +10,8 @@ step leaves no tag moved and nothing half-built tagged.
 from __future__ import annotations
 
 import posixpath
+import shutil
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +25,7 @@ from .args import Platform, StageEnv, default_args, global_args, unconsumed_buil
 from .cache import base_key, content_digest, resolve_sources, step_key
 from .dockerignore import PatternMatcher
 from .executor import CopyRequest, CopySource, RunFailed, RunRequest, StageExecutor
+from .fetch import Download, check_checksum, fetch_url, is_url
 from .graph import StageGraph, StageNode, build_graph
 from .imageconfig import ImageState, with_shell
 from .instructions import (
@@ -111,9 +114,19 @@ class Builder:
         self.executor = executor
         self.progress = progress
         self.events: list[StepEvent] = []
+        self._downloads: Path | None = None
+        self._lock = threading.Lock()
 
     def build(self, opts: BuildOptions) -> BuildResult:
         """Build ``opts.target`` (or the last stage) and commit it with ``opts.tags``."""
+        try:
+            return self._build(opts)
+        finally:
+            if self._downloads is not None:
+                shutil.rmtree(self._downloads, ignore_errors=True)
+                self._downloads = None
+
+    def _build(self, opts: BuildOptions) -> BuildResult:
         parsed = parse(opts.dockerfile, opts.filename)
         stages, meta = parse_stages(parsed.ast, opts.filename)
         platform = opts.platform or Platform.host()
@@ -256,10 +269,18 @@ class Builder:
               graph: StageGraph, done: Mapping[int, _StageOut], opts: BuildOptions) -> bool:
         dest = copy_dest(workdir, inst.dest)
         from_ = inst.from_ if isinstance(inst, CopyInstruction) else ""
-        urls = [s for s in inst.sources if "://" in s] if isinstance(inst, AddInstruction) else []
+        urls = [s for s in inst.sources if is_url(s)] if isinstance(inst, AddInstruction) else []
         local = [s for s in inst.sources if s not in urls]
+        checksum = getattr(inst, "checksum", "")
+        if checksum:
+            if len(inst.sources) != 1:
+                raise InvalidArgument("checksum can't be specified for multiple sources")
+            if not urls:
+                raise InvalidArgument("checksum can't be specified for non-HTTP(S) sources")
+            check_checksum(checksum)
         sources: list[CopySource] = []
-        context_key: object = None
+        downloads = [self._fetch(u, checksum) for u in urls]
+        context_key: object = [d.digest for d in downloads] or None
         if from_:
             snap = self._source_snapshot(graph, from_, done, opts)
             sources.append(CopySource(local, snapshot=snap))
@@ -269,14 +290,13 @@ class Builder:
                 raise InvalidArgument(f"{inst.name.upper()} {local[0]}: no build context")
             paths = resolve_sources(opts.context, local, opts.ignore)
             sources.append(CopySource(paths, root=opts.context))
-            context_key = content_digest(opts.context, paths, opts.ignore)
+            context_key = [content_digest(opts.context, paths, opts.ignore), context_key]
         contents = {c.path: c.data for c in inst.contents}
         out.key = step_key(out.key, inst, context={"workdir": workdir, "sources": context_key})
         request = CopyRequest(
             out.key, out.snapshot, dest, workdir, sources, urls, contents, inst.chown,
             inst.chmod, inst.link, getattr(inst, "parents", False), inst.excludes,
-            isinstance(inst, AddInstruction) and inst.unpack is not False,
-            getattr(inst, "checksum", ""))
+            isinstance(inst, AddInstruction) and inst.unpack is not False, checksum, downloads)
         cached = self._execute(out, request, inst, opts.no_cache)
         words = [inst.name.upper()]
         if getattr(inst, "parents", False):
@@ -286,6 +306,17 @@ class Builder:
         words += [*inst.sources, *("<<" + c.path for c in inst.contents), inst.dest]
         out.image.add_history(" ".join(words), layer=True)
         return cached
+
+    def _fetch(self, url: str, checksum: str) -> Download:
+        """Fetch an ADD URL into a directory of this build's (removed when it ends)."""
+        import tempfile
+
+        with self._lock:
+            if self._downloads is None:
+                self._downloads = Path(tempfile.mkdtemp(prefix="dockyard-add-"))
+            into = self._downloads / str(len(list(self._downloads.iterdir())))
+            into.mkdir()
+        return fetch_url(url, into, checksum)
 
     def _source_index(self, graph: StageGraph, ref: str) -> int | None:
         if ref.lstrip("-").isdigit():

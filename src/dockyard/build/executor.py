@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from .fetch import Download
 from .mounts import Mount
 
 __all__ = [
@@ -76,7 +77,8 @@ class CopySource:
 
 @dataclass(frozen=True)
 class CopyRequest:
-    """Copy sources, ``urls`` (ADD) or heredoc ``contents`` (name → data) to ``dest``.
+    """Copy sources, ``downloads`` (ADD ``urls``, fetched by the builder) or heredoc
+    ``contents`` (name → data) to ``dest``.
 
     ``dest`` is absolute (the builder joins it to the working directory). With no
     sources at all the request just creates ``dest`` as a directory (WORKDIR).
@@ -96,6 +98,7 @@ class CopyRequest:
     excludes: Sequence[str] = ()
     unpack: bool = False
     checksum: str = ""
+    downloads: Sequence[Download] = ()
 
 
 class RunFailed(Exception):

@@ -263,9 +263,6 @@ class BuildExecutor:
         """Copy into a fresh snapshot over ``request.parent``; record it."""
         from dockyard.engine.build_snap import mounted
 
-        if request.urls:
-            raise InvalidArgument(f"ADD {request.urls[0]}: adding from a URL is not "
-                                  "supported (this machine has no outside network)")
         if request.excludes or request.parents:
             flag = "--exclude" if request.excludes else "--parents"
             raise InvalidArgument(f"COPY {flag} is not supported yet")
@@ -290,9 +287,21 @@ class BuildExecutor:
         from dockyard.engine.build_copy import make_dir
         from dockyard.engine.build_snap import viewed
 
-        if not request.sources and not request.contents:
+        if not request.sources and not request.contents and not request.downloads:
             make_dir(root, request.dest, owner)
             return
+        if request.downloads:
+            # never unpacked; mode 0600 unless --chmod; the mtime of Last-Modified
+            got = [(d.name, d.path, None) for d in request.downloads]
+            if request.sources and not request.dest.endswith(("/", "/.")):
+                got.append(got[0])  # more than one source: copy_into's own refusal
+            copy_into(root, request.dest, got, owner, chmod)
+            for d in request.downloads:
+                target = rooted.resolve(root, request.dest)
+                if target.is_dir() and not target.is_symlink():
+                    target = target / d.name
+                if d.mtime is not None:
+                    os.utime(target, (d.mtime, d.mtime), follow_symlinks=False)
         for source in request.sources:
             if source.root is not None:
                 ctx = source.root

@@ -44,7 +44,7 @@ def assert_failed_cleanly(benv: BuildEnv, r: Built, before: dict[str, str]) -> N
     ("FROM busybox\nCOPY a.txt b.txt /dir\n", "the destination must be a directory"),
     ("FROM busybox\nCOPY --exclude=*.txt . /\n", "COPY --exclude is not supported yet"),
     ("FROM busybox\nCOPY --chmod=u+x a.txt /\n", "invalid chmod parameter"),
-    ("FROM busybox\nADD http://127.0.0.1:9/x /\n", "adding from a URL is not supported"),
+    ("FROM busybox\nADD http://127.0.0.1:9/x /\n", "ADD http://127.0.0.1:9/x: connection refused"),
     ("FROM busybox\nRUN --mount=type=ssh true\n", "type=ssh is not supported"),
     ("FROM busybox\nRUN --mount=type=bind,source=nothing,target=/x true\n",
      "source nothing not found"),

@@ -5,7 +5,6 @@ owners, contents, link targets)."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
@@ -13,7 +12,6 @@ import os
 import posixpath
 import subprocess
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +130,21 @@ def layer_tree(save_tar: bytes) -> dict[str, tuple[Any, ...]]:
     return files
 
 
+def saved_mtimes(save_tar: bytes) -> dict[str, int]:
+    """Path -> mtime of each file as the saved image's top-most layer holding it has it."""
+    times: dict[str, int] = {}
+    with tarfile.open(fileobj=io.BytesIO(save_tar)) as outer:
+        ext = outer.extractfile("manifest.json")
+        assert ext is not None
+        for layer in json.load(ext)[0]["Layers"]:
+            data = outer.extractfile(layer)
+            assert data is not None
+            with tarfile.open(fileobj=io.BytesIO(data.read())) as lt:
+                for m in lt.getmembers():
+                    times[posixpath.normpath("/" + m.name)] = int(m.mtime)
+    return times
+
+
 def history_of(save_tar: bytes) -> list[tuple[str, bool]]:
     """(created_by, empty_layer) of each history entry of the saved image's config."""
     with tarfile.open(fileobj=io.BytesIO(save_tar)) as outer:
@@ -167,19 +180,6 @@ def dockyard_side(benv: BuildEnv, ctx: Path, tag: str, flags: list[str]) -> tupl
                            env=dict(os.environ), check=True, capture_output=True,
                            timeout=120).stdout
     return config, layer_tree(saved), history_of(saved)
-
-
-@pytest.fixture(scope="module")
-def docker_busybox(dockerd: Dockerd, busybox_rootfs_template: Path,
-                   cgroup_parent: str) -> Iterator[Dockerd]:
-    dockerd.import_rootfs(busybox_rootfs_template, "busybox:latest")
-    yield dockerd
-    # BuildKit leaves an empty "buildkit" cgroup under dockerd's cgroup parent
-    for hierarchy in Path("/sys/fs/cgroup").iterdir():
-        left = hierarchy / f"{cgroup_parent}-docker" / "buildkit"
-        for dirpath, _, _ in sorted(os.walk(left), key=lambda w: -len(w[0])):
-            with contextlib.suppress(OSError):
-                os.rmdir(dirpath)
 
 
 @pytest.mark.peer
