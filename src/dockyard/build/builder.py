@@ -23,6 +23,7 @@ from dockyard.errors import DockyardError, InvalidArgument
 
 from .args import Platform, StageEnv, default_args, global_args, unconsumed_build_args
 from .cache import base_key, content_digest, resolve_sources, step_key
+from .copyplan import kept_path, top_excluded
 from .dockerignore import PatternMatcher
 from .executor import CopyRequest, CopySource, RunFailed, RunRequest, StageExecutor
 from .fetch import Download, check_checksum, fetch_url, is_url
@@ -42,7 +43,8 @@ from .instructions import (
 from .parser import parse, parse_heredoc
 
 __all__ = [
-    "BuildOptions", "BuildResult", "Builder", "StepEvent", "StepFailed", "copy_dest", "run_args",
+    "BuildOptions", "BuildResult", "Builder", "StepEvent", "StepFailed", "context_sources",
+    "copy_dest", "run_args",
     "run_command_string",
 ]
 
@@ -288,8 +290,9 @@ class Builder:
         elif local:
             if opts.context is None:
                 raise InvalidArgument(f"{inst.name.upper()} {local[0]}: no build context")
-            paths = resolve_sources(opts.context, local, opts.ignore)
-            sources.append(CopySource(paths, root=opts.context))
+            paths, kept = context_sources(opts.context, local, opts.ignore, inst.excludes,
+                                          getattr(inst, "parents", False))
+            sources.append(CopySource(paths, root=opts.context, kept=kept))
             context_key = [content_digest(opts.context, paths, opts.ignore), context_key]
         contents = {c.path: c.data for c in inst.contents}
         out.key = step_key(out.key, inst, context={"workdir": workdir, "sources": context_key})
@@ -337,6 +340,22 @@ class Builder:
     def _source_key(self, graph: StageGraph, ref: str, done: Mapping[int, _StageOut]) -> str:
         index = self._source_index(graph, ref)
         return done[index].key if index is not None else "image:" + ref
+
+
+def context_sources(context: Path, sources: list[str], ignore: PatternMatcher | None,
+                    excludes: list[str], parents: bool) -> tuple[list[str], list[str]]:
+    """Context paths of COPY/ADD ``sources`` after ``--exclude``, sorted, and with
+    ``--parents`` the path each keeps under the destination."""
+    drop = PatternMatcher(excludes) if excludes else None
+    found: dict[str, str] = {}
+    for src in sources:
+        hits = resolve_sources(context, [src], ignore)
+        for hit in hits:
+            if drop is not None and top_excluded(hit, src, drop):
+                continue
+            found.setdefault(hit, kept_path(hit, src) if parents else "")
+    paths = sorted(found)
+    return paths, [found[p] for p in paths] if parents else []
 
 
 def copy_dest(workdir: str, dest: str) -> str:

@@ -68,11 +68,14 @@ class CopySource:
     From the build context, ``root`` is its directory and ``paths`` are resolved,
     checked relative paths. From a stage or image, ``snapshot`` names it and ``paths``
     are the instruction's own source patterns, resolved by the engine inside it.
+    With ``COPY --parents``, ``kept`` is the path each context path keeps under the
+    destination (see :mod:`.copyplan`).
     """
 
     paths: Sequence[str]
     root: Path | None = None
     snapshot: str | None = None
+    kept: Sequence[str] = ()
 
 
 @dataclass(frozen=True)

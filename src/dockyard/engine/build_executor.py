@@ -17,14 +17,17 @@ import contextlib
 import hashlib
 import json
 import os
+import posixpath
 import secrets
 import shutil
+import stat
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from dockyard.build import BaseImage, CopyRequest, PatternMatcher, RunFailed, RunRequest
+from dockyard.build.copyplan import kept_path, top_excluded
 from dockyard.engine.build_copy import copy_into, parse_chmod, resolve_chown, source_paths
 from dockyard.engine.build_mounts import StagedMounts
 from dockyard.engine.build_snap import BuildImages, clean_run_artifacts
@@ -263,9 +266,6 @@ class BuildExecutor:
         """Copy into a fresh snapshot over ``request.parent``; record it."""
         from dockyard.engine.build_snap import mounted
 
-        if request.excludes or request.parents:
-            flag = "--exclude" if request.excludes else "--parents"
-            raise InvalidArgument(f"COPY {flag} is not supported yet")
         chmod = parse_chmod(request.chmod)
         with self._lock:
             sn = self.images.snapshotter
@@ -302,17 +302,32 @@ class BuildExecutor:
                     target = target / d.name
                 if d.mtime is not None:
                     os.utime(target, (d.mtime, d.mtime), follow_symlinks=False)
+        exclude = PatternMatcher(list(request.excludes)) if request.excludes else None
         for source in request.sources:
             if source.root is not None:
                 ctx = source.root
-                items = [(os.path.basename(p.rstrip("/")) or ".", rooted.resolve(ctx, p), p)
-                         for p in source.paths]
-                copy_into(root, request.dest, _checked(items), owner,
-                          chmod, context=ctx, matcher=self.ignore, unpack=request.unpack)
+                items = _checked([(os.path.basename(p.rstrip("/")) or ".",
+                                   rooted.resolve(ctx, p), p) for p in source.paths])
+                if not source.kept:
+                    copy_into(root, request.dest, items, owner, chmod, context=ctx,
+                              matcher=self.ignore, unpack=request.unpack, exclude=exclude)
+                    continue
+                for item, kept in zip(items, source.kept, strict=True):
+                    self._copy_kept(root, request, item, str(item[2]), kept, ctx, owner,
+                                    chmod, exclude, context=ctx)
                 continue
             with viewed(self.roots, self.images.snapshotter, source.snapshot) as src_root:
-                found = source_paths(src_root, source.paths)
-                copy_into(root, request.dest, [(n, p, None) for n, p in found], owner, chmod)
+                for pattern in source.paths:
+                    found = [(n, p, rel) for n, p, rel in source_paths(src_root, [pattern])
+                             if exclude is None or not top_excluded(rel, pattern, exclude)]
+                    if not request.parents:
+                        copy_into(root, request.dest, [(n, p, None) for n, p, _ in found],
+                                  owner, chmod, exclude=exclude)
+                        continue
+                    for n, p, rel in found:
+                        self._copy_kept(root, request, (n, p, None), rel,
+                                        kept_path(rel, pattern), src_root, owner, chmod,
+                                        exclude)
         if request.contents:
             tmp = self.roots.tmp / f"build-heredoc-{secrets.token_hex(6)}"
             tmp.mkdir(parents=True)
@@ -325,6 +340,29 @@ class BuildExecutor:
                 copy_into(root, request.dest, files, owner, chmod)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
+
+    def _copy_kept(self, root: Path, request: CopyRequest,
+                   item: tuple[str, Path, str | None], rel: str, kept: str,
+                   source_root: Path, owner: tuple[int, int] | None, chmod: int | None,
+                   exclude: PatternMatcher | None, context: Path | None = None) -> None:
+        """``COPY --parents``: one source (``rel`` in ``source_root``) at its kept path
+        under the destination; the directories on the way keep their sources' modes."""
+        from dockyard.engine import rooted
+        from dockyard.engine.build_copy import make_dir, make_parents
+
+        clean = posixpath.normpath("/" + rel).lstrip("/")
+        base = clean if kept == "." else clean[: len(clean) - len(kept)]
+        into = make_parents(root, request.dest, kept, rooted.resolve(source_root, base),
+                            owner)
+        host = item[1]
+        if host.is_dir():
+            into = into + (posixpath.basename(kept) if kept != "." else "")
+            if kept != ".":
+                mode = stat.S_IMODE(host.stat().st_mode)
+                make_dir(root, into, owner, mode)
+        copy_into(root, into, [item], owner, chmod, context=context,
+                  matcher=self.ignore if context is not None else None,
+                  unpack=request.unpack, exclude=exclude)
 
     # -- the image ------------------------------------------------------------------
     def commit(self, snapshot: str | None, config: Mapping[str, Any],

@@ -153,6 +153,43 @@ MORE_CASES: dict[str, dict[str, str]] = {
         "build/obj.o": "o", "build/dist/app.js": "js", "build/dist/app.js.map": "m",
         "secret.key": "s", "keep.txt": "k",
     },
+    "parents-and-exclude": {
+        # dockerfile 1.7-labs syntax: docker 20.10 builds the documented result from
+        # prepared mirrors of what each instruction keeps
+        "Dockerfile": (
+            "# syntax=docker/dockerfile:1.7-labs\nFROM busybox\n"
+            "COPY --parents x/a.txt y/*.txt /p/\nCOPY --parents base/./sub/deep.txt /pivot/\n"
+            "COPY --parents tree /t/\nCOPY --exclude=*.md --exclude=skip docs /docs/\n"
+            "COPY --exclude=*.txt hom* /mydir/\nWORKDIR /w\n"
+            "COPY --parents --exclude=*.md y/* rel/\n"),
+        "Dockerfile.docker": (
+            "FROM busybox\nCOPY want-p /p/\nCOPY want-pivot /pivot/\nCOPY want-t /t/\n"
+            "COPY want-docs /docs/\nCOPY want-mydir /mydir/\nWORKDIR /w\nCOPY want-rel rel/\n"),
+        "x/a.txt": "xa", "x/b.txt": "xb", "y/1.txt": "y1", "y/2.txt": "y2", "y/3.md": "y3",
+        "base/sub/deep.txt": "deep", "base/other.txt": "o", "tree/t1": "t1",
+        "tree/in/t2": "t2", "docs/a.md": "a", "docs/b.txt": "b", "docs/skip/s.txt": "s",
+        "docs/sub/c.md": "c", "home.txt": "h", "homer.sh": "hs", "house.txt": "ho",
+        "want-p/x/a.txt": "xa", "want-p/y/1.txt": "y1", "want-p/y/2.txt": "y2",
+        "want-pivot/sub/deep.txt": "deep", "want-t/tree/t1": "t1", "want-t/tree/in/t2": "t2",
+        "want-docs/b.txt": "b", "want-docs/sub/c.md": "c", "want-mydir/homer.sh": "hs",
+        "want-rel/y/1.txt": "y1", "want-rel/y/2.txt": "y2",
+    },
+    "parents-and-exclude-from-stage": {
+        "Dockerfile": (
+            "# syntax=docker/dockerfile:1.7-labs\nFROM busybox AS src\n"
+            "RUN mkdir -p /d/e/f && echo 1 > /d/e/one && echo 2 > /d/e/f/two && "
+            "echo m > /d/e/skip.md && chmod 0700 /d/e/f && chmod 0750 /d/e\n"
+            "FROM busybox\nCOPY --from=src --parents /d/./e/one /d/e/f /out/\n"
+            "COPY --from=src --exclude=*.md /d/e /ex/\n"),
+        "Dockerfile.docker": (
+            "FROM busybox AS src\n"
+            "RUN mkdir -p /d/e/f && echo 1 > /d/e/one && echo 2 > /d/e/f/two && "
+            "echo m > /d/e/skip.md && chmod 0700 /d/e/f && chmod 0750 /d/e\n"
+            "FROM src AS want\nRUN mkdir -p /w/e /w/d/e && cp /d/e/one /w/e/ && "
+            "cp -a /d/e/f /w/d/e/ && chmod 0750 /w/e /w/d/e && mkdir /x && "
+            "cp -a /d/e/. /x/ && rm /x/skip.md\n"
+            "FROM busybox\nCOPY --from=want /w /out/\nCOPY --from=want /x /ex/\n"),
+    },
 }
 
 
