@@ -9,6 +9,7 @@ step leaves no tag moved and nothing half-built tagged.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import shutil
 import threading
@@ -24,7 +25,7 @@ from dockyard.errors import DockyardError, InvalidArgument
 from .args import Platform, StageEnv, default_args, global_args, unconsumed_build_args
 from .cache import base_key, content_digest, resolve_sources, step_key
 from .copyplan import kept_path, top_excluded
-from .dockerignore import PatternMatcher
+from .dockerignore import PatternMatcher, go_clean
 from .executor import CopyRequest, CopySource, RunFailed, RunRequest, StageExecutor
 from .fetch import Download, check_checksum, fetch_url, is_url
 from .graph import StageGraph, StageNode, build_graph
@@ -40,6 +41,7 @@ from .instructions import (
     parse_instruction,
     parse_stages,
 )
+from .mounts import Mount
 from .parser import parse, parse_heredoc
 
 __all__ = [
@@ -259,7 +261,8 @@ class Builder:
         out.key = step_key(out.key, inst, env=run_env, context={
             "workdir": workdir, "user": out.image.config.get("User") or "",
             "shell": out.image.config.get("Shell"),
-            "froms": {k: self._source_key(graph, k, done) for k in froms}})
+            "froms": {k: self._source_key(graph, k, done) for k in froms},
+            "binds": bind_digests(mounts, opts)})
         request = RunRequest(out.key, out.snapshot, args, run_env, workdir,
                              out.image.config.get("User") or "", mounts, inst.network,
                              dict(opts.secrets), files, froms)
@@ -356,6 +359,19 @@ def context_sources(context: Path, sources: list[str], ignore: PatternMatcher | 
             found.setdefault(hit, kept_path(hit, src) if parents else "")
     paths = sorted(found)
     return paths, [found[p] for p in paths] if parents else []
+
+
+def bind_digests(mounts: list[Mount], opts: BuildOptions) -> list[str]:
+    """The content of the context each ``RUN --mount=type=bind`` shows (after
+    .dockerignore): a changed file there changes the step, as in BuildKit."""
+    out = []
+    for m in mounts:
+        if m.type != "bind" or m.from_ or opts.context is None:
+            continue
+        rel = go_clean("/" + (m.source or ".")).lstrip("/") or "."
+        if os.path.lexists(opts.context / rel):
+            out.append(content_digest(opts.context, [rel], opts.ignore))
+    return out
 
 
 def copy_dest(workdir: str, dest: str) -> str:

@@ -194,32 +194,29 @@ class BuildExecutor:
         if request.network not in ("default", "none", "host"):
             raise InvalidArgument(f"RUN --network={request.network}: want default, none "
                                   "or host")
-        # BuildKit mounts heredoc scripts at /dev/pipes/NAME; the engine's spec has no
-        # user mounts, so they sit in a directory of the step's upper dir, removed
-        # before the diff (nothing below it exists in the parent: no whiteout needed)
-        pipes = f"/.dockyard-pipes-{secrets.token_hex(6)}"
-        args = [pipes + a[len("/dev/pipes"):] if a.startswith("/dev/pipes/")
-                and a[len("/dev/pipes/"):] in request.inline_files else a
-                for a in request.args]
         sn = self.images.snapshotter
         key = f"build-run-{secrets.token_hex(8)}"
         with self._lock:
             sn.prepare(key, request.parent or None)
         writable = sn.writable(key)
-        scripts = writable.path / pipes.lstrip("/")
+        # heredoc scripts: at /dev/pipes/NAME, as BuildKit mounts them
+        scripts = self.roots.tmp / f"build-pipes-{secrets.token_hex(6)}"
         staged = StagedMounts(writable.path, request.workdir, self.dir / "mounts")
         try:
             try:
-                if request.mounts and not writable.overlay:
-                    raise InvalidArgument("RUN --mount needs the overlay snapshotter")
-                self._stage(staged, request)
-                if request.inline_files:
-                    scripts.mkdir(mode=0o755)
-                    for name, text in request.inline_files.items():
-                        (scripts / name).write_text(text)
-                        os.chmod(scripts / name, 0o755)
-                result = self.runner.run(sn.mounts(key), args, request.env, request.workdir,
-                                         request.user, request.network)
+                with contextlib.ExitStack() as views:
+                    if request.mounts and not writable.overlay:
+                        raise InvalidArgument("RUN --mount needs the overlay snapshotter")
+                    self._stage(staged, request, views)
+                    if request.inline_files:
+                        scripts.mkdir(mode=0o755, parents=True)
+                        for name, text in request.inline_files.items():
+                            (scripts / name).write_text(text)
+                            os.chmod(scripts / name, 0o755)
+                        staged.pipes(scripts)
+                    result = self.runner.run(sn.mounts(key), request.args, request.env,
+                                             request.workdir, request.user, request.network,
+                                             staged.spec_mounts)
             finally:
                 staged.undo()
                 shutil.rmtree(scripts, ignore_errors=True)
@@ -234,7 +231,9 @@ class BuildExecutor:
                 sn.remove(key)
             raise
 
-    def _stage(self, staged: StagedMounts, request: RunRequest) -> None:
+    def _stage(self, staged: StagedMounts, request: RunRequest,
+               views: contextlib.ExitStack) -> None:
+        from dockyard.build import included_paths
         from dockyard.engine import rooted
         from dockyard.engine.build_snap import viewed
 
@@ -247,12 +246,21 @@ class BuildExecutor:
                 staged.tmpfs(m)
             elif m.from_:
                 snapshot = request.from_snapshots.get(m.from_)
-                with viewed(self.roots, self.images.snapshotter, snapshot) as root:
-                    staged.bind(m, rooted.resolve(root, m.source or "/"))
+                # a read-only bind needs the stage's view until the step ends
+                root = views.enter_context(viewed(self.roots, self.images.snapshotter,
+                                                  snapshot))
+                staged.bind(m, rooted.resolve(root, m.source or "/"))
             elif self.context is None:
                 raise InvalidArgument(f"bind mount {m.target}: no build context")
             else:
-                staged.bind(m, rooted.resolve(self.context, m.source or "/"))
+                source = rooted.resolve(self.context, m.source or "/")
+                only = None
+                if self.ignore is not None and self.ignore.patterns and source.is_dir():
+                    rel = os.path.relpath(source, self.context)
+                    start = "" if rel == "." else rel
+                    cut = len(start) + 1 if start else 0
+                    only = [p[cut:] for p in included_paths(self.context, self.ignore, start)]
+                staged.bind(m, source, only)
 
     def _output(self, data: bytes) -> list[str]:
         lines = data.decode(errors="replace").splitlines()

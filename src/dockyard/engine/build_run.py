@@ -73,8 +73,14 @@ class DirectRun:
         return self._argv
 
     def run(self, mounts: Sequence[Any], args: Sequence[str], env: Mapping[str, str],
-            workdir: str, user: str, network: str) -> RunResult:
-        """Mount ``mounts`` as the rootfs, run ``args``; the exit code and output."""
+            workdir: str, user: str, network: str,
+            extra_mounts: Sequence[Mapping[str, Any]] = ()) -> RunResult:
+        """Mount ``mounts`` as the rootfs, run ``args``; the exit code and output.
+
+        ``extra_mounts`` are OCI mount entries added after the engine's own (``RUN
+        --mount`` binds and tmpfs, the heredoc scripts at /dev/pipes); their mount
+        points must exist already where the layer should not show them.
+        """
         from dockyard.engine import etcfiles, rooted, spec
         from dockyard.engine.config import adapt_host_config
         from dockyard.engine.model import complete_config
@@ -112,6 +118,7 @@ class DirectRun:
                     resolv_conf_path=bundle / "resolv.conf",
                     cgroup_v2=self.facts.cgroup_v2)
                 oci = spec.build_spec(config, host, inputs)
+                oci["mounts"] = [*oci.get("mounts", []), *map(dict, extra_mounts)]
                 (bundle / "config.json").write_text(json.dumps(oci))
                 proc = subprocess.run([*self._runtime_argv(), "run", "--bundle", str(bundle),
                                        cid], stdin=subprocess.DEVNULL,

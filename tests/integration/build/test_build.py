@@ -164,7 +164,7 @@ def test_heredocs_run_scripts_and_copy_files(benv: BuildEnv, tmp_path: Path) -> 
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert lines[:2] == ["plain heredoc", "3"]
-    assert lines[2].startswith("script /") and lines[2].endswith("/SCRIPT")
+    assert lines[2] == "script /dev/pipes/SCRIPT"  # BuildKit's $0 for a heredoc script
     assert lines[3] == "welcome"
     listing = benv.dockyard("run", "--rm", "here:1", "ls", "-a", "/")
     assert ".dockyard-pipes" not in listing.stdout
@@ -208,15 +208,21 @@ def test_cache_tmpfs_and_bind_mounts(benv: BuildEnv, tmp_path: Path) -> None:
         "RUN --mount=type=cache,target=/var/cache/app wc -l < /var/cache/app/runs > /count\n"
         "RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls -a /scratch > /tmp-seen\n"
         "RUN --mount=type=bind,source=data,target=/in "
-        "cat /in/d.txt > /bound && echo changed > /in/d.txt\n"
-        "RUN --mount=type=bind,from=tools,source=/tools,target=/t sh /t/t.sh > /tooled\n")
+        "cat /in/d.txt > /bound && (echo changed > /in/d.txt && echo writable || "
+        "echo read-only) > /ro-check 2>/dev/null\n"
+        "RUN --mount=type=bind,source=data,target=/in,rw echo changed > /in/d.txt && "
+        "cat /in/d.txt > /rw-check\n"
+        "RUN --mount=type=bind,from=tools,source=/tools,target=/t sh /t/t.sh > /tooled\n"
+        "RUN --mount=type=tmpfs,target=/small,size=1m (dd if=/dev/zero of=/small/f bs=1k "
+        "count=2048 && echo fit || echo full) > /tmpfs-size 2>/dev/null\n")
     ctx = write(tmp_path / "ctx", {"Dockerfile": dockerfile, "data/d.txt": "ctx data\n"})
     benv.ok(ctx, "-t", "m:1")
     out = benv.dockyard("run", "--rm", "m:1", "sh", "-c",
-                        "cat /seen /count /tmp-seen /bound /tooled; ls -a /var/cache/app; "
-                        "ls -d /scratch /in /t 2>&1 | wc -l").stdout
-    assert out.split("\n") == ["1", ".", "..", "x", "ctx data", "from-tool",
-                               ".", "..", "own", "3", ""]
+                        "cat /seen /count /tmp-seen /bound /ro-check /rw-check /tooled "
+                        "/tmpfs-size; ls -a /var/cache/app; "
+                        "ls -d /scratch /in /t /small 2>&1 | wc -l").stdout
+    assert out.split("\n") == ["1", ".", "..", "x", "ctx data", "read-only", "changed",
+                               "from-tool", "full", ".", "..", "own", "4", ""]
     assert (ctx / "data/d.txt").read_text() == "ctx data\n"
     # the cache persists: a rebuild without cache sees the earlier run's file
     benv.ok(ctx, "-t", "m:2", "--no-cache")
@@ -251,3 +257,23 @@ def test_independent_stages_build_in_parallel(benv: BuildEnv, tmp_path: Path) ->
     benv.ok(ctx, "-t", "par:1")
     out = benv.dockyard("run", "--rm", "par:1", "sh", "-c", "cat /out/*").stdout
     assert out == "a\nb\nf\nf\n"  # /out/a /out/b /out/fa /out/fb
+
+
+def test_bind_mounts_are_real_read_only_mounts_and_respect_dockerignore(
+        benv: BuildEnv, tmp_path: Path) -> None:
+    dockerfile = ("FROM busybox\nRUN --mount=type=bind,target=/ctx (ls /ctx; cat /ctx/a.txt; "
+                  "grep ' /ctx ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1) > /seen\n")
+    ctx = write(tmp_path / "ctx", {"Dockerfile": dockerfile, "a.txt": "a\n", "secret.txt": "s"})
+    benv.ok(ctx, "-t", "bind:1")
+    seen = benv.dockyard("run", "--rm", "bind:1", "cat", "/seen").stdout.split()
+    assert seen == ["Dockerfile", "a.txt", "secret.txt", "a", "ro"]  # the context, ro
+    # files .dockerignore leaves out are not there (BuildKit never receives them)
+    (ctx / ".dockerignore").write_text("secret.txt\n")
+    benv.ok(ctx, "-t", "bind:2")
+    seen = benv.dockyard("run", "--rm", "bind:2", "cat", "/seen").stdout.split()
+    assert seen == ["Dockerfile", "a.txt", "a"]
+    # what the mount shows is part of the step's cache key
+    (ctx / "a.txt").write_text("b\n")
+    benv.ok(ctx, "-t", "bind:3")
+    seen = benv.dockyard("run", "--rm", "bind:3", "cat", "/seen").stdout.split()
+    assert seen == ["Dockerfile", "a.txt", "b"]
