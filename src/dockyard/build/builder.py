@@ -111,12 +111,15 @@ class _StageOut:
 
 
 class Builder:
-    """Runs builds against one executor; ``progress`` receives each finished step."""
+    """Runs builds against one executor; ``progress`` receives each finished step,
+    ``started`` each step as it begins (``cached`` False, ``seconds`` 0)."""
 
     def __init__(self, executor: StageExecutor,
-                 progress: Callable[[StepEvent], None] | None = None) -> None:
+                 progress: Callable[[StepEvent], None] | None = None,
+                 started: Callable[[StepEvent], None] | None = None) -> None:
         self.executor = executor
         self.progress = progress
+        self.started = started
         self.events: list[StepEvent] = []
         self._downloads: Path | None = None
         self._lock = threading.Lock()
@@ -184,6 +187,9 @@ class Builder:
         commands = [self._trigger(t) for t in triggers] + list(node.stage.commands)
         total = len(commands)
         for index, inst in enumerate(commands, 1):
+            if self.started is not None:
+                self.started(StepEvent(node.display_name, index, total,
+                                       inst.original.split("\n")[0], False, 0.0))
             started = time.monotonic()
             cached = self._step(graph, node, out, inst, done, opts)
             event = StepEvent(node.display_name, index, total, inst.original.split("\n")[0],

@@ -216,11 +216,11 @@ class BuildExecutor:
                         staged.pipes(scripts)
                     result = self.runner.run(sn.mounts(key), request.args, request.env,
                                              request.workdir, request.user, request.network,
-                                             staged.spec_mounts)
+                                             staged.spec_mounts, self._line_sink())
             finally:
                 staged.undo()
                 shutil.rmtree(scripts, ignore_errors=True)
-            lines = self._output(result.output)
+            lines = result.output.decode(errors="replace").splitlines()
             if result.exit_code != 0:
                 raise RunFailed(result.exit_code, lines[-LAST_LINES:])
             with self._lock:
@@ -262,12 +262,12 @@ class BuildExecutor:
                     only = [p[cut:] for p in included_paths(self.context, self.ignore, start)]
                 staged.bind(m, source, only)
 
-    def _output(self, data: bytes) -> list[str]:
-        lines = data.decode(errors="replace").splitlines()
-        if self.output is not None:
-            for line in lines:
-                self.output(line)
-        return lines
+    def _line_sink(self) -> Callable[[bytes], None] | None:
+        """Hands each line of a RUN's output to ``output`` as it is written."""
+        output = self.output
+        if output is None:
+            return None
+        return lambda line: output(line.decode(errors="replace").rstrip("\r\n"))
 
     # -- COPY / ADD / WORKDIR ---------------------------------------------------------
     def copy(self, request: CopyRequest) -> str:
