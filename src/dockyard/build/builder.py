@@ -308,7 +308,8 @@ class Builder:
         request = CopyRequest(
             out.key, out.snapshot, dest, workdir, sources, urls, contents, inst.chown,
             inst.chmod, inst.link, getattr(inst, "parents", False), inst.excludes,
-            isinstance(inst, AddInstruction) and inst.unpack is not False, checksum, downloads)
+            isinstance(inst, AddInstruction) and inst.unpack is not False, checksum, downloads,
+            isinstance(inst, AddInstruction) and inst.unpack is True)
         cached = self._execute(out, request, inst, opts.no_cache)
         words = [inst.name.upper()]
         if getattr(inst, "parents", False):

@@ -102,6 +102,7 @@ class CopyRequest:
     unpack: bool = False
     checksum: str = ""
     downloads: Sequence[Download] = ()
+    unpack_downloads: bool = False  # ``ADD --unpack=true <url>``: remote tars too
 
 
 class RunFailed(Exception):

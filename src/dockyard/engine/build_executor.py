@@ -299,16 +299,18 @@ class BuildExecutor:
             make_dir(root, request.dest, owner)
             return
         if request.downloads:
-            # never unpacked; mode 0600 unless --chmod; the mtime of Last-Modified
+            # unpacked only with --unpack=true; mode 0600 unless --chmod; the mtime of
+            # Last-Modified
             got = [(d.name, d.path, None) for d in request.downloads]
             if request.sources and not request.dest.endswith(("/", "/.")):
                 got.append(got[0])  # more than one source: copy_into's own refusal
-            copy_into(root, request.dest, got, owner, chmod)
+            copy_into(root, request.dest, got, owner, chmod,
+                      unpack=request.unpack_downloads)
             for d in request.downloads:
                 target = rooted.resolve(root, request.dest)
                 if target.is_dir() and not target.is_symlink():
                     target = target / d.name
-                if d.mtime is not None:
+                if d.mtime is not None and os.path.lexists(target):  # not when unpacked
                     os.utime(target, (d.mtime, d.mtime), follow_symlinks=False)
         exclude = PatternMatcher(list(request.excludes)) if request.excludes else None
         for source in request.sources:

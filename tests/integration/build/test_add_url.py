@@ -143,6 +143,18 @@ def test_add_url_checksum_and_cache(server: tuple[str, Files], benv: BuildEnv,
     assert benv.dockyard("run", "--rm", "url:1", "cat", "/copy").stdout == "version 2\n"
 
 
+def test_add_url_unpack_true_extracts_a_remote_tar(server: tuple[str, Files], benv: BuildEnv,
+                                                   tmp_path: Path) -> None:
+    base, files = server
+    files.data["/pkg.tar.gz"] = a_tar_gz()
+    ctx = write(tmp_path / "ctx", {"Dockerfile": (
+        f"FROM busybox\nADD --unpack=true {base}/pkg.tar.gz /x/\n"
+        f"ADD {base}/pkg.tar.gz /y/\nRUN ls /x /y > /seen\n")})
+    benv.ok(ctx, "-t", "unpack:1")
+    seen = benv.dockyard("run", "--rm", "unpack:1", "cat", "/seen").stdout
+    assert seen == "/x:\ninside.txt\n\n/y:\npkg.tar.gz\n"
+
+
 @pytest.mark.parametrize("line, message", [
     ("ADD {base}/missing.txt /", "ADD {base}/missing.txt: invalid response status 404"),
     ("ADD http://127.0.0.1:9/x /", "ADD http://127.0.0.1:9/x: connection refused"),
