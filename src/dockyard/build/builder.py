@@ -179,7 +179,7 @@ class Builder:
         else:
             platform = node.platform or (opts.platform or Platform.host()).format()
             base = self.executor.resolve_image(node.base_image, platform)
-            image = ImageState.from_base(base.config)
+            image = ImageState.from_base(base.config, base.history)
             triggers = list(base.config.get("OnBuild") or [])
             env = StageEnv.from_image(base.config.get("Env") or [], genv, opts.build_args,
                                       escape)

@@ -29,11 +29,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class BaseImage:
-    """A resolved ``FROM`` image: its id, top snapshot and OCI config (``config`` part)."""
+    """A resolved ``FROM`` image: its id, top snapshot, OCI config (``config`` part) and
+    history (entries keep their ``created``: that is how ``commit`` tells them apart)."""
 
     image_id: str
     snapshot: str | None
     config: Mapping[str, Any] = field(default_factory=dict)
+    history: Sequence[Mapping[str, Any]] = ()
 
 
 @dataclass(frozen=True)
@@ -137,5 +139,6 @@ class StageExecutor(Protocol):
 
     def commit(self, snapshot: str | None, config: Mapping[str, Any],
                history: Sequence[Mapping[str, Any]], tags: Sequence[str]) -> str:
-        """Store the final image and move ``tags`` to it; return the image id."""
+        """Store the final image and move ``tags`` to it; return the image id.
+        ``history`` is complete: the base image's entries, then the build's."""
         ...

@@ -158,7 +158,10 @@ class BuildExecutor:
             env = list(config.get("Env") or [])
             if not any(e.startswith("PATH=") for e in env):
                 config["Env"] = [DEFAULT_PATH_ENV, *env]  # BuildKit gives every stage a PATH
-            return BaseImage(str(image.id), top or None, config)
+            # every base entry carries "created" (maybe empty): commit keeps those as
+            # they are and dates only the build's own entries
+            base_history = [{"created": "", **h} for h in history]
+            return BaseImage(str(image.id), top or None, config, base_history)
 
     # -- snapshots into layers --------------------------------------------------------
     def _commit_key(self, key: str, cache_key: str, parent: str | None) -> str:
@@ -394,14 +397,18 @@ class BuildExecutor:
             record = self._chain(snapshot)
             layers = record["layers"]
             times = [t for _, _, t in layers if t] or [_now()]
-            entries: list[History] = [History(h.get("created", ""), h.get("created_by", ""),
-                                              h.get("comment", ""), h.get("author", ""),
-                                              bool(h.get("empty_layer")))
-                                      for h in record["history"]]
-            new_layers = [t for _, _, t in layers if t]
+            entries: list[History] = []
+            # the build's layers follow the base image's (one per non-empty base entry)
+            n_base = sum(1 for h in history if "created" in h and not h.get("empty_layer"))
+            new_layers = [t or times[-1] for _, _, t in layers[min(n_base, len(layers)):]]
             at = 0
             last = times[0]
             for h in history:
+                if "created" in h:  # the base image's own entry
+                    entries.append(History(str(h["created"]), str(h.get("created_by", "")),
+                                           str(h.get("comment", "")), str(h.get("author", "")),
+                                           bool(h.get("empty_layer"))))
+                    continue
                 if not h.get("empty_layer") and at < len(new_layers):
                     last = new_layers[at]
                     at += 1

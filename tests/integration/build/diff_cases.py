@@ -5,7 +5,8 @@ a name ending in ``/`` is an empty directory, a value ``@link:TARGET`` a symlink
 ``@chmod`` lists ``path=octal`` modes, ``@args`` the ``--build-arg`` values both
 builders get, and ``Dockerfile.docker`` (when present) is what docker builds instead
 of ``Dockerfile``: the documented equivalent of syntax docker 20.10's built-in
-frontend lacks (heredocs need dockerfile:1.4, which it would have to pull).
+frontend lacks (heredocs need dockerfile:1.4, which it would have to pull), and
+``Dockerfile.parent`` (when present) is built first by both, as ``onbuild-parent:1``.
 """
 
 from __future__ import annotations
@@ -152,6 +153,17 @@ MORE_CASES: dict[str, dict[str, str]] = {
         "important.tmp": "i", "root-only.txt": "r", "nested/root-only.txt": "kept",
         "build/obj.o": "o", "build/dist/app.js": "js", "build/dist/app.js.map": "m",
         "secret.key": "s", "keep.txt": "k",
+    },
+    "onbuild-from-image": {
+        # the parent is built and tagged first (both sides); its triggers run in the
+        # child's context, before the child's own steps
+        "Dockerfile.parent": (
+            "FROM busybox\nONBUILD ARG GREETING=hi\nONBUILD COPY . /app/\n"
+            "ONBUILD RUN echo \"$GREETING\" > /app/greeting && ls /app > /app/listing\n"
+            "ONBUILD USER tester\nCMD [\"cat\", \"/app/greeting\"]\n"),
+        "Dockerfile": "FROM onbuild-parent:1\nRUN id -u > /tmp/uid\n",
+        "@args": "GREETING=hello",
+        "src.txt": "s\n",
     },
     "parents-and-exclude": {
         # dockerfile 1.7-labs syntax: docker 20.10 builds the documented result from

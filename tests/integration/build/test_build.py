@@ -277,3 +277,25 @@ def test_bind_mounts_are_real_read_only_mounts_and_respect_dockerignore(
     benv.ok(ctx, "-t", "bind:3")
     seen = benv.dockyard("run", "--rm", "bind:3", "cat", "/seen").stdout.split()
     assert seen == ["Dockerfile", "a.txt", "b"]
+
+
+def test_child_of_a_built_image_keeps_the_parents_history(benv: BuildEnv,
+                                                          tmp_path: Path) -> None:
+    ctx = write(tmp_path / "ctx", {
+        "Dockerfile.parent": "FROM busybox\nRUN echo 1 > /one\nLABEL x=y\nRUN echo 2 > /two\n",
+        "Dockerfile": "FROM parent:1\nRUN echo 3 > /three\nCMD [\"true\"]\n"})
+    benv.ok(ctx, "-f", str(ctx / "Dockerfile.parent"), "-t", "parent:1")
+    benv.ok(ctx, "-t", "child:1")
+    from dockyard.images import ImageStore
+
+    with ImageStore(benv.roots) as store:
+        parent = store.resolve("parent:1").config
+        child = store.resolve("child:1").config
+    assert [h.created_by for h in child.history[:len(parent.history)]] == \
+        [h.created_by for h in parent.history]
+    assert [h.created for h in child.history[:len(parent.history)]] == \
+        [h.created for h in parent.history]
+    assert [h.created_by.split()[0] for h in child.history[len(parent.history):]] == \
+        ["RUN", "CMD"]
+    # one non-empty history entry per layer, as docker history needs
+    assert sum(not h.empty_layer for h in child.history) == len(child.diff_ids) == 4

@@ -191,6 +191,12 @@ def test_same_config_and_tree_as_docker_buildkit(case: str, docker_busybox: Dock
     if case.startswith("add-"):
         make_archives(ctx)
     tag = f"dydiff/{case}:1"
+    if (ctx / "Dockerfile.parent").exists():
+        parent = ["-f", str(ctx / "Dockerfile.parent"), "-t", "onbuild-parent:1"]
+        subprocess.run(["/usr/bin/docker", "build", *parent, str(ctx)], check=True,
+                       env=dict(docker_busybox.env(), DOCKER_BUILDKIT="1"),
+                       capture_output=True, timeout=300)
+        benv.ok(ctx, *parent)
     want_cfg, want_tree, want_history = docker_side(docker_busybox, ctx, tag, flags)
     got_cfg, got_tree, got_history = dockyard_side(benv, ctx, tag, flags)
     # same steps, same layer/empty-layer structure ([0] is the imported base); the
