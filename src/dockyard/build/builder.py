@@ -27,7 +27,7 @@ from .cache import base_key, content_digest, resolve_sources, step_key
 from .copyplan import kept_path, top_excluded
 from .dockerignore import PatternMatcher, go_clean
 from .executor import CopyRequest, CopySource, RunFailed, RunRequest, StageExecutor
-from .fetch import Download, check_checksum, fetch_url, is_url
+from .fetch import Download, check_checksum, fetch_url, is_git_source, is_url
 from .graph import StageGraph, StageNode, build_graph
 from .imageconfig import ImageState, with_shell
 from .instructions import (
@@ -280,6 +280,13 @@ class Builder:
               graph: StageGraph, done: Mapping[int, _StageOut], opts: BuildOptions) -> bool:
         dest = copy_dest(workdir, inst.dest)
         from_ = inst.from_ if isinstance(inst, CopyInstruction) else ""
+        if isinstance(inst, CopyInstruction) and not from_ and any(map(is_url, inst.sources)):
+            raise InvalidArgument("source can't be a URL for COPY")
+        if isinstance(inst, AddInstruction):
+            for src in inst.sources:
+                if is_git_source(src):
+                    raise InvalidArgument(f"ADD {src}: git repositories as sources are not "
+                                          "supported (no git client in the builder)")
         urls = [s for s in inst.sources if is_url(s)] if isinstance(inst, AddInstruction) else []
         local = [s for s in inst.sources if s not in urls]
         checksum = getattr(inst, "checksum", "")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dockyard.errors import InvalidArgument
 
-__all__ = ["Download", "check_checksum", "fetch_url", "is_url", "url_filename"]
+__all__ = ["Download", "check_checksum", "fetch_url", "is_git_source", "is_url", "url_filename"]
 
 _TIMEOUT = 60.0
 _CHECKSUM = re.compile(r"sha(256|384|512):([0-9a-f]+)\Z")
@@ -39,6 +39,18 @@ class Download:
 def is_url(source: str) -> bool:
     """BuildKit's test: only http and https sources are fetched."""
     return source.startswith(("http://", "https://"))
+
+
+def is_git_source(source: str) -> bool:
+    """What BuildKit's ADD reads as a git repository: ``git@…``, ``git://…``, or an
+    http(s) URL whose path ends in ``.git`` (a ``#ref`` may follow)."""
+    if source.startswith(("git@", "git://")):
+        return True
+    if not is_url(source):
+        return False
+    from urllib.parse import urlsplit
+
+    return urlsplit(source.partition("#")[0]).path.rstrip("/").endswith(".git")
 
 
 def url_filename(url: str) -> str:

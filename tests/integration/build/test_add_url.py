@@ -164,7 +164,8 @@ def test_add_url_unpack_true_extracts_a_remote_tar(server: tuple[str, Files], be
     ("ADD --checksum=sha256:{zeros} {base}/v.txt a.txt /d/",
      "checksum can't be specified for multiple sources"),
     ("ADD {base}/v.txt a.txt /d", "the destination must be a directory"),
-    ("COPY {base}/v.txt /", "not found in build context"),
+    ("COPY {base}/v.txt /", "source can't be a URL for COPY"),
+    ("ADD {base}/repo.git#main /src", "git repositories as sources are not supported"),
 ])
 def test_bad_url_sources_stop_the_build(server: tuple[str, Files], benv: BuildEnv,
                                         tmp_path: Path, line: str, message: str) -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dockyard.build.fetch import check_checksum, is_url, url_filename
+from dockyard.build.fetch import check_checksum, is_git_source, is_url, url_filename
 from dockyard.errors import InvalidArgument
 
 
@@ -29,6 +29,16 @@ def test_url_filename(url: str, name: str) -> None:
 ])
 def test_only_http_sources_are_fetched(source: str, fetched: bool) -> None:
     assert is_url(source) is fetched
+
+
+@pytest.mark.parametrize("source, git", [
+    ("https://github.com/moby/buildkit.git", True), ("https://h/r.git#main", True),
+    ("https://h/r.git#v1:sub/dir", True), ("git@github.com:a/b.git", True),
+    ("git://h/r", True), ("https://h/r.git/", True), ("https://h/file.tar.gz", False),
+    ("https://h/dir.git.txt", False), ("repo.git", False), ("https://h/x?y=.git", False),
+])
+def test_git_sources(source: str, git: bool) -> None:
+    assert is_git_source(source) is git
 
 
 @pytest.mark.parametrize("value, algo", [
