@@ -383,7 +383,8 @@ def bind_digests(mounts: list[Mount], opts: BuildOptions) -> list[str]:
         if m.type != "bind" or m.from_ or opts.context is None:
             continue
         rel = go_clean("/" + (m.source or ".")).lstrip("/") or "."
-        if os.path.lexists(opts.context / rel):
+        ignored = rel != "." and opts.ignore is not None and opts.ignore.matches(rel)
+        if os.path.lexists(opts.context / rel) and not ignored:
             out.append(content_digest(opts.context, [rel], opts.ignore))
     return out
 

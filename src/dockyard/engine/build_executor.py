@@ -257,9 +257,12 @@ class BuildExecutor:
                 raise InvalidArgument(f"bind mount {m.target}: no build context")
             else:
                 source = rooted.resolve(self.context, m.source or "/")
+                rel = os.path.relpath(source, self.context)
+                if rel != "." and self.ignore is not None and self.ignore.matches(rel):
+                    raise InvalidArgument(f"bind mount {m.target}: source {m.source} not "
+                                          "found (excluded by .dockerignore)")
                 only = None
                 if self.ignore is not None and self.ignore.patterns and source.is_dir():
-                    rel = os.path.relpath(source, self.context)
                     start = "" if rel == "." else rel
                     cut = len(start) + 1 if start else 0
                     only = [p[cut:] for p in included_paths(self.context, self.ignore, start)]

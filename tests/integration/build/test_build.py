@@ -272,6 +272,11 @@ def test_bind_mounts_are_real_read_only_mounts_and_respect_dockerignore(
     benv.ok(ctx, "-t", "bind:2")
     seen = benv.dockyard("run", "--rm", "bind:2", "cat", "/seen").stdout.split()
     assert seen == ["Dockerfile", "a.txt", "a"]
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN --mount=type=bind,source=secret.txt,"
+                                    "target=/s cat /s\n")
+    r = benv.build(ctx)
+    assert r.code == 1 and "source secret.txt not found (excluded by .dockerignore)" in r.err
+    (ctx / "Dockerfile").write_text(dockerfile)
     # what the mount shows is part of the step's cache key
     (ctx / "a.txt").write_text("b\n")
     benv.ok(ctx, "-t", "bind:3")
