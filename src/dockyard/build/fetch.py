@@ -56,9 +56,10 @@ def is_git_source(source: str) -> bool:
 def url_filename(url: str) -> str:
     """The last segment of the URL's path (Go's ``path.Base``: trailing slashes do not
     count); ``__unnamed__`` when there is none. ``..`` is not a name here either."""
-    from urllib.parse import urlsplit
+    from urllib.parse import unquote, urlsplit
 
-    base = posixpath.basename(urlsplit(url).path.rstrip("/"))
+    # Go's url.Parse gives the decoded path (%20 is a space, %2F a slash)
+    base = posixpath.basename(unquote(urlsplit(url).path).rstrip("/"))
     return base if base not in ("", ".", "..") else "__unnamed__"
 
 

@@ -83,14 +83,16 @@ def test_add_url_like_docker_buildkit(server: tuple[str, Files], docker_busybox:
                                       benv: BuildEnv, tmp_path: Path) -> None:
     base, files = server
     files.data.update({"/files/data.txt": b"remote data\n", "/files/pkg.tar.gz": a_tar_gz(),
-                       "/": b"index\n", "/fresh/new.txt": b"no date\n"})
+                       "/": b"index\n", "/fresh/new.txt": b"no date\n",
+                       "/files/with%20space.txt": b"spaced\n"})
     ctx = write(tmp_path / "ctx", {"Dockerfile": (
         f"FROM busybox\nADD {base}/files/data.txt /web/\n"
         f"ADD {base}/files/data.txt /web/renamed\n"
         f"ADD {base}/files/pkg.tar.gz /web/tarball/\n"
         f"ADD --chown=tester --chmod=0644 {base}/ /web/root/\n"
         f"ADD {base}/files/data.txt?x=1 /etc\nADD {base}/fresh/new.txt /web/\n"
-        f"WORKDIR /rel\nADD {base}/files/data.txt here\n")})
+        f"WORKDIR /rel\nADD {base}/files/data.txt here\n"
+        f"ADD {base}/files/with%20space.txt /web/\n")})
     tag = "dydiff/add-url:1"
     want_cfg, want_tree, _ = docker_side(docker_busybox, ctx, tag, [])
     got_cfg, got_tree, _ = dockyard_side(benv, ctx, tag, [])
@@ -104,6 +106,7 @@ def test_add_url_like_docker_buildkit(server: tuple[str, Files], docker_busybox:
     assert (added, missing) == ({}, {})
     assert got_tree["/web/data.txt"][1] == "0o600"  # remote files are 0600
     assert "/web/tarball/pkg.tar.gz" in got_tree  # never unpacked
+    assert "/web/with space.txt" in got_tree  # the decoded path names the file
     saved = subprocess.run(benv.dockyard_argv("save", "--format", "docker", tag),
                            check=True, capture_output=True, timeout=120).stdout
     docker_saved = subprocess.run(["/usr/bin/docker", "save", tag], env=docker_busybox.env(),

@@ -17,7 +17,8 @@ from dockyard.errors import InvalidArgument
     ("http://h", "__unnamed__"),
     ("http://h/dir/", "dir"),
     ("http://h/a/..", "__unnamed__"),
-    ("http://127.0.0.1:8080/x%20y", "x%20y"),
+    ("http://127.0.0.1:8080/x%20y", "x y"), ("http://h/a%2Fb", "b"),
+    ("http://h/%2E%2E", "__unnamed__"),
 ])
 def test_url_filename(url: str, name: str) -> None:
     assert url_filename(url) == name
