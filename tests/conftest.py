@@ -22,6 +22,8 @@ from tests.support.busybox import copy_rootfs, make_busybox_rootfs
 from tests.support.leaks import find_leaks, remove_cgroup_parent
 
 TOKEN = os.environ.setdefault("DOCKYARD_TEST_TOKEN", "dyt" + secrets.token_hex(3))
+# Bridges, veths and the nftables table of engines under test carry the token.
+os.environ.setdefault("DOCKYARD_NET_PREFIX", TOKEN)
 
 
 @pytest.fixture(scope="session")

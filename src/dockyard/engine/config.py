@@ -35,6 +35,7 @@ MIN_MEMORY = 6 * 1024 * 1024  # docker's linuxMinMemory
 MAX_NAME = 200
 _NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 NETWORK_MODES = ("default", "bridge", "none", "host")
+_NETWORK_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -260,8 +261,8 @@ def adapt_host_config(hc: HostConfig, facts: HostFacts) -> tuple[HostConfig, lis
 def _check_namespace_modes(hc: HostConfig) -> None:
     """NetworkMode, IpcMode, PidMode, UTSMode: docker's accepted values."""
     mode = hc.get("NetworkMode") or "default"
-    if mode not in NETWORK_MODES and not _joins(mode):
-        raise InvalidArgument(f"network {mode} not found")
+    if mode not in NETWORK_MODES and not _joins(mode) and not _NETWORK_NAME.match(mode):
+        raise InvalidArgument(f"network {mode} not found")  # names: engine/networking
     ipc = hc.get("IpcMode") or ""
     if ipc not in ("", "private", "shareable", "none", "host") and not _joins(ipc):
         raise InvalidArgument(f"invalid IPC mode: {ipc}")

@@ -37,7 +37,7 @@ class Engine:
                host_config: dict[str, Any] | None = None,
                networking_config: dict[str, Any] | None = None) -> CreateResult:
         """Store a new container; ``{"Id": ..., "Warnings": [...]}``."""
-        return self.lc.create(name, config, host_config)
+        return self.lc.create(name, config, host_config, networking_config)
 
     def start(self, ref: str) -> int:
         """Start it under its monitor; returns the init's host pid."""

@@ -39,10 +39,16 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
     lc.images.prepare(cid, image)
     lc.images.mount(cid, rootfs)
     mode = hc.get("NetworkMode") or "default"
+    netns_path = lc.networking.setup(cid, record, lc.network_stale)
+    first = next(iter(lc.networking.store.endpoints(cid)), None) if netns_path else None
+    user_network = first is not None and first.network_name != "bridge"
     files = {"hostname": etcfiles.hostname_file(cfg.get("Hostname") or cid[:12]),
              "hosts": etcfiles.hosts_file(mode, cfg.get("Hostname") or "",
+                                          first.address if first else "",
                                           extra_hosts=hc.get("ExtraHosts")),
-             "resolv.conf": etcfiles.resolv_conf(mode)}
+             "resolv.conf": etcfiles.resolv_conf(
+                 mode, embedded_dns=user_network, dns=hc.get("Dns"),
+                 search=hc.get("DnsSearch"), options=hc.get("DnsOptions"))}
     for fname, text in files.items():
         (cdir / fname).write_text(text)
     user = resolve_user(rootfs, cfg.get("User") or "", hc.get("GroupAdd"))
@@ -73,7 +79,8 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
         cgroups_path=f"/{parent.strip('/')}/{cid}",
         hostname_path=cdir / "hostname", hosts_path=cdir / "hosts",
         resolv_conf_path=cdir / "resolv.conf", init_path=init_path,
-        cgroup_v2=lc.facts.cgroup_v2, poststop=[exit_hook(lc.roots, cid)], join=join)
+        cgroup_v2=lc.facts.cgroup_v2, poststop=[exit_hook(lc.roots, cid)], join=join,
+        netns_path=netns_path)
     oci = spec.build_spec(cfg, hc, inputs)
     (rdir / "config.json").write_text(json.dumps(oci))
     runtime = lc.runtime(record)
