@@ -1,0 +1,43 @@
+"""Rate units of --egress-rate/--ingress-rate."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dockyard.errors import InvalidArgument
+from dockyard.network.shaping import MAX_RATE, format_rate, parse_rate
+
+
+@pytest.mark.parametrize("text, bits", [
+    ("20mbit", 20_000_000), ("20MBIT", 20_000_000), ("512kbit", 512_000), ("1gbit", 10**9),
+    ("1.5mbit", 1_500_000), ("1mibit", 2**20), ("1mbps", 8_000_000), ("100kbps", 800_000),
+    ("64000", 64_000), ("10m", 10_000_000), (" 8kbit ", 8000), ("0", 0), ("0mbit", 0),
+])
+def test_parse(text: str, bits: int) -> None:
+    assert parse_rate(text) == bits
+
+
+@pytest.mark.parametrize("text, message", [
+    ("fast", 'invalid argument "fast" for "--egress-rate" flag'),
+    ("10 mbit", "invalid argument"), ("-1mbit", "invalid argument"), ("", "invalid argument"),
+    ("10furlongs", "invalid argument"), ("100tbit", "above the largest rate"),
+    ("100bit", "below the smallest rate"),
+])
+def test_bad(text: str, message: str) -> None:
+    with pytest.raises(InvalidArgument, match=message):
+        parse_rate(text)
+
+
+@given(st.integers(8000, MAX_RATE))
+def test_format_round_trips(bits: int) -> None:
+    assert parse_rate(format_rate(bits)) == bits
+
+
+@given(st.text(max_size=12))
+def test_any_text_parses_or_fails_cleanly(text: str) -> None:
+    try:
+        assert 0 <= parse_rate(text) <= MAX_RATE
+    except InvalidArgument as err:
+        assert "\n" not in str(err)
