@@ -115,9 +115,12 @@ class Networking:
         path = self.netns_path(cid)
         netns.create(path)
         try:
-            for n, (name, conf) in enumerate(nets.items()):
-                self._attach(cid, record, conf.get("NetworkID") or name, conf,
-                             f"eth{n}", default_route=n == 0)
+            eps = [self._attach(cid, record, conf.get("NetworkID") or name, conf,
+                                f"eth{n}", default_route=n == 0)
+                   for n, (name, conf) in enumerate(nets.items())]
+            mappings = port_mappings(record)
+            if mappings:
+                _nft().publish(names.nft_table(), eps[0], mappings)
         except BaseException:
             self.teardown(cid)
             raise
@@ -216,6 +219,18 @@ class Networking:
         return nets
 
     # -- inspect ----------------------------------------------------------------------
+    def _ports(self, record: dict[str, Any], eps: list[Endpoint]) -> dict[str, Any]:
+        from dockyard.network.ports import network_settings_ports
+
+        exposed = list(record["Config"].get("ExposedPorts") or {})
+        published = []
+        if record["HostConfig"].get("PortBindings") or \
+                record["HostConfig"].get("PublishAllPorts"):
+            ids = {ep.endpoint_id for ep in eps}
+            with contextlib.suppress(DockyardError, OSError):
+                published = [p for e, p in _nft().published(names.nft_table()) if e in ids]
+        return dict(network_settings_ports(exposed, published))
+
     def settings(self, cid: str, record: dict[str, Any], running: bool) -> dict[str, Any]:
         """``NetworkSettings`` in docker 20.10's shape."""
         from dockyard.engine import model
@@ -239,12 +254,28 @@ class Networking:
         if running and live:
             out["SandboxID"] = names.prefix() + cid[:12]
             out["SandboxKey"] = str(self.netns_path(cid))
+        if live:
+            out["Ports"] = self._ports(record, list(live.values()))
         default = live.get("bridge")
         if default is not None:
             out.update({"EndpointID": default.endpoint_id, "Gateway": default.gateway,
                         "IPAddress": default.address, "IPPrefixLen": default.prefixlen,
                         "MacAddress": default.mac})
         return out
+
+
+def port_mappings(record: dict[str, Any]) -> list[Any]:
+    """``PortBindings`` (plus every exposed port for ``-P``) as ``PortMapping``s."""
+    hc, cfg = record["HostConfig"], record["Config"]
+    bindings = dict(hc.get("PortBindings") or {})
+    if not bindings and not hc.get("PublishAllPorts"):
+        return []
+    from dockyard.network.ports import PortMapping, publish_all
+
+    if hc.get("PublishAllPorts"):
+        bindings = publish_all(cfg.get("ExposedPorts") or {}, bindings)
+    return [PortMapping(key, b.get("HostIp") or "", b.get("HostPort") or "")
+            for key, binds in bindings.items() for b in binds or [{}]]
 
 
 def op_lock_free(container_dir: Path) -> bool:
