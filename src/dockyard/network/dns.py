@@ -1,0 +1,251 @@
+"""The embedded DNS server of user-defined networks (docker's 127.0.0.11).
+
+Each container on a user network gets its own small server: a thread (in the
+container's monitor) that binds 127.0.0.11:53, UDP and TCP, inside the container's
+network namespace and then serves from there. It answers A queries for the names and
+aliases of containers on the networks that container is on (``dns_records``), in
+round robin when several share a name, and relays everything else to the host's
+resolvers from the *host's* namespace, so loopback resolvers (127.0.0.53) work too.
+No central daemon; the records are read from the network store's files when they
+change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable, Sequence
+
+from dockyard.network import dns_wire as wire
+from dockyard.network.dns_netns import in_netns
+
+__all__ = ["DNS_ADDRESS", "DnsServer", "Lookup", "host_resolvers"]
+
+DNS_ADDRESS = "127.0.0.11"
+UPSTREAM_TIMEOUT = 2.0
+TCP_TIMEOUT = 5.0
+MAX_FORWARDS = 16  # relays in flight; more are answered SERVFAIL at once
+
+# name → addresses; None when the name is not one of ours (forward it).
+Lookup = Callable[[str], "Sequence[str] | None"]
+
+
+def host_resolvers(path: str = "/etc/resolv.conf") -> list[str]:
+    """The IPv4 ``nameserver`` lines of the host's resolv.conf, in order."""
+    found: list[str] = []
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 2 and parts[0] == "nameserver" and "." in parts[1]:
+                    found.append(parts[1])
+    except FileNotFoundError:
+        pass
+    return found
+
+
+class DnsServer:
+    """Answers from ``lookup`` and relays the rest to ``upstreams`` (``ip`` or ``ip:port``)."""
+
+    def __init__(self, lookup: Lookup, upstreams: Sequence[str],
+                 ptr_lookup: Callable[[str], Sequence[str]] | None = None) -> None:
+        self.lookup = lookup
+        self.ptr_lookup = ptr_lookup
+        self.upstreams = [_hostport(u) for u in upstreams]
+        self._turn: dict[str, int] = {}
+        self._slots = threading.BoundedSemaphore(MAX_FORWARDS)
+        self._udp: socket.socket | None = None
+        self._tcp: socket.socket | None = None
+        self._threads: list[threading.Thread] = []
+
+    # -- answering -------------------------------------------------------------------
+    def respond(self, data: bytes, tcp: bool = False) -> bytes | None:
+        """The reply to one query, or None when it must be relayed (or dropped)."""
+        try:
+            q = wire.parse_query(data)
+        except wire.DnsFormatError:
+            return wire.header_error(data, wire.FORMERR)
+        if q.is_response:
+            return None
+        if q.opcode != 0:
+            return wire.error(q, wire.NOTIMP)
+        limit = 65535 if tcp else wire.UDP_LIMIT
+        if q.qtype == wire.TYPE_PTR and self.ptr_lookup is not None:
+            names = self.ptr_lookup(q.name)
+            return wire.answer(q, ptr_names=names, limit=limit) if names else None
+        found = self.lookup(q.name)
+        if found is None:
+            return None
+        if q.qtype != wire.TYPE_A or q.qclass != wire.CLASS_IN:
+            return wire.answer(q)  # a name of ours, no records of that type
+        turn = self._turn.get(q.name, 0)
+        self._turn[q.name] = turn + 1
+        if len(self._turn) > 4096:  # bounded memory: forget old names
+            self._turn.clear()
+        k = turn % len(found) if found else 0
+        return wire.answer(q, [*found[k:], *found[:k]], limit=limit)
+
+    def relay(self, data: bytes, tcp: bool = False) -> bytes:
+        """Ask the upstreams in order; SERVFAIL when none answers."""
+        for addr in self.upstreams:
+            try:
+                reply = (_ask_tcp if tcp else _ask_udp)(addr, data)
+            except OSError:
+                continue
+            if reply[:2] == data[:2]:
+                return reply
+        return self.relay_refused(data)
+
+    @staticmethod
+    def relay_refused(data: bytes) -> bytes:
+        """SERVFAIL for a query that could not be relayed."""
+        try:
+            return wire.error(wire.parse_query(data), wire.SERVFAIL)
+        except wire.DnsFormatError:
+            return b""
+
+    # -- serving ---------------------------------------------------------------------
+    def start(self, netns: str | None, address: str = DNS_ADDRESS, port: int = 53) -> None:
+        """Bind ``address:port`` in ``netns`` (a path; None = here) and serve in threads."""
+        with in_netns(netns) if netns else contextlib.nullcontext():
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            udp.bind((address, port))
+            tcp.bind((address, port))
+            tcp.listen(16)
+        except OSError:
+            udp.close()
+            tcp.close()
+            raise
+        self._udp, self._tcp = udp, tcp
+        for target in (self._serve_udp, self._serve_tcp):
+            t = threading.Thread(target=target, name="dockyard-dns", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        assert self._udp is not None
+        name: tuple[str, int] = self._udp.getsockname()
+        return name
+
+    def stop(self) -> None:
+        """Close the sockets; the threads end."""
+        for sock in (self._udp, self._tcp):
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+        for t in self._threads:
+            t.join(2)
+        self._threads.clear()
+
+    def _serve_udp(self) -> None:
+        sock = self._udp
+        assert sock is not None
+        while True:
+            try:
+                data, peer = sock.recvfrom(4096)
+            except OSError:
+                return
+            if peer is None:
+                return
+            reply = self.respond(data)
+            if reply is not None:
+                _send(sock, reply, peer)
+            elif not wire_is_response(data) and not self._spawn(
+                    self._relay_udp, sock, data, peer):
+                _send(sock, self.relay_refused(data), peer)
+
+    def _relay_udp(self, sock: socket.socket, data: bytes, peer: tuple[str, int]) -> None:
+        try:
+            reply = self.relay(data)
+            if reply:
+                _send(sock, reply, peer)
+        finally:
+            self._slots.release()
+
+    def _serve_tcp(self) -> None:
+        sock = self._tcp
+        assert sock is not None
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            if not self._spawn(self._one_tcp, conn):
+                conn.close()
+
+    def _one_tcp(self, conn: socket.socket) -> None:
+        try:
+            with conn:
+                conn.settimeout(TCP_TIMEOUT)
+                data = _recv_framed(conn)
+                reply = self.respond(data, tcp=True)
+                if reply is None:
+                    reply = self.relay(data, tcp=True)
+                if reply:
+                    conn.sendall(len(reply).to_bytes(2, "big") + reply)
+        except OSError:
+            pass
+        finally:
+            self._slots.release()
+
+    def _spawn(self, target: Callable[..., None], *args: object) -> bool:
+        """Run ``target`` in a thread if a slot is free (it releases the slot)."""
+        if not self._slots.acquire(blocking=False):
+            return False
+        threading.Thread(target=target, args=args, daemon=True).start()
+        return True
+
+
+def wire_is_response(data: bytes) -> bool:
+    return len(data) < 3 or bool(data[2] & 0x80)
+
+
+def _hostport(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    return (host, int(port)) if sep and "." in host else (text, 53)
+
+
+def _send(sock: socket.socket, data: bytes, peer: tuple[str, int]) -> None:
+    if not data:
+        return
+    try:
+        sock.sendto(data, peer)
+    except OSError:
+        pass
+
+
+def _ask_udp(addr: tuple[str, int], data: bytes) -> bytes:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(UPSTREAM_TIMEOUT)
+        s.connect(addr)
+        s.send(data)
+        return s.recv(65535)
+
+
+def _ask_tcp(addr: tuple[str, int], data: bytes) -> bytes:
+    with socket.create_connection(addr, timeout=UPSTREAM_TIMEOUT) as s:
+        s.sendall(len(data).to_bytes(2, "big") + data)
+        return _recv_framed(s)
+
+
+def _recv_framed(conn: socket.socket) -> bytes:
+    size = int.from_bytes(_recv_exact(conn, 2), "big")
+    return _recv_exact(conn, size)
+
+
+def _recv_exact(conn: socket.socket, size: int) -> bytes:
+    buf = b""
+    while len(buf) < size:
+        chunk = conn.recv(size - len(buf))
+        if not chunk:
+            raise ConnectionError("peer closed the connection")
+        buf += chunk
+    return buf
