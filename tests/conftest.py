@@ -63,6 +63,9 @@ def roots(tmp_path: Path) -> Iterator[object]:
 
     r = Roots(tmp_path / "root", tmp_path / "run")
     yield r
+    from tests.support.netclean import clean_networks
+
+    clean_networks(r.root, r.run_root)  # bridges and veths a failed test left
 
 
 @pytest.fixture(scope="session")
