@@ -14,16 +14,18 @@ import pytest
 
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.network import names, netns
-from tests.integration.network.core_world import (  # noqa: F401 (fixtures)
+from tests.integration.network import core_world
+from tests.integration.network.core_world import (
     Outside,
     exit_code,
     free_subnet,
     links_with,
-    net_engine,
-    outside,
     run,
     start,
 )
+
+net_engine = core_world.net_engine  # fixtures
+outside = core_world.outside
 
 
 def _nsenter(path: str, *cmd: str) -> subprocess.CompletedProcess[str]:
