@@ -12,23 +12,26 @@ change.
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
-from collections.abc import Callable, Sequence
+import _socket
+import _thread
 
 from dockyard.network import dns_wire as wire
 from dockyard.network.dns_netns import in_netns
 
-__all__ = ["DNS_ADDRESS", "DnsServer", "Lookup", "host_resolvers"]
+TYPE_CHECKING = False  # not typing's: the monitor imports this module
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    # name → addresses; None when the name is not one of ours (forward it).
+    Lookup = Callable[[str], Sequence[str] | None]
+
+__all__ = ["DNS_ADDRESS", "DnsServer", "host_resolvers"]
 
 DNS_ADDRESS = "127.0.0.11"
 UPSTREAM_TIMEOUT = 2.0
 TCP_TIMEOUT = 5.0
 MAX_FORWARDS = 16  # relays in flight; more are answered SERVFAIL at once
-
-# name → addresses; None when the name is not one of ours (forward it).
-Lookup = Callable[[str], "Sequence[str] | None"]
+_INET, _UDP, _TCP = _socket.AF_INET, _socket.SOCK_DGRAM, _socket.SOCK_STREAM
 
 
 def host_resolvers(path: str = "/etc/resolv.conf") -> list[str]:
@@ -54,10 +57,12 @@ class DnsServer:
         self.ptr_lookup = ptr_lookup
         self.upstreams = [_hostport(u) for u in upstreams]
         self._turn: dict[str, int] = {}
-        self._slots = threading.BoundedSemaphore(MAX_FORWARDS)
-        self._udp: socket.socket | None = None
-        self._tcp: socket.socket | None = None
-        self._threads: list[threading.Thread] = []
+        self._lock = _thread.allocate_lock()
+        self._busy = 0
+        self._udp: _socket.socket | None = None
+        self._tcp: _socket.socket | None = None
+        self._running = 0
+        self._done = _thread.allocate_lock()
 
     # -- answering -------------------------------------------------------------------
     def respond(self, data: bytes, tcp: bool = False) -> bytes | None:
@@ -108,11 +113,13 @@ class DnsServer:
     # -- serving ---------------------------------------------------------------------
     def start(self, netns: str | None, address: str = DNS_ADDRESS, port: int = 53) -> None:
         """Bind ``address:port`` in ``netns`` (a path; None = here) and serve in threads."""
-        with in_netns(netns) if netns else contextlib.nullcontext():
-            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if netns:
+            with in_netns(netns):
+                udp, tcp = _socket.socket(_INET, _UDP), _socket.socket(_INET, _TCP)
+        else:
+            udp, tcp = _socket.socket(_INET, _UDP), _socket.socket(_INET, _TCP)
         try:
-            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            tcp.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
             udp.bind((address, port))
             tcp.bind((address, port))
             tcp.listen(16)
@@ -121,10 +128,10 @@ class DnsServer:
             tcp.close()
             raise
         self._udp, self._tcp = udp, tcp
-        for target in (self._serve_udp, self._serve_tcp):
-            t = threading.Thread(target=target, name="dockyard-dns", daemon=True)
-            t.start()
-            self._threads.append(t)
+        self._running = 2
+        self._done.acquire()
+        _thread.start_new_thread(self._serve_udp, ())
+        _thread.start_new_thread(self._serve_tcp, ())
 
     @property
     def address(self) -> tuple[str, int]:
@@ -133,75 +140,93 @@ class DnsServer:
         return name
 
     def stop(self) -> None:
-        """Close the sockets; the threads end."""
+        """Close the sockets and wait (a little) for the serving threads to end."""
         for sock in (self._udp, self._tcp):
             if sock is not None:
                 try:
-                    sock.shutdown(socket.SHUT_RDWR)
+                    sock.shutdown(_socket.SHUT_RDWR)
                 except OSError:
                     pass
+        if self._running:
+            self._done.acquire(True, 2.0)
+        for sock in (self._udp, self._tcp):
+            if sock is not None:
                 sock.close()
-        for t in self._threads:
-            t.join(2)
-        self._threads.clear()
+
+    def _ended(self) -> None:
+        with self._lock:
+            self._running -= 1
+            if self._running == 0 and self._done.locked():
+                self._done.release()
 
     def _serve_udp(self) -> None:
         sock = self._udp
         assert sock is not None
-        while True:
-            try:
-                data, peer = sock.recvfrom(4096)
-            except OSError:
-                return
-            if peer is None:
-                return
-            reply = self.respond(data)
-            if reply is not None:
-                _send(sock, reply, peer)
-            elif not wire_is_response(data) and not self._spawn(
-                    self._relay_udp, sock, data, peer):
-                _send(sock, self.relay_refused(data), peer)
-
-    def _relay_udp(self, sock: socket.socket, data: bytes, peer: tuple[str, int]) -> None:
         try:
-            reply = self.relay(data)
-            if reply:
-                _send(sock, reply, peer)
+            while True:
+                try:
+                    data, peer = sock.recvfrom(4096)
+                except OSError:
+                    return
+                if peer is None:
+                    return
+                reply = self.respond(data)
+                if reply is not None:
+                    _send(sock, reply, peer)
+                elif not wire_is_response(data) and not self._spawn(
+                        self._relay_udp, sock, data, peer):
+                    _send(sock, self.relay_refused(data), peer)
         finally:
-            self._slots.release()
+            self._ended()
+
+    def _relay_udp(self, sock: _socket.socket, data: bytes, peer: tuple[str, int]) -> None:
+        try:
+            _send(sock, self.relay(data), peer)
+        finally:
+            self._release()
 
     def _serve_tcp(self) -> None:
         sock = self._tcp
         assert sock is not None
-        while True:
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                return
-            if not self._spawn(self._one_tcp, conn):
-                conn.close()
-
-    def _one_tcp(self, conn: socket.socket) -> None:
         try:
-            with conn:
-                conn.settimeout(TCP_TIMEOUT)
-                data = _recv_framed(conn)
-                reply = self.respond(data, tcp=True)
-                if reply is None:
-                    reply = self.relay(data, tcp=True)
-                if reply:
-                    conn.sendall(len(reply).to_bytes(2, "big") + reply)
+            while True:
+                try:
+                    fd, _ = sock._accept()  # type: ignore[attr-defined]
+                except OSError:
+                    return
+                conn = _socket.socket(_INET, _TCP, 0, fd)
+                if not self._spawn(self._one_tcp, conn):
+                    conn.close()
+        finally:
+            self._ended()
+
+    def _one_tcp(self, conn: _socket.socket) -> None:
+        try:
+            conn.settimeout(TCP_TIMEOUT)
+            data = _recv_framed(conn)
+            reply = self.respond(data, tcp=True)
+            if reply is None:
+                reply = self.relay(data, tcp=True)
+            if reply:
+                conn.sendall(len(reply).to_bytes(2, "big") + reply)
         except OSError:
             pass
         finally:
-            self._slots.release()
+            conn.close()
+            self._release()
 
     def _spawn(self, target: Callable[..., None], *args: object) -> bool:
-        """Run ``target`` in a thread if a slot is free (it releases the slot)."""
-        if not self._slots.acquire(blocking=False):
-            return False
-        threading.Thread(target=target, args=args, daemon=True).start()
+        """Run ``target`` in a thread if a slot is free (it calls ``_release``)."""
+        with self._lock:
+            if self._busy >= MAX_FORWARDS:
+                return False
+            self._busy += 1
+        _thread.start_new_thread(target, args)
         return True
+
+    def _release(self) -> None:
+        with self._lock:
+            self._busy -= 1
 
 
 def wire_is_response(data: bytes) -> bool:
@@ -213,7 +238,7 @@ def _hostport(text: str) -> tuple[str, int]:
     return (host, int(port)) if sep and "." in host else (text, 53)
 
 
-def _send(sock: socket.socket, data: bytes, peer: tuple[str, int]) -> None:
+def _send(sock: _socket.socket, data: bytes, peer: tuple[str, int]) -> None:
     if not data:
         return
     try:
@@ -223,29 +248,60 @@ def _send(sock: socket.socket, data: bytes, peer: tuple[str, int]) -> None:
 
 
 def _ask_udp(addr: tuple[str, int], data: bytes) -> bytes:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    s = _socket.socket(_INET, _UDP)
+    try:
         s.settimeout(UPSTREAM_TIMEOUT)
         s.connect(addr)
         s.send(data)
-        return s.recv(65535)
+        reply: bytes = s.recv(65535)
+        return reply
+    finally:
+        s.close()
 
 
 def _ask_tcp(addr: tuple[str, int], data: bytes) -> bytes:
-    with socket.create_connection(addr, timeout=UPSTREAM_TIMEOUT) as s:
+    s = _socket.socket(_INET, _TCP)
+    try:
+        s.settimeout(UPSTREAM_TIMEOUT)
+        s.connect(addr)
         s.sendall(len(data).to_bytes(2, "big") + data)
         return _recv_framed(s)
+    finally:
+        s.close()
 
 
-def _recv_framed(conn: socket.socket) -> bytes:
+def _recv_framed(conn: _socket.socket) -> bytes:
     size = int.from_bytes(_recv_exact(conn, 2), "big")
     return _recv_exact(conn, size)
 
 
-def _recv_exact(conn: socket.socket, size: int) -> bytes:
+def _recv_exact(conn: _socket.socket, size: int) -> bytes:
     buf = b""
     while len(buf) < size:
-        chunk = conn.recv(size - len(buf))
+        chunk: bytes = conn.recv(size - len(buf))
         if not chunk:
             raise ConnectionError("peer closed the connection")
         buf += chunk
     return buf
+
+
+def monitor_config(netns: str, store_dir: str, cid: str,
+                   resolv_conf: str = "/etc/resolv.conf") -> dict[str, object]:
+    """What the engine puts under ``dns`` in a monitor's launch file for a container
+    on a user network: its pinned namespace, the network store, the upstreams."""
+    upstreams = [u for u in host_resolvers(resolv_conf) if u != DNS_ADDRESS]
+    return {"netns": netns, "store": store_dir, "cid": cid, "upstreams": upstreams}
+
+
+def start_from_config(cfg: dict[str, object],
+                      loads: Callable[[str], object] | None = None) -> DnsServer:
+    """The monitor's side: serve 127.0.0.11 in the container's namespace (threads
+    that live as long as the monitor). ``loads`` is the monitor's light JSON reader."""
+    from dockyard.network.dns_records import StoreRecords
+
+    ups = cfg.get("upstreams")
+    records = StoreRecords(str(cfg["store"]), str(cfg["cid"]), loads)
+    server = DnsServer(records.lookup, [str(u) for u in ups] if isinstance(ups, list) else [],
+                       records.ptr)
+    server.start(str(cfg["netns"]))
+    return server

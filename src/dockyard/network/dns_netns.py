@@ -8,14 +8,17 @@ sockets inside the namespaces they create.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import ctypes
 import os
-import socket
-import threading
-from collections.abc import Iterator
 
 from dockyard.errors import NotFound, SystemFailure
+
+TYPE_CHECKING = False  # not typing's: the monitor imports this module
+if TYPE_CHECKING:
+    import socket
+    from collections.abc import Iterator
 
 __all__ = ["in_netns", "netns_socket"]
 
@@ -37,7 +40,7 @@ def in_netns(path: str) -> Iterator[None]:
         target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise NotFound(f"no such network namespace: {path}") from None
-    own = f"/proc/self/task/{threading.get_native_id()}/ns/net"
+    own = f"/proc/self/task/{_thread.get_native_id()}/ns/net"
     home = os.open(own, os.O_RDONLY | os.O_CLOEXEC)
     try:
         _setns(target)
@@ -50,8 +53,9 @@ def in_netns(path: str) -> Iterator[None]:
         os.close(home)
 
 
-def netns_socket(path: str, family: int = socket.AF_INET,
-                 kind: int = socket.SOCK_STREAM) -> socket.socket:
-    """A new socket that lives in the network namespace at ``path``."""
+def netns_socket(path: str, family: int = 2, kind: int = 1) -> socket.socket:
+    """A new socket (AF_INET, SOCK_STREAM unless told) in the namespace at ``path``."""
+    import socket
+
     with in_netns(path):
         return socket.socket(family, kind)

@@ -3,18 +3,19 @@
 Reads the network records (``<store dir>/<network id>.json``, written by atomic
 rename) of the networks a container is on, again only when a file changes. A
 container answers to its name, its short id, its ``--network-alias``es, and each of
-those followed by ``.<network name>``. Standard library only: this runs in the
-monitor, whose memory is watched.
+those followed by ``.<network name>``. Light imports only: this runs in the
+monitor, whose memory is watched (it passes its own ``loads``; ``json`` pulls ``re``).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
+import _socket
 import os
-from collections.abc import Iterable, Sequence
-from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: the monitor imports this module
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
 __all__ = ["StoreRecords", "names_of"]
 
@@ -39,36 +40,64 @@ def names_of(doc: dict[str, Any]) -> dict[str, list[str]]:
 
 
 class StoreRecords:
-    """``lookup``/``ptr`` over the records of ``network_ids`` in ``directory``."""
+    """``lookup``/``ptr`` over the user networks container ``cid`` is on, in the store
+    at ``directory``; follows connect and disconnect as the records change."""
 
-    def __init__(self, directory: str | Path, network_ids: Iterable[str]) -> None:
-        self.directory = Path(directory)
-        self.network_ids = list(network_ids)
-        self._seen: dict[str, tuple[int, dict[str, list[str]]]] = {}
+    def __init__(self, directory: str | os.PathLike[str], cid: str,
+                 loads: Callable[[str], Any] | None = None) -> None:
+        self.directory = os.fspath(directory)
+        self.cid = cid
+        if loads is None:
+            import json
 
-    def _table(self, net_id: str) -> dict[str, list[str]]:
-        path = self.directory / f"{net_id}.json"
+            loads = json.loads
+        self.loads = loads
+        # file name → (mtime, is the container on it, its name table)
+        self._seen: dict[str, tuple[int, bool, dict[str, list[str]]]] = {}
+
+    def _read(self, name: str, stamp: int) -> tuple[int, bool, dict[str, list[str]]]:
+        cached = self._seen.get(name)
+        if cached is not None and cached[0] == stamp:
+            return cached
         try:
-            stamp = os.stat(path).st_mtime_ns
-        except FileNotFoundError:
-            self._seen.pop(net_id, None)
-            return {}
-        cached = self._seen.get(net_id)
-        if cached is None or cached[0] != stamp:
+            with open(os.path.join(self.directory, name), encoding="utf-8") as f:
+                doc = self.loads(f.read())
+            member = (self.cid in (doc.get("Containers") or {})
+                      and doc.get("Name") != "bridge")  # the default bridge has no DNS
+            entry = (stamp, member, names_of(doc) if member else {})
+        except (OSError, ValueError, TypeError, AttributeError):
+            return cached or (stamp, False, {})
+        self._seen[name] = entry
+        return entry
+
+    def _tables(self) -> list[dict[str, list[str]]]:
+        out, present = [], set()
+        try:
+            entries = list(os.scandir(self.directory))
+        except OSError:
+            return []
+        for e in sorted(entries, key=lambda e: e.name):
+            if not e.name.endswith(".json"):
+                continue
+            present.add(e.name)
             try:
-                doc = json.loads(path.read_text())
-            except (OSError, ValueError):
-                return cached[1] if cached else {}
-            cached = (stamp, names_of(doc))
-            self._seen[net_id] = cached
-        return cached[1]
+                stamp = e.stat().st_mtime_ns
+            except OSError:
+                continue
+            _, member, table = self._read(e.name, stamp)
+            if member:
+                out.append(table)
+        for gone in set(self._seen) - present:
+            del self._seen[gone]
+        return out
 
     def lookup(self, name: str) -> Sequence[str] | None:
         """Addresses of ``name`` on these networks; None if no container has it."""
         found: list[str] = []
         known = False
-        for net_id in self.network_ids:
-            addrs = self._table(net_id).get(name.lower().rstrip("."))
+        key = name.lower().rstrip(".")
+        for table in self._tables():
+            addrs = table.get(key)
             if addrs is not None:
                 known = True
                 found += [a for a in addrs if a not in found]
@@ -79,13 +108,15 @@ class StoreRecords:
         labels = name.lower().split(".")
         if labels[-2:] != ["in-addr", "arpa"] or len(labels) != 6:
             return []
+        addr = ".".join(reversed(labels[:4]))
         try:
-            addr = str(ipaddress.IPv4Address(".".join(reversed(labels[:4]))))
-        except ValueError:
+            if _socket.inet_ntoa(_socket.inet_aton(addr)) != addr:
+                return []
+        except OSError:
             return []
         out: list[str] = []
-        for net_id in self.network_ids:
-            for key, addrs in self._table(net_id).items():
+        for table in self._tables():
+            for key, addrs in table.items():
                 # the "<name>.<network>" spelling, like docker's PTR answers
                 if addr in addrs and "." in key and key not in out:
                     out.append(key)

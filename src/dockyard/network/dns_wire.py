@@ -3,14 +3,17 @@
 ``parse_query`` reads the header and the one question of a query, ``answer`` builds a
 response with A (or PTR) records, ``error`` one with just a response code. Anything
 malformed raises ``DnsFormatError``; nothing here trusts a length or a pointer.
+Light imports only (``_socket``, ``struct``): the container's monitor loads this.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import _socket
 import struct
-from collections.abc import Sequence
-from dataclasses import dataclass
+
+TYPE_CHECKING = False  # not typing's: importing typing would cost the monitor memory
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = [
     "CLASS_IN",
@@ -42,16 +45,16 @@ class DnsFormatError(ValueError):
     """The packet is not a well-formed DNS message."""
 
 
-@dataclass(frozen=True)
 class Query:
-    """One question: ``name`` is lower case, without the final dot."""
+    """One question: ``name`` is lower case, without the final dot; ``question`` is
+    the question section as received, echoed in answers."""
 
-    id: int
-    flags: int
-    name: str
-    qtype: int
-    qclass: int
-    question: bytes  # the question section as received, echoed in answers
+    __slots__ = ("flags", "id", "name", "qclass", "qtype", "question")
+
+    def __init__(self, qid: int, flags: int, name: str, qtype: int, qclass: int,
+                 question: bytes) -> None:
+        self.id, self.flags, self.name = qid, flags, name
+        self.qtype, self.qclass, self.question = qtype, qclass, question
 
     @property
     def opcode(self) -> int:
@@ -144,6 +147,13 @@ def header_error(data: bytes, rcode: int) -> bytes | None:
     return _HEADER.pack(qid, _QR | (flags & 0x7900) | _RA | rcode, 0, 0, 0, 0)
 
 
+def _packed(addr: str) -> bytes:
+    try:
+        return bytes(_socket.inet_pton(_socket.AF_INET, addr))
+    except OSError:
+        raise ValueError(f"not an IPv4 address: {addr!r}") from None
+
+
 def answer(query: Query, addresses: Sequence[str] = (), ptr_names: Sequence[str] = (),
            ttl: int = 600, limit: int = UDP_LIMIT) -> bytes:
     """A NOERROR response with an A record per address or a PTR per name, as many as
@@ -151,7 +161,7 @@ def answer(query: Query, addresses: Sequence[str] = (), ptr_names: Sequence[str]
     records = []
     for addr in addresses:
         records.append(struct.pack("!HHHIH", 0xC00C, TYPE_A, CLASS_IN, ttl, 4)
-                       + ipaddress.IPv4Address(addr).packed)
+                       + _packed(addr))
     for target in ptr_names:
         rdata = encode_name(target)
         records.append(struct.pack("!HHHIH", 0xC00C, TYPE_PTR, CLASS_IN, ttl, len(rdata))

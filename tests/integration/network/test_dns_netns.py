@@ -11,6 +11,7 @@ import struct
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,13 +51,14 @@ def query(name: str) -> bytes:
 
 
 def store(tmp_path: Path, eps: dict[str, tuple[Endpoint, list[str]]]) -> StoreRecords:
-    doc = {"Name": "appnet", "Id": "n1", "Containers": {}, "Dockyard": {"Endpoints": {}}}
+    doc: dict[str, Any] = {"Name": "appnet", "Id": "n1", "Containers": {},
+                           "Dockyard": {"Endpoints": {}}}
     for i, (name, (ep, aliases)) in enumerate(eps.items()):
         cid = f"{i:x}" * 64
         doc["Containers"][cid] = {"Name": name, "IPv4Address": f"{ep.address}/{ep.prefixlen}"}
         doc["Dockyard"]["Endpoints"][cid] = {"Aliases": aliases}
     (tmp_path / "n1.json").write_text(json.dumps(doc))
-    return StoreRecords(tmp_path, ["n1"])
+    return StoreRecords(tmp_path, "0" * 64)  # as the first container sees them
 
 
 @pytest.fixture

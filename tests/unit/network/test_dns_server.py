@@ -111,16 +111,31 @@ def test_names_of_a_record() -> None:
 
 def test_store_records_follow_file_changes(tmp_path: Path) -> None:
     (tmp_path / "n1.json").write_text(json.dumps(NET))
-    records = StoreRecords(tmp_path, ["n1", "missing"])
+    other = {**NET, "Name": "other", "Id": "n2", "Dockyard": {}, "Containers": {
+        "d" * 64: {"Name": "hidden", "IPv4Address": "10.6.0.2/24"}}}
+    (tmp_path / "n2.json").write_text(json.dumps(other))
+    default = {**other, "Name": "bridge", "Id": "n3", "Containers": {
+        "a" * 64: {"Name": "web", "IPv4Address": "10.7.0.2/24"}}}
+    (tmp_path / "n3.json").write_text(json.dumps(default))
+    records = StoreRecords(tmp_path, "a" * 64)
+    assert records.lookup("hidden") is None  # a network the container is not on
+    assert records.lookup("web") == ["10.5.0.2"]  # not the default bridge's address
     assert records.lookup("db.appnet") == ["10.5.0.3", "10.5.0.4"]
     assert records.lookup("nope") is None
     assert records.ptr("2.0.5.10.in-addr.arpa") == ["web.appnet"]
     assert records.ptr("9.0.5.10.in-addr.arpa") == []
     assert records.ptr("x.in-addr.arpa") == []
     changed = json.loads(json.dumps(NET))
-    del changed["Containers"]["a" * 64]
+    changed["Containers"]["e" * 64] = {"Name": "new", "IPv4Address": "10.5.0.9/24"}
     (tmp_path / "tmp").write_text(json.dumps(changed))
     (tmp_path / "tmp").rename(tmp_path / "n1.json")
-    assert records.lookup("web") is None
+    assert records.lookup("new") == ["10.5.0.9"]
+    # connect to n2 (the container appears in its record): its names resolve too
+    other["Containers"]["a" * 64] = {"Name": "web", "IPv4Address": "10.6.0.3/24"}
+    (tmp_path / "n2.json").write_text(json.dumps(other))
+    assert records.lookup("hidden") == ["10.6.0.2"]
+    assert records.lookup("web") == ["10.5.0.2", "10.6.0.3"]
+    (tmp_path / "n2.json").unlink()
+    assert records.lookup("hidden") is None
     (tmp_path / "n1.json").write_text("{not json")
     assert records.lookup("db") is not None  # a torn read keeps the last good table
