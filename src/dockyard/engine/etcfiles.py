@@ -9,7 +9,8 @@ from pathlib import Path
 __all__ = ["hostname_file", "hosts_file", "resolv_conf"]
 
 _BASE_HOSTS = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-               "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n")
+               "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
+               "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")  # dockerd 20.10's
 _LOCAL_NS = re.compile(r"^[ \t]*nameserver[ \t]+(127\.\S*|::1)[ \t]*(\n|$)", re.M)
 _DEFAULT_NS = "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"
 
