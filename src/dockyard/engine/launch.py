@@ -93,6 +93,10 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
         log=parse_log_config(log.get("Type"), log.get("Config"), cfg.get("Labels"),
                              cfg.get("Env")),
         autostart=True, cgroups_path=inputs.cgroups_path)
+    if user_network and netns_path:
+        from dockyard.network.dns import monitor_config
+
+        launch["dns"] = monitor_config(netns_path, str(lc.networking.store.dir), cid)
     with contextlib.suppress(FileNotFoundError):
         (rdir / "paused").unlink()
     return start_monitor(launch)

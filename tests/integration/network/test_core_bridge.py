@@ -202,3 +202,33 @@ def test_connect_and_disconnect_a_running_container(net_engine: Any) -> None:
     assert "side" not in net_engine.inspect(cid)["NetworkSettings"]["Networks"]
     assert side["IPAddress"] not in _nsenter(ns["SandboxKey"], "ip", "-4", "-o", "addr").stdout
     assert net_engine.networks.inspect("side")["Containers"] == {}
+
+
+def test_containers_find_each_other_by_name_and_alias_only_on_their_network(
+        net_engine: Any) -> None:
+    """Must-show 1 by name: the embedded DNS (net-services) answers names and aliases of
+    the containers on the asker's networks only."""
+    net_engine.networks.create("named", subnet=free_subnet(15))
+    net_engine.networks.create("other", subnet=free_subnet(16))
+    srv = start(net_engine, "sh", "-c", "nc -l -p 7000 > /t; grep -q by-name /t",
+                network="named", name="srv", aliases=("api",))
+    holder_ip = net_engine.inspect(srv)["NetworkSettings"]["Networks"]["named"]["IPAddress"]
+    sandbox = Path(net_engine.inspect(srv)["NetworkSettings"]["SandboxKey"])
+    udp = netns.inside(sandbox, lambda: _udp_socket(holder_ip, 7001))
+    try:
+        sender = start(net_engine, "tftp", "-g", "-r", "udp-by-alias", "api", "7001",
+                       network="named")
+        data, peer = udp.recvfrom(512)
+        assert b"udp-by-alias" in data
+        assert peer[0] == net_engine.inspect(sender)["NetworkSettings"]["Networks"][
+            "named"]["IPAddress"]
+        net_engine.remove(sender, force=True)
+    finally:
+        udp.close()
+    assert run(net_engine, "sh", "-c", "echo by-name | nc -w 3 srv 7000",
+               network="named") == 0
+    assert exit_code(net_engine, srv) == 0
+    # from another user network the name does not resolve at all
+    assert run(net_engine, "nslookup", "srv", network="other") != 0
+    assert run(net_engine, "nslookup", "api", network="other") != 0
+    assert run(net_engine, "nslookup", "srv", network="named") != 0  # srv has exited
