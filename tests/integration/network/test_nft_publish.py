@@ -25,7 +25,7 @@ UDP = socket.SOCK_DGRAM
 
 @pytest.fixture
 def table(session_token: str) -> Iterator[str]:
-    name = f"dockyard_{session_token}"
+    name = f"dyservices_{session_token}"  # not the engine tests' table
     yield name
     subprocess.run(["nft", "delete", "table", "ip", name], capture_output=True)
 
