@@ -1,4 +1,4 @@
-"""The bridge driver's kernel side, over netlink (pyroute2, imported when used).
+"""The bridge driver's kernel side, over rtnetlink (:mod:`dockyard.network.rtnl`).
 
 A network's bridge exists while it has endpoints: the first endpoint brings it up with
 the gateway address, the last one's removal deletes it (like podman's netavark, so an
@@ -11,36 +11,23 @@ Callers serialise changes to one network under the network store's lock.
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import SystemFailure
-from dockyard.network import netns
+from dockyard.network import netns, rtnl
 from dockyard.network.model import Endpoint
 
-if TYPE_CHECKING:
-    from pyroute2 import IPRoute
-
-__all__ = ["add_endpoint", "bridge_exists", "bridge_ports", "container_ifname", "ensure_bridge",
-           "link_exists", "next_ifname", "remove_bridge", "remove_endpoint"]
+__all__ = ["add_endpoint", "bridge_exists", "ensure_bridge", "link_exists", "next_ifname",
+           "remove_bridge", "remove_endpoint"]
 
 DEFAULT_MTU = 1500
-_EEXIST = 17
-_ENODEV = 19
-
-
-def _ipr() -> IPRoute:
-    from pyroute2 import IPRoute
-
-    return IPRoute()
-
-
-def _code(err: BaseException) -> int:
-    return int(getattr(err, "code", 0) or 0)
 
 
 def _fail(what: str, err: BaseException) -> SystemFailure:
-    return SystemFailure(f"{what}: {err}".lower())
+    text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+    return SystemFailure(f"{what}: {text}".lower())
 
 
 def link_exists(name: str) -> bool:
@@ -54,23 +41,12 @@ def bridge_exists(name: str) -> bool:
 def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = DEFAULT_MTU) -> None:
     """Make the bridge ``name`` with the gateway address, up; tolerate it existing."""
     try:
-        with _ipr() as ipr:
-            if not link_exists(name):
-                try:
-                    ipr.link("add", ifname=name, kind="bridge", mtu=mtu)
-                except Exception as e:
-                    if _code(e) != _EEXIST:
-                        raise
-            idx = ipr.link_lookup(ifname=name)[0]
-            try:
-                ipr.addr("add", index=idx, address=gateway, prefixlen=prefixlen)
-            except Exception as e:
-                if _code(e) != _EEXIST:
-                    raise
-            ipr.link("set", index=idx, state="up")
-    except SystemFailure:
-        raise
-    except Exception as e:
+        with contextlib.suppress(FileExistsError):
+            rtnl.bridge_add(name, mtu)
+        with contextlib.suppress(FileExistsError):
+            rtnl.addr_add(name, gateway, prefixlen)
+        rtnl.link_set(name, up=True)
+    except OSError as e:
         raise _fail(f"bridge {name}", e) from None
     _enable_forwarding()
 
@@ -86,97 +62,57 @@ def _enable_forwarding() -> None:
 
 def remove_bridge(name: str) -> None:
     """Delete the bridge (its address and routes go with it); missing is fine."""
-    if not link_exists(name):
+    _delete(name, "bridge")
+
+
+def _delete(name: str, what: str) -> None:
+    if not name or not link_exists(name):
         return
     try:
-        with _ipr() as ipr:
-            ipr.link("del", ifname=name)
-    except Exception as e:
-        if _code(e) != _ENODEV:
-            raise _fail(f"bridge {name}", e) from None
-
-
-def bridge_ports(name: str) -> list[str]:
-    try:
-        return sorted(p.name for p in Path("/sys/class/net", name, "brif").iterdir())
-    except OSError:
-        return []
+        rtnl.link_del(name)
+    except OSError as e:
+        if e.errno != errno.ENODEV:
+            raise _fail(f"{what} {name}", e) from None
 
 
 def add_endpoint(ns_path: Path, ep: Endpoint, ifname: str = "eth0", *,
                  default_route: bool = True, mtu: int = DEFAULT_MTU) -> None:
     """The veth pair of ``ep``: host side ``ep.veth`` on ``ep.bridge``, peer ``ifname``
     inside the namespace at ``ns_path`` with the endpoint's address and MAC."""
-    import os
-
     fd = os.open(ns_path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        with _ipr() as ipr:
-            ipr.link("add", ifname=ep.veth, kind="veth", mtu=mtu,
-                     peer={"ifname": ifname, "net_ns_fd": fd, "mtu": mtu,
-                           "address": ep.mac})
-            idx = ipr.link_lookup(ifname=ep.veth)[0]
-            master = ipr.link_lookup(ifname=ep.bridge)[0]
-            ipr.link("set", index=idx, master=master, state="up")
-    except Exception as e:
+        rtnl.veth_add(ep.veth, ifname, fd, mtu, ep.mac)
+        rtnl.link_set(ep.veth, up=True, master=ep.bridge)
+    except OSError as e:
         remove_endpoint(ep.veth)
         raise _fail(f"endpoint {ep.veth} on {ep.bridge}", e) from None
     finally:
         os.close(fd)
 
     def configure() -> None:
-        with _ipr() as ipr:
-            lo = ipr.link_lookup(ifname="lo")[0]
-            ipr.link("set", index=lo, state="up")
-            idx = ipr.link_lookup(ifname=ifname)[0]
-            ipr.addr("add", index=idx, address=ep.address, prefixlen=ep.prefixlen)
-            ipr.link("set", index=idx, state="up")
-            if default_route and ep.gateway and not _has_default(ipr):
-                ipr.route("add", dst="0.0.0.0/0", gateway=ep.gateway, oif=idx)
+        rtnl.link_set("lo", up=True)
+        rtnl.addr_add(ifname, ep.address, ep.prefixlen)
+        rtnl.link_set(ifname, up=True)
+        if default_route and ep.gateway:
+            with contextlib.suppress(FileExistsError):
+                rtnl.route_add_default(ep.gateway, ifname)
 
     try:
         netns.inside(ns_path, configure)
-    except Exception as e:
+    except OSError as e:
         remove_endpoint(ep.veth)
         raise _fail(f"endpoint {ifname} in {ns_path}", e) from None
 
 
-def _has_default(ipr: Any) -> bool:
-    return any(r.get("dst_len") == 0 for r in ipr.get_default_routes(family=2))
-
-
 def remove_endpoint(veth: str) -> None:
     """Delete the host side of an endpoint's veth (the peer goes with it)."""
-    if not veth or not link_exists(veth):
-        return
-    try:
-        with _ipr() as ipr:
-            ipr.link("del", ifname=veth)
-    except Exception as e:
-        if _code(e) != _ENODEV:
-            raise _fail(f"veth {veth}", e) from None
-
-
-def container_ifname(ns_path: Path, mac: str) -> str:
-    """The name of the link with ``mac`` inside the namespace ("" when absent)."""
-    def find() -> str:
-        with _ipr() as ipr:
-            for link in ipr.get_links():
-                if link.get("address") == mac:
-                    return str(link.get("ifname"))
-        return ""
-
-    try:
-        return netns.inside(ns_path, find)
-    except OSError:
-        return ""
+    _delete(veth, "veth")
 
 
 def next_ifname(ns_path: Path) -> str:
     """The first free ``eth<N>`` inside the namespace (for ``network connect``)."""
     def find() -> str:
-        with _ipr() as ipr:
-            have = {str(link.get("ifname")) for link in ipr.get_links()}
+        have = set(rtnl.link_names())
         n = 0
         while f"eth{n}" in have:
             n += 1
