@@ -4,14 +4,17 @@ output and exit codes (engine errors exit 1, like every docker command but run).
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from dockyard.cli.context import engine
-from dockyard.errors import DockyardError, InvalidArgument
+from dockyard.errors import DockyardError, InvalidArgument, NotFound
 
 __all__ = ["network_group", "register"]
+
+T = TypeVar("T")
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
@@ -52,12 +55,21 @@ def create(driver: str, subnet: tuple[str, ...], gateway: tuple[str, ...],
             raise InvalidArgument(f"only one {flag} per network is supported")
     if len(gateway) > len(subnet):
         raise InvalidArgument("every ip-range or gateway must have a corresponding subnet")
-    result = engine().networks.create(
+    labels, options = _pairs(label, "label"), _pairs(opt, "option")
+    result = _daemon(lambda: engine().networks.create(
         name, driver=driver, subnet=subnet[0] if subnet else "",
         gateway=gateway[0] if gateway else "", ip_range=ip_range[0] if ip_range else "",
-        internal=internal, attachable=attachable, labels=_pairs(label, "label"),
-        options=_pairs(opt, "option"))
+        internal=internal, attachable=attachable, labels=labels, options=options))
     click.echo(result["Id"])
+
+
+def _daemon(call: Callable[[], T]) -> T:
+    """Engine errors as the docker CLI prints them for these verbs: exit 1."""
+    try:
+        return call()
+    except DockyardError as err:
+        click.echo(f"Error response from daemon: {err}", err=True)
+        raise click.exceptions.Exit(1) from None
 
 
 def _filters(values: tuple[str, ...]) -> dict[str, list[str]]:
@@ -99,10 +111,10 @@ def ls(quiet: bool, no_trunc: bool, filters: tuple[str, ...], fmt: str) -> None:
         return
     rows = [["NETWORK ID", "NAME", "DRIVER", "SCOPE"]] + \
         [[nid(d), d["Name"], d["Driver"], d["Scope"]] for d in docs]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    # docker's tabwriter: cells padded by 3, at least 10 wide
+    widths = [max(10, max(len(r[i]) for r in rows) + 3) for i in range(3)]
     for r in rows:
-        click.echo("   ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True))
-                   + "   " + r[3])
+        click.echo("".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + r[3])
 
 
 @network_group.command("inspect")
@@ -119,7 +131,7 @@ def inspect(ctx: click.Context, fmt: str, verbose: bool, networks: tuple[str, ..
         try:
             found.append(verbs.inspect(ref))
         except DockyardError as err:
-            failed.append(f"Error: No such network: {ref}" if "not found" in str(err)
+            failed.append(f"Error: No such network: {ref}" if isinstance(err, NotFound)
                           else f"Error response from daemon: {err}")
     if fmt:
         from dockyard.cli.template import parse
@@ -146,9 +158,12 @@ def rm(ctx: click.Context, force: bool, networks: tuple[str, ...]) -> None:
     for ref in networks:
         try:
             verbs.remove(ref)
+        except NotFound:
+            if not force:
+                click.echo(f"Error: No such network: {ref}", err=True)
+                failed = True
+            continue
         except DockyardError as err:
-            if force and "not found" in str(err):
-                continue
             click.echo(f"Error response from daemon: {err}", err=True)
             failed = True
             continue
@@ -164,7 +179,7 @@ def rm(ctx: click.Context, force: bool, networks: tuple[str, ...]) -> None:
 @click.argument("container")
 def connect(ip: str, alias: tuple[str, ...], network: str, container: str) -> None:
     """Connect a container to a network."""
-    engine().networks.connect(network, container, ip=ip, aliases=list(alias))
+    _daemon(lambda: engine().networks.connect(network, container, ip=ip, aliases=list(alias)))
 
 
 @network_group.command("disconnect")
@@ -173,7 +188,7 @@ def connect(ip: str, alias: tuple[str, ...], network: str, container: str) -> No
 @click.argument("container")
 def disconnect(force: bool, network: str, container: str) -> None:
     """Disconnect a container from a network."""
-    engine().networks.disconnect(network, container, force=force)
+    _daemon(lambda: engine().networks.disconnect(network, container, force=force))
 
 
 @network_group.command("prune")

@@ -54,8 +54,12 @@ class Pool:
 
     @classmethod
     def from_config(cls, entry: dict[str, str]) -> Pool:
+        """From an ``IPAM.Config`` entry; without a Gateway (docker omits one the user
+        did not give) it is the subnet's first host."""
         ip_range = entry.get("IPRange")
-        return cls(IPv4Network(entry["Subnet"]), IPv4Address(entry["Gateway"]),
+        subnet = IPv4Network(entry["Subnet"])
+        gateway = entry.get("Gateway")
+        return cls(subnet, IPv4Address(gateway) if gateway else subnet.network_address + 1,
                    IPv4Network(ip_range) if ip_range else None)
 
 

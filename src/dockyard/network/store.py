@@ -156,6 +156,8 @@ class NetworkStore:
             doc = new_network(nid, name, "bridge", pool, internal=internal,
                               attachable=attachable, labels=labels, options=options,
                               bridge=names.bridge_name(nid))
+            if subnet and not gateway:  # docker shows only what was given
+                del doc["IPAM"]["Config"][0]["Gateway"]
             self._write(doc)
             return doc
 
