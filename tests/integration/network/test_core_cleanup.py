@@ -112,3 +112,18 @@ def test_fifty_concurrent_runs_get_distinct_addresses_and_rm_leaves_nothing(
     assert not any(netns.exists(net_engine.lc.networking.netns_path(c)) for c in ids)
     with open("/proc/self/mountinfo") as f:
         assert not [line for line in f if str(roots.run_root) in line and "netns" in line]
+
+
+def test_system_check_reports_and_repairs_endpoints_a_crash_left(net_engine: Any) -> None:
+    cid = start(net_engine, "sleep", "60")
+    ep = net_engine.inspect(cid)["NetworkSettings"]["Networks"]["bridge"]
+    os.kill(int((net_engine.lc.run_dir(cid) / "monitor.pid").read_text()), signal.SIGKILL)
+    os.kill(net_engine.inspect(cid)["State"]["Pid"], signal.SIGKILL)
+    time.sleep(0.2)
+    kinds = [p["kind"] for p in net_engine.check()]
+    assert "network endpoint of a stopped or missing container" in kinds
+    assert names.veth_name(ep["EndpointID"]) in links_with(names.prefix())
+    net_engine.check(repair=True)
+    assert links_with(names.prefix()) == []
+    assert net_engine.networks.inspect("bridge")["Containers"] == {}
+    assert not [p for p in net_engine.check() if p["kind"].startswith("network")]
