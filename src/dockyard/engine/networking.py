@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -252,7 +253,7 @@ class Networking:
             entry["NetworkID"] = conf.get("NetworkID", "")
             out["Networks"][name] = entry
         if running and live:
-            out["SandboxID"] = names.prefix() + cid[:12]
+            out["SandboxID"] = hashlib.sha256(f"sandbox:{cid}".encode()).hexdigest()
             out["SandboxKey"] = str(self.netns_path(cid))
         if live:
             out["Ports"] = self._ports(record, list(live.values()))

@@ -97,3 +97,32 @@ def test_default_bridge_has_dockers_documented_shape(net_engine: Any,
     _, none_resolv = _docker_files(dockerd, "--network", "none")
     assert _shape(hosts, "peerhost") == _shape(user_hosts, "peerhost")
     assert resolv == none_resolv  # the host's, without loopback nameservers
+
+
+def test_network_settings_of_a_running_container_match_docker(
+        net_engine: Any, dockerd: Any, docker_net: str) -> None:
+    import json
+
+    net_engine.networks.create("usernet", subnet=free_subnet(43))
+    theirs_id = dockerd.docker("run", "-d", "--network", docker_net, "--network-alias",
+                               "db", IMAGE, "sleep", "30").stdout.strip()
+    try:
+        theirs = json.loads(dockerd.docker("inspect", theirs_id).stdout)[0]["NetworkSettings"]
+    finally:
+        dockerd.docker("rm", "-f", theirs_id)
+    cid = net_engine.create(None, {"Image": "busybox", "Cmd": ["sleep", "30"]},
+                            {"NetworkMode": "usernet"},
+                            {"EndpointsConfig": {"usernet": {"Aliases": ["db"]}}})["Id"]
+    net_engine.start(cid)
+    ours = net_engine.inspect(cid)["NetworkSettings"]
+    their_ep, our_ep = theirs["Networks"][docker_net], ours["Networks"]["usernet"]
+    assert ours.keys() == theirs.keys() and our_ep.keys() == their_ep.keys()
+    same = ("Bridge", "HairpinMode", "Ports", "SecondaryIPAddresses", "EndpointID",
+            "Gateway", "IPAddress", "IPPrefixLen", "MacAddress")
+    assert {k: ours[k] for k in same} == {k: theirs[k] for k in same}
+    assert {k: type(v) for k, v in ours.items()} == {k: type(v) for k, v in theirs.items()}
+    assert {k: type(v) for k, v in our_ep.items()} == {k: type(v) for k, v in their_ep.items()}
+    assert our_ep["Aliases"] == ["db", cid[:12]] and their_ep["Aliases"] == ["db", theirs_id[:12]]
+    assert re.fullmatch(r"[0-9a-f]{64}", ours["SandboxID"])
+    assert our_ep["MacAddress"] == "02:42:" + ":".join(
+        f"{int(b):02x}" for b in our_ep["IPAddress"].split("."))
