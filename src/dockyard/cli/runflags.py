@@ -23,7 +23,7 @@ from dockyard.errors import InvalidArgument
 
 __all__ = [
     "BYTES", "INT", "CreateRequest", "FlagError", "Parsed", "build_request", "create_options",
-    "run_options",
+    "parse_rate_flag", "run_options",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,6 +32,13 @@ Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 def _memory_swap(text: str) -> int:
     return -1 if text == "-1" else parse_bytes(text)
+
+
+def parse_rate_flag(text: str) -> int:
+    """``--egress-rate``/``--ingress-rate``: tc-style units, bits per second."""
+    from dockyard.network.shaping import parse_rate
+
+    return parse_rate(text)
 
 
 def _opt(*names: str, **kw: Any) -> Decorator:
@@ -102,6 +109,10 @@ _SHARED: list[Decorator] = [
     _opt("--oom-score-adj", type=INT, default=0, help="Tune host's OOM preferences."),
     _opt("--pids-limit", type=INT, default=0, help="Tune container pids limit (-1 unlimited)."),
     _opt("--privileged", is_flag=True, help="Give extended privileges to this container."),
+    _opt("--egress-rate", type=Parsed(parse_rate_flag), default=0,
+         help="Limit the bandwidth the container sends (e.g. 10mbit)."),
+    _opt("--ingress-rate", type=Parsed(parse_rate_flag), default=0,
+         help="Limit the bandwidth the container receives (e.g. 10mbit)."),
     _opt("-p", "--publish", multiple=True, help="Publish a container's port(s) to the host."),
     _opt("-P", "--publish-all", is_flag=True,
          help="Publish all exposed ports to random ports."),
@@ -325,6 +336,9 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
     }
     if p["init"]:
         host_config["Init"] = True
+    for flag, key in (("egress_rate", "EgressRate"), ("ingress_rate", "IngressRate")):
+        if p.get(flag):
+            host_config[key] = p[flag]
     if p["runtime"]:
         host_config["Runtime"] = p["runtime"]
     return CreateRequest(

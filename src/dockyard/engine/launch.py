@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from dockyard.engine import rooted, spec
@@ -40,6 +41,7 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
     lc.images.mount(cid, rootfs)
     mode = hc.get("NetworkMode") or "default"
     netns_path = lc.networking.setup(cid, record, lc.network_stale)
+    apply_rates(hc, netns_path)
     first = next(iter(lc.networking.store.endpoints(cid)), None) if netns_path else None
     user_network = first is not None and first.network_name != "bridge"
     files = {"hostname": etcfiles.hostname_file(cfg.get("Hostname") or cid[:12]),
@@ -100,6 +102,22 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
     with contextlib.suppress(FileNotFoundError):
         (rdir / "paused").unlink()
     return start_monitor(launch)
+
+
+def apply_rates(hc: Mapping[str, Any], netns_path: str | None, *, clear: bool = False) -> None:
+    """``EgressRate``/``IngressRate`` (bits/s) on the container's eth0 (net-services'
+    shaping); ``clear`` also removes limits that are 0 now (for ``update``)."""
+    egress, ingress = hc.get("EgressRate") or 0, hc.get("IngressRate") or 0
+    if not (egress or ingress or clear):
+        return
+    if netns_path is None:
+        raise InvalidArgument("--egress-rate and --ingress-rate need the container's own "
+                              "network (not host, none or container:)")
+    from dockyard.network.shaping import set_rate
+
+    # None leaves a direction alone (a fresh veth has no limit to clear)
+    set_rate("eth0", netns_path, egress=int(egress) if egress or clear else None,
+             ingress=int(ingress) if ingress or clear else None)
 
 
 _NS_FILE = {"network": "net", "pid": "pid", "ipc": "ipc"}

@@ -305,7 +305,7 @@ class Lifecycle:
         """Change resource limits (docker's ``update``); applied live when running."""
         allowed = {"CpuShares", "Memory", "NanoCpus", "CpuPeriod", "CpuQuota", "CpusetCpus",
                    "CpusetMems", "MemoryReservation", "MemorySwap", "PidsLimit",
-                   "BlkioWeight", "RestartPolicy", "KernelMemory"}
+                   "BlkioWeight", "RestartPolicy", "KernelMemory", "EgressRate", "IngressRate"}
         unknown = sorted(set(resources) - allowed)
         if unknown:
             raise InvalidArgument(f"update: cannot change {unknown[0]}")
@@ -319,6 +319,11 @@ class Lifecycle:
                 res = spec.resources(hc)
                 bundle = json.loads((self.run_dir(cid) / "config.json").read_text())
                 self.runtime(record).update(cid, res, bundle["linux"].get("cgroupsPath", ""))
+                if {"EgressRate", "IngressRate"} & set(resources):
+                    from dockyard.engine.launch import apply_rates
+
+                    path = self.networking.netns_path(cid)
+                    apply_rates(hc, str(path) if path.exists() else None, clear=True)
             record["HostConfig"] = hc
             self.store.save(cid, record)
         return warnings

@@ -10,7 +10,6 @@ Rates are bits per second (``EgressRate``/``IngressRate`` in HostConfig); 0 is n
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -33,19 +32,21 @@ _UNITS = {
 _RATE = re.compile(r"([0-9]+(?:\.[0-9]+)?)([a-z]*)")
 
 
-def parse_rate(text: str, flag: str = "--egress-rate") -> int:
+def parse_rate(text: str) -> int:
     """``10mbit`` → 10_000_000 bits/s (tc's units: ``bit``/``kbit``/``mibit``…, ``bps``
-    and ``kbps``… are bytes per second; a bare number is bits per second)."""
+    and ``kbps``… are bytes per second; a bare number is bits per second).
+
+    The message of the ``InvalidArgument`` names what is wrong, not the value: the CLI
+    puts it after docker's ``invalid argument "VALUE" for "--egress-rate" flag:``.
+    """
     m = _RATE.fullmatch(text.strip().lower())
     if m is None or m.group(2) not in _UNITS:
-        raise InvalidArgument(f"invalid argument {json.dumps(text)} for \"{flag}\" flag: "
-                              "expected a rate like 10mbit, 512kbit or 1gbit")
+        raise InvalidArgument("expected a rate like 10mbit, 512kbit or 1gbit")
     rate = int(float(m.group(1)) * _UNITS[m.group(2)])
     if rate > MAX_RATE:
-        raise InvalidArgument(f"{flag}: {text} is above the largest rate tc can shape "
-                              f"({format_rate(MAX_RATE)})")
+        raise InvalidArgument(f"above the largest rate tc can shape ({format_rate(MAX_RATE)})")
     if 0 < rate < 8000:
-        raise InvalidArgument(f"{flag}: {text} is below the smallest rate, 8kbit")
+        raise InvalidArgument("below the smallest rate, 8kbit")
     return rate
 
 
