@@ -232,3 +232,18 @@ def test_containers_find_each_other_by_name_and_alias_only_on_their_network(
     assert run(net_engine, "nslookup", "srv", network="other") != 0
     assert run(net_engine, "nslookup", "api", network="other") != 0
     assert run(net_engine, "nslookup", "srv", network="named") != 0  # srv has exited
+
+
+def test_internal_network_has_no_way_out(net_engine: Any, outside: Outside) -> None:
+    net_engine.networks.create("closed", subnet=free_subnet(17), internal=True)
+    cid = start(net_engine, "sleep", "60", network="closed")
+    ns = net_engine.inspect(cid)["NetworkSettings"]
+    assert "default" not in _nsenter(ns["SandboxKey"], "ip", "route").stdout
+    peer = ns["Networks"]["closed"]["IPAddress"]
+    assert run(net_engine, "ping", "-c", "1", "-W", "2", peer, network="closed") == 0
+    srv = _serve_in(outside.path, outside.server_ip, 8001)
+    try:
+        probe = f"echo hi | nc -w 2 {outside.server_ip} 8001"
+        assert run(net_engine, "sh", "-c", probe, network="closed") != 0
+    finally:
+        srv.close()

@@ -130,3 +130,13 @@ def test_publish_and_port_command(dy: Dockyard) -> None:
     assert ports == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18391"}],
                      "90/tcp": None}
     assert dy.ok("port", cid).strip() == "80/tcp -> 127.0.0.1:18391"
+
+
+def test_publish_all_maps_every_exposed_port(dy: Dockyard) -> None:
+    cid = dy.ok("run", "-d", "-P", "--expose", "7070", "--expose", "53/udp",
+                "busybox", "sleep", "60").strip()
+    ports = json.loads(dy.ok("inspect", "-f", "{{json .NetworkSettings.Ports}}", cid))
+    assert set(ports) == {"7070/tcp", "53/udp"}
+    for key in ports:
+        (binding,) = ports[key]
+        assert binding["HostIp"] == "0.0.0.0" and int(binding["HostPort"]) > 1024
