@@ -12,8 +12,9 @@ Layout of table ``ip <table>`` (see docs/networking-firewall.md for how to filte
                                          --internal: nothing in or out
     isolate      (regular)               DNAT'd (published) → return; to any bridge → drop
 
-Every rule Dockyard adds carries a comment naming its owner, ``net:<id>`` or
-``ep:<id> <proto> <ip>:<port>``; the skeleton's rules say ``base``. Changes happen
+All of it is nftables JSON (``nft_json``). Every rule Dockyard adds carries a comment
+naming its owner, ``net:<id>`` or ``ep:<id> <proto> <ip>:<port> <container port>``;
+the skeleton's rules say ``base``. Changes happen
 under a lock file so that concurrent ``run``s (no daemon) neither pick the same host
 port nor drop the table while another adds to it; the table goes with its last owned
 rule. 127.0.0.1:port reaches containers through ``route_localnet`` on the bridge
