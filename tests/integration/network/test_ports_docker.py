@@ -6,14 +6,16 @@ not exist shows its parse error without any daemon: valid specs reach the connec
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dockyard.errors import InvalidArgument
-from dockyard.network.ports import parse_publish
+from dockyard.network.ports import parse_publish, parse_publish_specs
 from tests.unit.network.test_ports_parse import BAD
 
 DOCKER = shutil.which("docker")
@@ -44,3 +46,28 @@ def test_bad_spec_message_is_dockers(spec: str, message: str, tmp_path: Path) ->
 def test_good_spec_accepted_by_both(spec: str, tmp_path: Path) -> None:
     assert "Cannot connect to the Docker daemon" in _docker_says(spec, tmp_path)
     assert parse_publish(spec)
+
+
+SPECS = [["8080:80"], ["127.0.0.1:18080:80", "18081:80"], ["53/udp", "9000-9002:7000-7002/tcp"],
+         ["127.0.0.1::80"], ["8000-8005:80"], ["[::1]:8080:80"], ["80", "80/udp", "80/sctp"]]
+
+
+@pytest.fixture(scope="module")
+def peer_image(dockerd: Any, busybox_rootfs_template: Path, session_token: str) -> str:
+    name = f"dyports-{session_token}:latest"
+    dockerd.import_rootfs(busybox_rootfs_template, name)
+    return name
+
+
+@pytest.mark.parametrize("specs", SPECS, ids=lambda s: " ".join(s))
+def test_port_bindings_match_dockerd(specs: list[str], dockerd: Any, peer_image: str) -> None:
+    """What ``docker create -p ...`` stores (ExposedPorts, PortBindings) is what we build."""
+    flags = [arg for spec in specs for arg in ("-p", spec)]
+    cid = dockerd.docker("create", *flags, peer_image, "true").stdout.strip()
+    try:
+        info = json.loads(dockerd.docker("inspect", cid).stdout)[0]
+    finally:
+        dockerd.docker("rm", cid, check=False)
+    exposed, bindings = parse_publish_specs(specs)
+    assert info["Config"]["ExposedPorts"] == exposed
+    assert info["HostConfig"]["PortBindings"] == bindings
