@@ -98,7 +98,8 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
     if user_network and netns_path:
         from dockyard.network.dns import monitor_config
 
-        launch["dns"] = monitor_config(netns_path, str(lc.networking.store.dir), cid)
+        launch["dns"] = monitor_config(netns_path, str(lc.networking.store.dir), cid,
+                                       dns=hc.get("Dns"))
     with contextlib.suppress(FileNotFoundError):
         (rdir / "paused").unlink()
     return start_monitor(launch)

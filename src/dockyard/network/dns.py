@@ -52,9 +52,11 @@ class DnsServer:
     """Answers from ``lookup`` and relays the rest to ``upstreams`` (``ip`` or ``ip:port``)."""
 
     def __init__(self, lookup: Lookup, upstreams: Sequence[str],
-                 ptr_lookup: Callable[[str], Sequence[str]] | None = None) -> None:
+                 ptr_lookup: Callable[[str], Sequence[str]] | None = None,
+                 may_relay: Callable[[], bool] | None = None) -> None:
         self.lookup = lookup
         self.ptr_lookup = ptr_lookup
+        self.may_relay = may_relay
         self.upstreams = [_hostport(u) for u in upstreams]
         self._turn: dict[str, int] = {}
         self._lock = _thread.allocate_lock()
@@ -92,7 +94,9 @@ class DnsServer:
         return wire.answer(q, [*found[k:], *found[:k]], limit=limit)
 
     def relay(self, data: bytes, tcp: bool = False) -> bytes:
-        """Ask the upstreams in order; SERVFAIL when none answers."""
+        """Ask the upstreams in order; SERVFAIL when none answers or relaying is off."""
+        if self.may_relay is not None and not self.may_relay():
+            return self.relay_refused(data)
         for addr in self.upstreams:
             try:
                 reply = (_ask_tcp if tcp else _ask_udp)(addr, data)
@@ -286,10 +290,13 @@ def _recv_exact(conn: _socket.socket, size: int) -> bytes:
 
 
 def monitor_config(netns: str, store_dir: str, cid: str,
-                   resolv_conf: str = "/etc/resolv.conf") -> dict[str, object]:
+                   resolv_conf: str = "/etc/resolv.conf",
+                   dns: Sequence[str] | None = None) -> dict[str, object]:
     """What the engine puts under ``dns`` in a monitor's launch file for a container
-    on a user network: its pinned namespace, the network store, the upstreams."""
-    upstreams = [u for u in host_resolvers(resolv_conf) if u != DNS_ADDRESS]
+    on a user network: its pinned namespace, the network store, the upstreams (the
+    container's ``--dns`` servers if given, like docker, else the host's)."""
+    chosen = [d for d in dns or () if "." in d] or host_resolvers(resolv_conf)
+    upstreams = [u for u in chosen if u != DNS_ADDRESS]
     return {"netns": netns, "store": store_dir, "cid": cid, "upstreams": upstreams}
 
 
@@ -302,6 +309,6 @@ def start_from_config(cfg: dict[str, object],
     ups = cfg.get("upstreams")
     records = StoreRecords(str(cfg["store"]), str(cfg["cid"]), loads)
     server = DnsServer(records.lookup, [str(u) for u in ups] if isinstance(ups, list) else [],
-                       records.ptr)
+                       records.ptr, records.may_relay)
     server.start(str(cfg["netns"]))
     return server

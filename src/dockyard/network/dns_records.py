@@ -52,10 +52,10 @@ class StoreRecords:
 
             loads = json.loads
         self.loads = loads
-        # file name → (mtime, is the container on it, its name table)
-        self._seen: dict[str, tuple[int, bool, dict[str, list[str]]]] = {}
+        # file name → (mtime, is the container on it, its name table, internal)
+        self._seen: dict[str, tuple[int, bool, dict[str, list[str]], bool]] = {}
 
-    def _read(self, name: str, stamp: int) -> tuple[int, bool, dict[str, list[str]]]:
+    def _read(self, name: str, stamp: int) -> tuple[int, bool, dict[str, list[str]], bool]:
         cached = self._seen.get(name)
         if cached is not None and cached[0] == stamp:
             return cached
@@ -64,13 +64,15 @@ class StoreRecords:
                 doc = self.loads(f.read())
             member = (self.cid in (doc.get("Containers") or {})
                       and doc.get("Name") != "bridge")  # the default bridge has no DNS
-            entry = (stamp, member, names_of(doc) if member else {})
+            entry = (stamp, member, names_of(doc) if member else {},
+                     bool(doc.get("Internal")))
         except (OSError, ValueError, TypeError, AttributeError):
-            return cached or (stamp, False, {})
+            return cached or (stamp, False, {}, False)
         self._seen[name] = entry
         return entry
 
-    def _tables(self) -> list[dict[str, list[str]]]:
+    def _members(self) -> list[tuple[dict[str, list[str]], bool]]:
+        """(name table, internal) of each network the container is on."""
         out, present = [], set()
         try:
             entries = list(os.scandir(self.directory))
@@ -84,12 +86,20 @@ class StoreRecords:
                 stamp = e.stat().st_mtime_ns
             except OSError:
                 continue
-            _, member, table = self._read(e.name, stamp)
+            _, member, table, internal = self._read(e.name, stamp)
             if member:
-                out.append(table)
+                out.append((table, internal))
         for gone in set(self._seen) - present:
             del self._seen[gone]
         return out
+
+    def _tables(self) -> list[dict[str, list[str]]]:
+        return [table for table, _ in self._members()]
+
+    def may_relay(self) -> bool:
+        """Whether other names may go to the host's resolvers: not when every network
+        of the container is ``--internal`` (no way out, not even by DNS, like docker)."""
+        return any(not internal for _, internal in self._members())
 
     def lookup(self, name: str) -> Sequence[str] | None:
         """Addresses of ``name`` on these networks; None if no container has it."""

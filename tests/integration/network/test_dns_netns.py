@@ -119,3 +119,17 @@ def test_served_on_an_address_to_another_namespace_over_udp_and_tcp(
     with junk:
         junk.sendto(b"\xff" * 7, (a.address, 53))
     assert nslookup(b.netns, "web", a.address) == [a.address]
+
+
+def test_internal_network_names_resolve_but_nothing_is_relayed(
+        world: World, servers: list[DnsServer], upstream: str, tmp_path: Path) -> None:
+    bridge, subnet = world.bridge()
+    a = world.container(bridge, subnet, 2)
+    records = store(tmp_path, {"web": (a, [])})
+    doc = json.loads((tmp_path / "n1.json").read_text())
+    (tmp_path / "n1.json").write_text(json.dumps({**doc, "Internal": True}))
+    server = DnsServer(records.lookup, [upstream], records.ptr, records.may_relay)
+    server.start(f"/run/netns/{a.netns}")
+    servers.append(server)
+    assert nslookup(a.netns, "web") == [a.address]
+    assert nslookup(a.netns, "outside.example") == []  # the upstream knows it; not asked

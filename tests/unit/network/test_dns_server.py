@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dockyard.network import dns_wire as wire
-from dockyard.network.dns import DnsServer, host_resolvers
+from dockyard.network.dns import DnsServer, host_resolvers, monitor_config
 from dockyard.network.dns_records import StoreRecords, names_of
 
 RECORDS = {"web": ["10.0.0.2"], "db": ["10.0.0.3", "10.0.0.4", "10.0.0.5"], "empty": []}
@@ -139,3 +139,24 @@ def test_store_records_follow_file_changes(tmp_path: Path) -> None:
     assert records.lookup("hidden") is None
     (tmp_path / "n1.json").write_text("{not json")
     assert records.lookup("db") is not None  # a torn read keeps the last good table
+
+
+def test_relay_only_when_some_network_is_not_internal(tmp_path: Path) -> None:
+    internal = {**NET, "Internal": True}
+    (tmp_path / "n1.json").write_text(json.dumps(internal))
+    records = StoreRecords(tmp_path, "a" * 64)
+    assert records.lookup("web") == ["10.5.0.2"] and not records.may_relay()
+    server = DnsServer(records.lookup, ["127.0.0.1:9"], records.ptr, records.may_relay)
+    assert rcode(server.relay(query("example.org"))) == wire.SERVFAIL  # never sent
+    (tmp_path / "n1.json").write_text(json.dumps(NET))
+    assert records.may_relay()
+    assert not StoreRecords(tmp_path, "f" * 64).may_relay()  # on no network at all
+
+
+def test_monitor_config_upstreams(tmp_path: Path) -> None:
+    conf = tmp_path / "resolv.conf"
+    conf.write_text("nameserver 127.0.0.11\nnameserver 10.0.0.1\n")
+    cfg = monitor_config("/ns", "/store", "c1", str(conf))
+    assert cfg == {"netns": "/ns", "store": "/store", "cid": "c1", "upstreams": ["10.0.0.1"]}
+    assert monitor_config("/ns", "/s", "c1", str(conf), dns=["10.9.9.9", "fe80::1"])[
+        "upstreams"] == ["10.9.9.9"]
