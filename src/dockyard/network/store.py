@@ -29,13 +29,18 @@ from dockyard.errors import AlreadyExists, Conflict, Forbidden, InvalidArgument,
 from dockyard.network import ipam, names
 from dockyard.network.model import PREDEFINED, Endpoint, new_network, pool_of
 
-__all__ = ["NetworkStore", "host_routes"]
+__all__ = ["HOST_LOCK", "NetworkStore", "host_routes"]
+
+# Held while a bridge of any engine root comes up with an automatic subnet: two roots
+# (or a docker) must not bring up the same subnet at once.
+HOST_LOCK = Path("/run/lock/dockyard-networks.lock")
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
-def host_routes(path: str = "/proc/net/route") -> list[IPv4Network]:
-    """The IPv4 destinations of this namespace's main routing table, default excluded."""
+def host_routes(path: str = "/proc/net/route", *, skip_dev: str = "") -> list[IPv4Network]:
+    """The IPv4 destinations of this namespace's main routing table, default excluded
+    (and those through ``skip_dev``)."""
     out: list[IPv4Network] = []
     try:
         lines = Path(path).read_text().splitlines()[1:]
@@ -43,7 +48,7 @@ def host_routes(path: str = "/proc/net/route") -> list[IPv4Network]:
         return out
     for line in lines:
         fields = line.split()
-        if len(fields) < 8:
+        if len(fields) < 8 or (skip_dev and fields[0] == skip_dev):
             continue
         dest, mask = (struct.pack("<I", int(f, 16)) for f in (fields[1], fields[7]))
         if mask == b"\0\0\0\0":
@@ -99,6 +104,7 @@ class NetworkStore:
                 pool = ipam.parse_pool(str(ipam.default_subnet(taken)))
                 doc = new_network(nid, name, "bridge", pool, bridge=names.bridge_name(nid),
                                   default_bridge=True)
+                doc["Dockyard"]["AutoSubnet"] = True
             else:
                 doc = new_network(nid, name, "host" if name == "host" else "null", None)
             self._write(doc)
@@ -158,6 +164,7 @@ class NetworkStore:
                               bridge=names.bridge_name(nid))
             if subnet and not gateway:  # docker shows only what was given
                 del doc["IPAM"]["Config"][0]["Gateway"]
+            doc["Dockyard"]["AutoSubnet"] = not subnet
             self._write(doc)
             return doc
 
@@ -180,11 +187,12 @@ class NetworkStore:
         """Record ``cid`` on the network with a fresh address (or ``ip``), then run
         ``then(endpoint, record)`` under the lock (the kernel side); when that fails
         the endpoint is forgotten again."""
-        with self.locked():
+        with self.locked(), self._bringing_up(ref):
             doc = self._find(ref)
             if cid in doc["Containers"]:
                 raise Conflict(f"endpoint with name {cname} already exists in network "
                                f"{doc['Name']}")
+            self._move_if_taken(doc)
             pool = pool_of(doc)
             private = doc["Dockyard"]
             eid = os.urandom(32).hex()
@@ -226,6 +234,39 @@ class NetworkStore:
                     self._write(doc)
                     raise
             return ep
+
+    @contextlib.contextmanager
+    def _bringing_up(self, ref: str) -> Iterator[None]:
+        """The host-wide lock, when this attach may bring up a bridge with an automatic
+        subnet (taken after the store's lock, always in that order)."""
+        doc = self._find(ref)
+        if doc["Containers"] or not doc["Dockyard"].get("AutoSubnet"):
+            yield
+            return
+        HOST_LOCK.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(HOST_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _move_if_taken(self, doc: dict[str, Any]) -> None:
+        """A network with an automatic subnet and no endpoint (so no bridge) moves to a
+        free default pool when something else on the host now routes its subnet (a
+        docker0, another engine's bridge): two bridges with one subnet break both."""
+        private = doc["Dockyard"]
+        pool = pool_of(doc)
+        if doc["Containers"] or not private.get("AutoSubnet") or pool is None:
+            return
+        foreign = host_routes(skip_dev=private["Bridge"])
+        if not any(pool.subnet.overlaps(r) for r in foreign):
+            return
+        others = [p.subnet for d in self._docs() if d["Id"] != doc["Id"]
+                  for p in [pool_of(d)] if p]
+        moved = ipam.parse_pool(str(ipam.default_subnet(foreign + others)))
+        doc["IPAM"]["Config"] = [moved.to_config()]
+        private["LastIP"] = ""
 
     def detach(self, ref: str, cid: str,
                then: Callable[[Endpoint, dict[str, Any]], None] | None = None

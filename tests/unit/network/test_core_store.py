@@ -140,3 +140,27 @@ def test_concurrent_attaches_from_processes_get_distinct_addresses(
     assert len(set(got)) == 50
     assert len(store.get("n")["Containers"]) == 50
     json.loads((store.dir / f"{store.get('n')['Id']}.json").read_text())
+
+
+def test_an_automatic_subnet_moves_when_the_host_now_routes_it(
+        store: NetworkStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ipaddress import IPv4Network
+
+    from dockyard.network import store as store_mod
+
+    subnet = store.get("bridge")["IPAM"]["Config"][0]["Subnet"]
+    fixed = store.create("fixed", subnet="10.206.0.0/24")
+    routes = [IPv4Network(subnet)]  # say a docker0 came up with our subnet
+    monkeypatch.setattr(store_mod, "host_routes", lambda **_: list(routes))
+    ep = store.attach("bridge", "a" * 64, "a")
+    moved = store.get("bridge")["IPAM"]["Config"][0]
+    assert moved["Subnet"] != subnet
+    assert not IPv4Network(moved["Subnet"]).overlaps(IPv4Network(subnet))
+    assert ep.address.startswith(moved["Subnet"].rsplit(".", 2)[0])
+    # with an endpoint (a bridge up) it stays; a subnet the user gave never moves
+    routes.append(IPv4Network(moved["Subnet"]))
+    store.attach("bridge", "b" * 64, "b")
+    assert store.get("bridge")["IPAM"]["Config"][0] == moved
+    routes.append(IPv4Network("10.206.0.0/24"))
+    store.attach("fixed", "c" * 64, "c")
+    assert store.get("fixed")["IPAM"]["Config"] == fixed["IPAM"]["Config"]
