@@ -140,3 +140,14 @@ def test_publish_all_maps_every_exposed_port(dy: Dockyard) -> None:
     for key in ports:
         (binding,) = ports[key]
         assert binding["HostIp"] == "0.0.0.0" and int(binding["HostPort"]) > 1024
+
+
+def test_a_host_port_in_use_fails_the_start_and_releases_the_endpoint(dy: Dockyard) -> None:
+    first = dy.ok("run", "-d", "-p", "127.0.0.1:18393:80", "busybox", "sleep", "60").strip()
+    second = dy("run", "-d", "--name", "late", "-p", "127.0.0.1:18393:80", "busybox",
+                "sleep", "60")
+    assert second.code == 125
+    assert "Bind for 127.0.0.1:18393 failed: port is already allocated" in second.err
+    bridge = json.loads(dy.ok("network", "inspect", "bridge"))[0]
+    assert list(bridge["Containers"]) == [first]
+    assert dy.ok("inspect", "-f", "{{.State.Status}}", "late").strip() == "created"
