@@ -192,8 +192,7 @@ def test_connect_and_disconnect_a_running_container(net_engine: Any) -> None:
     side = ns["Networks"]["side"]
     assert side["IPAddress"] and side["Aliases"][0] == "extra"
     out = _nsenter(ns["SandboxKey"], "ip", "-4", "-o", "addr").stdout
-    assert f"eth1    inet {side['IPAddress']}/" in out.replace("    ", "    ", 1) or \
-        side["IPAddress"] in out
+    assert f"eth1    inet {side['IPAddress']}/" in out
     assert _nsenter(ns["SandboxKey"], "busybox", "ping", "-c", "1", "-W", "2",
                     side["Gateway"]).returncode == 0
     with pytest.raises(Conflict, match="already exists in network side"):
@@ -247,3 +246,22 @@ def test_internal_network_has_no_way_out(net_engine: Any, outside: Outside) -> N
         assert run(net_engine, "sh", "-c", probe, network="closed") != 0
     finally:
         srv.close()
+
+
+def test_a_network_connected_while_stopped_is_attached_at_start(net_engine: Any) -> None:
+    net_engine.networks.create("later", subnet=free_subnet(18))
+    cid = net_engine.create(None, {"Image": "busybox", "Cmd": ["sleep", "60"]},
+                            {"NetworkMode": "default"})["Id"]
+    net_engine.networks.connect("later", cid, ip=str(
+        ipaddress.IPv4Network(net_engine.networks.inspect("later")["IPAM"]["Config"][0]
+                              ["Subnet"]).network_address + 9))
+    assert net_engine.networks.inspect("later")["Containers"] == {}  # not running yet
+    net_engine.start(cid)
+    ns = net_engine.inspect(cid)["NetworkSettings"]
+    assert list(ns["Networks"]) == ["bridge", "later"]
+    later = ns["Networks"]["later"]["IPAddress"]
+    assert later.endswith(".9")
+    out = _nsenter(ns["SandboxKey"], "ip", "-4", "-o", "addr").stdout
+    assert f"eth0    inet {ns['IPAddress']}/" in out and f"eth1    inet {later}/" in out
+    assert f"default via {ns['Gateway']} dev eth0" in _nsenter(ns["SandboxKey"], "ip",
+                                                                 "route").stdout
