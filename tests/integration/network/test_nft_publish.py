@@ -196,3 +196,20 @@ def test_table_goes_with_its_last_rule(world: World, table: str) -> None:
     assert table not in names
     nft.unpublish(table, ep.endpoint_id)  # a missing table is not an error
     nft.remove_network_rules(table, "n1")
+
+
+def test_concurrent_publishers_get_distinct_ports(world: World, table: str) -> None:
+    """Several runs at once (threads here; the lock is a file, so processes alike)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bridge, subnet = world.bridge()
+    nft.network_rules(table, net_record("n1", bridge, str(subnet)))
+    eps = [world.container(bridge, subnet, h) for h in range(2, 10)]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda ep: nft.publish(table, ep, parse_publish("80")), eps))
+    ports = [p[0].host_port for p in got]
+    assert len(set(ports)) == len(eps)
+    assert sorted(p.host_port for _, p in nft.published(table)) == sorted(ports)
+    for ep in eps:
+        nft.unpublish(table, ep.endpoint_id)
+    assert nft.published(table) == []
