@@ -238,5 +238,5 @@ def format_port(
     key = f"{number}/{proto}"
     binds = ports.get(key)
     if not binds:
-        raise NotFound(f"no public port '{key}' published for {name}")
+        raise NotFound(f"No public port '{key}' published for {name}")  # docker's words
     return [_address(b["HostIp"], b["HostPort"]) for b in binds]

@@ -172,7 +172,7 @@ def test_format_port_lists_all_in_natural_order() -> None:
 def test_format_port_one() -> None:
     assert format_port(PORTS, "web", "80") == ["0.0.0.0:32768", "[::]:32768"]
     assert format_port(PORTS, "web", "53/udp") == ["127.0.0.1:5353"]
-    with pytest.raises(NotFound, match="no public port '443/tcp' published for web"):
+    with pytest.raises(NotFound, match=r"^No public port '443/tcp' published for web$"):
         format_port(PORTS, "web", "443")
     with pytest.raises(InvalidArgument):
         format_port(PORTS, "web", "http")
