@@ -412,6 +412,10 @@ class Lifecycle:
 
     def _release_network(self, cid: str) -> None:
         """Endpoints, addresses and the namespace go when the container stops."""
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            if not self.store.load(cid).get("Networks") and \
+                    not self.networking.netns_path(cid).exists():
+                return  # none, host, container: nothing was attached
         with contextlib.suppress(DockyardError, OSError):
             self.networking.teardown(cid)
 

@@ -18,14 +18,17 @@ import fcntl
 import hashlib
 import os
 from collections.abc import Callable, Mapping
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
 from dockyard.network import names
-from dockyard.network.model import Endpoint
-from dockyard.network.store import NetworkStore
 from dockyard.settings import Roots
+
+if TYPE_CHECKING:  # imported when used: --network none|host never loads them
+    from dockyard.network.model import Endpoint
+    from dockyard.network.store import NetworkStore
 
 __all__ = ["BRIDGE_MODES", "Networking", "network_of_mode"]
 
@@ -54,7 +57,12 @@ class Networking:
 
     def __init__(self, roots: Roots) -> None:
         self.roots = roots
-        self.store = NetworkStore(roots.root / "networks")
+
+    @cached_property
+    def store(self) -> NetworkStore:
+        from dockyard.network.store import NetworkStore
+
+        return NetworkStore(self.roots.root / "networks")
 
     def netns_path(self, cid: str) -> Path:
         return self.roots.run_containers / cid / "netns"
@@ -245,7 +253,7 @@ class Networking:
         out = model.network_settings("bridge")
         out["Networks"] = {}
         for name, conf in nets.items():
-            ep = live.get(name) or Endpoint(conf.get("NetworkID", ""), name, cid, "", "", "")
+            ep = live.get(name) or _blank(conf.get("NetworkID", ""), name, cid)
             entry = ep.settings()
             entry["IPAMConfig"] = conf.get("IPAMConfig")
             entry["Aliases"] = [*(conf.get("Aliases") or []), cid[:12]] \
@@ -263,6 +271,12 @@ class Networking:
                         "IPAddress": default.address, "IPPrefixLen": default.prefixlen,
                         "MacAddress": default.mac})
         return out
+
+
+def _blank(network_id: str, name: str, cid: str) -> Endpoint:
+    from dockyard.network.model import Endpoint
+
+    return Endpoint(network_id, name, cid, "", "", "")
 
 
 def port_mappings(record: dict[str, Any]) -> list[Any]:
