@@ -38,7 +38,7 @@ NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP = 0, 1, 2, 3, 4
 TYPE_A, TYPE_PTR, TYPE_AAAA, CLASS_IN = 1, 12, 28, 1
 UDP_LIMIT = 512
 _HEADER = struct.Struct("!HHHHHH")
-_QR, _RD, _RA = 0x8000, 0x0100, 0x0080
+_QR, _TC, _RD, _RA = 0x8000, 0x0200, 0x0100, 0x0080
 
 
 class DnsFormatError(ValueError):
@@ -157,7 +157,8 @@ def _packed(addr: str) -> bytes:
 def answer(query: Query, addresses: Sequence[str] = (), ptr_names: Sequence[str] = (),
            ttl: int = 600, limit: int = UDP_LIMIT) -> bytes:
     """A NOERROR response with an A record per address or a PTR per name, as many as
-    fit in ``limit`` bytes (the name points back at the question)."""
+    fit in ``limit`` bytes, with TC set when some did not (the names point back at
+    the question)."""
     records = []
     for addr in addresses:
         records.append(struct.pack("!HHHIH", 0xC00C, TYPE_A, CLASS_IN, ttl, 4)
@@ -174,4 +175,6 @@ def answer(query: Query, addresses: Sequence[str] = (), ptr_names: Sequence[str]
         body += rec
         size += len(rec)
         count += 1
-    return _HEADER.pack(query.id, _flags(query, NOERROR), 1, count, 0, 0) + body
+    # TC tells the client that more did not fit: it asks again over TCP
+    flags = _flags(query, NOERROR) | (_TC if count < len(records) else 0)
+    return _HEADER.pack(query.id, flags, 1, count, 0, 0) + body

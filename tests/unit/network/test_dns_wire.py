@@ -57,6 +57,9 @@ def test_answer_fits_udp_limit() -> None:
     out = answer(q, [f"10.0.{i // 256}.{i % 256}" for i in range(100)])
     assert len(out) <= 512
     assert struct.unpack_from("!H", out, 6)[0] == (512 - 12 - len(q.question)) // 16
+    assert out[2] & 0x02  # truncated: TC set
+    assert not answer(q, ["10.0.0.1"])[2] & 0x02
+    assert struct.unpack_from("!H", answer(q, ["10.0.0.1"] * 100, limit=65535), 6)[0] == 100
 
 
 def test_ptr_answer_and_errors() -> None:
