@@ -228,18 +228,11 @@ def update(ctx: click.Context, /, containers: tuple[str, ...], **flags: Any) -> 
 @click.argument("private_port", required=False)
 def port(container: str, private_port: str | None) -> None:
     """List port mappings or a specific mapping for the container."""
+    from dockyard.network.ports import format_port
+
     ports = (engine().inspect(container).get("NetworkSettings") or {}).get("Ports") or {}
-    if private_port is not None:
-        key = private_port if "/" in private_port else f"{private_port}/tcp"
-        bindings = ports.get(key)
-        if not bindings:
-            raise DockyardError(f"No public port '{key}' published for {container}")
-        for b in bindings:
-            click.echo(f"{b.get('HostIp') or '0.0.0.0'}:{b.get('HostPort')}")
-        return
-    for key in sorted(ports):
-        for b in ports[key] or []:
-            click.echo(f"{key} -> {b.get('HostIp') or '0.0.0.0'}:{b.get('HostPort')}")
+    for line in format_port(ports, container, private_port):
+        click.echo(line)
 
 
 @click.command("prune")
