@@ -79,3 +79,8 @@ def test_egress_rate_holds_through_the_engine_and_update_changes_it(net_engine: 
 def test_rates_need_the_containers_own_network(net_engine: Any) -> None:
     with pytest.raises(InvalidArgument, match="need the container's own network"):
         start(net_engine, "true", network="none", EgressRate=1_000_000)
+    assert net_engine.list(all=True) == []  # refused at create: nothing half-made
+    cid = start(net_engine, "sleep", "30", network="host")
+    with pytest.raises(InvalidArgument, match="need the container's own network"):
+        net_engine.update(cid, {"EgressRate": 1_000_000})
+    assert "EgressRate" not in net_engine.inspect(cid)["HostConfig"]

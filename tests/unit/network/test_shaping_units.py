@@ -41,3 +41,23 @@ def test_any_text_parses_or_fails_cleanly(text: str) -> None:
         assert 0 <= parse_rate(text) <= MAX_RATE
     except InvalidArgument as err:
         assert "\n" not in str(err)
+
+
+@pytest.mark.parametrize("hc, message", [
+    ({"NetworkMode": "host", "EgressRate": 1_000_000}, "need the container's own network"),
+    ({"NetworkMode": "none", "IngressRate": 1_000_000}, "need the container's own network"),
+    ({"NetworkMode": "container:x", "EgressRate": 8000}, "need the container's own network"),
+    ({"NetworkMode": "default", "EgressRate": -5}, "invalid EgressRate: -5"),
+    ({"NetworkMode": "default", "IngressRate": "10mbit"}, "invalid IngressRate: '10mbit'"),
+    ({"NetworkMode": "default", "EgressRate": MAX_RATE + 1}, "invalid EgressRate"),
+])
+def test_host_config_checks(hc: dict[str, object], message: str) -> None:
+    from dockyard.engine.config import HostFacts, adapt_host_config
+
+    facts = HostFacts(ncpu=2, cgroup_v2=False, blkio_weight=False,
+                      hard_rlimits={"nofile": 20000, "nproc": 1000})
+    with pytest.raises(InvalidArgument, match=message):
+        adapt_host_config(hc, facts)  # type: ignore[arg-type]
+    out, _ = adapt_host_config({"NetworkMode": "default", "EgressRate": 20_000_000,
+                                "IngressRate": 0}, facts)  # type: ignore[typeddict-item]
+    assert out["EgressRate"] == 20_000_000 and "IngressRate" not in out  # type: ignore[typeddict-item]
