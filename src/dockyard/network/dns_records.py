@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import _socket
 import os
+from time import monotonic as _monotonic
 
 TYPE_CHECKING = False  # not typing's: the monitor imports this module
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class StoreRecords:
         self.loads = loads
         # file name → (mtime, is the container on it, its name table, internal)
         self._seen: dict[str, tuple[int, bool, dict[str, list[str]], bool]] = {}
+        self._last: tuple[int, float, list[tuple[dict[str, list[str]], bool]]] | None = None
 
     def _read(self, name: str, stamp: int) -> tuple[int, bool, dict[str, list[str]], bool]:
         cached = self._seen.get(name)
@@ -73,6 +75,21 @@ class StoreRecords:
 
     def _members(self) -> list[tuple[dict[str, list[str]], bool]]:
         """(name table, internal) of each network the container is on."""
+        # The store replaces records by rename, which changes the directory's mtime:
+        # while it stays, the last answer holds (one stat per query instead of many),
+        # for at most a second in case someone wrote a record in place.
+        try:
+            stamp = os.stat(self.directory).st_mtime_ns
+        except OSError:
+            return []
+        now = _monotonic()
+        if self._last is not None and self._last[0] == stamp and now - self._last[1] < 1.0:
+            return self._last[2]
+        out = self._scan()
+        self._last = (stamp, now, out)
+        return out
+
+    def _scan(self) -> list[tuple[dict[str, list[str]], bool]]:
         out, present = [], set()
         try:
             entries = list(os.scandir(self.directory))

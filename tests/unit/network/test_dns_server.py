@@ -6,6 +6,7 @@ import json
 import struct
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -109,6 +110,13 @@ def test_names_of_a_record() -> None:
     assert table["a" * 12] == ["10.5.0.2"]
 
 
+def put(path: Path, doc: dict[str, Any]) -> None:
+    """Like the network store: a temporary name, then rename."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc))
+    tmp.rename(path)
+
+
 def test_store_records_follow_file_changes(tmp_path: Path) -> None:
     (tmp_path / "n1.json").write_text(json.dumps(NET))
     other = {**NET, "Name": "other", "Id": "n2", "Dockyard": {}, "Containers": {
@@ -132,13 +140,14 @@ def test_store_records_follow_file_changes(tmp_path: Path) -> None:
     assert records.lookup("new") == ["10.5.0.9"]
     # connect to n2 (the container appears in its record): its names resolve too
     other["Containers"]["a" * 64] = {"Name": "web", "IPv4Address": "10.6.0.3/24"}
-    (tmp_path / "n2.json").write_text(json.dumps(other))
+    put(tmp_path / "n2.json", other)
     assert records.lookup("hidden") == ["10.6.0.2"]
     assert records.lookup("web") == ["10.5.0.2", "10.6.0.3"]
     (tmp_path / "n2.json").unlink()
     assert records.lookup("hidden") is None
-    (tmp_path / "n1.json").write_text("{not json")
-    assert records.lookup("db") is not None  # a torn read keeps the last good table
+    (tmp_path / "bad").write_text("{not json")
+    (tmp_path / "bad").rename(tmp_path / "n1.json")
+    assert records.lookup("db") is not None  # a torn record keeps the last good table
 
 
 def test_relay_only_when_some_network_is_not_internal(tmp_path: Path) -> None:
@@ -148,7 +157,7 @@ def test_relay_only_when_some_network_is_not_internal(tmp_path: Path) -> None:
     assert records.lookup("web") == ["10.5.0.2"] and not records.may_relay()
     server = DnsServer(records.lookup, ["127.0.0.1:9"], records.ptr, records.may_relay)
     assert rcode(server.relay(query("example.org"))) == wire.SERVFAIL  # never sent
-    (tmp_path / "n1.json").write_text(json.dumps(NET))
+    put(tmp_path / "n1.json", NET)
     assert records.may_relay()
     assert not StoreRecords(tmp_path, "f" * 64).may_relay()  # on no network at all
 
