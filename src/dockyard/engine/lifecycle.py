@@ -420,17 +420,13 @@ class Lifecycle:
             self.networking.teardown(cid)
 
     def network_stale(self, cid: str) -> bool:
-        """For the network sweep: the container is gone, or stopped with nobody
-        starting it (so its endpoints are what a crash left)."""
+        """For the network sweep: the container is gone, or has no monitor and nobody
+        is starting it (so its endpoints are what a crash left). A live monitor may be
+        restarting its container or draining its output: not stale."""
         cdir = self.store.dir(cid)
         if not (cdir / "container.json").exists():
             return True
-        if not op_lock_free(cdir):
-            return False
-        with contextlib.suppress(FileNotFoundError):
-            if self.store.state(cid).get("Running") and self.monitor_alive(cid):
-                return False
-        return True
+        return op_lock_free(cdir) and not self.monitor_alive(cid)
 
     def prune(self) -> dict[str, Any]:
         deleted = []

@@ -28,6 +28,20 @@ net_engine = core_world.net_engine  # fixtures
 outside = core_world.outside
 
 
+def _listen(port: int, word: str) -> str:
+    """A shell server: accept one TCP connection, succeed if ``word`` came. Its stdin
+    is a FIFO held open, since busybox nc ends at once when its stdin ends (a race
+    with the data coming in)."""
+    return (f"mkfifo /in; exec 3<>/in; nc -l -p {port} <&3 > /got; "
+            f"grep -q {word} /got")
+
+
+def _send(word: str, host: str, port: int) -> str:
+    """A shell client that retries while the server is not listening yet."""
+    return (f"for i in 1 2 3 4 5 6 7 8 9 10; do echo {word} | nc -w 3 {host} {port} "
+            "&& exit 0; sleep 0.3; done; exit 1")
+
+
 def _nsenter(path: str, *cmd: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["nsenter", f"--net={path}", *cmd], capture_output=True,
                           text=True, timeout=20)
@@ -92,9 +106,9 @@ def test_user_networks_reach_within_not_across_and_masquerade_outside(
     net_engine.networks.create("netb", subnet=free_subnet(12))
     pool = net_engine.networks.inspect(a)["IPAM"]["Config"][0]
     server_ip = str(ipaddress.IPv4Network(pool["Subnet"]).network_address + 10)
-    server = start(net_engine, "sh", "-c", "nc -l -p 7000 > /t; grep -q tcp-hi /t",
+    server = start(net_engine, "sh", "-c", _listen(7000, "tcp-hi"),
                    network="neta", ip=server_ip)
-    client = f"sleep 0.3; echo tcp-hi | nc -w 3 {server_ip} 7000"
+    client = _send("tcp-hi", server_ip, 7000)
     assert run(net_engine, "sh", "-c", client, network="neta") == 0
     assert exit_code(net_engine, server) == 0  # got it over TCP
 
@@ -209,7 +223,7 @@ def test_containers_find_each_other_by_name_and_alias_only_on_their_network(
     the containers on the asker's networks only."""
     net_engine.networks.create("named", subnet=free_subnet(15))
     net_engine.networks.create("other", subnet=free_subnet(16))
-    srv = start(net_engine, "sh", "-c", "nc -l -p 7000 > /t; grep -q by-name /t",
+    srv = start(net_engine, "sh", "-c", _listen(7000, "by-name"),
                 network="named", name="srv", aliases=("api",))
     holder_ip = net_engine.inspect(srv)["NetworkSettings"]["Networks"]["named"]["IPAddress"]
     sandbox = Path(net_engine.inspect(srv)["NetworkSettings"]["SandboxKey"])
@@ -224,7 +238,7 @@ def test_containers_find_each_other_by_name_and_alias_only_on_their_network(
         net_engine.remove(sender, force=True)
     finally:
         udp.close()
-    assert run(net_engine, "sh", "-c", "echo by-name | nc -w 3 srv 7000",
+    assert run(net_engine, "sh", "-c", _send("by-name", "srv", 7000),
                network="named") == 0
     assert exit_code(net_engine, srv) == 0
     # from another user network the name does not resolve at all
