@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # imported when used: --network none|host never loads them
 __all__ = ["BRIDGE_MODES", "Networking", "network_of_mode"]
 
 BRIDGE_MODES = ("", "default", "bridge")
+MTU_OPTION = "com.docker.network.driver.mtu"
 _NO_ENDPOINT = ("host", "none")
 
 
@@ -145,10 +146,11 @@ class Networking:
         ip = str((conf.get("IPAMConfig") or {}).get("IPv4Address") or "")
 
         def wire(ep: Endpoint, doc: dict[str, Any]) -> None:
-            bridge.ensure_bridge(ep.bridge, ep.gateway, ep.prefixlen)
+            mtu = int((doc.get("Options") or {}).get(MTU_OPTION) or bridge.DEFAULT_MTU)
+            bridge.ensure_bridge(ep.bridge, ep.gateway, ep.prefixlen, mtu)
             with contextlib.suppress(ImportError):
                 _nft().network_rules(names.nft_table(), doc)
-            bridge.add_endpoint(path, ep, ifname, default_route=default_route
+            bridge.add_endpoint(path, ep, ifname, mtu=mtu, default_route=default_route
                                 and not doc.get("Internal"))
 
         try:

@@ -149,6 +149,9 @@ class NetworkStore:
         if (gateway or ip_range) and not subnet:
             raise InvalidArgument("gateway and ip-range need a subnet (--subnet)")
         pool = ipam.parse_pool(subnet, gateway, ip_range) if subnet else None
+        mtu = (options or {}).get("com.docker.network.driver.mtu")
+        if mtu is not None and not (mtu.isdigit() and 68 <= int(mtu) <= 65535):
+            raise InvalidArgument(f"invalid MTU {mtu!r}: want a number from 68 to 65535")
         with self.locked():
             docs = self._docs()
             if any(d["Name"] == name for d in docs):

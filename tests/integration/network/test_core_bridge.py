@@ -279,3 +279,17 @@ def test_a_network_connected_while_stopped_is_attached_at_start(net_engine: Any)
     assert f"eth0    inet {ns['IPAddress']}/" in out and f"eth1    inet {later}/" in out
     assert f"default via {ns['Gateway']} dev eth0" in _nsenter(ns["SandboxKey"], "ip",
                                                                  "route").stdout
+
+
+def test_the_network_mtu_option_reaches_bridge_veth_and_eth0(net_engine: Any) -> None:
+    with pytest.raises(InvalidArgument, match="invalid MTU 'big'"):
+        net_engine.networks.create("mtu", options={"com.docker.network.driver.mtu": "big"})
+    doc = net_engine.networks.create("mtu", subnet=free_subnet(19),
+                                     options={"com.docker.network.driver.mtu": "1400"})
+    cid = start(net_engine, "sleep", "60", network="mtu")
+    ns = net_engine.inspect(cid)["NetworkSettings"]
+    assert "mtu 1400" in _nsenter(ns["SandboxKey"], "ip", "link", "show", "eth0").stdout
+    veth = names.veth_name(ns["Networks"]["mtu"]["EndpointID"])
+    assert Path(f"/sys/class/net/{veth}/mtu").read_text().strip() == "1400"
+    bridge = net_engine.networks.store.get(doc["Id"])["Dockyard"]["Bridge"]
+    assert Path(f"/sys/class/net/{bridge}/mtu").read_text().strip() == "1400"
