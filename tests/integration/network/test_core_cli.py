@@ -151,3 +151,16 @@ def test_a_host_port_in_use_fails_the_start_and_releases_the_endpoint(dy: Dockya
     bridge = json.loads(dy.ok("network", "inspect", "bridge"))[0]
     assert list(bridge["Containers"]) == [first]
     assert dy.ok("inspect", "-f", "{{.State.Status}}", "late").strip() == "created"
+
+
+def test_prune_removes_unused_user_networks_and_ls_formats(dy: Dockyard) -> None:
+    dy.ok("network", "create", "--subnet", free_subnet(54), "--label", "keep=no", "idle")
+    dy.ok("network", "create", "--subnet", free_subnet(55), "busy")
+    dy.ok("run", "-d", "--network", "busy", "busybox", "sleep", "60")
+    assert dy.ok("network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Labels}}",
+                 "--filter", "label=keep").strip() == "idle bridge keep=no"
+    out = dy.ok("network", "prune", "-f")
+    assert out == "Deleted Networks:\nidle\n"
+    names_left = dy.ok("network", "ls", "--format", "{{.Name}}").split()
+    assert names_left == ["bridge", "busy", "host", "none"]
+    assert dy.ok("network", "prune", "-f") == ""
