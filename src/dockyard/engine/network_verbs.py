@@ -54,7 +54,21 @@ class NetworkVerbs:
         return sorted((d for d in docs if _matches(d, wanted)), key=lambda d: str(d["Name"]))
 
     def remove(self, ref: str) -> None:
-        self.store.remove(ref)
+        """Drop the record, then whatever of its bridge and rules a crash left up."""
+        self._tidy()
+        doc = self.store.remove(ref)
+        self._drop_kernel_side(doc)
+
+    def _drop_kernel_side(self, doc: dict[str, Any]) -> None:
+        from dockyard.network import bridge, names
+
+        with contextlib.suppress(ImportError, DockyardError, OSError):
+            from dockyard.network import nft
+
+            nft.remove_network_rules(names.nft_table(), doc["Id"])
+            nft.drop_table_if_empty(names.nft_table())
+        with contextlib.suppress(DockyardError):
+            bridge.remove_bridge(doc["Dockyard"]["Bridge"])
 
     def prune(self) -> list[str]:
         """Remove user-defined networks with no endpoints; their names."""
@@ -64,7 +78,7 @@ class NetworkVerbs:
             if doc["Name"] in PREDEFINED or doc["Containers"]:
                 continue
             with contextlib.suppress(Conflict, NotFound, Forbidden):
-                self.store.remove(doc["Id"])
+                self._drop_kernel_side(self.store.remove(doc["Id"]))
                 removed.append(doc["Name"])
         return sorted(removed)
 

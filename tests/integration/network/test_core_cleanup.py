@@ -3,6 +3,7 @@ addresses and leave nothing after rm (must-show 3)."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import subprocess
@@ -127,3 +128,16 @@ def test_system_check_reports_and_repairs_endpoints_a_crash_left(net_engine: Any
     assert links_with(names.prefix()) == []
     assert net_engine.networks.inspect("bridge")["Containers"] == {}
     assert not [p for p in net_engine.check() if p["kind"].startswith("network")]
+
+
+def test_network_rm_removes_a_bridge_a_crash_left_up(net_engine: Any) -> None:
+    from dockyard.network import bridge
+
+    subnet = ipaddress.IPv4Network(free_subnet(24))
+    doc = net_engine.networks.create("leftover", subnet=str(subnet))
+    name = net_engine.networks.store.get(doc["Id"])["Dockyard"]["Bridge"]
+    # up with its gateway and no endpoint, as after a crash
+    bridge.ensure_bridge(name, str(subnet.network_address + 1), subnet.prefixlen)
+    assert name in links_with(names.prefix())
+    net_engine.networks.remove("leftover")
+    assert links_with(names.prefix()) == []
