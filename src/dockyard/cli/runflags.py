@@ -23,7 +23,7 @@ from dockyard.errors import InvalidArgument
 
 __all__ = [
     "BYTES", "INT", "CreateRequest", "FlagError", "Parsed", "build_request", "create_options",
-    "run_options",
+    "parse_rate_flag", "run_options",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,6 +32,13 @@ Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 def _memory_swap(text: str) -> int:
     return -1 if text == "-1" else parse_bytes(text)
+
+
+def parse_rate_flag(text: str) -> int:
+    """``--egress-rate``/``--ingress-rate``: tc-style units, bits per second."""
+    from dockyard.network.shaping import parse_rate
+
+    return parse_rate(text)
 
 
 def _opt(*names: str, **kw: Any) -> Decorator:
@@ -69,13 +76,18 @@ _SHARED: list[Decorator] = [
          help="Limit write rate (bytes per second) to a device."),
     _opt("--device-write-iops", multiple=True, type=Parsed(opts.parse_throttle_iops),
          help="Limit write rate (IO per second) to a device."),
+    _opt("--dns", multiple=True, help="Set custom DNS servers."),
+    _opt("--dns-option", multiple=True, help="Set DNS options."),
+    _opt("--dns-search", multiple=True, help="Set custom DNS search domains."),
     _opt("--domainname", default="", help="Container NIS domain name."),
     _opt("--entrypoint", default=None, help="Overwrite the default ENTRYPOINT of the image."),
     _opt("-e", "--env", multiple=True, type=Parsed(opts.parse_env),
          help="Set environment variables."),
     _opt("--env-file", multiple=True, help="Read in a file of environment variables."),
+    _opt("--expose", multiple=True, help="Expose a port or a range of ports."),
     _opt("--group-add", multiple=True, help="Add additional groups to join."),
     _opt("-h", "--hostname", default="", help="Container host name."),
+    _opt("--ip", default="", help="IPv4 address (e.g., 172.30.100.104)."),
     _opt("--init", is_flag=True, default=False,
          help="Run an init inside the container that forwards signals and reaps processes."),
     _opt("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached."),
@@ -91,10 +103,19 @@ _SHARED: list[Decorator] = [
          help="Tune container memory swappiness (0 to 100)."),
     _opt("--name", default="", help="Assign a name to the container."),
     _opt("--network", "--net", default="default", help="Connect a container to a network."),
+    _opt("--network-alias", "--net-alias", multiple=True,
+         help="Add network-scoped alias for the container."),
     _opt("--oom-kill-disable", is_flag=True, help="Disable OOM Killer."),
     _opt("--oom-score-adj", type=INT, default=0, help="Tune host's OOM preferences."),
     _opt("--pids-limit", type=INT, default=0, help="Tune container pids limit (-1 unlimited)."),
     _opt("--privileged", is_flag=True, help="Give extended privileges to this container."),
+    _opt("--egress-rate", type=Parsed(parse_rate_flag), default=0,
+         help="Limit the bandwidth the container sends (e.g. 10mbit)."),
+    _opt("--ingress-rate", type=Parsed(parse_rate_flag), default=0,
+         help="Limit the bandwidth the container receives (e.g. 10mbit)."),
+    _opt("-p", "--publish", multiple=True, help="Publish a container's port(s) to the host."),
+    _opt("-P", "--publish-all", is_flag=True,
+         help="Publish all exposed ports to random ports."),
     _opt("--pull", type=click.Choice(["always", "missing", "never"]), default="missing",
          help='Pull image before running ("always"|"missing"|"never").'),
     _opt("--read-only", is_flag=True, help="Mount the container's root filesystem read only."),
@@ -183,6 +204,31 @@ def _check_conflicts(p: dict[str, Any], restart: dict[str, Any]) -> None:
                               "Valid memory swappiness range is 0-100")
 
 
+def _ports(p: dict[str, Any]) -> tuple[dict[str, dict[str, Any]],
+                                       dict[str, list[dict[str, str]]]]:
+    """``-p``/``--expose`` → (``ExposedPorts``, ``PortBindings``) like the docker CLI."""
+    if not (p.get("publish") or p.get("expose")):
+        return {}, {}
+    from dockyard.network.ports import parse_expose, parse_publish_specs
+
+    exposed, bindings = parse_publish_specs(p.get("publish") or ())
+    for raw in p.get("expose") or ():
+        for key in parse_expose(raw):
+            exposed.setdefault(key, {})
+    return exposed, bindings
+
+
+def _endpoints_config(p: dict[str, Any]) -> dict[str, Any]:
+    """``--ip``/``--network-alias`` → ``NetworkingConfig`` for the ``--network``."""
+    ip, aliases = p.get("ip") or "", list(p.get("network_alias") or ())
+    if not (ip or aliases):
+        return {"EndpointsConfig": {}}
+    net = p["network"] if p["network"] not in ("", "default") else "default"
+    return {"EndpointsConfig": {net: {
+        "IPAMConfig": {"IPv4Address": ip} if ip else None, "Links": None,
+        "Aliases": aliases or None}}}
+
+
 def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> CreateRequest:
     """Turn click's parsed flags (``p``) into the Engine API create request."""
     restart = p["restart"] if isinstance(p["restart"], dict) else opts.parse_restart(p["restart"])
@@ -220,13 +266,16 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
     if p["stop_timeout"] is not None:
         config["StopTimeout"] = p["stop_timeout"]
     network = p["network"]
+    exposed, bindings = _ports(p)
+    if exposed:
+        config["ExposedPorts"] = exposed
     host_config: dict[str, Any] = {
         "Binds": list(p["volume"]) or None,
         "ContainerIDFile": p["cidfile"],
         "LogConfig": {"Type": p["log_driver"],
                       "Config": opts.parse_log_opts(p["log_driver"], p["log_opt"])},
         "NetworkMode": network,
-        "PortBindings": {},
+        "PortBindings": bindings,
         "RestartPolicy": restart if restart["Name"] else {"Name": "no", "MaximumRetryCount": 0},
         "AutoRemove": p["rm"],
         "VolumeDriver": "",
@@ -235,9 +284,9 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
         "CapAdd": [_normalize_cap(c) for c in p["cap_add"]] or None,
         "CapDrop": [_normalize_cap(c) for c in p["cap_drop"]] or None,
         "CgroupnsMode": "",
-        "Dns": [],
-        "DnsOptions": [],
-        "DnsSearch": [],
+        "Dns": list(p.get("dns") or ()),
+        "DnsOptions": list(p.get("dns_option") or ()),
+        "DnsSearch": list(p.get("dns_search") or ()),
         "ExtraHosts": list(p["add_host"]) or None,
         "GroupAdd": list(p["group_add"]) or None,
         "IpcMode": "",
@@ -246,7 +295,7 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
         "OomScoreAdj": p["oom_score_adj"],
         "PidMode": "",
         "Privileged": p["privileged"],
-        "PublishAllPorts": False,
+        "PublishAllPorts": bool(p.get("publish_all")),
         "ReadonlyRootfs": p["read_only"],
         "SecurityOpt": list(p["security_opt"]) or None,
         "UTSMode": "",
@@ -287,13 +336,16 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
     }
     if p["init"]:
         host_config["Init"] = True
+    for flag, key in (("egress_rate", "EgressRate"), ("ingress_rate", "IngressRate")):
+        if p.get(flag):
+            host_config[key] = p[flag]
     if p["runtime"]:
         host_config["Runtime"] = p["runtime"]
     return CreateRequest(
         name=p["name"],
         config=config,
         host_config=host_config,
-        networking_config={"EndpointsConfig": {}},
+        networking_config=_endpoints_config(p),
         detach=detach,
         cidfile=os.fspath(p["cidfile"]),
         pull=p.get("pull") or "missing",

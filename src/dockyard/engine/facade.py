@@ -8,7 +8,7 @@ state files are guarded by the store's locks (see :mod:`dockyard.engine.store`).
 from __future__ import annotations
 
 import builtins
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from dockyard.engine import views
 from dockyard.engine.config import HostFacts
@@ -16,6 +16,9 @@ from dockyard.engine.lifecycle import Lifecycle
 from dockyard.engine.model import ContainerJSON, CreateResult
 from dockyard.engine.rootfs import ImageSource, StoreImages
 from dockyard.settings import Roots
+
+if TYPE_CHECKING:
+    from dockyard.engine.network_verbs import NetworkVerbs
 
 __all__ = ["DEFAULT_CGROUP_PARENT", "Engine"]
 
@@ -32,12 +35,19 @@ class Engine:
         self.images = images or StoreImages(roots)
         self.lc = Lifecycle(roots, self.images, cgroup_parent, facts or HostFacts.probe())
 
+    @property
+    def networks(self) -> NetworkVerbs:
+        """``network create|ls|inspect|rm|connect|disconnect|prune``."""
+        from dockyard.engine.network_verbs import NetworkVerbs
+
+        return NetworkVerbs(self.lc)
+
     # state-changing verbs
     def create(self, name: str | None, config: dict[str, Any],
                host_config: dict[str, Any] | None = None,
                networking_config: dict[str, Any] | None = None) -> CreateResult:
         """Store a new container; ``{"Id": ..., "Warnings": [...]}``."""
-        return self.lc.create(name, config, host_config)
+        return self.lc.create(name, config, host_config, networking_config)
 
     def start(self, ref: str) -> int:
         """Start it under its monitor; returns the init's host pid."""

@@ -24,6 +24,7 @@ from typing import Any
 from dockyard.engine import config as cfgmod
 from dockyard.engine import model, spec
 from dockyard.engine.names import random_name
+from dockyard.engine.networking import Networking, op_lock_free
 from dockyard.engine.rootfs import ImageSource, is_mounted
 from dockyard.engine.runtimes import Runtime, default_runtime, open_runtime
 from dockyard.engine.store import ContainerStore, _flock, now_rfc3339, update_state_file
@@ -68,6 +69,7 @@ class Lifecycle:
         self.cgroup_parent = cgroup_parent
         self.facts = facts
         self.store = ContainerStore(roots.containers)
+        self.networking = Networking(roots)
 
     # -- lookups --------------------------------------------------------------------
     def resolve(self, ref: str) -> str:
@@ -117,7 +119,8 @@ class Lifecycle:
 
     # -- create ---------------------------------------------------------------------
     def create(self, name: str | None, config: dict[str, Any],
-               host_config: dict[str, Any] | None) -> model.CreateResult:
+               host_config: dict[str, Any] | None,
+               networking_config: dict[str, Any] | None = None) -> model.CreateResult:
         from dockyard.engine.logs import parse_log_config
 
         cid = _new_id()
@@ -133,6 +136,7 @@ class Lifecycle:
             mode = str(hc.get(key) or "")
             if mode.startswith("container:"):
                 self.resolve(mode[len("container:"):])  # "No such container: x"
+        networks = self.networking.plan(hc, networking_config)
         spec.capabilities_for(hc)
         spec.device_rules(hc)
         spec.resources(hc)
@@ -145,14 +149,11 @@ class Lifecycle:
         if not merged.get("Hostname"):
             merged["Hostname"] = cid[:12]
         path, args = cfgmod.entrypoint_and_args(merged)
-        if (hc.get("NetworkMode") or "default") in ("default", "bridge"):
-            warnings.append("bridge networking is not available yet: the container gets "
-                            "its own network namespace with only a loopback interface")
         record = {
             "Id": cid, "Created": now_rfc3339(), "Path": path, "Args": args,
             "Image": image.id, "Name": "/" + cname, "RestartCount": 0,
             "Driver": "overlay2", "Platform": "linux", "ExecIDs": None,
-            "Config": merged, "HostConfig": hc,
+            "Config": merged, "HostConfig": hc, "Networks": networks,
         }
         self.store.add(cid, cname, record, dict(model.new_state()), conflict=_name_conflict)
         try:
@@ -179,6 +180,7 @@ class Lifecycle:
                 return self._start(cid, record)
             except DockyardError as err:
                 self._unmount(cid)
+                self._release_network(cid)
                 message = str(err)
                 code = 127 if isinstance(err, CommandNotFound) else \
                     126 if isinstance(err, ExecFailed) else 128
@@ -303,7 +305,7 @@ class Lifecycle:
         """Change resource limits (docker's ``update``); applied live when running."""
         allowed = {"CpuShares", "Memory", "NanoCpus", "CpuPeriod", "CpuQuota", "CpusetCpus",
                    "CpusetMems", "MemoryReservation", "MemorySwap", "PidsLimit",
-                   "BlkioWeight", "RestartPolicy", "KernelMemory"}
+                   "BlkioWeight", "RestartPolicy", "KernelMemory", "EgressRate", "IngressRate"}
         unknown = sorted(set(resources) - allowed)
         if unknown:
             raise InvalidArgument(f"update: cannot change {unknown[0]}")
@@ -317,6 +319,11 @@ class Lifecycle:
                 res = spec.resources(hc)
                 bundle = json.loads((self.run_dir(cid) / "config.json").read_text())
                 self.runtime(record).update(cid, res, bundle["linux"].get("cgroupsPath", ""))
+                if {"EgressRate", "IngressRate"} & set(resources):
+                    from dockyard.engine.launch import apply_rates
+
+                    path = self.networking.netns_path(cid)
+                    apply_rates(hc, str(path) if path.exists() else None, clear=True)
             record["HostConfig"] = hc
             self.store.save(cid, record)
         return warnings
@@ -350,6 +357,7 @@ class Lifecycle:
             with contextlib.suppress(DockyardError):
                 self.runtime(record).delete(cid)
         self._unmount(cid)
+        self._release_network(cid)
         self.images.remove(cid)
         shutil.rmtree(self.run_dir(cid), ignore_errors=True)
         self.store.remove(cid)
@@ -387,6 +395,7 @@ class Lifecycle:
         if self.monitor_alive(cid):  # still draining output and deleting
             return
         self._unmount(cid)
+        self._release_network(cid)
         with contextlib.suppress(FileNotFoundError):
             (self.run_dir(cid) / "paused").unlink()
         try:
@@ -400,6 +409,24 @@ class Lifecycle:
         target = self.rootfs(cid)
         if is_mounted(target):
             self.images.unmount(target)
+
+    def _release_network(self, cid: str) -> None:
+        """Endpoints, addresses and the namespace go when the container stops."""
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            if not self.store.load(cid).get("Networks") and \
+                    not self.networking.netns_path(cid).exists():
+                return  # none, host, container: nothing was attached
+        with contextlib.suppress(DockyardError, OSError):
+            self.networking.teardown(cid)
+
+    def network_stale(self, cid: str) -> bool:
+        """For the network sweep: the container is gone, or has no monitor and nobody
+        is starting it (so its endpoints are what a crash left). A live monitor may be
+        restarting its container or draining its output: not stale."""
+        cdir = self.store.dir(cid)
+        if not (cdir / "container.json").exists():
+            return True
+        return op_lock_free(cdir) and not self.monitor_alive(cid)
 
     def prune(self) -> dict[str, Any]:
         deleted = []

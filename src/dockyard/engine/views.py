@@ -73,7 +73,8 @@ def inspect(lc: Lifecycle, ref: str) -> model.ContainerJSON:
         "GraphDriver": {"Data": graph, "Name": "overlay2"},
         "Mounts": [],
         "Config": record["Config"],
-        "NetworkSettings": model.network_settings(hc.get("NetworkMode") or "default"),
+        "NetworkSettings": lc.networking.settings(cid, record,  # type: ignore[typeddict-item]
+                                                  bool(state.get("Running"))),
     }
 
 
@@ -149,7 +150,9 @@ def _summary(record: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         "Created": int(_epoch(record["Created"])), "Ports": [],
         "Labels": cfg.get("Labels") or {}, "State": state.get("Status", "created"),
         "Status": status_text(state), "HostConfig": {"NetworkMode": mode},
-        "NetworkSettings": {"Networks": model.network_settings(mode)["Networks"]},
+        "NetworkSettings": {"Networks": {
+            name: model.network_settings(name)["Networks"][name]
+            for name in (record.get("Networks") or model.network_settings(mode)["Networks"])}},
         "Mounts": [], "_created": record["Created"], "_exit": state.get("ExitCode", 0),
     }
 

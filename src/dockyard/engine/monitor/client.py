@@ -59,6 +59,7 @@ class MonitorConfig(TypedDict):
     log: LogConfig
     autostart: bool  # start right after create (False: wait for start_container)
     cgroups_path: NotRequired[str]  # the spec's linux.cgroupsPath, for the OOM count
+    dns: NotRequired[dict[str, object]]  # user networks: dockyard.network.dns.monitor_config
 
 
 def monitor_python() -> str:
