@@ -71,10 +71,16 @@ def inspect(lc: Lifecycle, ref: str) -> model.ContainerJSON:
         "ExecIDs": record.get("ExecIDs"),
         "HostConfig": hc,
         "GraphDriver": {"Data": graph, "Name": "overlay2"},
-        "Mounts": [],
+        "Mounts": _mounts(record),
         "Config": record["Config"],
         "NetworkSettings": model.network_settings(hc.get("NetworkMode") or "default"),
     }
+
+
+def _mounts(record: dict[str, Any]) -> list[dict[str, Any]]:
+    from dockyard.engine.mounts import inspect_mounts
+
+    return inspect_mounts(record) if record.get("MountPoints") else []
 
 
 def _filters(filters: dict[str, list[str]] | None) -> dict[str, list[str]]:
@@ -150,7 +156,7 @@ def _summary(record: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         "Labels": cfg.get("Labels") or {}, "State": state.get("Status", "created"),
         "Status": status_text(state), "HostConfig": {"NetworkMode": mode},
         "NetworkSettings": {"Networks": model.network_settings(mode)["Networks"]},
-        "Mounts": [], "_created": record["Created"], "_exit": state.get("ExitCode", 0),
+        "Mounts": _mounts(record), "_created": record["Created"], "_exit": state.get("ExitCode", 0),
     }
 
 

@@ -14,7 +14,8 @@ __all__ = [
     "CLONE_NEWUSER", "CLONE_NEWUTS", "MNT_DETACH", "MS_BIND", "MS_NODEV", "MS_NOEXEC",
     "MS_NOSUID", "MS_PRIVATE", "MS_RDONLY", "MS_REC", "MS_REMOUNT", "MS_SHARED",
     "MS_SLAVE", "MS_UNBINDABLE", "PROC_SUPER_MAGIC", "RESOLVE_IN_ROOT",
-    "RESOLVE_NO_MAGICLINKS", "fs_type", "mount", "openat2", "pivot_root", "prctl",
+    "RESOLVE_NO_MAGICLINKS", "fs_type", "mount", "mount_setattr_rdonly", "openat2",
+    "pivot_root", "prctl",
     "setdomainname", "sethostname", "setns", "umount2", "unshare",
 ]
 
@@ -43,8 +44,8 @@ RESOLVE_NO_MAGICLINKS = 0x02
 RESOLVE_IN_ROOT = 0x10
 
 _NR = {
-    "x86_64": {"pivot_root": 155, "openat2": 437},
-    "aarch64": {"pivot_root": 41, "openat2": 437},
+    "x86_64": {"pivot_root": 155, "openat2": 437, "mount_setattr": 442},
+    "aarch64": {"pivot_root": 41, "openat2": 437, "mount_setattr": 442},
 }[os.uname().machine]
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -121,3 +122,17 @@ def fs_type(fd: int) -> int:
     buf = ctypes.create_string_buffer(256)  # struct statfs is 120 bytes on 64-bit
     _check(_libc.fstatfs(fd, buf), f"fd {fd}")
     return int.from_bytes(buf.raw[:8], "little", signed=True)
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+
+def mount_setattr_rdonly(fd: int) -> None:
+    """mount_setattr(2) ``MOUNT_ATTR_RDONLY`` on the mount ``fd`` names and every mount
+    below it (``AT_RECURSIVE``): a recursive read-only bind mount."""
+    attr = _MountAttr(1, 0, 0, 0)  # MOUNT_ATTR_RDONLY
+    flags = 0x1000 | 0x8000  # AT_EMPTY_PATH | AT_RECURSIVE
+    _check(_libc.syscall(_NR["mount_setattr"], fd, b"", flags, ctypes.byref(attr),
+                         ctypes.sizeof(attr)), f"fd {fd}")
