@@ -22,6 +22,8 @@ COMMAND_MODULES = [
     "dockyard.cli.system",
     "dockyard.cli.build",
     "dockyard.cli.registry",
+    "dockyard.cli.volumes",
+    "dockyard.cli.cp",
 ]
 
 
@@ -36,6 +38,8 @@ COMMAND_HOMES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(["run", "create", "start", "attach"], ("dockyard.cli.run",)),
     **dict.fromkeys(["exec", "commit"], ("dockyard.cli.execs",)),
     "build": ("dockyard.cli.build",),
+    "volume": ("dockyard.cli.volumes",),
+    "cp": ("dockyard.cli.cp",),
     **dict.fromkeys(["pull", "push", "login", "logout", "registry"],
                     ("dockyard.cli.registry",)),
 }

@@ -83,9 +83,12 @@ class VolumeStore:
     def inspect(self, name: str) -> dict[str, Any]:
         """docker's ``volume inspect`` document."""
         meta = self.meta(name)
+        labels, options = meta.get("Labels"), meta.get("Options")
         return {"CreatedAt": meta["CreatedAt"], "Driver": meta.get("Driver", "local"),
-                "Labels": meta.get("Labels"), "Mountpoint": str(self.mountpoint(name)),
-                "Name": name, "Options": meta.get("Options"), "Scope": "local"}
+                "Labels": None if labels is None else dict(sorted(labels.items())),
+                "Mountpoint": str(self.mountpoint(name)), "Name": name,
+                "Options": None if options is None else dict(sorted(options.items())),
+                "Scope": "local"}
 
     def names(self) -> list[str]:
         if not self.base.is_dir():
@@ -107,16 +110,16 @@ class VolumeStore:
             return False
 
     def size(self, name: str) -> int:
-        """Bytes the volume's files take (each inode counted once)."""
+        """Bytes in the volume's files (each inode once), as docker's ``directory.Size``."""
         seen: set[tuple[int, int]] = set()
         total = 0
-        for dirpath, dirnames, filenames in os.walk(self.mountpoint(name)):
-            for entry in dirnames + filenames:
+        for dirpath, _, filenames in os.walk(self.mountpoint(name)):
+            for entry in filenames:
                 with contextlib.suppress(OSError):
                     st = os.lstat(os.path.join(dirpath, entry))
                     if (st.st_dev, st.st_ino) not in seen:
                         seen.add((st.st_dev, st.st_ino))
-                        total += st.st_blocks * 512
+                        total += st.st_size
         return total
 
     # -- create and remove ------------------------------------------------------------
