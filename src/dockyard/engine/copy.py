@@ -84,7 +84,8 @@ def copy_out(lc: Lifecycle, ref: str, path: str, out: IO[bytes], follow: bool = 
         parent, name = _open(root_fd, path, follow)
         try:
             info = _stat(parent, name)
-            base = "." if name == "." else name
+            # named as asked for, also when -L followed a link to another name
+            base = posixpath.basename(posixpath.normpath("/" + path)) or "."
             write_tar(parent, name, base, out, contents_only and info["isDir"])
             out.flush()
             return info

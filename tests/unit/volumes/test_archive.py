@@ -105,8 +105,8 @@ def test_clean_names(name: str) -> None:
 def _make_tree(root: Path) -> None:
     (root / "d" / "e").mkdir(parents=True)
     (root / "d" / "f").write_bytes(b"data")
-    os.chmod(root / "d" / "f", 0o4751)
     os.chown(root / "d" / "f", 1234, 5678)
+    os.chmod(root / "d" / "f", 0o4751)  # after chown, which clears set-id bits
     os.link(root / "d" / "f", root / "hard")
     (root / "rel").symlink_to("d/f")
     (root / "abs").symlink_to("/etc/passwd")
