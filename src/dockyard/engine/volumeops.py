@@ -28,7 +28,7 @@ def _store(lc: Lifecycle) -> VolumeStore:
 def volume_create(lc: Lifecycle, name: str | None, driver: str = "local",
                   options: dict[str, str] | None = None,
                   labels: dict[str, str] | None = None) -> dict[str, Any]:
-    return _store(lc).create(name, driver, options, labels)
+    return _store(lc).create(name, driver, dict(options or {}), dict(labels or {}))
 
 
 def _users_by_volume(lc: Lifecycle) -> dict[str, list[str]]:

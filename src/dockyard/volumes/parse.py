@@ -278,7 +278,11 @@ def _mount_flag(text: str) -> dict[str, Any]:
     m: dict[str, Any] = {"Type": "volume"}
 
     def sub(key: str) -> dict[str, Any]:
-        return m.setdefault(key, {})  # type: ignore[no-any-return]
+        # the CLI gives VolumeOptions an empty DriverConfig as soon as it has one
+        out: dict[str, Any] = m.setdefault(key, {})
+        if key == "VolumeOptions":
+            out.setdefault("DriverConfig", {})
+        return out
 
     for f in fields:
         key, sep, value = f.partition("=")

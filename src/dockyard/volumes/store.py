@@ -153,9 +153,11 @@ class VolumeStore:
         tmp.mkdir()
         try:
             (tmp / "_data").mkdir(mode=0o755)
+            # None (null in inspect) where nobody gave any, as for docker's volumes
+            # made by containers; ``volume create`` always gives maps
             meta = {"CreatedAt": _now(), "Driver": driver,
-                    "Labels": None if anonymous else dict(labels or {}),
-                    "Options": None if anonymous else dict(options or {}),
+                    "Labels": None if labels is None else dict(labels),
+                    "Options": None if options is None else dict(options),
                     "Anonymous": anonymous}
             (tmp / _META).write_text(json.dumps(meta))
             os.rename(tmp, self.base / name)

@@ -104,6 +104,8 @@ def test_mount_flag_keys_and_aliases() -> None:
     m = parse_mount_flag('type=tmpfs,destination=/t,tmpfs-size=1m,tmpfs-mode=1700')
     assert m["TmpfsOptions"] == {"SizeBytes": 1 << 20, "Mode": 0o1700}
     assert parse_mount_flag('"type=bind","source=/a,b",target=/c')["Source"] == "/a,b"
+    assert parse_mount_flag("src=v,target=/b,volume-nocopy")["VolumeOptions"] == {
+        "NoCopy": True, "DriverConfig": {}}
     assert parse_mount_flag("type=bind,src=/a,target=/b,bind-nonrecursive")[
         "BindOptions"] == {"NonRecursive": True}
 

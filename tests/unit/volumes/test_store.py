@@ -18,13 +18,14 @@ def store(tmp_path: Path) -> VolumeStore:
 
 
 def test_inspect_shape(store: VolumeStore) -> None:
-    doc = store.create("v1", labels={"b": "2", "a": "1"})
+    doc = store.create("v1", labels={"b": "2", "a": "1"}, options={})
     assert list(doc) == ["CreatedAt", "Driver", "Labels", "Mountpoint", "Name", "Options",
                          "Scope"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", doc["CreatedAt"])
     assert doc["Labels"] == {"a": "1", "b": "2"} and list(doc["Labels"]) == ["a", "b"]
     assert doc["Options"] == {} and doc["Driver"] == "local" and doc["Scope"] == "local"
     assert Path(doc["Mountpoint"]).is_dir()
+    assert store.create("byrun")["Labels"] is None  # made for a container: null
     anon = store.create(anonymous=True)
     assert re.fullmatch(r"[0-9a-f]{64}", anon["Name"])
     assert anon["Labels"] is None and anon["Options"] is None
