@@ -181,3 +181,13 @@ def test_system_df_lists_volumes(dockyard: Dockyard) -> None:
     assert re.search(r"^sized\s+0\s+5kB$", out, re.M), out
     summary = dockyard.ok("system", "df")
     assert re.search(r"^Local Volumes\s+1\s+0\s+5kB\s+5kB \(100%\)$", summary, re.M), summary
+
+
+def test_system_check_clears_what_a_killed_volume_create_left(dockyard: Dockyard) -> None:
+    dockyard.ok("volume", "create", "whole")
+    leftover = dockyard.root / "volumes" / ".tmp-0123456789abcdef"
+    (leftover / "_data").mkdir(parents=True)
+    out = dockyard.ok("system", "check")
+    assert "volume leftover: .tmp-0123456789abcdef" in out
+    assert not leftover.exists()
+    assert _volumes(dockyard) == ["whole"]
