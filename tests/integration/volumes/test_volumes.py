@@ -191,3 +191,25 @@ def test_system_check_clears_what_a_killed_volume_create_left(dockyard: Dockyard
     assert "volume leftover: .tmp-0123456789abcdef" in out
     assert not leftover.exists()
     assert _volumes(dockyard) == ["whole"]
+
+
+@pytest.mark.parametrize(("mode", "seen"), [("rslave", True), ("", False)],
+                         ids=["rslave", "rprivate-default"])
+def test_bind_propagation_when_asked(dockyard: Dockyard, tmp_path: Path, mode: str,
+                                     seen: bool) -> None:
+    shared = tmp_path / "shared"
+    (shared / "later").mkdir(parents=True)
+    subprocess.run(["mount", "--bind", str(shared), str(shared)], check=True)
+    try:
+        subprocess.run(["mount", "--make-shared", str(shared)], check=True)
+        spec = f"{shared}:/h" + (f":{mode}" if mode else "")
+        dockyard.ok("run", "-d", "--name", "prop", *NET, "-v", spec, "busybox", "sleep", "60")
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
+                        str(shared / "later")], check=True)
+        mounts = dockyard.ok("exec", "prop", "cat", "/proc/mounts")
+        assert (" /h/later tmpfs " in mounts) == seen, mounts
+        [mount] = _mounts(dockyard, "prop")
+        assert mount["Propagation"] == (mode or "rprivate")
+        dockyard.ok("rm", "-f", "prop")
+    finally:
+        subprocess.run(["umount", "-R", "-l", str(shared)], check=False)
