@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
 
 import click
 
@@ -90,16 +91,30 @@ def _copy_to(src: str, ref: str, dest: str, follow: bool, archive: bool) -> None
     if not os.path.lexists(path):
         raise NotFound(f"lstat {path}: no such file or directory")
     parent = os.open(os.path.dirname(path) or "/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    base = os.path.basename(path) or "."
+    is_dir = os.path.isdir(path) and not os.path.islink(path)
+    # The archive streams through a pipe: a thread writes what the engine extracts.
+    r, w = os.pipe()
+    failed: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            with os.fdopen(w, "wb") as out:
+                write_tar(parent, base, base, out)
+        except BaseException as err:
+            failed.append(err)
+
+    writer = threading.Thread(target=produce, daemon=True)
+    writer.start()
     try:
-        base = os.path.basename(path) or "."
-        with tempfile.TemporaryFile() as tmp:
-            write_tar(parent, base, base, tmp)
-            tmp.seek(0)
-            is_dir = os.path.isdir(path) and not os.path.islink(path)
-            eng.copy_in(ref, dest, tmp, src_base=base, src_is_dir=is_dir,
+        with os.fdopen(r, "rb") as stream:
+            eng.copy_in(ref, dest, stream, src_base=base, src_is_dir=is_dir,
                         contents_only=contents, owners=archive)
     finally:
+        writer.join()
         os.close(parent)
+    if failed and not isinstance(failed[0], BrokenPipeError):
+        raise failed[0]
 
 
 def register(group: click.Group) -> None:

@@ -73,7 +73,7 @@ def path_stat(lc: Lifecycle, ref: str, path: str) -> dict[str, Any]:
         finally:
             os.close(parent)
 
-    return dict(_guard(lc, ref, path, work))
+    return dict(_guard(lc, ref, path, work, ()))
 
 
 def copy_out(lc: Lifecycle, ref: str, path: str, out: IO[bytes], follow: bool = False,
@@ -92,7 +92,7 @@ def copy_out(lc: Lifecycle, ref: str, path: str, out: IO[bytes], follow: bool = 
         finally:
             os.close(parent)
 
-    return dict(_guard(lc, ref, path, work))
+    return dict(_guard(lc, ref, path, work, (out,)))
 
 
 def copy_in(lc: Lifecycle, ref: str, dest: str, stream: IO[bytes], src_base: str = "",
@@ -131,10 +131,11 @@ def copy_in(lc: Lifecycle, ref: str, dest: str, stream: IO[bytes], src_base: str
         finally:
             os.close(target)
 
-    _guard(lc, ref, dest, work)
+    _guard(lc, ref, dest, work, (stream,))
 
 
-def _guard(lc: Lifecycle, ref: str, path: str, work: Callable[[int], Any]) -> Any:
+def _guard(lc: Lifecycle, ref: str, path: str, work: Callable[[int], Any],
+           files: tuple[IO[bytes], ...]) -> Any:
     def guarded(root_fd: int) -> Any:
         try:
             return work(root_fd)
@@ -146,10 +147,16 @@ def _guard(lc: Lifecycle, ref: str, path: str, work: Callable[[int], Any]) -> An
             raise SystemFailure(f"copying {ref}:{path}: {(err.strerror or str(err)).lower()}"
                                 ) from None
 
-    return _with_root(lc, lc.resolve(ref), guarded)
+    keep = set()
+    for f in files:
+        try:
+            keep.add(f.fileno())
+        except (AttributeError, OSError, ValueError):
+            pass  # an in-memory file: nothing to keep open
+    return _with_root(lc, lc.resolve(ref), guarded, keep)
 
 
-def _with_root(lc: Lifecycle, cid: str, fn: Callable[[int], Any]) -> Any:
+def _with_root(lc: Lifecycle, cid: str, fn: Callable[[int], Any], keep: set[int]) -> Any:
     state = lc.state(cid)
     if state.get("Running") and state.get("Pid"):
         fd = os.open(f"/proc/{state['Pid']}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -157,18 +164,22 @@ def _with_root(lc: Lifecycle, cid: str, fn: Callable[[int], Any]) -> Any:
             return fn(fd)
         finally:
             os.close(fd)
-    return _in_private_namespace(lc, cid, fn)
+    return _in_private_namespace(lc, cid, fn, keep)
 
 
-def _in_private_namespace(lc: Lifecycle, cid: str, fn: Callable[[int], Any]) -> Any:
+def _in_private_namespace(lc: Lifecycle, cid: str, fn: Callable[[int], Any],
+                          keep: set[int]) -> Any:
     """Run ``fn(root_fd)`` in a child whose private mount namespace holds the stopped
-    container's root with its volumes and binds; its result or error comes back."""
+    container's root with its volumes and binds; its result or error comes back.
+
+    The child keeps only stdio, its reply pipe and the files in ``keep``: an inherited
+    write end of a pipe it reads (the caller's) would never let it see the end."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
         code = 0
         try:
-            os.close(r)
+            _close_others({0, 1, 2, w, *keep})
             result = {"ok": fn(_assemble(lc, cid))}
         except BaseException as err:
             kind = type(err).__name__ if isinstance(err, DockyardError) else "SystemFailure"
@@ -196,9 +207,19 @@ def _in_private_namespace(lc: Lifecycle, cid: str, fn: Callable[[int], Any]) -> 
     raise cls(reply.get("message") or "copy failed in its helper process")
 
 
+def _close_others(keep: set[int]) -> None:
+    low = 0
+    for fd in sorted(keep):
+        if fd > low:  # closerange(n, n) would close everything from n on (close_range)
+            os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 65536)
+
+
 def _assemble(lc: Lifecycle, cid: str) -> int:
     """In the child: a private mount namespace with the container's root and mounts."""
     from dockyard.engine.mounts import mount_points
+    from dockyard.engine.rootfs import StoreImages
     from dockyard.runtime import syscalls as sc
     from dockyard.runtime.paths import fd_path, mkdir_in_root
     from dockyard.volumes import VolumeStore
@@ -207,8 +228,9 @@ def _assemble(lc: Lifecycle, cid: str) -> int:
     sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
     record = lc.store.load(cid)
     rootfs = lc.rootfs(cid)
-    lc.images.prepare(cid, lc.images.resolve(record["Image"]))
-    lc.images.mount(cid, rootfs)
+    # a connection to the image store must not cross a fork: open our own
+    images = StoreImages(lc.roots) if isinstance(lc.images, StoreImages) else lc.images
+    images.mount(cid, rootfs)
     root_fd = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     store = VolumeStore(lc.roots)
     points = sorted(mount_points(record),

@@ -19,7 +19,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockyard.errors import Conflict, DockyardError, Forbidden, InvalidArgument, NotFound
+from dockyard.errors import DockyardError, Forbidden, InvalidArgument, NotFound
 from dockyard.volumes import MountPoint, VolumeStore
 from dockyard.volumes.parse import (
     parse_bind,
@@ -34,8 +34,10 @@ if TYPE_CHECKING:
 __all__ = ["inspect_mounts", "mount_points", "oci_mounts", "register", "release",
            "remove_anonymous", "volume_users"]
 
-# Destinations no mount may cover: the kernel filesystems the runtime sets up.
-_SHADOWED = ("/proc", "/sys")
+# Destinations no mount may cover (runc's rule for /proc), and those an image's VOLUME
+# may not cover either (CVE-2019-16884): users do bind /dev and /sys/fs/cgroup on purpose.
+_SHADOWED = ("/proc",)
+_SHADOWED_BY_IMAGE = ("/proc", "/sys", "/dev")
 
 
 def mount_points(record: dict[str, Any]) -> list[MountPoint]:
@@ -47,12 +49,18 @@ def inspect_mounts(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [mp.inspect() for mp in mount_points(record)]
 
 
-def _check_destination(dest: str) -> None:
-    for bad in _SHADOWED:
-        if dest == bad or dest.startswith(bad + "/"):
-            raise Forbidden(f"invalid mount destination {dest}: it would cover {bad}")
-    if dest == "/dev":
-        raise Forbidden("invalid mount destination /dev: it would cover /dev")
+def _covered(dest: str, from_config: bool) -> str:
+    """The kernel filesystem ``dest`` would cover, or ""."""
+    for bad in _SHADOWED_BY_IMAGE if from_config else _SHADOWED:
+        if dest == bad or (bad != "/dev" and dest.startswith(bad + "/")):
+            return bad
+    return ""
+
+
+def _check_destination(dest: str, from_config: bool = False) -> None:
+    bad = _covered(dest, from_config)
+    if bad:
+        raise Forbidden(f"invalid mount destination {dest}: it would cover {bad}")
 
 
 def volume_users(lc: Lifecycle, name: str, skip: str = "") -> list[str]:
@@ -103,11 +111,11 @@ def register(lc: Lifecycle, cid: str, config: dict[str, Any],
             raise InvalidArgument(f"invalid mount path: '{raw}' mount path must be absolute")
         if dest not in points:
             points[dest] = MountPoint(type="volume", destination=dest, copy_data=True,
-                                      driver=str(hc.get("VolumeDriver") or ""))
-            points[dest].volume_options = {"anonymous_from_config": True}
+                                      driver=str(hc.get("VolumeDriver") or ""),
+                                      from_config=True)
     out = []
     for mp in points.values():
-        _check_destination(mp.destination)
+        _check_destination(mp.destination, mp.from_config)
         if mp.type == "volume" and not mp.source:
             _create_volume(store, mp)
         out.append(mp)
@@ -116,7 +124,7 @@ def register(lc: Lifecycle, cid: str, config: dict[str, Any],
 
 def _create_volume(store: VolumeStore, mp: MountPoint) -> None:
     opts = mp.volume_options
-    from_config = bool(opts.pop("anonymous_from_config", False))
+    from_config = mp.from_config
     driver_cfg = opts.get("DriverConfig") or {}
     info = store.create_locked(mp.name or None, mp.driver or "local",
                                driver_cfg.get("Options"), opts.get("Labels"),
@@ -152,7 +160,7 @@ def release(lc: Lifecycle, record: dict[str, Any]) -> None:
 
 
 # -- start ------------------------------------------------------------------------------
-def _inside(rootfs: Path, dest: str) -> None:
+def _inside(rootfs: Path, dest: str, from_config: bool = False) -> None:
     """Refuse a destination that goes through a symlink climbing out of the root
     (``../../..``), or that resolves onto /proc, /sys or /dev (CVE-2019-16884,
     CVE-2023-28642). Absolute link targets mean paths in the root, as the runtime
@@ -186,10 +194,9 @@ def _inside(rootfs: Path, dest: str) -> None:
             continue
         done.append(part)
     rel = "/" + "/".join(done)
-    for bad in (*_SHADOWED, "/dev"):
-        if rel == bad or (bad != "/dev" and rel.startswith(bad + "/")):
-            raise Forbidden(f"mount destination {dest} resolves to {rel}: it would cover "
-                            f"{bad}")
+    bad = _covered(rel, from_config)
+    if bad:
+        raise Forbidden(f"mount destination {dest} resolves to {rel}: it would cover {bad}")
 
 
 def _copy_up(store: VolumeStore, mp: MountPoint, rootfs: Path) -> None:
@@ -217,7 +224,7 @@ def oci_mounts(lc: Lifecycle, record: dict[str, Any], rootfs: Path) -> tuple[
     out: list[dict[str, Any]] = []
     root_prop = ""
     for mp in mount_points(record):
-        _inside(rootfs, mp.destination)
+        _inside(rootfs, mp.destination, mp.from_config)
         opts: list[str]
         if mp.type == "tmpfs":
             out.append(_tmpfs(mp.destination, mp.tmpfs))
@@ -256,10 +263,3 @@ def oci_mounts(lc: Lifecycle, record: dict[str, Any], rootfs: Path) -> tuple[
 def _tmpfs(dest: str, data: str) -> dict[str, Any]:
     opts = ["noexec", "nosuid", "nodev", "rprivate", *[w for w in data.split(",") if w]]
     return {"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": opts}
-
-
-def check_removable(lc: Lifecycle, name: str) -> None:
-    """Conflict when containers use the volume (docker's message)."""
-    users = volume_users(lc, name)
-    if users:
-        raise Conflict(f"remove {name}: volume is in use - [{' '.join(users)}]")

@@ -60,6 +60,7 @@ class MountPoint:
     nonrecursive: bool = False
     tmpfs: str = ""               # tmpfs mount data (size=…,mode=…)
     create_host_dir: bool = False  # -v binds: a missing host dir is made at start
+    from_config: bool = False     # an anonymous volume for Config.Volumes (image VOLUME)
     volume_options: dict[str, Any] = field(default_factory=dict)  # Labels, DriverConfig
 
     def to_json(self) -> dict[str, Any]:
