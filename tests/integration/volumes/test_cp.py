@@ -214,15 +214,22 @@ def test_symlink_swapped_during_cp_never_reaches_the_host(dockyard: Dockyard,
     _host_untouched(watch)
 
 
-def test_image_volume_over_proc_is_refused(dockyard: Dockyard, tmp_path: Path) -> None:
+def test_image_volume_over_proc_sys_dev_is_refused(dockyard: Dockyard,
+                                                   tmp_path: Path) -> None:
     ctx = tmp_path / "ctx"
     ctx.mkdir()
-    (ctx / "Dockerfile").write_text("FROM busybox\nVOLUME /proc\n")
-    dockyard.ok("build", "-q", "-t", "procvol", str(ctx))
-    r = dockyard("create", *NET, "procvol", "true")
-    assert r.code == 125
-    assert "invalid mount destination /proc" in r.err
-    assert dockyard.containers() == [] and dockyard.ok("volume", "ls", "-q") == ""
+    for dest in ("/proc", "/sys/kernel", "/dev"):
+        (ctx / "Dockerfile").write_text(f"FROM busybox\nVOLUME {dest}\n")
+        dockyard.ok("build", "-q", "-t", "procvol", str(ctx))
+        r = dockyard("create", *NET, "procvol", "true")
+        assert r.code == 125
+        assert f"invalid mount destination {dest}" in r.err
+        assert dockyard.containers() == [] and dockyard.ok("volume", "ls", "-q") == ""
+    # users may bind /dev (docker allows it), never cover /proc
+    assert dockyard.ok("run", "--rm", *NET, "-v", "/dev:/dev", "busybox", "ls",
+                       "/dev/null") == "/dev/null\n"
+    r = dockyard("create", *NET, "-v", "/tmp:/proc/x", "busybox", "true")
+    assert r.code == 125 and "invalid mount destination /proc/x" in r.err
 
 
 def test_mount_destination_through_an_escaping_symlink_is_refused(dockyard: Dockyard,
