@@ -213,3 +213,24 @@ def test_bind_propagation_when_asked(dockyard: Dockyard, tmp_path: Path, mode: s
         dockyard.ok("rm", "-f", "prop")
     finally:
         subprocess.run(["umount", "-R", "-l", str(shared)], check=False)
+
+
+def test_volumes_from_shares_the_volumes_read_only_when_asked(dockyard: Dockyard) -> None:
+    dockyard.ok("create", "--name", "src", *NET, "-v", "shared:/d", "-v", "/anon",
+                "busybox", "true")
+    _run(dockyard, "--volumes-from", "src", "busybox", "sh", "-c",
+         "echo one > /d/f; echo two > /anon/g")
+    r = dockyard("run", "--rm", *NET, "--volumes-from", "src:ro", "busybox", "sh", "-c",
+                 "cat /d/f /anon/g; echo three > /d/f")
+    assert r.out == "one\ntwo\n"
+    assert r.code == 1 and "Read-only file system" in r.err
+    # the anonymous volume belongs to src: --rm of a borrower leaves it
+    assert len(_volumes(dockyard)) == 2
+    assert dockyard.ok("volume", "ls", "-q", "-f", "dangling=true") == ""
+    assert dockyard.ok("volume", "ls", "-q", "-f", "name=shar") == "shared\n"
+    dockyard.ok("rm", "-v", "src")
+    assert _volumes(dockyard) == ["shared"]
+    assert dockyard.ok("volume", "ls", "-q", "-f", "dangling=true") == "shared\n"
+    dockyard.ok("volume", "create", "--label", "team=a", "lab")
+    assert dockyard.ok("volume", "ls", "-q", "-f", "label=team=a") == "lab\n"
+    assert dockyard.ok("volume", "ls", "-q", "-f", "dangling=false") == ""
