@@ -118,6 +118,29 @@ def write_tar(parent_fd: int, name: str, arcname: str, out: IO[bytes],
 
 
 # -- extracting ----------------------------------------------------------------------------
+class _Parents:
+    """The last parent directory opened, kept while entries go into it (tars list a
+    directory's entries together). A kept descriptor stays the directory that was
+    checked, wherever it is moved meanwhile: never a path looked up again."""
+
+    def __init__(self, root_fd: int) -> None:
+        self.root_fd = root_fd
+        self.rel = ""
+        self.fd = -1
+
+    def get(self, rel: str) -> int:
+        if rel != self.rel or self.fd < 0:
+            self.close()
+            self.fd = _open_dir(self.root_fd, rel, create=True)
+            self.rel = rel
+        return self.fd
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+        self.fd = -1
+
+
 def _open_dir(root_fd: int, rel: str, create: bool) -> int:
     """An O_PATH descriptor of directory ``rel`` beneath ``root_fd``, no symlinks."""
     if rel in ("", "."):
@@ -157,6 +180,7 @@ def extract_tar(stream: IO[bytes], root_fd: int, rename_top: tuple[str, str] | N
     except tarfile.TarError as err:
         raise InvalidArgument(f"reading the archive: {err}") from None
     dirs: list[tuple[str, tarfile.TarInfo]] = []
+    parents = _Parents(root_fd)
 
     def renamed(name: str) -> str:
         name = clean_name(name)
@@ -175,7 +199,7 @@ def extract_tar(stream: IO[bytes], root_fd: int, rename_top: tuple[str, str] | N
                 if member.isdir():
                     dirs.append((name, member))
                 continue
-            _extract_one(tar, member, name, root_fd, owners)
+            _extract_one(tar, member, name, root_fd, parents, owners)
             if member.isdir():
                 dirs.append((name, member))
     except tarfile.TarError as err:
@@ -185,6 +209,8 @@ def extract_tar(stream: IO[bytes], root_fd: int, rename_top: tuple[str, str] | N
             raise Forbidden(f"copying {err.filename or 'an entry'}: the path goes through a "
                             "symlink or leaves the target") from None
         raise
+    finally:
+        parents.close()
     for name, member in reversed(dirs):  # deepest last-created first; mtimes stick
         fd = _open_dir(root_fd, name, create=False)
         try:
@@ -203,48 +229,47 @@ def _set_meta(fd: int, member: tarfile.TarInfo, owners: bool, is_link: bool) -> 
 
 
 def _extract_one(tar: tarfile.TarFile, member: tarfile.TarInfo, name: str, root_fd: int,
-                 owners: bool) -> None:
-    parent = _open_dir(root_fd, posixpath.dirname(name), create=True)
+                 parents: _Parents, owners: bool) -> None:
+    parent = parents.get(posixpath.dirname(name))
     base = posixpath.basename(name)
-    try:
-        if member.isdir():
-            _remove(parent, base, keep_dir=True)
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(base, 0o700, dir_fd=parent)
-            return  # metadata once all entries are in
-        _remove(parent, base, keep_dir=False)
-        if member.isreg():
-            fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-                         | os.O_CLOEXEC, 0o600, dir_fd=parent)
-            try:
-                src = tar.extractfile(member)
-                assert src is not None
-                while chunk := src.read(1 << 20):
-                    os.write(fd, chunk)
-                if owners:
-                    os.fchown(fd, member.uid, member.gid)
-                os.fchmod(fd, member.mode & 0o7777)
-                os.utime(fd, (member.mtime, member.mtime))
-            finally:
-                os.close(fd)
-        elif member.issym():
-            os.symlink(member.linkname, base, dir_fd=parent)
+    if member.isdir():
+        _remove(parent, base, keep_dir=True)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(base, 0o700, dir_fd=parent)
+        return  # metadata once all entries are in
+    _remove(parent, base, keep_dir=False)
+    if member.isreg():
+        fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                     | os.O_CLOEXEC, 0o600, dir_fd=parent)
+        try:
+            src = tar.extractfile(member)
+            assert src is not None
+            while chunk := src.read(1 << 20):
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view):]
             if owners:
-                os.chown(base, member.uid, member.gid, dir_fd=parent, follow_symlinks=False)
-        elif member.islnk():
-            target = clean_name(member.linkname)
-            tparent = _open_dir(root_fd, posixpath.dirname(target), create=False)
-            try:
-                os.link(posixpath.basename(target), base, src_dir_fd=tparent,
-                        dst_dir_fd=parent, follow_symlinks=False)
-            finally:
-                os.close(tparent)
-        elif member.ischr() or member.isblk() or member.isfifo():
-            kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK if member.isblk() \
-                else stat.S_IFIFO
-            os.mknod(base, kind | (member.mode & 0o7777),
-                     os.makedev(member.devmajor, member.devminor), dir_fd=parent)
-            if owners:
-                os.chown(base, member.uid, member.gid, dir_fd=parent, follow_symlinks=False)
-    finally:
-        os.close(parent)
+                os.fchown(fd, member.uid, member.gid)
+            os.fchmod(fd, member.mode & 0o7777)
+            os.utime(fd, (member.mtime, member.mtime))
+        finally:
+            os.close(fd)
+    elif member.issym():
+        os.symlink(member.linkname, base, dir_fd=parent)
+        if owners:
+            os.chown(base, member.uid, member.gid, dir_fd=parent, follow_symlinks=False)
+    elif member.islnk():
+        target = clean_name(member.linkname)
+        tparent = _open_dir(root_fd, posixpath.dirname(target), create=False)
+        try:
+            os.link(posixpath.basename(target), base, src_dir_fd=tparent,
+                    dst_dir_fd=parent, follow_symlinks=False)
+        finally:
+            os.close(tparent)
+    elif member.ischr() or member.isblk() or member.isfifo():
+        kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK if member.isblk() \
+            else stat.S_IFIFO
+        os.mknod(base, kind | (member.mode & 0o7777),
+                 os.makedev(member.devmajor, member.devminor), dir_fd=parent)
+        if owners:
+            os.chown(base, member.uid, member.gid, dir_fd=parent, follow_symlinks=False)
