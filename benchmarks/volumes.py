@@ -95,6 +95,8 @@ def main() -> int:
             _run([*argv, "run", "-d", "--name", "box", "--network", "none", "busybox",
                   "sleep", "3600"], e)
         kinds = {
+            "run (no mounts)": lambda: ["run", "--rm", "--network", "none", "busybox",
+                                        "true"],
             "run -v vol": lambda: ["run", "--rm", "--network", "none", "-v", "vol:/data",
                                    "busybox", "true"],
             "run -v bind": lambda: ["run", "--rm", "--network", "none", "-v",
