@@ -154,16 +154,21 @@ class Lifecycle:
             "Driver": "overlay2", "Platform": "linux", "ExecIDs": None,
             "Config": merged, "HostConfig": hc,
         }
-        with self._volumes_lock():  # no volume rm between registering and storing
-            self._register_mounts(cid, record)
-            self.store.add(cid, cname, record, dict(model.new_state()),
-                           conflict=_name_conflict)
+        try:
+            with self._volumes_lock():  # no volume rm between registering and storing
+                self._register_mounts(cid, record)
+                self.store.add(cid, cname, record, dict(model.new_state()),
+                               conflict=_name_conflict)
+        except BaseException:
+            self._drop_new_volumes(record)
+            raise
         try:
             self.images.prepare(cid, image)
         except BaseException:
             with contextlib.suppress(DockyardError, OSError):
                 self.images.remove(cid)
             self.store.remove(cid)
+            self._drop_new_volumes(record)
             raise
         return model.CreateResult(Id=cid, Warnings=warnings)
 
@@ -180,6 +185,14 @@ class Lifecycle:
                 hc.get("VolumesFrom") or cfg.get("Volumes")):
             return
         record["MountPoints"] = [m.to_json() for m in register(self, cid, cfg, hc)]
+
+    def _drop_new_volumes(self, record: dict[str, Any]) -> None:
+        """A create that failed leaves no anonymous volumes behind."""
+        if record.get("MountPoints"):
+            from dockyard.engine.mounts import remove_anonymous
+
+            with contextlib.suppress(DockyardError, OSError):
+                remove_anonymous(self, record)
 
     # -- start ----------------------------------------------------------------------
     def start(self, ref: str) -> int:

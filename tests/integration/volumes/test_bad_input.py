@@ -66,3 +66,13 @@ def test_removing_a_volume_in_use(dockyard: Dockyard, tmp_path: Path) -> None:
     r = dockyard("volume", "create", "-o", "foo=bar", "v3")
     assert (r.code, r.err) == (1, 'Error: create v3: invalid option: "foo"\n')
     assert _state(dockyard) == before
+
+
+def test_failed_create_leaves_no_anonymous_volume(dockyard: Dockyard,
+                                                  volume_image: str) -> None:
+    dockyard.ok("create", "--name", "taken", "--network", "none", "busybox", "true")
+    before = _state(dockyard)
+    r = dockyard("create", "--name", "taken", "--network", "none", "-v", "/anon2",
+                 volume_image, "true")
+    assert r.code == 125 and 'The container name "/taken" is already in use' in r.err
+    assert _state(dockyard) == before
