@@ -36,7 +36,7 @@ _IN_ROOT = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
 def _open(root_fd: int, path: str, follow: bool) -> tuple[int, str]:
     """(descriptor of the parent directory, final name) of ``path`` inside the root;
     with ``follow`` a final symlink is resolved (inside the root) first."""
-    path = posixpath.normpath("/" + path)
+    path = posixpath.normpath("/" + path.lstrip("/"))  # normpath keeps a leading "//"
     if follow:
         fd = openat2(root_fd, path.lstrip("/") or ".", os.O_PATH, 0, _IN_ROOT)
         try:

@@ -19,13 +19,16 @@ import tarfile
 from typing import IO
 
 from dockyard.errors import Forbidden, InvalidArgument
-from dockyard.runtime.syscalls import RESOLVE_NO_MAGICLINKS, openat2
+from dockyard.runtime.syscalls import RESOLVE_NO_MAGICLINKS, fs_type, openat2
 
 __all__ = ["clean_name", "extract_tar", "write_tar"]
 
 RESOLVE_NO_SYMLINKS = 0x04
 RESOLVE_BENEATH = 0x08
 _BENEATH = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
+# Kernel filesystems a running container has mounted (proc, sysfs, cgroup, cgroup2,
+# devpts, mqueue): archived as empty directories, as ``docker cp`` of ``/`` shows them.
+_PSEUDO_FS = frozenset({0x9FA0, 0x62656572, 0x27E0EB, 0x63677270, 0x1CD1, 0x19800202})
 
 
 def clean_name(name: str) -> str:
@@ -106,6 +109,9 @@ def write_tar(parent_fd: int, name: str, arcname: str, out: IO[bytes],
     try:
         for dirpath, dirnames, filenames, dfd in os.fwalk(".", dir_fd=top,
                                                             follow_symlinks=False):
+            if fs_type(dfd) in _PSEUDO_FS:
+                dirnames.clear()
+                continue
             dirnames.sort()
             base = "" if contents_only else arcname
             for entry in sorted(dirnames + filenames):

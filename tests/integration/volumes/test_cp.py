@@ -245,3 +245,13 @@ def test_mount_destination_through_an_escaping_symlink_is_refused(dockyard: Dock
         assert r.code != 0
         assert words in r.err, r.err
     assert not Path("/tmp/x").exists()
+
+
+def test_cp_of_a_running_root_skips_kernel_filesystems(dockyard: Dockyard) -> None:
+    dockyard.ok("run", "-d", "--name", "whole", *NET, "busybox", "sleep", "60")
+    stream = subprocess.run(dockyard.argv("cp", "whole:/", "-"), env=dockyard.env,
+                            capture_output=True, check=True, timeout=60).stdout
+    with tarfile.open(fileobj=io.BytesIO(stream)) as t:
+        names = t.getnames()
+    assert "./bin/busybox" in names and "./proc" in names and "./sys" in names
+    assert not [n for n in names if n.startswith(("./proc/", "./sys/"))]
