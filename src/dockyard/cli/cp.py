@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
+import tarfile
 import threading
 
 import click
@@ -60,20 +60,44 @@ def _copy_from(ref: str, path: str, dest: str, follow: bool) -> None:
         eng.copy_out(ref, path, sys.stdout.buffer, follow)
         return
     path, contents = split_contents(path)
-    with tempfile.TemporaryFile() as tmp:
-        info = eng.copy_out(ref, path, tmp, follow)
-        tmp.seek(0)
-        dest_abs = os.path.abspath(dest) + ("/" if dest.endswith(("/", "/.")) else "")
-        kind = "dir" if os.path.isdir(dest_abs) else "file" if os.path.lexists(dest_abs) \
-            else ""
-        base = os.path.basename(path.rstrip("/")) or "."
-        p = plan(base, bool(info["isDir"]), contents, dest_abs, kind,
+    dest_abs = os.path.abspath(dest) + ("/" if dest.endswith(("/", "/.")) else "")
+    kind = "dir" if os.path.isdir(dest_abs) else "file" if os.path.lexists(dest_abs) else ""
+    base = os.path.basename(path.rstrip("/")) or "."
+    opened: list[int] = []
+
+    def choose(top: tarfile.TarInfo) -> tuple[int, tuple[str, str] | None]:
+        p = plan(base, top.isdir(), contents, dest_abs, kind,
                  os.path.isdir(os.path.dirname(dest_abs.rstrip("/")) or "/"))
-        fd = os.open(p.extract_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        opened.append(os.open(p.extract_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+        return opened[-1], p.rename
+
+    # The archive streams through a pipe: a thread has the engine write what we extract.
+    r, w = os.pipe()
+    failed: list[BaseException] = []
+
+    def produce() -> None:
         try:
-            extract_tar(tmp, fd, p.rename, owners=os.geteuid() == 0)
-        finally:
+            with os.fdopen(w, "wb") as out:
+                eng.copy_out(ref, path, out, follow)
+        except BaseException as err:
+            failed.append(err)
+
+    writer = threading.Thread(target=produce, daemon=True)
+    writer.start()
+    try:
+        with os.fdopen(r, "rb") as stream:
+            extract_tar(stream, -1, owners=os.geteuid() == 0, choose=choose)
+    except BaseException:
+        writer.join()
+        if failed and not isinstance(failed[0], BrokenPipeError):
+            raise failed[0] from None  # the engine's error explains an empty stream
+        raise
+    finally:
+        writer.join()
+        for fd in opened:
             os.close(fd)
+    if failed:
+        raise failed[0]
 
 
 def _copy_to(src: str, ref: str, dest: str, follow: bool, archive: bool) -> None:

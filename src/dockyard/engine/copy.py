@@ -143,6 +143,8 @@ def _guard(lc: Lifecycle, ref: str, path: str, work: Callable[[int], Any],
             raise _not_found(ref, path) from None
         except NotADirectoryError:
             raise _not_found(ref, path) from None
+        except BrokenPipeError:
+            raise  # the reader went away: its own error says why
         except OSError as err:
             raise SystemFailure(f"copying {ref}:{path}: {(err.strerror or str(err)).lower()}"
                                 ) from None
@@ -182,7 +184,8 @@ def _in_private_namespace(lc: Lifecycle, cid: str, fn: Callable[[int], Any],
             _close_others({0, 1, 2, w, *keep})
             result = {"ok": fn(_assemble(lc, cid))}
         except BaseException as err:
-            kind = type(err).__name__ if isinstance(err, DockyardError) else "SystemFailure"
+            kind = type(err).__name__ if isinstance(err, DockyardError | BrokenPipeError) \
+                else "SystemFailure"
             result = {"error": kind, "message": str(err) or repr(err)}
             code = 1
         try:
@@ -201,6 +204,8 @@ def _in_private_namespace(lc: Lifecycle, cid: str, fn: Callable[[int], Any],
         reply = {}
     if "ok" in reply:
         return reply["ok"]
+    if reply.get("error") == "BrokenPipeError":
+        raise BrokenPipeError(reply.get("message"))
     cls = getattr(errors, str(reply.get("error", "")), SystemFailure)
     if not (isinstance(cls, type) and issubclass(cls, DockyardError)):
         cls = SystemFailure

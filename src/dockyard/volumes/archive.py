@@ -16,6 +16,7 @@ import os
 import posixpath
 import stat
 import tarfile
+from collections.abc import Callable
 from typing import IO
 
 from dockyard.errors import Forbidden, InvalidArgument
@@ -97,10 +98,22 @@ def write_tar(parent_fd: int, name: str, arcname: str, out: IO[bytes],
     """Archive ``name`` (in the directory ``parent_fd``) as ``arcname``; with
     ``contents_only`` a directory's entries go at the top (docker's ``SRC/.``)."""
     w = _Writer(out)
+    try:
+        _write_tree(w, parent_fd, name, arcname, contents_only)
+    except BaseException:
+        # A half-written archive (the reader went away, say) must not be finished
+        # later by the stream's finaliser: mark it closed without writing.
+        w.tar.closed = True  # type: ignore[attr-defined]
+        w.tar.fileobj.closed = True  # type: ignore[attr-defined]
+        raise
+    w.tar.close()
+
+
+def _write_tree(w: _Writer, parent_fd: int, name: str, arcname: str,
+                contents_only: bool) -> None:
     st = os.lstat(name, dir_fd=parent_fd)
     if not stat.S_ISDIR(st.st_mode):
         w.add(parent_fd, name, arcname)
-        w.tar.close()
         return
     if not contents_only:
         w.add(parent_fd, name, arcname)
@@ -120,7 +133,6 @@ def write_tar(parent_fd: int, name: str, arcname: str, out: IO[bytes],
                     w.add(dfd, entry, posixpath.join(base, rel) if base else rel)
     finally:
         os.close(top)
-    w.tar.close()
 
 
 # -- extracting ----------------------------------------------------------------------------
@@ -177,10 +189,16 @@ def _remove(parent: int, name: str, keep_dir: bool) -> None:
     os.unlink(name, dir_fd=parent)
 
 
+Target = tuple[int, "tuple[str, str] | None"]
+
+
 def extract_tar(stream: IO[bytes], root_fd: int, rename_top: tuple[str, str] | None = None,
-                owners: bool = True) -> None:
+                owners: bool = True,
+                choose: Callable[[tarfile.TarInfo], Target] | None = None) -> None:
     """Write the tar ``stream`` into the directory ``root_fd``; ``rename_top`` = (old,
-    new) renames the archive's top entry (docker's copy to a new name)."""
+    new) renames the archive's top entry (docker's copy to a new name). With ``choose``,
+    the first entry decides both (``root_fd`` is then ignored): a streamed ``cp`` only
+    learns whether it copies a file or a directory from the archive itself."""
     try:
         tar = tarfile.open(fileobj=stream, mode="r|*")  # noqa: SIM115 - a stream
     except tarfile.TarError as err:
@@ -198,6 +216,10 @@ def extract_tar(stream: IO[bytes], root_fd: int, rename_top: tuple[str, str] | N
 
     try:
         for member in tar:
+            if choose is not None:
+                root_fd, rename_top = choose(member)
+                parents = _Parents(root_fd)
+                choose = None
             name = renamed(member.name)
             if member.islnk():
                 member.linkname = renamed(member.linkname)
@@ -208,6 +230,12 @@ def extract_tar(stream: IO[bytes], root_fd: int, rename_top: tuple[str, str] | N
             _extract_one(tar, member, name, root_fd, parents, owners)
             if member.isdir():
                 dirs.append((name, member))
+        for name, member in reversed(dirs):  # deepest last-created first; mtimes stick
+            fd = _open_dir(root_fd, name, create=False)
+            try:
+                _set_meta(fd, member, owners, is_link=False)
+            finally:
+                os.close(fd)
     except tarfile.TarError as err:
         raise InvalidArgument(f"reading the archive: {err}") from None
     except OSError as err:
@@ -217,12 +245,6 @@ def extract_tar(stream: IO[bytes], root_fd: int, rename_top: tuple[str, str] | N
         raise
     finally:
         parents.close()
-    for name, member in reversed(dirs):  # deepest last-created first; mtimes stick
-        fd = _open_dir(root_fd, name, create=False)
-        try:
-            _set_meta(fd, member, owners, is_link=False)
-        finally:
-            os.close(fd)
 
 
 def _set_meta(fd: int, member: tarfile.TarInfo, owners: bool, is_link: bool) -> None:

@@ -94,6 +94,16 @@ def test_cp_file_rules(dockyard: Dockyard, tmp_path: Path) -> None:
     assert r.code == 1 and f"lstat {tmp_path / 'nope'}: no such file or directory" in r.err
     r = dockyard("cp", "box:/etc", str(tmp_path / "f"))
     assert r.code == 1 and "cannot copy a directory to a file" in r.err
+    # the same with more than a pipe's worth of archive: one clean line, nothing else
+    (tmp_path / "bigd").mkdir()
+    (tmp_path / "bigd" / "blob").write_bytes(os.urandom(300_000))
+    dockyard.ok("cp", str(tmp_path / "bigd"), "box:/")
+    r = dockyard("cp", "box:/bigd", str(tmp_path / "f"))
+    assert (r.code, r.err) == (1, f"Error: cannot copy a directory to a file: "
+                                  f"{tmp_path / 'f'}\n")
+    dockyard.ok("cp", "box:/bigd", str(tmp_path / "bigback"))
+    assert (tmp_path / "bigback" / "blob").read_bytes() == (tmp_path / "bigd" /
+                                                            "blob").read_bytes()
 
 
 # -- the escape corpus ---------------------------------------------------------------------
