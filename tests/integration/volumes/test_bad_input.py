@@ -48,6 +48,7 @@ def test_bad_mounts_change_nothing(dockyard: Dockyard, flags: list[str],
         assert _state(dockyard) == before
 
 
+@pytest.mark.slow
 def test_removing_a_volume_in_use(dockyard: Dockyard, tmp_path: Path) -> None:
     cid = dockyard.ok("run", "-d", "--network", "none", "-v", "busy:/d", "busybox", "sh",
                       "-c", "echo keep > /d/f; sleep 60").strip()

@@ -38,6 +38,7 @@ def test_named_volume_data_survives_its_container(dockyard: Dockyard) -> None:
     assert (Path(doc["Mountpoint"]) / "f").read_text() == "precious\n"
 
 
+@pytest.mark.slow
 def test_copy_up_fills_only_an_empty_new_volume(dockyard: Dockyard) -> None:
     listing = _run(dockyard, "-v", "etcvol:/etc", "busybox", "ls", "/etc")
     assert "passwd" in listing.split()
