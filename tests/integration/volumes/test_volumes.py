@@ -235,3 +235,27 @@ def test_volumes_from_shares_the_volumes_read_only_when_asked(dockyard: Dockyard
     dockyard.ok("volume", "create", "--label", "team=a", "lab")
     assert dockyard.ok("volume", "ls", "-q", "-f", "label=team=a") == "lab\n"
     assert dockyard.ok("volume", "ls", "-q", "-f", "dangling=false") == ""
+
+
+@pytest.mark.slow
+def test_volume_rm_racing_creates_never_leaves_a_container_without_its_volume(
+        dockyard: Dockyard) -> None:
+    import concurrent.futures
+
+    def create(i: int) -> int:
+        return dockyard("create", "--name", f"r{i}", *NET, "-v", "contested:/d", "busybox",
+                        "true").code
+
+    def remove(_: int) -> int:
+        return dockyard("volume", "rm", "contested").code
+
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        jobs = [pool.submit(create if i % 2 else remove, i) for i in range(16)]
+        codes = [j.result() for j in jobs]
+    assert all(c == 0 for i, c in enumerate(codes) if i % 2)  # every create succeeded
+    assert _volumes(dockyard) == ["contested"]  # its users keep it
+    for i in range(1, 16, 2):
+        [mount] = _mounts(dockyard, f"r{i}")
+        assert mount["Name"] == "contested" and Path(str(mount["Source"])).is_dir()
+    r = dockyard("volume", "rm", "contested")
+    assert r.code == 1 and "volume is in use" in r.err
