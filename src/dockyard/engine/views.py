@@ -15,7 +15,8 @@ from dockyard.errors import Conflict, InvalidArgument
 
 __all__ = ["FILTERS", "inspect", "list_containers", "status_text", "top"]
 
-FILTERS = ("id", "name", "label", "status", "exited", "ancestor", "before", "since")
+FILTERS = ("id", "name", "label", "status", "exited", "ancestor", "before", "since",
+           "volume")
 _STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 
 
@@ -171,6 +172,10 @@ def _apply(rows: list[dict[str, Any]], f: dict[str, list[str]],
             return False
         if f.get("exited") and (r["State"] != "exited" or
                                 str(r["_exit"]) not in f["exited"]):
+            return False
+        if f.get("volume") and not any(  # docker: a volume name or a mount destination
+                v in (m.get("Name"), m.get("Destination")) for m in r["Mounts"]
+                for v in f["volume"]):
             return False
         for label in f.get("label", []):
             key, eq, value = label.partition("=")

@@ -259,3 +259,16 @@ def test_volume_rm_racing_creates_never_leaves_a_container_without_its_volume(
         assert mount["Name"] == "contested" and Path(str(mount["Source"])).is_dir()
     r = dockyard("volume", "rm", "contested")
     assert r.code == 1 and "volume is in use" in r.err
+
+
+def test_ps_filters_by_volume(dockyard: Dockyard, tmp_path: Path) -> None:
+    dockyard.ok("create", "--name", "withvol", *NET, "-v", "fv:/data", "busybox", "true")
+    dockyard.ok("create", "--name", "withbind", *NET, "-v", f"{tmp_path}:/b", "busybox",
+                "true")
+    dockyard.ok("create", "--name", "plain", *NET, "busybox", "true")
+    ps = ("ps", "-a", "--format", "{{.Names}}")
+    assert dockyard.ok(*ps, "-f", "volume=fv") == "withvol\n"
+    assert dockyard.ok(*ps, "-f", "volume=/b") == "withbind\n"
+    assert dockyard.ok(*ps, "-f", "volume=nothing") == ""
+    assert dockyard.ok("ps", "-a", "-f", "name=withvol", "--format",
+                       "{{.Mounts}} {{.LocalVolumes}}") == "fv 1\n"
