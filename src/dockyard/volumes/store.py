@@ -182,6 +182,8 @@ class VolumeStore:
         if using:
             raise Conflict(f"remove {name}: volume is in use - [{' '.join(using)}]")
         self.unmount(name)
+        if self._mounted(name):  # never delete through a mount (a bound host dir)
+            raise SystemFailure(f"remove {name}: its mountpoint is still mounted")
         trash = self.base / f".trash-{name}-{secrets.token_hex(4)}"
         os.rename(self.dir(name), trash)
         shutil.rmtree(trash, ignore_errors=True)

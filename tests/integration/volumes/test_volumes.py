@@ -272,3 +272,18 @@ def test_ps_filters_by_volume(dockyard: Dockyard, tmp_path: Path) -> None:
     assert dockyard.ok(*ps, "-f", "volume=nothing") == ""
     assert dockyard.ok("ps", "-a", "-f", "name=withvol", "--format",
                        "{{.Mounts}} {{.LocalVolumes}}") == "fv 1\n"
+
+
+def test_local_volume_binding_a_host_dir(dockyard: Dockyard, tmp_path: Path) -> None:
+    host = tmp_path / "device"
+    host.mkdir()
+    (host / "h").write_text("from host\n")
+    dockyard.ok("volume", "create", "-o", "type=none", "-o", "o=bind", "-o",
+                f"device={host}", "bv")
+    assert _run(dockyard, "-v", "bv:/b", "busybox", "sh", "-c",
+                "cat /b/h; echo c > /b/c") == "from host\n"
+    assert (host / "c").read_text() == "c\n"
+    mountpoint = json.loads(dockyard.ok("volume", "inspect", "bv"))[0]["Mountpoint"]
+    assert mountpoint not in dockyard.mounts()
+    dockyard.ok("volume", "rm", "bv")
+    assert sorted(os.listdir(host)) == ["c", "h"]  # removing the volume keeps the device
