@@ -23,6 +23,8 @@ COMMAND_MODULES = [
     "dockyard.cli.build",
     "dockyard.cli.registry",
     "dockyard.cli.networks",
+    "dockyard.cli.volumes",
+    "dockyard.cli.cp",
 ]
 
 
@@ -38,6 +40,8 @@ COMMAND_HOMES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(["exec", "commit"], ("dockyard.cli.execs",)),
     "build": ("dockyard.cli.build",),
     "network": ("dockyard.cli.networks",),
+    "volume": ("dockyard.cli.volumes",),
+    "cp": ("dockyard.cli.cp",),
     **dict.fromkeys(["pull", "push", "login", "logout", "registry"],
                     ("dockyard.cli.registry",)),
 }

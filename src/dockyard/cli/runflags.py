@@ -3,8 +3,8 @@
 This is what the docker CLI does before it calls ``POST /containers/create``: the
 same flag names and short forms, the same parsing and messages, the same dict shape
 (checked against the real docker client in ``tests/unit/cli/test_runflags_oracle.py``).
-Volumes (``-v``) and ports (``-p``) belong to later issues; their keys are already in
-the dicts (``Binds``, ``PortBindings``, ``ExposedPorts``) so those flags slot in here.
+Storage flags (``-v``, ``--mount``, ``--tmpfs``, ``--volumes-from``) are read with
+``dockyard.volumes.parse``; ports (``-p``) belong to a later issue.
 """
 
 from __future__ import annotations
@@ -134,6 +134,10 @@ _SHARED: list[Decorator] = [
     _opt("--ulimit", multiple=True, type=Parsed(opts.parse_ulimit), help="Ulimit options."),
     _opt("-u", "--user", default="", help="Username or UID (format: <name|uid>[:<group|gid>])."),
     _opt("-v", "--volume", multiple=True, help="Bind mount a volume."),
+    _opt("--mount", "mount_", multiple=True, help="Attach a filesystem mount to the container."),
+    _opt("--tmpfs", multiple=True, help="Mount a tmpfs directory."),
+    _opt("--volumes-from", multiple=True, help="Mount volumes from the specified container(s)."),
+    _opt("--volume-driver", default="", help="Optional volume driver for the container."),
     _opt("-w", "--workdir", default="", help="Working directory inside the container."),
 ]
 _RUN_ONLY: list[Decorator] = [
@@ -229,6 +233,27 @@ def _endpoints_config(p: dict[str, Any]) -> dict[str, Any]:
         "Aliases": aliases or None}}}
 
 
+def _storage(p: dict[str, Any]) -> tuple[list[str], dict[str, Any], list[dict[str, Any]],
+                                         dict[str, str]]:
+    """-v, --mount and --tmpfs as the docker CLI sends them: ``-v`` with a source goes
+    to Binds (``./x`` made absolute), a bare ``-v /path`` to Config.Volumes."""
+    from dockyard.volumes.parse import parse_mount_flag, parse_tmpfs_flag
+
+    binds: list[str] = []
+    volumes: dict[str, Any] = {}
+    for spec in p.get("volume") or ():
+        host, sep, rest = spec.partition(":")
+        if not sep or not host:
+            volumes[spec] = {}
+            continue
+        if host == "." or host.startswith("./"):
+            host = os.path.abspath(host)
+        binds.append(f"{host}:{rest}")
+    mounts = [parse_mount_flag(m) for m in p.get("mount_") or ()]
+    tmpfs = dict(parse_tmpfs_flag(t) for t in p.get("tmpfs") or ())
+    return binds, volumes, mounts, tmpfs
+
+
 def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> CreateRequest:
     """Turn click's parsed flags (``p``) into the Engine API create request."""
     restart = p["restart"] if isinstance(p["restart"], dict) else opts.parse_restart(p["restart"])
@@ -242,6 +267,7 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
         attach_stdin = attach_out = attach_err = False
     entrypoint: list[str] | None = None if p["entrypoint"] is None else [p["entrypoint"]]
     env = [*opts.read_env_files(p["env_file"]), *p["env"]]
+    binds, volumes, mounts, tmpfs = _storage(p)
     config: dict[str, Any] = {
         "Hostname": p["hostname"],
         "Domainname": p["domainname"],
@@ -255,7 +281,7 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
         "Env": env or None,
         "Cmd": list(command) or None,
         "Image": image,
-        "Volumes": {},
+        "Volumes": volumes,
         "WorkingDir": p["workdir"],
         "Entrypoint": entrypoint,
         "OnBuild": None,
@@ -270,7 +296,7 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
     if exposed:
         config["ExposedPorts"] = exposed
     host_config: dict[str, Any] = {
-        "Binds": list(p["volume"]) or None,
+        "Binds": binds or None,
         "ContainerIDFile": p["cidfile"],
         "LogConfig": {"Type": p["log_driver"],
                       "Config": opts.parse_log_opts(p["log_driver"], p["log_opt"])},
@@ -278,8 +304,8 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
         "PortBindings": bindings,
         "RestartPolicy": restart if restart["Name"] else {"Name": "no", "MaximumRetryCount": 0},
         "AutoRemove": p["rm"],
-        "VolumeDriver": "",
-        "VolumesFrom": None,
+        "VolumeDriver": p.get("volume_driver") or "",
+        "VolumesFrom": list(p.get("volumes_from") or ()) or None,
         "ConsoleSize": [0, 0],
         "CapAdd": [_normalize_cap(c) for c in p["cap_add"]] or None,
         "CapDrop": [_normalize_cap(c) for c in p["cap_drop"]] or None,
@@ -334,6 +360,10 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
         "MaskedPaths": None,
         "ReadonlyPaths": None,
     }
+    if mounts:
+        host_config["Mounts"] = mounts
+    if tmpfs:
+        host_config["Tmpfs"] = tmpfs
     if p["init"]:
         host_config["Init"] = True
     for flag, key in (("egress_rate", "EgressRate"), ("ingress_rate", "IngressRate")):

@@ -185,14 +185,42 @@ def info(fmt: str | None) -> None:
     click.echo("\n".join(rows))
 
 
+def _volume_rows(vols: list[dict[str, Any]]) -> dict[str, str]:
+    from dockyard.cli.units import human_size
+
+    total = sum(v["UsageData"]["Size"] for v in vols)
+    idle = sum(v["UsageData"]["Size"] for v in vols if not v["UsageData"]["RefCount"])
+    pct = f" ({idle * 100 // total}%)" if total else ""
+    return {"Type": "Local Volumes", "TotalCount": str(len(vols)),
+            "Active": str(sum(1 for v in vols if v["UsageData"]["RefCount"])),
+            "Size": human_size(total), "Reclaimable": human_size(idle) + pct}
+
+
+def _print_volume_usage(vols: list[dict[str, Any]]) -> None:
+    from dockyard.cli.format import tabwrite
+    from dockyard.cli.units import human_size
+
+    lines = ["VOLUME NAME\tLINKS\tSIZE"] + [
+        f"{v['Name']}\t{v['UsageData']['RefCount']}\t{human_size(v['UsageData']['Size'])}"
+        for v in vols]
+    click.echo("Local Volumes space usage:\n")
+    sys.stdout.write(tabwrite("\n".join(lines) + "\n"))
+
+
 @click.command("df")
 @click.option("--format", "fmt", default=None, help="Pretty-print using a Go template.")
-def df(fmt: str | None) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Show detailed information on space "
+              "usage (volume rows).")
+def df(fmt: str | None, verbose: bool) -> None:
     """Show disk usage."""
     from dockyard.cli.format import Formatter
     from dockyard.cli.units import human_size
     from dockyard.images import ImageStore
 
+    vols = engine().volume_usage()
+    if verbose:
+        _print_volume_usage(vols)
+        return
     entries = engine().list(all=True)
     store = ImageStore(app_context().roots)
     try:
@@ -210,8 +238,7 @@ def df(fmt: str | None) -> None:
          "Reclaimable": human_size(idle) + pct},
         {"Type": "Containers", "TotalCount": str(len(entries)), "Active": str(running),
          "Size": "0B", "Reclaimable": "0B"},
-        {"Type": "Local Volumes", "TotalCount": "0", "Active": "0", "Size": "0B",
-         "Reclaimable": "0B"},
+        _volume_rows(vols),
         {"Type": "Build Cache", "TotalCount": "0", "Active": "0", "Size": "0B",
          "Reclaimable": "0B"},
     ]

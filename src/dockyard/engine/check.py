@@ -104,7 +104,26 @@ def check_containers(lc: Lifecycle, repair: bool = False) -> list[dict[str, Any]
                   lambda r=rootfs: lc.images.unmount(r))
         found("run dir without record", entry, str(run / entry),
               lambda p=run / entry: _remove_run_dir(lc, p))
+    _check_volumes(lc, found)
     return problems
+
+
+def _check_volumes(lc: Lifecycle, found: Any) -> None:
+    """A killed volume create or remove leaves a ``.tmp-*``/``.trash-*`` dir (dead, as
+    for records, so always cleared); a record may name a volume that is gone."""
+    from dockyard.engine.mounts import mount_points
+    from dockyard.volumes import VolumeStore
+
+    store = VolumeStore(lc.roots)
+    base = store.base
+    for entry in sorted(os.listdir(base)) if base.is_dir() else []:
+        if entry.startswith((".tmp-", ".trash-")):
+            found("volume leftover", "", entry, store.cleanup, always=True)
+    for cid in sorted(lc.store.ids()):
+        with contextlib.suppress(OSError, ValueError):
+            for mp in mount_points(lc.store.load(cid)):
+                if mp.type == "volume" and not store.exists(mp.name):
+                    found("missing volume", cid, mp.name)
 
 
 def _remove_run_dir(lc: Lifecycle, path: Path) -> None:

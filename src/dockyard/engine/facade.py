@@ -131,6 +131,62 @@ class Engine:
 
         return exec_inspect(self.lc, exec_id)
 
+    # cp (see :mod:`dockyard.engine.copy`)
+    def copy_out(self, ref: str, path: str, out: BinaryIO, follow: bool = False,
+                 contents_only: bool = False) -> dict[str, Any]:
+        """A tar of ``path`` in the container to ``out``; its path stat."""
+        from dockyard.engine.copy import copy_out
+
+        return copy_out(self.lc, ref, path, out, follow, contents_only)
+
+    def copy_in(self, ref: str, dest: str, stream: BinaryIO, src_base: str = "",
+                src_is_dir: bool = False, contents_only: bool = False,
+                owners: bool = False) -> None:
+        """Extract a tar at ``dest`` in the container (docker's cp rules)."""
+        from dockyard.engine.copy import copy_in
+
+        copy_in(self.lc, ref, dest, stream, src_base, src_is_dir, contents_only, owners)
+
+    def path_stat(self, ref: str, path: str) -> dict[str, Any]:
+        from dockyard.engine.copy import path_stat
+
+        return path_stat(self.lc, ref, path)
+
+    # volumes (see :mod:`dockyard.engine.volumeops`)
+    def volume_create(self, name: str | None = None, driver: str = "local",
+                      options: dict[str, str] | None = None,
+                      labels: dict[str, str] | None = None) -> dict[str, Any]:
+        from dockyard.engine.volumeops import volume_create
+
+        return volume_create(self.lc, name, driver, options, labels)
+
+    def volume_inspect(self, name: str) -> dict[str, Any]:
+        from dockyard.volumes import VolumeStore
+
+        return VolumeStore(self.roots).inspect(name)
+
+    def volume_list(self, filters: dict[str, builtins.list[str]] | None = None
+                    ) -> builtins.list[dict[str, Any]]:
+        from dockyard.engine.volumeops import volume_list
+
+        return volume_list(self.lc, filters)
+
+    def volume_remove(self, name: str, force: bool = False) -> None:
+        from dockyard.engine.volumeops import volume_remove
+
+        volume_remove(self.lc, name, force)
+
+    def volume_prune(self, filters: dict[str, builtins.list[str]] | None = None
+                     ) -> dict[str, Any]:
+        from dockyard.engine.volumeops import volume_prune
+
+        return volume_prune(self.lc, filters)
+
+    def volume_usage(self) -> builtins.list[dict[str, Any]]:
+        from dockyard.engine.volumeops import volume_usage
+
+        return volume_usage(self.lc)
+
     # images of containers
     def commit(self, ref: str, repo_tag: str = "", changes: builtins.list[str] | None = None,
                message: str = "", author: str = "", pause: bool = True) -> str:

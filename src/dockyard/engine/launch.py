@@ -75,6 +75,12 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
             for kind, key in (("network", "NetworkMode"), ("pid", "PidMode"),
                               ("ipc", "IpcMode"))
             if str(hc.get(key) or "").startswith("container:")}
+    extra_mounts: list[dict[str, Any]] = []
+    root_prop = ""
+    if record.get("MountPoints") or hc.get("Tmpfs"):
+        from dockyard.engine.mounts import oci_mounts
+
+        extra_mounts, root_prop = oci_mounts(lc, record, rootfs)
     parent = hc.get("CgroupParent") or lc.cgroup_parent
     inputs = spec.SpecInputs(
         container_id=cid, rootfs=rootfs, user=user,
@@ -82,7 +88,7 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
         hostname_path=cdir / "hostname", hosts_path=cdir / "hosts",
         resolv_conf_path=cdir / "resolv.conf", init_path=init_path,
         cgroup_v2=lc.facts.cgroup_v2, poststop=[exit_hook(lc.roots, cid)], join=join,
-        netns_path=netns_path)
+        netns_path=netns_path, mounts=extra_mounts, rootfs_propagation=root_prop)
     oci = spec.build_spec(cfg, hc, inputs)
     (rdir / "config.json").write_text(json.dumps(oci))
     runtime = lc.runtime(record)

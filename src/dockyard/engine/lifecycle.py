@@ -155,15 +155,45 @@ class Lifecycle:
             "Driver": "overlay2", "Platform": "linux", "ExecIDs": None,
             "Config": merged, "HostConfig": hc, "Networks": networks,
         }
-        self.store.add(cid, cname, record, dict(model.new_state()), conflict=_name_conflict)
+        try:
+            with self._volumes_lock():  # no volume rm between registering and storing
+                self._register_mounts(cid, record)
+                self.store.add(cid, cname, record, dict(model.new_state()),
+                               conflict=_name_conflict)
+        except BaseException:
+            self._drop_new_volumes(record)
+            raise
         try:
             self.images.prepare(cid, image)
         except BaseException:
             with contextlib.suppress(DockyardError, OSError):
                 self.images.remove(cid)
             self.store.remove(cid)
+            self._drop_new_volumes(record)
             raise
         return model.CreateResult(Id=cid, Warnings=warnings)
+
+    def _volumes_lock(self) -> Any:
+        from dockyard.volumes import VolumeStore
+
+        return VolumeStore(self.roots).lock()
+
+    def _register_mounts(self, cid: str, record: dict[str, Any]) -> None:
+        from dockyard.engine.mounts import register
+
+        hc, cfg = record["HostConfig"], record["Config"]
+        if not (hc.get("Binds") or hc.get("Mounts") or hc.get("Tmpfs") or
+                hc.get("VolumesFrom") or cfg.get("Volumes")):
+            return
+        record["MountPoints"] = [m.to_json() for m in register(self, cid, cfg, hc)]
+
+    def _drop_new_volumes(self, record: dict[str, Any]) -> None:
+        """A create that failed leaves no anonymous volumes behind."""
+        if record.get("MountPoints"):
+            from dockyard.engine.mounts import remove_anonymous
+
+            with contextlib.suppress(DockyardError, OSError):
+                remove_anonymous(self, record)
 
     # -- start ----------------------------------------------------------------------
     def start(self, ref: str) -> int:
@@ -346,9 +376,9 @@ class Lifecycle:
                         self._resume(cid, runtime)
                 self._wait_stopped(cid, 30)
             self._settle(cid)
-            self._destroy(cid)
+            self._destroy(cid, volumes)
 
-    def _destroy(self, cid: str) -> None:
+    def _destroy(self, cid: str, volumes: bool = False) -> None:
         try:
             record: dict[str, Any] | None = self.store.load(cid)
         except FileNotFoundError:
@@ -361,6 +391,13 @@ class Lifecycle:
         self.images.remove(cid)
         shutil.rmtree(self.run_dir(cid), ignore_errors=True)
         self.store.remove(cid)
+        if record is not None and record.get("MountPoints"):
+            from dockyard.engine.mounts import release, remove_anonymous
+
+            with contextlib.suppress(DockyardError, OSError):
+                release(self, record)
+            if volumes:
+                remove_anonymous(self, record)
 
     def tidy(self, cid: str, block: bool = True) -> None:
         """After init ended: unmount the rootfs; remove a ``--rm`` container.
@@ -403,7 +440,12 @@ class Lifecycle:
         except FileNotFoundError:
             return
         if record["HostConfig"].get("AutoRemove") and state.get("Status") == "exited":
-            self._destroy(cid)
+            self._destroy(cid, volumes=True)
+        elif record.get("MountPoints"):
+            from dockyard.engine.mounts import release
+
+            with contextlib.suppress(DockyardError, OSError):
+                release(self, record)
 
     def _unmount(self, cid: str) -> None:
         target = self.rootfs(cid)

@@ -15,7 +15,8 @@ from dockyard.errors import Conflict, InvalidArgument
 
 __all__ = ["FILTERS", "inspect", "list_containers", "status_text", "top"]
 
-FILTERS = ("id", "name", "label", "status", "exited", "ancestor", "before", "since")
+FILTERS = ("id", "name", "label", "status", "exited", "ancestor", "before", "since",
+           "volume")
 _STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 
 
@@ -71,11 +72,17 @@ def inspect(lc: Lifecycle, ref: str) -> model.ContainerJSON:
         "ExecIDs": record.get("ExecIDs"),
         "HostConfig": hc,
         "GraphDriver": {"Data": graph, "Name": "overlay2"},
-        "Mounts": [],
+        "Mounts": _mounts(record),
         "Config": record["Config"],
         "NetworkSettings": lc.networking.settings(cid, record,  # type: ignore[typeddict-item]
                                                   bool(state.get("Running"))),
     }
+
+
+def _mounts(record: dict[str, Any]) -> list[dict[str, Any]]:
+    from dockyard.engine.mounts import inspect_mounts
+
+    return inspect_mounts(record) if record.get("MountPoints") else []
 
 
 def _filters(filters: dict[str, list[str]] | None) -> dict[str, list[str]]:
@@ -153,7 +160,8 @@ def _summary(record: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         "NetworkSettings": {"Networks": {
             name: model.network_settings(name)["Networks"][name]
             for name in (record.get("Networks") or model.network_settings(mode)["Networks"])}},
-        "Mounts": [], "_created": record["Created"], "_exit": state.get("ExitCode", 0),
+        "Mounts": _mounts(record), "_created": record["Created"],
+        "_exit": state.get("ExitCode", 0),
     }
 
 
@@ -168,6 +176,10 @@ def _apply(rows: list[dict[str, Any]], f: dict[str, list[str]],
             return False
         if f.get("exited") and (r["State"] != "exited" or
                                 str(r["_exit"]) not in f["exited"]):
+            return False
+        if f.get("volume") and not any(  # docker: a volume name or a mount destination
+                v in (m.get("Name"), m.get("Destination")) for m in r["Mounts"]
+                for v in f["volume"]):
             return False
         for label in f.get("label", []):
             key, eq, value = label.partition("=")

@@ -145,12 +145,26 @@ def _mount_one(root_fd: int, m: dict[str, Any], field: str,
             if opts.bind and opts.remount_flags:
                 sc.mount(None, target, None, sc.MS_REMOUNT | sc.MS_BIND | opts.remount_flags
                          | _locked_flags(target))
+                if opts.recursive and opts.flags & MS_RDONLY:
+                    _rdonly_below(fd)
             for p in opts.propagation:
                 sc.mount(None, target, None, p)
     except OSError as exc:
         raise SystemFailure(f"mount {dest} ({kind}): {exc.strerror}") from None
     finally:
         os.close(fd)
+
+
+def _rdonly_below(fd: int) -> None:
+    """Make the mounts under a read-only rbind read-only too, where the kernel can
+    (mount_setattr, Linux 5.12); older kernels keep only the top one read-only."""
+    import errno
+
+    try:
+        sc.mount_setattr_rdonly(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSYS, errno.EPERM):
+            raise
 
 
 def _mount_cgroup(fd: int, flags: int, cgroup_paths: dict[str, str]) -> None:

@@ -27,7 +27,8 @@ __all__ = [
     "CLONE_NEWUSER", "CLONE_NEWUTS", "MNT_DETACH", "MS_BIND", "MS_NODEV", "MS_NOEXEC",
     "MS_NOSUID", "MS_PRIVATE", "MS_RDONLY", "MS_REC", "MS_REMOUNT", "MS_SHARED",
     "MS_SLAVE", "MS_UNBINDABLE", "PROC_SUPER_MAGIC", "RESOLVE_IN_ROOT",
-    "RESOLVE_NO_MAGICLINKS", "fs_type", "mount", "openat2", "pivot_root", "prctl",
+    "RESOLVE_NO_MAGICLINKS", "fs_type", "mount", "mount_setattr_rdonly", "openat2",
+    "pivot_root", "prctl",
     "setdomainname", "sethostname", "setns", "umount2", "unshare",
 ]
 
@@ -56,8 +57,8 @@ RESOLVE_NO_MAGICLINKS = 0x02
 RESOLVE_IN_ROOT = 0x10
 
 _NR = {
-    "x86_64": {"pivot_root": 155, "openat2": 437},
-    "aarch64": {"pivot_root": 41, "openat2": 437},
+    "x86_64": {"pivot_root": 155, "openat2": 437, "mount_setattr": 442},
+    "aarch64": {"pivot_root": 41, "openat2": 437, "mount_setattr": 442},
 }[os.uname().machine]
 
 _mount = libc("mount", argtypes=(CharP, CharP, CharP, ULong, CharP))
@@ -131,3 +132,17 @@ def fs_type(fd: int) -> int:
     buf = array(Long, 32)  # struct statfs is 120 bytes on 64-bit; f_type comes first
     _check(_fstatfs(fd, buf), f"fd {fd}")
     return int(buf[0])
+
+
+class _MountAttr(Structure):  # type: ignore[misc]
+    _fields_ = [("attr_set", U64), ("attr_clr", U64), ("propagation", U64),
+                ("userns_fd", U64)]
+
+
+def mount_setattr_rdonly(fd: int) -> None:
+    """mount_setattr(2) ``MOUNT_ATTR_RDONLY`` on the mount ``fd`` names and every mount
+    below it (``AT_RECURSIVE``): a recursive read-only bind mount."""
+    attr = _MountAttr(1, 0, 0, 0)  # MOUNT_ATTR_RDONLY
+    flags = 0x1000 | 0x8000  # AT_EMPTY_PATH | AT_RECURSIVE
+    _check(_syscall(Long(_NR["mount_setattr"]), Long(fd), b"", Long(flags), byref(attr),
+                    Long(sizeof(attr))), f"fd {fd}")
