@@ -44,6 +44,8 @@ def main(argv: list[str]) -> int:
     root, run_root, cid = argv
     os.setsid()
     run_dir = Path(run_root) / "containers" / cid
+    if (run_dir / "restarting").exists():
+        return 0  # the monitor deleted the container to start it again: nothing to tidy
     deadline = time.monotonic() + 60
     while _monitor_alive(run_dir) and time.monotonic() < deadline:
         time.sleep(0.02)

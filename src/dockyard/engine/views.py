@@ -29,7 +29,16 @@ def status_text(state: dict[str, Any], now: float | None = None) -> str:
     now = time.time() if now is None else now
     if state.get("Running"):
         up = "Up " + human_duration(now - _epoch(str(state.get("StartedAt", ""))))
-        return up + " (Paused)" if state.get("Paused") else up
+        if state.get("Paused"):
+            return up + " (Paused)"
+        if state.get("Restarting"):
+            return (f"Restarting ({state.get('ExitCode', 0)}) "
+                    f"{human_duration(now - _epoch(str(state.get('FinishedAt', ''))))} ago")
+        health = state.get("Health")
+        if isinstance(health, dict) and health.get("Status"):
+            word = "health: starting" if health["Status"] == "starting" else health["Status"]
+            return f"{up} ({word})"
+        return up
     if state.get("Status") == "exited" or _epoch(str(state.get("FinishedAt", ""))):
         return (f"Exited ({state.get('ExitCode', 0)}) "
                 f"{human_duration(now - _epoch(str(state.get('FinishedAt', ''))))} ago")
@@ -59,13 +68,14 @@ def inspect(lc: Lifecycle, ref: str) -> model.ContainerJSON:
     return {
         "Id": cid, "Created": record["Created"], "Path": record["Path"],
         "Args": record["Args"],
-        "State": {k: state.get(k, v) for k, v in model.new_state().items()},
+        "State": _state_doc(state),
         "Image": record["Image"],
         "ResolvConfPath": str(cdir / "resolv.conf") if started else "",
         "HostnamePath": str(cdir / "hostname") if started else "",
         "HostsPath": str(cdir / "hosts") if started else "",
         "LogPath": (log_file(str(cdir), cid, log_type) or "") if started else "",
-        "Name": record["Name"], "RestartCount": record.get("RestartCount", 0),
+        "Name": record["Name"],
+        "RestartCount": state.get("RestartCount", record.get("RestartCount", 0)),
         "Driver": record.get("Driver", "overlay2"), "Platform": "linux",
         "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "",
         "ExecIDs": record.get("ExecIDs"),
@@ -75,6 +85,14 @@ def inspect(lc: Lifecycle, ref: str) -> model.ContainerJSON:
         "Config": record["Config"],
         "NetworkSettings": model.network_settings(hc.get("NetworkMode") or "default"),
     }
+
+
+def _state_doc(state: dict[str, Any]) -> dict[str, Any]:
+    """docker's State: its keys in order, and Health when the container has a check."""
+    doc = {k: state.get(k, v) for k, v in model.new_state().items()}
+    if isinstance(state.get("Health"), dict):
+        doc["Health"] = state["Health"]
+    return doc
 
 
 def _filters(filters: dict[str, list[str]] | None) -> dict[str, list[str]]:

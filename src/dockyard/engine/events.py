@@ -1,0 +1,222 @@
+"""The event log: every lifecycle event, on disk, readable later and followed live.
+
+``$ROOT/events/events.log`` holds one JSON object per line in the shape docker 20.10's
+``GET /events`` sends (``status``/``id``/``from`` for container and image events, then
+``Type``, ``Action``, ``Actor{ID, Attributes}``, ``scope``, ``time``, ``timeNano``). Each
+event is one ``write`` on a descriptor opened with ``O_APPEND``, so monitors and engine
+commands writing at once never interleave. Past ``MAX_BYTES`` the file is renamed to
+``events.log.1`` (the previous one dropped) under ``events.lock``.
+
+``emit(roots, type, action, actor_id, attributes)`` is the one call other layers use.
+Imported by the monitor process: standard library, light modules only at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from dockyard.engine.monitor.protocol import dumps, loads
+
+TYPE_CHECKING = False  # not typing's: the monitor imports this module
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from dockyard.settings import Roots
+
+__all__ = ["MAX_BYTES", "append", "emit", "event", "log_path", "matches", "read_events",
+           "tail_events"]
+
+MAX_BYTES = 8 << 20
+LOG = "events.log"
+
+
+def log_path(root: str | os.PathLike[str]) -> str:
+    """``$ROOT/events/events.log`` for an engine root directory."""
+    return os.path.join(os.fspath(root), "events", LOG)
+
+
+def event(type_: str, action: str, actor_id: str, attributes: dict[str, str] | None = None,
+          now_ns: int | None = None) -> dict[str, object]:
+    """One event in docker's ``events.Message`` shape (its JSON key order)."""
+    now = time.time_ns() if now_ns is None else now_ns
+    attrs = {str(k): str(v) for k, v in (attributes or {}).items()}
+    out: dict[str, object] = {}
+    if type_ in ("container", "image"):
+        out["status"] = action
+        out["id"] = actor_id
+        if type_ == "container" and attrs.get("image"):
+            out["from"] = attrs["image"]
+    out.update(Type=type_, Action=action, Actor={"ID": actor_id, "Attributes": attrs},
+               scope="local", time=now // 1_000_000_000, timeNano=now)
+    return out
+
+
+def append(path: str, record: dict[str, object], max_bytes: int = MAX_BYTES) -> None:
+    """Append one event line (one ``O_APPEND`` write); rotate once past ``max_bytes``."""
+    line = (dumps(record) + "\n").encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, line)
+        size = os.fstat(fd).st_size
+    finally:
+        os.close(fd)
+    if size > max_bytes:
+        _rotate(path, max_bytes)
+
+
+def _rotate(path: str, max_bytes: int) -> None:
+    import fcntl
+
+    lock = os.open(path[: -len(LOG)] + "events.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                   0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if os.stat(path).st_size > max_bytes:  # not already rotated by another writer
+                os.rename(path, path + ".1")
+        except FileNotFoundError:
+            pass
+    finally:
+        os.close(lock)
+
+
+def emit(roots: Roots, type_: str, action: str, actor_id: str,
+         attributes: dict[str, str] | None = None) -> dict[str, object]:
+    """Record one event in ``roots``' log (for the network, volume, image... layers).
+
+    Never raises for a full or read-only disk: losing an event must not fail the verb.
+    """
+    record = event(type_, action, actor_id, attributes)
+    try:
+        append(log_path(roots.root), record)
+    except OSError:
+        pass
+    return record
+
+
+def _parse(line: bytes) -> dict[str, object] | None:
+    try:
+        obj = loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return None  # a torn last line of a crashed writer
+    return obj if isinstance(obj, dict) else None
+
+
+def read_events(root: str | os.PathLike[str], since_ns: int | None = None,
+                until_ns: int | None = None) -> Iterator[dict[str, object]]:
+    """The stored events, oldest first (the rotated file, then the live one)."""
+    path = log_path(root)
+    for name in (path + ".1", path):
+        try:
+            with open(name, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            continue
+        for line in data.splitlines():
+            ev = _parse(line)
+            if ev is None:
+                continue
+            t = int(str(ev.get("timeNano", 0)))
+            if since_ns is not None and t < since_ns:
+                continue
+            if until_ns is not None and t > until_ns:
+                continue
+            yield ev
+
+
+def tail_events(root: str | os.PathLike[str], until_ns: int | None = None,
+                poll: float = 0.1,
+                stop: Callable[[], bool] | None = None) -> Iterator[dict[str, object]]:
+    """Events appended from now on, as they come, across rotations (by inode)."""
+    path = log_path(root)
+    f = None
+    ino = -1
+    try:
+        try:
+            f = open(path, "rb")  # noqa: SIM115  # reopened across rotations
+            f.seek(0, os.SEEK_END)
+            ino = os.fstat(f.fileno()).st_ino
+        except FileNotFoundError:
+            f = None
+        buf = b""
+        while True:
+            if f is not None:
+                chunk = f.read()
+                if chunk:
+                    buf += chunk
+                    *lines, buf = buf.split(b"\n")
+                    for line in lines:
+                        ev = _parse(line)
+                        if ev is not None:
+                            yield ev
+                    continue
+            if until_ns is not None and time.time_ns() > until_ns:
+                return
+            if stop is not None and stop():
+                return
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                st = None
+            if st is not None and st.st_ino != ino:  # rotated or created: read the new one
+                if f is not None:
+                    f.close()
+                f = open(path, "rb")  # noqa: SIM115
+                ino = os.fstat(f.fileno()).st_ino
+                buf = b""
+                continue
+            time.sleep(poll)
+    finally:
+        if f is not None:
+            f.close()
+
+
+def _label_matches(attrs: dict[str, object], wanted: str) -> bool:
+    key, sep, value = wanted.partition("=")
+    if key not in attrs:
+        return False
+    return not sep or str(attrs[key]) == value
+
+
+def matches(ev: dict[str, object], filters: dict[str, list[str]]) -> bool:
+    """Docker's event filters: container, event, image, label, network, type, volume,
+    scope; values of one key are alternatives, keys must all match."""
+    actor = ev.get("Actor") if isinstance(ev.get("Actor"), dict) else {}
+    assert isinstance(actor, dict)
+    attrs = actor.get("Attributes") if isinstance(actor.get("Attributes"), dict) else {}
+    assert isinstance(attrs, dict)
+    etype = str(ev.get("Type", ""))
+    action = str(ev.get("Action", ""))
+    actor_id = str(actor.get("ID", ""))
+
+    def one(key: str, test: Callable[[str], bool]) -> bool:
+        values = filters.get(key)
+        return not values or any(test(v) for v in values)
+
+    def by_id_or_name(v: str) -> bool:  # docker's FuzzyMatch: prefix of the ID or name
+        return actor_id.startswith(v) or str(attrs.get("name", "")).startswith(v)
+
+    def event_test(v: str) -> bool:
+        if v in ("health_status", "exec_create", "exec_start", "exec_die"):
+            return action == v or action.startswith(v + ":")
+        return action == v
+
+    def image_test(v: str) -> bool:
+        image = str(attrs.get("image", "")) if etype == "container" else actor_id
+        name = str(attrs.get("name", "")) if etype == "image" else ""
+        return v in (image, name) or image.split(":")[0] == v or \
+            (image.startswith("sha256:") and image[7:].startswith(v))
+
+    return (one("type", lambda v: etype == v)
+            and one("event", event_test)
+            and one("container", by_id_or_name)
+            and one("network", by_id_or_name)
+            and one("volume", by_id_or_name)
+            and one("image", image_test)
+            and one("label", lambda v: _label_matches(attrs, v))
+            and one("scope", lambda v: v == ev.get("scope")))
