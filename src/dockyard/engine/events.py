@@ -24,10 +24,12 @@ if TYPE_CHECKING:
 
     from dockyard.settings import Roots
 
-__all__ = ["MAX_BYTES", "append", "emit", "event", "log_path", "matches", "read_events",
-           "tail_events"]
+__all__ = ["FILTER_KEYS", "MAX_BYTES", "append", "emit", "event", "log_path", "matches",
+           "read_events", "stream_events"]
 
 MAX_BYTES = 8 << 20
+FILTER_KEYS = ("config", "container", "daemon", "event", "image", "label", "network", "node",
+               "plugin", "scope", "secret", "service", "type", "volume")
 LOG = "events.log"
 
 
@@ -107,42 +109,49 @@ def _parse(line: bytes) -> dict[str, object] | None:
     return obj if isinstance(obj, dict) else None
 
 
-def read_events(root: str | os.PathLike[str], since_ns: int | None = None,
-                until_ns: int | None = None) -> Iterator[dict[str, object]]:
-    """The stored events, oldest first (the rotated file, then the live one)."""
-    path = log_path(root)
-    for name in (path + ".1", path):
-        try:
-            with open(name, "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
-            continue
-        for line in data.splitlines():
-            ev = _parse(line)
-            if ev is None:
-                continue
-            t = int(str(ev.get("timeNano", 0)))
-            if since_ns is not None and t < since_ns:
-                continue
-            if until_ns is not None and t > until_ns:
-                continue
+def _in_range(ev: dict[str, object], since_ns: int | None, until_ns: int | None) -> bool:
+    t = int(str(ev.get("timeNano", 0)))
+    return (since_ns is None or t >= since_ns) and (until_ns is None or t <= until_ns)
+
+
+def _lines(data: bytes) -> Iterator[dict[str, object]]:
+    for line in data.splitlines():
+        ev = _parse(line)
+        if ev is not None:
             yield ev
 
 
-def tail_events(root: str | os.PathLike[str], until_ns: int | None = None,
-                poll: float = 0.1,
-                stop: Callable[[], bool] | None = None) -> Iterator[dict[str, object]]:
-    """Events appended from now on, as they come, across rotations (by inode)."""
+def read_events(root: str | os.PathLike[str], since_ns: int | None = None,
+                until_ns: int | None = None) -> Iterator[dict[str, object]]:
+    """The stored events in range, oldest first (the rotated file, then the live one)."""
+    return stream_events(root, since_ns, until_ns, follow=False)
+
+
+def stream_events(root: str | os.PathLike[str], since_ns: int | None = None,
+                  until_ns: int | None = None, follow: bool = True, poll: float = 0.1,
+                  stop: Callable[[], bool] | None = None) -> Iterator[dict[str, object]]:
+    """``docker events``: the stored events from ``since_ns`` (none when it is None and
+    following), then, with ``follow``, new ones as they are appended (across rotations,
+    by inode) until ``until_ns`` passes or ``stop()`` says so."""
     path = log_path(root)
+    past = since_ns is not None or until_ns is not None or not follow
     f = None
-    ino = -1
     try:
         try:
             f = open(path, "rb")  # noqa: SIM115  # reopened across rotations
-            f.seek(0, os.SEEK_END)
-            ino = os.fstat(f.fileno()).st_ino
         except FileNotFoundError:
             f = None
+        if past:
+            try:
+                with open(path + ".1", "rb") as old:
+                    if f is None or os.fstat(old.fileno()).st_ino != os.fstat(f.fileno()).st_ino:
+                        yield from (e for e in _lines(old.read())
+                                    if _in_range(e, since_ns, until_ns))
+            except FileNotFoundError:
+                pass
+        elif f is not None:
+            f.seek(0, os.SEEK_END)
+        ino = os.fstat(f.fileno()).st_ino if f is not None else -1
         buf = b""
         while True:
             if f is not None:
@@ -150,12 +159,11 @@ def tail_events(root: str | os.PathLike[str], until_ns: int | None = None,
                 if chunk:
                     buf += chunk
                     *lines, buf = buf.split(b"\n")
-                    for line in lines:
-                        ev = _parse(line)
-                        if ev is not None:
+                    for ev in _lines(b"\n".join(lines)):
+                        if _in_range(ev, since_ns, until_ns):
                             yield ev
                     continue
-            if until_ns is not None and time.time_ns() > until_ns:
+            if not follow or (until_ns is not None and time.time_ns() > until_ns):
                 return
             if stop is not None and stop():
                 return
@@ -165,7 +173,9 @@ def tail_events(root: str | os.PathLike[str], until_ns: int | None = None,
                 st = None
             if st is not None and st.st_ino != ino:  # rotated or created: read the new one
                 if f is not None:
+                    rest = buf + f.read()  # what was written before the rename
                     f.close()
+                    yield from (e for e in _lines(rest) if _in_range(e, since_ns, until_ns))
                 f = open(path, "rb")  # noqa: SIM115
                 ino = os.fstat(f.fileno()).st_ino
                 buf = b""
