@@ -8,7 +8,6 @@ other end lies in a network namespace the test makes, and pings across.
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -136,7 +135,6 @@ def test_stats_cli_table(engine: Any, roots: Any, capfd: pytest.CaptureFixture[s
     from dockyard.cli.main import main
 
     cid = run(engine, ["sleep", "60"], Memory=64 * MIB)
-    os.environ["DOCKYARD_CGROUP_PARENT"] = engine.lc.cgroup_parent
     code = main(["--root", str(roots.root), "--run-root", str(roots.run_root), "stats",
                  "--no-stream", cid[:12]])
     out = capfd.readouterr().out.splitlines()
