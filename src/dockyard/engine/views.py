@@ -205,14 +205,32 @@ def top(lc: Lifecycle, ref: str, ps_args: str = "-ef") -> dict[str, Any]:
     cid = lc.resolve(ref)
     if not lc.state(cid).get("Running"):
         raise Conflict(f"Container {cid} is not running")
+    import re
+
+    for key, value in re.findall(r"\s+([^\s]*)=\s*(PID[^\s]*)", ps_args):
+        if key != "pid":  # moby's validatePSArgs: the PID column must stay named PID
+            raise InvalidArgument(f'specifying "{key}={value}" is not allowed')
     pids = set(lc.runtime(lc.store.load(cid)).ps(cid))
-    out = subprocess.run(["ps", *ps_args.split()], capture_output=True, text=True,
-                         check=True).stdout.splitlines()
-    titles = out[0].split()
+    ran = subprocess.run(["ps", *ps_args.split(" ")], capture_output=True, text=True,
+                         check=False)
+    if ran.returncode != 0:
+        from dockyard.errors import SystemFailure
+
+        detail = ran.stderr.strip().splitlines()[0] if ran.stderr.strip() else ""
+        raise SystemFailure(f"Error running ps: exit status {ran.returncode}"
+                            + (f": {detail}" if detail else ""))
+    out = ran.stdout.splitlines()
+    titles = out[0].split() if out else []
+    if "PID" not in titles:
+        raise InvalidArgument("Couldn't find PID field in ps output")
     pid_col = titles.index("PID")
     procs = []
     for line in out[1:]:
-        fields = line.split(None, len(titles) - 1)
-        if len(fields) > pid_col and fields[pid_col].isdigit() and int(fields[pid_col]) in pids:
-            procs.append(fields)
+        fields = line.split()
+        if not fields or len(fields) <= pid_col or fields[pid_col] == "-":
+            continue
+        if not fields[pid_col].isdigit():
+            raise InvalidArgument(f"Unexpected pid '{fields[pid_col]}'")
+        if int(fields[pid_col]) in pids:  # overhanging fields join the last column
+            procs.append([*fields[:len(titles) - 1], " ".join(fields[len(titles) - 1:])])
     return {"Titles": titles, "Processes": procs}
