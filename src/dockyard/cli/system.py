@@ -187,38 +187,20 @@ def info(fmt: str | None) -> None:
 
 @click.command("df")
 @click.option("--format", "fmt", default=None, help="Pretty-print using a Go template.")
-def df(fmt: str | None) -> None:
-    """Show disk usage."""
-    from dockyard.cli.format import Formatter
-    from dockyard.cli.units import human_size
+@click.option("-v", "--verbose", is_flag=True, help="Show detailed information on space usage.")
+def df(fmt: str | None, verbose: bool) -> None:
+    """Show disk usage (images, containers, volumes, build cache and container logs)."""
+    from dockyard.cli.diskusage import render_df
+    from dockyard.engine.diskusage import disk_usage
     from dockyard.images import ImageStore
 
-    entries = engine().list(all=True)
     store = ImageStore(app_context().roots)
     try:
         images = store.list()
+        usage = disk_usage(engine(), images)
     finally:
         store.close()
-    used = {e.get("ImageID") for e in entries}
-    total = sum(i.size for i in images)
-    idle = sum(i.size for i in images if str(i.id) not in used)
-    running = sum(e.get("State") in ("running", "paused", "restarting") for e in entries)
-    pct = f" ({idle * 100 // total}%)" if total else ""
-    rows = [
-        {"Type": "Images", "TotalCount": str(len(images)),
-         "Active": str(sum(str(i.id) in used for i in images)), "Size": human_size(total),
-         "Reclaimable": human_size(idle) + pct},
-        {"Type": "Containers", "TotalCount": str(len(entries)), "Active": str(running),
-         "Size": "0B", "Reclaimable": "0B"},
-        {"Type": "Local Volumes", "TotalCount": "0", "Active": "0", "Size": "0B",
-         "Reclaimable": "0B"},
-        {"Type": "Build Cache", "TotalCount": "0", "Active": "0", "Size": "0B",
-         "Reclaimable": "0B"},
-    ]
-    headers = {"Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size": "SIZE",
-               "Reclaimable": "RECLAIMABLE"}
-    default = ("table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}")
-    sys.stdout.write(Formatter(fmt or default, headers, default).render(rows))
+    sys.stdout.write(render_df(usage, fmt, verbose))
 
 
 @click.command("check")

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.integration.engine.conftest import engine, images  # noqa: F401  # fixtures
+from tests.integration.engine.conftest import engine, images, store_engine  # noqa: F401
 
 __all__ = ["eventually"]
 
