@@ -83,6 +83,9 @@ def _pull_one(name: str, quiet: bool, platform: str) -> None:
         image = asyncio.run(pull(store, ref, platform=want, insecure=_insecure(),
                                  auth=_auth(ref.domain), progress=progress,
                                  mirrors=_list_env("DOCKYARD_REGISTRY_MIRRORS")))
+    from dockyard.engine.events import image_event
+
+    image_event(app_context().roots, "pull", ref.familiar(), ref.familiar())
     if quiet:
         click.echo(ref.familiar())
         return
@@ -106,6 +109,9 @@ def push_command(name: str, quiet: bool) -> None:
     with _store() as store:
         digest = asyncio.run(push(store, name, ref, insecure=_insecure(),
                                   auth=_auth(ref.domain)))
+    from dockyard.engine.events import image_event
+
+    image_event(app_context().roots, "push", ref.familiar(), ref.familiar())
     click.echo(ref.familiar() if quiet else f"{ref.tag}: digest: {digest}")
 
 

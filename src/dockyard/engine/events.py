@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
     from dockyard.settings import Roots
 
-__all__ = ["FILTER_KEYS", "MAX_BYTES", "append", "emit", "event", "log_path", "matches",
-           "read_events", "stream_events"]
+__all__ = ["FILTER_KEYS", "MAX_BYTES", "append", "emit", "event", "image_event", "log_path",
+           "matches", "read_events", "stream_events"]
 
 MAX_BYTES = 8 << 20
 FILTER_KEYS = ("config", "container", "daemon", "event", "image", "label", "network", "node",
@@ -99,6 +99,12 @@ def emit(roots: Roots, type_: str, action: str, actor_id: str,
     except OSError:
         pass
     return record
+
+
+def image_event(roots: Roots, action: str, image: str, name: str) -> None:
+    """dockerd's ``LogImageEvent``: pull/push (``image`` is the reference), tag, untag,
+    delete (``image`` is the image id); ``name`` is the reference in familiar form."""
+    emit(roots, "image", action, image, {"name": name})
 
 
 def _parse(line: bytes) -> dict[str, object] | None:

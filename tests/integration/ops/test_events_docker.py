@@ -100,3 +100,34 @@ def test_events_follow_live(engine: Any) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.mark.peer
+@pytest.mark.slow
+def test_tag_and_rmi_events_match_docker(dockerd: Dockerd, busybox_rootfs_template: Path,
+                                         tmp_path: Path) -> None:
+    dockerd.import_rootfs(busybox_rootfs_template, IMAGE)
+    since = time.time()
+    dockerd.docker("tag", IMAGE, "dyev:1")
+    dockerd.docker("rmi", "dyev:1")
+    until = time.time() + 0.5
+    time.sleep(0.6)
+    out = dockerd.docker("events", "--since", f"{since:.6f}", "--until", f"{until:.6f}",
+                         "--filter", "type=image", "--format", "{{json .}}").stdout
+    theirs = [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    root, run_root = tmp_path / "root", tmp_path / "run"
+    base = [sys.executable, "-m", "dockyard.cli.main", "--root", str(root), "--run-root",
+            str(run_root)]
+    for args in (["tag", IMAGE, "dyev:1"], ["rmi", "dyev:1"]):
+        subprocess.run([*base, *args], check=True, capture_output=True, timeout=60)
+    ours = list(read_events(root))
+
+    def shape(evs: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return [(tuple(e), e["Type"], e["Action"], e["id"].startswith("sha256:"),
+                 sorted(e["Actor"]["Attributes"]),
+                 e["Actor"]["Attributes"]["name"] == e["id"]) for e in evs]
+
+    assert [e["Action"] for e in theirs] == ["tag", "untag"]
+    assert shape(ours) == shape(theirs)
+    assert ours[0]["Actor"]["Attributes"]["name"] == theirs[0]["Actor"]["Attributes"]["name"]
