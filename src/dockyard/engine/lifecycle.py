@@ -371,6 +371,12 @@ class Lifecycle:
                 self.runtime(record).update(cid, res, bundle["linux"].get("cgroupsPath", ""))
             record["HostConfig"] = hc
             self.store.save(cid, record)
+            if "RestartPolicy" in resources and self.monitor_alive(cid):
+                from dockyard.engine.monitor.client import request
+
+                with contextlib.suppress(DockyardError, OSError):
+                    request(self.run_dir(cid), {"op": "policy",
+                                                "restart": hc.get("RestartPolicy")}, timeout=5)
         return warnings
 
     # -- remove ---------------------------------------------------------------------

@@ -152,3 +152,25 @@ def test_a_crash_loop_does_not_spin_the_cpu(engine: Any) -> None:
     restarts = engine.inspect(cid)["RestartCount"]
     assert used / elapsed < 0.15, (used, elapsed)
     assert restarts <= 12  # 100 ms doubling: about log2(elapsed/0.1)+1 restarts
+
+
+def test_update_restart_applies_to_a_running_container(engine: Any) -> None:
+    cid = run(engine, ["sleep", "60"], "no")
+    engine.update(cid, {"RestartPolicy": {"Name": "always", "MaximumRetryCount": 0}})
+    pid = engine.inspect(cid)["State"]["Pid"]
+    os.kill(pid, signal.SIGKILL)
+    eventually(lambda: engine.inspect(cid)["RestartCount"] == 1 and
+               engine.inspect(cid)["State"]["Running"])
+    assert engine.inspect(cid)["HostConfig"]["RestartPolicy"]["Name"] == "always"
+
+
+def test_oom_kill_gives_an_oom_event_before_die(engine: Any) -> None:
+    cid = engine.create(None, {"Image": "busybox", "Cmd": [
+        "sh", "-c", "dd if=/dev/zero of=/dev/shm/x bs=1M count=64"]},
+        {**NONE, "Memory": 16 << 20, "MemorySwap": 16 << 20, "ShmSize": 128 << 20})["Id"]
+    engine.start(cid)
+    engine.wait(cid)
+    state = engine.inspect(cid)["State"]
+    assert state["OOMKilled"], state
+    evs = eventually(lambda: (a := actions(engine, cid))[-1] == "die" and a)
+    assert evs[-2:] == ["oom", "die"]

@@ -417,6 +417,9 @@ class Monitor(Supervision):
         elif op == "stopping":
             self.stopping()
             reply = {"ok": True}
+        elif op == "policy":  # ``update --restart`` on a running container
+            self.set_policy(req.get("restart"))
+            reply = {"ok": True}
         elif op == "resize":
             reply = self._resize(req.get("height"), req.get("width"))
         elif op == "attach":

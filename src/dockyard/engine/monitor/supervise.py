@@ -78,6 +78,12 @@ class Supervision:
             self.health.reset(now_ns)
             self.state["Health"] = self.health.health
 
+    def set_policy(self, policy: object) -> None:
+        """A new restart policy; the back-off and the count carry on."""
+        new = RestartManager(policy if isinstance(policy, dict) else None)
+        new.count, new.timeout = self.restarts.count, self.restarts.timeout
+        self.restarts = new
+
     def stopping(self) -> None:
         """A user's stop or kill: never undone by the restart policy; a pending restart is
         dropped and the monitor finishes."""
