@@ -8,15 +8,13 @@ commands writing at once never interleave. Past ``MAX_BYTES`` the file is rename
 ``events.log.1`` (the previous one dropped) under ``events.lock``.
 
 ``emit(roots, type, action, actor_id, attributes)`` is the one call other layers use.
-Imported by the monitor process: standard library, light modules only at import time.
+Imported by the monitor process (which appends only): light modules at import time.
 """
 
 from __future__ import annotations
 
 import os
 import time
-
-from dockyard.engine.monitor.protocol import dumps, loads
 
 TYPE_CHECKING = False  # not typing's: the monitor imports this module
 if TYPE_CHECKING:
@@ -56,6 +54,9 @@ def event(type_: str, action: str, actor_id: str, attributes: dict[str, str] | N
 
 def append(path: str, record: dict[str, object], max_bytes: int = MAX_BYTES) -> None:
     """Append one event line (one ``O_APPEND`` write); rotate once past ``max_bytes``."""
+    # the monitor's encoder: light enough for the monitor (which loads this module bare)
+    from dockyard.engine.monitor.protocol import dumps
+
     line = (dumps(record) + "\n").encode()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -108,8 +109,10 @@ def image_event(roots: Roots, action: str, image: str, name: str) -> None:
 
 
 def _parse(line: bytes) -> dict[str, object] | None:
+    import json
+
     try:
-        obj = loads(line)
+        obj = json.loads(line)
     except (ValueError, UnicodeDecodeError):
         return None  # a torn last line of a crashed writer
     return obj if isinstance(obj, dict) else None
