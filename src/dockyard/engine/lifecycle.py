@@ -238,8 +238,9 @@ class Lifecycle:
         if num in (_signal.SIGKILL, stop_sig):
             self._stopping(cid)
         runtime = self.runtime(record)
-        runtime.kill(cid, num)
+        # logged as the signal goes: after it, the monitor's "die" could come first
         self.event(record, "kill", signal=str(num))
+        runtime.kill(cid, num)
         if num == _signal.SIGKILL and (self.run_dir(cid) / "paused").exists():
             self._resume(cid, runtime)
 
@@ -257,14 +258,15 @@ class Lifecycle:
         runtime = self.runtime(record)
         self._stopping(cid)
         with contextlib.suppress(Conflict, NotFound):
-            runtime.kill(cid, sig)
             self.event(record, "kill", signal=str(sig))
+            runtime.kill(cid, sig)
         if (self.run_dir(cid) / "paused").exists():
             self._resume(cid, runtime)
         if wait < 0 or not self._wait_stopped(cid, wait):
             with contextlib.suppress(Conflict, NotFound):
+                if self.state(cid).get("Running"):
+                    self.event(record, "kill", signal=str(int(_signal.SIGKILL)))
                 runtime.kill(cid, _signal.SIGKILL)
-                self.event(record, "kill", signal=str(int(_signal.SIGKILL)))
             self._wait_stopped(cid, 30)
         self._settle(cid)
         self.tidy(cid)
@@ -349,7 +351,9 @@ class Lifecycle:
     # -- rename, update ---------------------------------------------------------------
     def rename(self, ref: str, new_name: str) -> None:
         cid = self.resolve(ref)
+        old = self.store.load(cid)["Name"]
         self.store.rename(cid, cfgmod.check_name(new_name), conflict=_name_conflict)
+        self.event(self.store.load(cid), "rename", oldName=old)
 
     def update(self, ref: str, resources: dict[str, Any]) -> list[str]:
         """Change resource limits (docker's ``update``); applied live when running."""
@@ -377,6 +381,7 @@ class Lifecycle:
                 with contextlib.suppress(DockyardError, OSError):
                     request(self.run_dir(cid), {"op": "policy",
                                                 "restart": hc.get("RestartPolicy")}, timeout=5)
+        self.event(record, "update")
         return warnings
 
     # -- remove ---------------------------------------------------------------------
@@ -392,8 +397,8 @@ class Lifecycle:
                 runtime = self.runtime(record)
                 self._stopping(cid)
                 with contextlib.suppress(Conflict, NotFound):
-                    runtime.kill(cid, _signal.SIGKILL)
                     self.event(record, "kill", signal=str(int(_signal.SIGKILL)))
+                    runtime.kill(cid, _signal.SIGKILL)
                 if (self.run_dir(cid) / "paused").exists():
                     with contextlib.suppress(DockyardError):
                         self._resume(cid, runtime)

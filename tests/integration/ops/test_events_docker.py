@@ -131,3 +131,29 @@ def test_tag_and_rmi_events_match_docker(dockerd: Dockerd, busybox_rootfs_templa
     assert [e["Action"] for e in theirs] == ["tag", "untag"]
     assert shape(ours) == shape(theirs)
     assert ours[0]["Actor"]["Attributes"]["name"] == theirs[0]["Actor"]["Attributes"]["name"]
+
+
+@pytest.mark.peer
+@pytest.mark.slow
+def test_rename_and_update_events_match_docker(dockerd: Dockerd, busybox_rootfs_template: Path,
+                                               engine: Any) -> None:
+    dockerd.import_rootfs(busybox_rootfs_template, IMAGE)
+    since = time.time()
+    dockerd.docker("create", "--name", "evr1", "--network", "none", IMAGE, "true")
+    dockerd.docker("rename", "evr1", "evr2")
+    dockerd.docker("update", "--restart", "always", "evr2")
+    dockerd.docker("rm", "evr2")
+    until = time.time() + 0.5
+    time.sleep(0.6)
+    out = dockerd.docker("events", "--since", f"{since:.6f}", "--until", f"{until:.6f}",
+                         "--filter", "type=container", "--format", "{{json .}}").stdout
+    theirs = [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    cid = engine.create("evr1", {"Image": IMAGE, "Cmd": ["true"]}, {"NetworkMode": "none"})["Id"]
+    engine.rename(cid, "evr2")
+    engine.update(cid, {"RestartPolicy": {"Name": "always", "MaximumRetryCount": 0}})
+    engine.remove(cid)
+    ours = [e for e in read_events(engine.roots.root) if e.get("id") == cid]
+    assert [e["Action"] for e in theirs] == ["create", "rename", "update", "destroy"]
+    assert [(e["Action"], e["Actor"]["Attributes"]) for e in ours] == \
+        [(e["Action"], e["Actor"]["Attributes"]) for e in theirs]
