@@ -15,7 +15,8 @@ from dockyard.errors import Conflict, InvalidArgument
 
 __all__ = ["FILTERS", "inspect", "list_containers", "status_text", "top"]
 
-FILTERS = ("id", "name", "label", "status", "exited", "ancestor", "before", "since")
+FILTERS = ("id", "name", "label", "status", "exited", "ancestor", "before", "since", "health")
+_HEALTH = ("starting", "healthy", "unhealthy", "none")
 _STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 
 
@@ -103,6 +104,9 @@ def _filters(filters: dict[str, list[str]] | None) -> dict[str, list[str]]:
     for status in out.get("status", []):
         if status not in _STATUSES:
             raise InvalidArgument(f"invalid filter 'status={status}'")
+    for health in out.get("health", []):
+        if health not in _HEALTH:
+            raise InvalidArgument(f"Unrecognised filter value for health: {health}")
     return out
 
 
@@ -129,6 +133,7 @@ def list_containers(lc: Lifecycle, all: bool = False, limit: int = -1,
         rows = rows[:limit]
     for r in rows:
         del r["_created"]
+        r.pop("_health", None)
         if size:
             r["SizeRw"], r["SizeRootFs"] = _sizes(lc, r["Id"], r["ImageID"])
     return rows
@@ -169,6 +174,7 @@ def _summary(record: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         "Status": status_text(state), "HostConfig": {"NetworkMode": mode},
         "NetworkSettings": {"Networks": model.network_settings(mode)["Networks"]},
         "Mounts": [], "_created": record["Created"], "_exit": state.get("ExitCode", 0),
+        "_health": (state.get("Health") or {}).get("Status") or "none",
     }
 
 
@@ -183,6 +189,8 @@ def _apply(rows: list[dict[str, Any]], f: dict[str, list[str]],
             return False
         if f.get("exited") and (r["State"] != "exited" or
                                 str(r["_exit"]) not in f["exited"]):
+            return False
+        if f.get("health") and r["_health"] not in f["health"]:
             return False
         for label in f.get("label", []):
             key, eq, value = label.partition("=")

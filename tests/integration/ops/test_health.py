@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from dockyard.engine.events import read_events
+from dockyard.errors import InvalidArgument
 from tests.integration.ops.conftest import eventually
 
 MS = 1_000_000
@@ -150,3 +151,15 @@ def test_no_healthcheck_disables_the_images(engine: Any, images: Any) -> None:
     cid = run(engine, "hc2", health_cfg={"Test": ["NONE"]})
     time.sleep(0.4)
     assert "Health" not in engine.inspect(cid)["State"]
+
+
+def test_ps_health_filter(engine: Any) -> None:
+    sick = run(engine, health_cfg={"Test": ["CMD", "false"], "Interval": 100 * MS,
+                                   "Retries": 1})
+    plain = run(engine)
+    eventually(lambda: health(engine, sick)["Status"] == "unhealthy")
+    assert [c["Id"] for c in engine.list(filters={"health": ["unhealthy"]})] == [sick]
+    assert [c["Id"] for c in engine.list(filters={"health": ["none"]})] == [plain]
+    assert engine.list(filters={"health": ["healthy"]}) == []
+    with pytest.raises(InvalidArgument, match="Unrecognised filter value for health: ill"):
+        engine.list(filters={"health": ["ill"]})
