@@ -20,11 +20,12 @@ import time
 
 from dockyard.engine.logs.timefmt import format_nano
 from dockyard.engine.logs.writer import LineSplitter
-from dockyard.engine.monitor.health import HealthCheck, Probe
 from dockyard.engine.monitor.records import error_exit_code, oom_kill_count
 from dockyard.engine.monitor.restart import RestartManager
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost memory
+if TYPE_CHECKING:
+    from dockyard.engine.monitor.health import HealthCheck, Probe
 __all__ = ["RESTARTING", "Supervision"]
 
 RESTARTING = "restarting"  # marker in the run dir: the exit hook's tidy must leave us be
@@ -62,7 +63,11 @@ class Supervision:
         policy = cfg.get("restart")
         self.restarts = RestartManager(policy if isinstance(policy, dict) else None)
         health = cfg.get("health")
-        self.health = HealthCheck(health) if isinstance(health, dict) else None
+        self.health: HealthCheck | None = None
+        if isinstance(health, dict):  # loaded only by monitors with a check (memory)
+            from dockyard.engine.monitor.health import HealthCheck
+
+            self.health = HealthCheck(health)
         self.probe: Probe | None = None
         self.manual_stop = False  # a user stopped or killed it: no restart
         self.forced_restart = False  # --health-on-failure=restart
@@ -182,6 +187,8 @@ class Supervision:
             return
         argv = health.cfg.get("argv")
         assert isinstance(argv, list)
+        from dockyard.engine.monitor.health import Probe
+
         try:
             self.probe = Probe([str(a) for a in argv], str(health.cfg.get("pid_file")),
                                health.timeout)
