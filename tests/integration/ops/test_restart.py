@@ -174,3 +174,26 @@ def test_oom_kill_gives_an_oom_event_before_die(engine: Any) -> None:
     assert state["OOMKilled"], state
     evs = eventually(lambda: (a := actions(engine, cid))[-1] == "die" and a)
     assert evs[-2:] == ["oom", "die"]
+
+
+def test_wait_and_a_foreground_run_end_at_the_first_exit(
+        engine: Any, roots: Any, capfd: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in docker: a restart ends waiters and attach streams with that exit's code;
+    the container goes on restarting."""
+    cid = run(engine, ["sh", "-c", "sleep 0.3; exit 3"], "always")
+    started = time.monotonic()
+    assert engine.wait(cid, "next-exit")["StatusCode"] == 3
+    assert time.monotonic() - started < 5
+    eventually(lambda: engine.inspect(cid)["RestartCount"] >= 2)
+    engine.stop(cid, timeout=0)
+
+    from dockyard.cli.main import main
+
+    monkeypatch.setenv("DOCKYARD_CGROUP_PARENT", engine.lc.cgroup_parent)
+    code = main(["--root", str(roots.root), "--run-root", str(roots.run_root), "run",
+                 "--name", "fg", "--network", "none", "--restart", "always", "busybox", "sh",
+                 "-c", "echo out; exit 4"])
+    assert code == 4
+    assert "out" in capfd.readouterr().out
+    eventually(lambda: engine.inspect("fg")["RestartCount"] >= 1)

@@ -516,15 +516,27 @@ class Monitor(Supervision):
         _unlink(SOCKET)
         _unlink(os.path.join(self.run_dir, "monitor.pid"))
         _unlink(os.path.join(self.run_dir, "init.pid"))
+        self.release_clients(code, every=True)
+
+    def release_clients(self, code: int, every: bool = False) -> None:
+        """Answer waiters and end attached streams with the exit code (at a restart too,
+        as docker's waiters and attach streams end at each exit); close them, and with
+        ``every`` all other clients."""
         done = (P.dumps({"StatusCode": code, "Error": None}) + "\n").encode()
         exit_frame = P.encode_frame(P.EXIT, str(code).encode())
+        leaving = []
         for c in list(self.clients.values()):
             if c.waiting:
                 self._send(c, done)
             elif c.attached:
                 self._send(c, exit_frame)
+            elif not every:
+                continue
+            leaving.append(c)
         end = time.monotonic() + 2.0
-        for c in list(self.clients.values()):
+        for c in leaving:
+            if self.clients.pop(c.fd, None) is not None and not every:
+                self.ep.unregister(c.fd)
             c.sock.setblocking(True)
             c.sock.settimeout(max(0.01, end - time.monotonic()))
             try:

@@ -58,6 +58,7 @@ class Supervision:
         def delete(self) -> None: ...
         def _log(self, stream: str, messages: list[bytes]) -> None: ...
         def _reap(self) -> None: ...
+        def release_clients(self, code: int, every: bool = False) -> None: ...
 
     def _init_supervision(self, cfg: dict[str, object]) -> None:
         policy = cfg.get("restart")
@@ -136,6 +137,7 @@ class Supervision:
             pass
         self.record(Status="restarting", Running=True, Restarting=True, Pid=0, ExitCode=code,
                     OOMKilled=oom, FinishedAt=format_nano(time.time_ns()))
+        self.release_clients(code)
         self.delete()
         if self.stdin_fd >= 0:
             if self.stdin_fd not in self.outputs:
