@@ -85,6 +85,9 @@ def _pull_one(name: str, quiet: bool, platform: str) -> None:
         image = asyncio.run(pull(store, ref, platform=want, insecure=_insecure(),
                                  auth=_auth(ref.domain), progress=progress,
                                  mirrors=_list_env("DOCKYARD_REGISTRY_MIRRORS")))
+    from dockyard.engine.events import image_event
+
+    image_event(app_context().roots, "pull", ref.familiar(), ref.familiar())
     if quiet:
         click.echo(ref.familiar())
         return
@@ -130,6 +133,9 @@ def push_command(name: str, quiet: bool, compression: str = "gzip") -> None:
                                   compression=compression))
     click.echo(ref.familiar() if quiet else
                f"{ref.tag}: digest: {sent.digest} size: {sent.size}")
+    from dockyard.engine.events import image_event
+
+    image_event(app_context().roots, "push", ref.familiar(), ref.familiar())
 
 
 @click.command("login")

@@ -41,6 +41,19 @@ def parse_rate_flag(text: str) -> int:
     return parse_rate(text)
 
 
+def _duration(text: str) -> int:
+    """pflag's DurationVar: Go's ``time.ParseDuration``, in nanoseconds."""
+    from dockyard.build.flags import parse_go_duration
+
+    try:
+        return parse_go_duration(text)
+    except ValueError as err:
+        raise InvalidArgument(str(err)) from None
+
+
+DURATION = Parsed(_duration, "duration")
+
+
 def _opt(*names: str, **kw: Any) -> Decorator:
     if kw.get("multiple"):
         kw.setdefault("default", ())
@@ -86,6 +99,21 @@ _SHARED: list[Decorator] = [
     _opt("--env-file", multiple=True, help="Read in a file of environment variables."),
     _opt("--expose", multiple=True, help="Expose a port or a range of ports."),
     _opt("--group-add", multiple=True, help="Add additional groups to join."),
+    _opt("--health-cmd", default="", help="Command to run to check health."),
+    _opt("--health-interval", type=DURATION, default=0,
+         help="Time between running the check (ms|s|m|h) (default 0s)."),
+    _opt("--health-on-failure", default="",
+         help="Action on an unhealthy container: none, kill, restart or stop."),
+    _opt("--health-retries", type=INT, default=0,
+         help="Consecutive failures needed to report unhealthy."),
+    _opt("--health-start-interval", type=DURATION, default=0,
+         help="Time between running the check during the start period (ms|s|m|h)."),
+    _opt("--health-start-period", type=DURATION, default=0,
+         help="Start period for the container to initialize before starting health-retries "
+         "countdown (ms|s|m|h) (default 0s)."),
+    _opt("--health-timeout", type=DURATION, default=0,
+         help="Maximum time to allow one check to run (ms|s|m|h) (default 0s)."),
+    _opt("--no-healthcheck", is_flag=True, help="Disable any container-specified HEALTHCHECK."),
     _opt("-h", "--hostname", default="", help="Container host name."),
     _opt("--ip", default="", help="IPv4 address (e.g., 172.30.100.104)."),
     _opt("--init", is_flag=True, default=False,
@@ -254,6 +282,31 @@ def _storage(p: dict[str, Any]) -> tuple[list[str], dict[str, Any], list[dict[st
     return binds, volumes, mounts, tmpfs
 
 
+def _healthcheck(p: dict[str, Any]) -> dict[str, Any] | None:
+    """The docker client's HealthConfig from the --health-* flags."""
+    keys = ("health_cmd", "health_interval", "health_timeout", "health_start_period",
+            "health_retries", "health_start_interval")
+    have = any(p.get(k) for k in keys)
+    if p.get("no_healthcheck"):
+        if have:
+            raise InvalidArgument("--no-healthcheck conflicts with --health-* options")
+        return {"Test": ["NONE"]}
+    if not have:
+        return None
+    for flag in ("interval", "timeout", "retries", "start_period", "start_interval"):
+        if (p.get("health_" + flag) or 0) < 0:
+            raise InvalidArgument(f"--health-{flag.replace('_', '-')} cannot be negative")
+    out: dict[str, Any] = {}
+    if p.get("health_cmd"):
+        out["Test"] = ["CMD-SHELL", p["health_cmd"]]
+    for flag, key in (("interval", "Interval"), ("timeout", "Timeout"),
+                      ("start_period", "StartPeriod"), ("start_interval", "StartInterval"),
+                      ("retries", "Retries")):
+        if p.get("health_" + flag):
+            out[key] = p["health_" + flag]
+    return out
+
+
 def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> CreateRequest:
     """Turn click's parsed flags (``p``) into the Engine API create request."""
     restart = p["restart"] if isinstance(p["restart"], dict) else opts.parse_restart(p["restart"])
@@ -291,6 +344,9 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
         config["StopSignal"] = p["stop_signal"]
     if p["stop_timeout"] is not None:
         config["StopTimeout"] = p["stop_timeout"]
+    health = _healthcheck(p)
+    if health is not None:
+        config["Healthcheck"] = health
     network = p["network"]
     exposed, bindings = _ports(p)
     if exposed:
@@ -371,6 +427,13 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
             host_config[key] = p[flag]
     if p["runtime"]:
         host_config["Runtime"] = p["runtime"]
+    if p.get("health_on_failure"):
+        from dockyard.engine.health import ON_FAILURE
+
+        if p["health_on_failure"] not in ON_FAILURE:
+            raise InvalidArgument(f"invalid on-failure action: {p['health_on_failure']!r}: "
+                                  "must be one of none, kill, restart, stop")
+        host_config["HealthOnFailure"] = p["health_on_failure"]
     return CreateRequest(
         name=p["name"],
         config=config,

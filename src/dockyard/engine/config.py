@@ -118,6 +118,12 @@ def merge_image_config(config: Config, image: dict[str, Any] | None) -> Config:
         out["Volumes"] = vols
     if not out.get("StopSignal") and img.get("StopSignal"):
         out["StopSignal"] = img["StopSignal"]
+    if out.get("Healthcheck") or img.get("Healthcheck"):
+        from dockyard.engine.health import merge_healthcheck
+
+        merged_hc = merge_healthcheck(out.get("Healthcheck"), img.get("Healthcheck"))
+        if merged_hc is not None:
+            out["Healthcheck"] = merged_hc
     if out.get("Entrypoint") == [""]:  # `--entrypoint ""` resets the image's entrypoint
         out["Entrypoint"] = None
     if not out.get("Entrypoint") and not out.get("Cmd"):

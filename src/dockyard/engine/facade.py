@@ -84,6 +84,12 @@ class Engine:
     def prune(self) -> dict[str, Any]:
         return self.lc.prune()
 
+    def boot(self) -> builtins.list[tuple[str, str]]:
+        """After a machine restart: start the containers whose restart policy says so."""
+        from dockyard.engine.boot import boot
+
+        return boot(self.lc)
+
     def check(self, repair: bool = False) -> builtins.list[dict[str, Any]]:
         """Containers not accounted for (see :mod:`dockyard.engine.check`)."""
         from dockyard.engine.check import check_containers
@@ -102,6 +108,12 @@ class Engine:
              filters: dict[str, builtins.list[str]] | None = None,
              size: bool = False) -> builtins.list[dict[str, Any]]:
         return views.list_containers(self.lc, all, limit, filters, size)
+
+    def stats(self, ref: str) -> dict[str, Any]:
+        """One sample in the Engine API's stats shape (see :mod:`dockyard.engine.stats`)."""
+        from dockyard.engine.stats import sample
+
+        return sample(self.lc, self.lc.resolve(ref))
 
     def top(self, ref: str, ps_args: str = "-ef") -> dict[str, Any]:
         return views.top(self.lc, ref, ps_args)

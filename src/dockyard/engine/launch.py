@@ -106,6 +106,7 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
 
         launch["dns"] = monitor_config(netns_path, str(lc.networking.store.dir), cid,
                                        dns=hc.get("Dns"))
+    launch.update(_supervision(lc, cid, record, oci["process"], runtime))  # type: ignore[typeddict-item]
     with contextlib.suppress(FileNotFoundError):
         (rdir / "paused").unlink()
     return start_monitor(launch)
@@ -125,6 +126,29 @@ def apply_rates(hc: Mapping[str, Any], netns_path: str | None, *, clear: bool = 
     # None leaves a direction alone (a fresh veth has no limit to clear)
     set_rate("eth0", netns_path, egress=int(egress) if egress or clear else None,
              ingress=int(ingress) if ingress or clear else None)
+
+
+def _supervision(lc: Lifecycle, cid: str, record: dict[str, Any], process: dict[str, Any],
+                 runtime: Any) -> dict[str, Any]:
+    """The launch file's restart policy, health check and event settings."""
+    from dockyard.engine.events import log_path
+    from dockyard.engine.health import monitor_health
+    from dockyard.engine.lifecycle import DEFAULT_STOP_TIMEOUT, container_attributes, parse_signal
+
+    cfg, hc = record["Config"], record["HostConfig"]
+    out: dict[str, Any] = {
+        "restart": dict(hc.get("RestartPolicy") or {}),
+        "events": log_path(lc.roots.root),
+        "event_attrs": container_attributes(record),
+        "stop_signal": parse_signal(cfg.get("StopSignal") or "SIGTERM"),
+        "stop_timeout": DEFAULT_STOP_TIMEOUT if cfg.get("StopTimeout") is None
+        else int(cfg["StopTimeout"]),
+    }
+    health = monitor_health(cfg, hc, process, lc.run_dir(cid),
+                            lambda proc, pid: runtime.exec_argv(cid, proc, False, False, pid))
+    if health is not None:
+        out["health"] = health
+    return out
 
 
 _NS_FILE = {"network": "net", "pid": "pid", "ipc": "ipc"}

@@ -39,7 +39,7 @@ from dockyard.errors import (
 )
 from dockyard.settings import Roots
 
-__all__ = ["Lifecycle", "parse_signal"]
+__all__ = ["Lifecycle", "container_attributes", "parse_signal"]
 
 DEFAULT_STOP_TIMEOUT = 10
 
@@ -57,6 +57,17 @@ def parse_signal(sig: str | int) -> int:
         return int(getattr(_signal.Signals, name))
     except AttributeError:
         raise InvalidArgument(f"Invalid signal: {sig}")
+
+
+MANUALLY_STOPPED = "manually-stopped"  # marker: a user stopped it (restart policies, boot)
+
+
+def container_attributes(record: dict[str, Any]) -> dict[str, str]:
+    """Docker's ``Actor.Attributes`` of a container event: its labels, image and name."""
+    attrs = {str(k): str(v) for k, v in (record["Config"].get("Labels") or {}).items()}
+    attrs["image"] = str(record["Config"].get("Image") or record.get("Image") or "")
+    attrs["name"] = str(record.get("Name", "")).lstrip("/")
+    return attrs
 
 
 class Lifecycle:
@@ -100,6 +111,23 @@ class Lifecycle:
         name = record["HostConfig"].get("Runtime") or default_runtime()
         return open_runtime(name, self.roots.runtime_state)
 
+    def event(self, record: dict[str, Any], action: str, **extra: str) -> None:
+        """Log a container event (see :mod:`dockyard.engine.events`)."""
+        from dockyard.engine.events import emit
+
+        emit(self.roots, "container", action, record["Id"],
+             {**container_attributes(record), **extra})
+
+    def _stopping(self, cid: str) -> None:
+        """A user stops or kills it: the monitor must not restart it, and boot must
+        not bring back an ``unless-stopped`` one."""
+        from dockyard.engine.monitor.client import request
+
+        with contextlib.suppress(OSError):
+            (self.store.dir(cid) / MANUALLY_STOPPED).touch()
+        with contextlib.suppress(DockyardError, OSError, ValueError):
+            request(self.run_dir(cid), {"op": "stopping"}, timeout=5)
+
     def monitor_alive(self, cid: str) -> bool:
         from dockyard.engine.monitor.client import monitor_pid
 
@@ -138,6 +166,9 @@ class Lifecycle:
                 self.resolve(mode[len("container:"):])  # "No such container: x"
         networks = self.networking.plan(hc, networking_config)
         spec.capabilities_for(hc)
+        from dockyard.engine.health import check_healthcheck
+
+        check_healthcheck(user_cfg.get("Healthcheck"), str(hc.get("HealthOnFailure") or ""))
         spec.device_rules(hc)
         spec.resources(hc)
         log = hc.get("LogConfig") or {}
@@ -171,6 +202,7 @@ class Lifecycle:
             self.store.remove(cid)
             self._drop_new_volumes(record)
             raise
+        self.event(record, "create")
         return model.CreateResult(Id=cid, Warnings=warnings)
 
     def _volumes_lock(self) -> Any:
@@ -206,6 +238,8 @@ class Lifecycle:
             if state.get("Running"):
                 return int(state.get("Pid") or 0)
             record = self.store.load(cid)
+            with contextlib.suppress(FileNotFoundError):
+                (self.store.dir(cid) / MANUALLY_STOPPED).unlink()
             try:
                 return self._start(cid, record)
             except DockyardError as err:
@@ -226,9 +260,18 @@ class Lifecycle:
     def kill(self, ref: str, sig: str | int = "KILL") -> None:
         cid = self.resolve(ref)
         num = parse_signal(sig)
-        if not self.state(cid).get("Running"):
+        state = self.state(cid)
+        if not state.get("Running"):
             raise Conflict(f"Container {cid} is not running")
-        runtime = self.runtime(self.store.load(cid))
+        if state.get("Restarting"):
+            raise Conflict(f"Container {cid} is restarting, wait until the container is running")
+        record = self.store.load(cid)
+        stop_sig = parse_signal(record["Config"].get("StopSignal") or "SIGTERM")
+        if num in (_signal.SIGKILL, stop_sig):
+            self._stopping(cid)
+        runtime = self.runtime(record)
+        # logged as the signal goes: after it, the monitor's "die" could come first
+        self.event(record, "kill", signal=str(num))
         runtime.kill(cid, num)
         if num == _signal.SIGKILL and (self.run_dir(cid) / "paused").exists():
             self._resume(cid, runtime)
@@ -245,16 +288,21 @@ class Lifecycle:
         wait = timeout if timeout is not None else cfg.get("StopTimeout")
         wait = DEFAULT_STOP_TIMEOUT if wait is None else int(wait)
         runtime = self.runtime(record)
+        self._stopping(cid)
         with contextlib.suppress(Conflict, NotFound):
+            self.event(record, "kill", signal=str(sig))
             runtime.kill(cid, sig)
         if (self.run_dir(cid) / "paused").exists():
             self._resume(cid, runtime)
         if wait < 0 or not self._wait_stopped(cid, wait):
             with contextlib.suppress(Conflict, NotFound):
+                if self.state(cid).get("Running"):
+                    self.event(record, "kill", signal=str(int(_signal.SIGKILL)))
                 runtime.kill(cid, _signal.SIGKILL)
             self._wait_stopped(cid, 30)
         self._settle(cid)
         self.tidy(cid)
+        self.event(record, "stop")
 
     def _wait_stopped(self, cid: str, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -302,7 +350,9 @@ class Lifecycle:
 
     def restart(self, ref: str, timeout: int | None = None) -> int:
         self.stop(ref, timeout)
-        return self.start(ref)
+        pid = self.start(ref)
+        self.event(self.store.load(self.resolve(ref)), "restart")
+        return pid
 
     # -- pause ----------------------------------------------------------------------
     def pause(self, ref: str) -> None:
@@ -312,14 +362,18 @@ class Lifecycle:
             raise Conflict(f"Container {cid} is not running")
         if state.get("Paused"):
             raise Conflict(f"Container {cid} is already paused")
-        self.runtime(self.store.load(cid)).pause(cid)
+        record = self.store.load(cid)
+        self.runtime(record).pause(cid)
         (self.run_dir(cid) / "paused").touch()
+        self.event(record, "pause")
 
     def unpause(self, ref: str) -> None:
         cid = self.resolve(ref)
         if not self.state(cid).get("Paused"):
             raise Conflict(f"Container {cid} is not paused")
-        self._resume(cid, self.runtime(self.store.load(cid)))
+        record = self.store.load(cid)
+        self._resume(cid, self.runtime(record))
+        self.event(record, "unpause")
 
     def _resume(self, cid: str, runtime: Runtime) -> None:
         runtime.resume(cid)
@@ -329,7 +383,9 @@ class Lifecycle:
     # -- rename, update ---------------------------------------------------------------
     def rename(self, ref: str, new_name: str) -> None:
         cid = self.resolve(ref)
+        old = self.store.load(cid)["Name"]
         self.store.rename(cid, cfgmod.check_name(new_name), conflict=_name_conflict)
+        self.event(self.store.load(cid), "rename", oldName=old)
 
     def update(self, ref: str, resources: dict[str, Any]) -> list[str]:
         """Change resource limits (docker's ``update``); applied live when running."""
@@ -356,6 +412,13 @@ class Lifecycle:
                     apply_rates(hc, str(path) if path.exists() else None, clear=True)
             record["HostConfig"] = hc
             self.store.save(cid, record)
+            if "RestartPolicy" in resources and self.monitor_alive(cid):
+                from dockyard.engine.monitor.client import request
+
+                with contextlib.suppress(DockyardError, OSError):
+                    request(self.run_dir(cid), {"op": "policy",
+                                                "restart": hc.get("RestartPolicy")}, timeout=5)
+        self.event(record, "update")
         return warnings
 
     # -- remove ---------------------------------------------------------------------
@@ -369,7 +432,9 @@ class Lifecycle:
                         "before attempting removal or force remove")
                 record = self.store.load(cid)
                 runtime = self.runtime(record)
+                self._stopping(cid)
                 with contextlib.suppress(Conflict, NotFound):
+                    self.event(record, "kill", signal=str(int(_signal.SIGKILL)))
                     runtime.kill(cid, _signal.SIGKILL)
                 if (self.run_dir(cid) / "paused").exists():
                     with contextlib.suppress(DockyardError):
@@ -398,6 +463,8 @@ class Lifecycle:
                 release(self, record)
             if volumes:
                 remove_anonymous(self, record)
+        if record is not None:
+            self.event(record, "destroy")
 
     def tidy(self, cid: str, block: bool = True) -> None:
         """After init ended: unmount the rootfs; remove a ``--rm`` container.
