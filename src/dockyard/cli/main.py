@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "dockyard.cli.system",
     "dockyard.cli.build",
     "dockyard.cli.registry",
+    "dockyard.cli.serve",
 ]
 
 
@@ -36,6 +37,7 @@ COMMAND_HOMES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(["run", "create", "start", "attach"], ("dockyard.cli.run",)),
     **dict.fromkeys(["exec", "commit"], ("dockyard.cli.execs",)),
     "build": ("dockyard.cli.build",),
+    "serve": ("dockyard.cli.serve",),
     **dict.fromkeys(["pull", "push", "login", "logout", "registry"],
                     ("dockyard.cli.registry",)),
 }

@@ -88,9 +88,10 @@ def _process(lc: Lifecycle, cid: str, cfg: dict[str, Any]) -> dict[str, Any]:
     return proc
 
 
-def exec_start(lc: Lifecycle, exec_id: str, detach: bool = False) -> int:
-    """Run the exec with this process's stdio (or detached); returns its exit code
-    (0 when detached)."""
+def exec_start(lc: Lifecycle, exec_id: str, detach: bool = False,
+               stdio: tuple[int | None, int | None, int | None] | None = None) -> int:
+    """Run the exec with this process's stdio, or the ``stdio`` fds given (the API's
+    pipes), or detached; returns its exit code (0 when detached)."""
     cid, path = _exec_path(lc, exec_id)
     record = read_json(path)
     if record.get("Running") or record.get("ExitCode") is not None:
@@ -105,8 +106,10 @@ def exec_start(lc: Lifecycle, exec_id: str, detach: bool = False) -> int:
     record["Running"] = True
     atomic_write(path, json.dumps(record).encode())
     try:
-        child = subprocess.Popen(argv, stdin=None if record["Config"].get("AttachStdin")
-                                 else subprocess.DEVNULL)
+        stdin, stdout, stderr = stdio or (None, None, None)
+        if not record["Config"].get("AttachStdin"):
+            stdin = subprocess.DEVNULL
+        child = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr)
         record["Pid"] = child.pid
         atomic_write(path, json.dumps(record).encode())
         code = child.wait()

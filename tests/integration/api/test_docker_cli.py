@@ -1,0 +1,120 @@
+"""Must-show 1: the real docker 28 CLI against ``dockyard serve``."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pexpect
+
+from tests.integration.api.conftest import Served
+
+
+def _spawn(served: Served, *args: str) -> pexpect.spawn:
+    child = pexpect.spawn("docker", list(args), env=served.env(), timeout=30,
+                          encoding="utf-8")
+    child.setwinsize(30, 100)
+    return child
+
+
+def test_run_detached_ps_inspect_logs_stop_rm(served: Served, name: str) -> None:
+    cid = served.ok("run", "-d", "--name", name, "--network", "none", "busybox", "sh", "-c",
+                    "echo started; while true; do echo tick; sleep 0.2; done").strip()
+    assert len(cid) == 64
+    ps = served.ok("ps", "--no-trunc", "--format", "{{.ID}} {{.Names}} {{.Status}}")
+    assert f"{cid} {name} Up" in ps
+    # the CLI and the server share the engine's roots
+    assert cid in served.dockyard.ok("ps", "-q", "--no-trunc")
+    info = json.loads(served.ok("inspect", name))[0]
+    assert info["Id"] == cid and info["State"]["Running"] is True
+    assert info["Config"]["Cmd"][0] == "sh"
+    child = _spawn(served, "logs", "-f", name)
+    child.expect("started")
+    child.expect("tick")
+    child.expect("tick")  # new lines keep coming while following
+    served.ok("stop", "-t", "1", name)
+    child.expect(pexpect.EOF)  # logs -f ends when the container does
+    child.close()
+    assert child.exitstatus == 0
+    assert json.loads(served.ok("inspect", name))[0]["State"]["Running"] is False
+    served.ok("rm", name)
+    r = served.docker("inspect", name)
+    assert r.returncode == 1 and "No such" in r.stderr
+
+
+def test_run_foreground_exit_code_and_rm(served: Served) -> None:
+    r = served.docker("run", "--rm", "--network", "none", "busybox", "sh", "-c",
+                      "echo out; echo err >&2; exit 7")
+    assert r.returncode == 7
+    assert r.stdout == "out\n" and r.stderr.endswith("err\n")
+
+
+def test_run_it_in_a_pty(served: Served, name: str) -> None:
+    child = _spawn(served, "run", "-it", "--name", name, "--network", "none", "busybox", "sh")
+    for _ in range(20):
+        try:
+            child.expect("# ", timeout=1)
+            break
+        except pexpect.TIMEOUT:
+            child.sendline("")
+    child.sendline("echo $((6*7))")
+    child.expect("42")
+    child.sendline("exit 3")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 3
+    served.ok("rm", name)
+
+
+def test_exec_plain_and_it(served: Served, name: str) -> None:
+    served.ok("run", "-d", "--name", name, "--network", "none", "busybox", "sleep", "60")
+    r = served.docker("exec", name, "sh", "-c", "echo in-exec; echo oops >&2; exit 4")
+    assert (r.returncode, r.stdout, r.stderr) == (4, "in-exec\n", "oops\n")
+    assert served.ok("exec", "-i", name, "cat", input="piped\n") == "piped\n"
+    child = _spawn(served, "exec", "-it", name, "sh")
+    child.expect("# ")
+    child.sendline("echo $((7*6)) from-tty")
+    child.expect("42 from-tty")
+    child.sendline("exit 9")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 9
+    served.ok("rm", "-f", name)
+
+
+def test_images_tag_rmi(served: Served) -> None:
+    served.ok("run", "--rm", "--network", "none", "busybox", "true")
+    served.ok("tag", "busybox", "example.test/tagged:v1")
+    out = served.ok("images", "--format", "{{.Repository}}:{{.Tag}}")
+    assert "busybox:latest" in out and "example.test/tagged:v1" in out
+    served.ok("rmi", "example.test/tagged:v1")
+    assert "example.test/tagged" not in served.ok("images")
+
+
+def test_build_classic(served: Served, tmp_path: object) -> None:
+    from pathlib import Path
+
+    ctx = Path(str(tmp_path)) / "ctx"
+    ctx.mkdir()
+    (ctx / "hello.txt").write_text("hello from the context\n")
+    (ctx / "Dockerfile").write_text(
+        "FROM busybox\nCOPY hello.txt /hello.txt\nRUN echo built-step && cat /hello.txt\n"
+        'CMD ["cat", "/hello.txt"]\n')
+    out = served.ok("build", "-t", "apibuilt:1", str(ctx), timeout=120)
+    assert "built-step" in out and "Successfully tagged apibuilt:1" in out
+    r = served.docker("run", "--rm", "--network", "none", "apibuilt:1")
+    assert r.stdout == "hello from the context\n"
+    iid = served.ok("build", "-q", str(ctx), timeout=120).strip()
+    assert iid.startswith("sha256:")
+
+
+def test_system_df_version_info(served: Served) -> None:
+    assert "Images" in served.ok("system", "df")
+    assert "Dockyard" in served.ok("version")
+    assert "Server Version" in served.ok("info")
+
+
+def test_events_until(served: Served) -> None:
+    start = time.time()
+    served.ok("events", "--since", str(int(start) - 1), "--until", str(int(start) + 1))
+    assert time.time() - start < 10
