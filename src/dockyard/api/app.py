@@ -20,7 +20,7 @@ from dockyard.api.context import ApiContext
 from dockyard.api.errors import ApiError, status_for
 from dockyard.errors import DockyardError, InvalidArgument
 
-__all__ = ["API_VERSION", "CTX", "MIN_API_VERSION", "Router", "ctx", "json_body",
+__all__ = ["API_VERSION", "CTX", "MIN_API_VERSION", "Router", "client_gone", "ctx", "json_body",
            "make_app", "reply"]
 
 API_VERSION = "1.43"
@@ -96,6 +96,18 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
 
 def ctx(request: web.Request) -> ApiContext:
     return request.app[CTX]
+
+
+def client_gone(request: web.Request) -> Callable[[], bool]:
+    """A check, safe to call from worker threads, that turns true once the client has
+    disconnected or the server is stopping: blocking loops poll it to end early."""
+    stopping = request.app[CTX].stopping
+    transport = request.transport
+
+    def gone() -> bool:
+        return stopping.is_set() or transport is None or transport.is_closing()
+
+    return gone
 
 
 def reply(data: Any, status: int = 200) -> web.Response:

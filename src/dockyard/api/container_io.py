@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from aiohttp import web
 
 from dockyard.api import params
-from dockyard.api.app import Router, ctx
+from dockyard.api.app import Router, client_gone, ctx
 from dockyard.api.containers import wait_started
 from dockyard.api.context import ApiContext
 from dockyard.api.streams import RawConn, frame, hijack, pump
-from dockyard.errors import DockyardError, InvalidArgument
+from dockyard.errors import Conflict, DockyardError, InvalidArgument
 
 __all__ = ["routes"]
+
+log = logging.getLogger("dockyard.api")
 
 MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
 RAW = "application/vnd.docker.raw-stream"
@@ -81,9 +84,12 @@ async def logs(request: web.Request) -> web.StreamResponse:
     resp.content_type = RAW if tty else MULTIPLEXED
     await resp.prepare(request)
 
+    gone = client_gone(request)
+
     def gen(stopped: Callable[[], bool]) -> Iterator[Any]:
         return _entries(c, cid, cdir, driver, stdout=stdout, stderr=stderr, since_ns=since_ns,
-                        until_ns=until_ns, tail=tail, follow=follow, stopped=stopped)
+                        until_ns=until_ns, tail=tail, follow=follow,
+                        stopped=lambda: stopped() or gone())
 
     try:
         async for entry in pump(c.pool, gen):
@@ -96,73 +102,76 @@ async def logs(request: web.Request) -> web.StreamResponse:
     return resp
 
 
-async def _relay_input(c: ApiContext, conn: RawConn, run_dir: str, tty: bool,
-                       detach_keys: bytes) -> None:
-    """Client bytes → the container's stdin, through the monitor, until either ends."""
+async def _relay_monitor(c: ApiContext, conn: RawConn, run_dir: str, *, tty: bool,
+                         stdin: bool, stdout: bool, stderr: bool, detach_keys: bytes,
+                         on_attached: Callable[[], Awaitable[None]] | None) -> None:
+    """Both directions through the monitor's attach until the container ends, the
+    client leaves or types the detach keys. ``on_attached`` runs once the monitor has
+    accepted (to replay what was logged before)."""
     from dockyard.engine.monitor import DetachFilter, connect
     from dockyard.engine.monitor import protocol as P
 
     loop = asyncio.get_running_loop()
-    sock: socket.socket = await c.run(connect, run_dir, None)
+    sock: socket.socket | None = None
+    # The State says running a moment before the monitor's socket takes connections.
+    for _ in range(200):
+        try:
+            sock = await c.run(connect, run_dir, None)
+            break
+        except Conflict:
+            if conn.closed.is_set():
+                return
+            await asyncio.sleep(0.025)
+    if sock is None:
+        raise Conflict(f"container is not running: no monitor in {run_dir}")
+    feeder: asyncio.Future[None] | None = None
     try:
-        sock.sendall(b'{"op": "attach", "stdin": true, "stdout": false, "stderr": false}\n')
+        sock.sendall(P.dumps({"op": "attach", "stdin": stdin, "stdout": True,
+                              "stderr": True}).encode() + b"\n")
         sock.setblocking(False)
-        data = b""
-        while b"\n" not in data:
-            chunk = await loop.sock_recv(sock, 4096)
-            if not chunk:
-                return
-            data += chunk
-        keys = DetachFilter(detach_keys)
-        while True:
-            chunk = await conn.read()
-            if not chunk:
-                await loop.sock_sendall(sock, P.encode_frame(P.STDIN_CLOSE))
-                # The monitor closes stdin for StdinOnce; keep the socket a moment so
-                # the close frame is read before we hang up.
-                await asyncio.sleep(0.05)
-                return
-            forward, detached = keys.feed(chunk)
-            if forward:
-                await loop.sock_sendall(sock, P.encode_frame(P.STDIN, forward))
-            if detached:
-                conn.closed.set()
-                return
-    finally:
-        sock.close()
-
-
-async def _relay_monitor_output(c: ApiContext, conn: RawConn, run_dir: str, tty: bool,
-                                stdout: bool, stderr: bool) -> None:
-    """Output through the monitor's attach (for the ``none`` log driver)."""
-    from dockyard.engine.monitor import connect
-    from dockyard.engine.monitor import protocol as P
-
-    loop = asyncio.get_running_loop()
-    sock: socket.socket = await c.run(connect, run_dir, None)
-    try:
-        sock.sendall(b'{"op": "attach", "stdin": false, "stdout": true, "stderr": true}\n')
-        sock.setblocking(False)
-        reader = P.FrameReader()
         data = b""
         while b"\n" not in data:
             chunk = await loop.sock_recv(sock, 65536)
             if not chunk:
                 return
             data += chunk
+        if on_attached is not None:
+            await on_attached()
+
+        async def feed() -> None:
+            keys = DetachFilter(detach_keys)
+            while True:
+                chunk = await conn.read()
+                if not chunk:
+                    await loop.sock_sendall(sock, P.encode_frame(P.STDIN_CLOSE))
+                    return
+                forward, detached = keys.feed(chunk)
+                if forward:
+                    await loop.sock_sendall(sock, P.encode_frame(P.STDIN, forward))
+                if detached:
+                    conn.closed.set()
+                    sock.shutdown(socket.SHUT_RDWR)
+                    return
+
+        if stdin:
+            feeder = asyncio.ensure_future(feed())
+        reader = P.FrameReader()
         pending = data.partition(b"\n")[2]
         while True:
             for kind, payload in reader.feed(pending):
                 if kind == P.EXIT:
                     return
-                if (kind == P.STDOUT and stdout) or (kind == P.STDERR and stderr):
-                    out = payload if tty else frame(kind, payload)
-                    if not await conn.write(out):
-                        return
+                wanted = (kind == P.STDOUT and stdout) or (kind == P.STDERR and stderr)
+                if wanted and not await conn.write(payload if tty else frame(kind, payload)):
+                    return
             pending = await loop.sock_recv(sock, 65536)
             if not pending:
                 return
     finally:
+        if feeder is not None:
+            feeder.cancel()
+            with contextlib.suppress(BaseException):
+                await feeder
         sock.close()
 
 
@@ -189,40 +198,52 @@ async def attach(request: web.Request) -> web.StreamResponse:
     tasks: list[asyncio.Future[Any]] = []
     gone = conn.closed
 
-    async def output() -> None:
-        since: int | None = None if past else arrived_ns
-        if stream and not state.get("Running"):
-            started = await c.run(wait_started, c, cid, state.get("StartedAt", ""),
-                                  gone.is_set)
-            if not started:
-                return
-        if driver == "none":
-            if stream:
-                await _relay_monitor_output(c, conn, run_dir, tty, want_out, want_err)
-            return
-
+    def entries_gen(since_ns: int | None, until_ns: int | None,
+                    follow: bool) -> Callable[[Callable[[], bool]], Iterator[Any]]:
         def gen(stopped: Callable[[], bool]) -> Iterator[Any]:
             return _entries(c, cid, cdir, driver, stdout=want_out, stderr=want_err,
-                            since_ns=since, until_ns=None, tail=None, follow=stream,
+                            since_ns=since_ns, until_ns=until_ns, tail=None, follow=follow,
                             stopped=lambda: stopped() or gone.is_set())
+        return gen
 
+    async def send_entries(gen: Callable[[Callable[[], bool]], Iterator[Any]]) -> None:
         async for entry in pump(c.pool, gen):
             data = format_entry(entry)
             if not await conn.write(data if tty else
                                     frame(2 if entry.stream == "stderr" else 1, data)):
                 return
 
-    async def input_() -> None:
-        if stream and not state.get("Running") and not await c.run(
-                wait_started, c, cid, state.get("StartedAt", ""), gone.is_set):
+    async def output() -> None:
+        since: int | None = None if past else arrived_ns
+        if stream and not state.get("Running"):
+            started = await c.run(wait_started, c, cid, state.get("StartedAt", ""),
+                                  gone.is_set)
+            if started is None:
+                return
+        if not stream:
+            if driver != "none":
+                await send_entries(entries_gen(None, None, False))
             return
-        with contextlib.suppress(DockyardError, OSError):
-            await _relay_input(c, conn, run_dir, tty, keys)
+        interactive = tty or (want_in and bool(cfg.get("OpenStdin")))
+        if interactive or driver == "none":
+            # Live bytes (a prompt without its newline, typed input echoed) come only
+            # through the monitor; the log fills in what came before the attach.
+            async def replay() -> None:
+                if driver != "none":
+                    await send_entries(entries_gen(since, time.time_ns() - 1, False))
+
+            try:
+                await _relay_monitor(c, conn, run_dir, tty=tty,
+                                     stdin=want_in and bool(cfg.get("OpenStdin")),
+                                     stdout=want_out, stderr=want_err, detach_keys=keys,
+                                     on_attached=replay)
+            except (DockyardError, OSError) as err:
+                log.debug("attach %s: %s", cid, err)
+            return
+        await send_entries(entries_gen(since, None, True))
 
     out_task = asyncio.ensure_future(output())
     tasks.append(out_task)
-    if want_in and stream and cfg.get("OpenStdin"):
-        tasks.append(asyncio.ensure_future(input_()))
     closed = asyncio.ensure_future(gone.wait())
     try:
         await asyncio.wait([out_task, closed], return_when=asyncio.FIRST_COMPLETED)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from dockyard.api import params
-from dockyard.api.app import Router, ctx, json_body, reply
+from dockyard.api.app import Router, client_gone, ctx, json_body, reply
 from dockyard.api.context import ApiContext
 from dockyard.api.validate import check_typed, expect_dict, normalise_strslices
-from dockyard.errors import Conflict, DockyardError, InvalidArgument
+from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound, SystemFailure
 
 __all__ = ["routes", "wait_started"]
 
@@ -138,26 +140,56 @@ async def unpause(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204)
 
 
-def wait_started(c: ApiContext, cid: str, before: str, stopped: Any) -> bool:
+def wait_started(c: ApiContext, cid: str, before: str,
+                 stopped: Callable[[], bool]) -> dict[str, Any] | None:
     """Block until the container has started since ``before`` (its StartedAt then);
-    False if it was removed or ``stopped()`` turned true first."""
+    its State then, or None if it was removed or ``stopped()`` turned true first."""
     while not stopped():
         try:
-            state = c.engine().inspect(cid)["State"]
+            state: dict[str, Any] = dict(c.engine().inspect(cid)["State"])
         except DockyardError:
-            return False
+            return None
         if state.get("Running") or state.get("StartedAt") != before:
-            return True
+            return state
         time.sleep(0.01)
-    return False
+    return None
+
+
+def _wait_exit(c: ApiContext, cid: str, condition: str, state: dict[str, Any],
+               gone: Callable[[], bool]) -> dict[str, Any]:
+    """The wait's answer, {} if the client left first. Polls in one-second slices so a
+    client that left (or a stopping server) frees the thread."""
+    if condition != "not-running" and not state.get("Running"):
+        started = wait_started(c, cid, state.get("StartedAt", ""), gone)
+        if started is None:
+            return {} if gone() else {"StatusCode": int(state.get("ExitCode") or 0),
+                                      "Error": None}
+        state = started
+    result: dict[str, Any] = {}
+    while not gone():
+        try:
+            result = c.engine().wait(cid, "not-running", timeout=1.0)
+            break
+        except NotFound:  # removed (--rm) before we looked again
+            return {"StatusCode": int(state.get("ExitCode") or 0), "Error": None}
+        except SystemFailure as err:
+            if "did not exit within" not in str(err):
+                return {"StatusCode": -1, "Error": {"Message": str(err)}}
+        except DockyardError as err:
+            return {"StatusCode": -1, "Error": {"Message": str(err)}}
+    while condition == "removed" and result and not gone():
+        try:
+            c.engine().wait(cid, "removed", timeout=1.0)
+            c.engine().resolve(cid)
+        except NotFound:
+            break
+    return result if not gone() else {}
 
 
 async def wait(request: web.Request) -> web.StreamResponse:
     """Headers go out at once (the client then starts the container); the body when
     the condition is met. ``next-exit`` and ``removed`` on a container that has not
     started yet wait for its start first, as docker's do."""
-    import threading
-
     c = ctx(request)
     ref = _ref(request)
     condition = params.text(request, "condition") or "not-running"
@@ -168,29 +200,12 @@ async def wait(request: web.Request) -> web.StreamResponse:
     resp = web.StreamResponse()
     resp.content_type = "application/json"
     await resp.prepare(request)
-    gone = threading.Event()
-
-    def block() -> dict[str, Any]:
-        if condition != "not-running" and not state.get("Running") and \
-                not wait_started(c, cid, state.get("StartedAt", ""), gone.is_set):
-            if gone.is_set():
-                return {}
-            return {"StatusCode": int(state.get("ExitCode") or 0), "Error": None}
-        try:
-            return c.engine().wait(cid, "not-running" if condition == "next-exit"
-                                   else condition)
-        except DockyardError as err:
-            return {"StatusCode": -1, "Error": {"Message": str(err)}}
-
-    task = asyncio.ensure_future(c.run(block))
-    try:
-        result = await task
-    finally:
-        gone.set()
-    import json
-
-    await resp.write(json.dumps(result).encode() + b"\n")
-    await resp.write_eof()
+    gone = client_gone(request)
+    result = await c.run(_wait_exit, c, cid, condition, state, gone)
+    if result:
+        await resp.write(json.dumps(result).encode() + b"\n")
+    with contextlib.suppress(ConnectionError, RuntimeError):
+        await resp.write_eof()
     return resp
 
 

@@ -37,6 +37,8 @@ class ApiContext:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="api")
         self._local = threading.local()
         self.debug = False
+        # Set when the server stops: blocking loops in workers (wait, log follow) end.
+        self.stopping = threading.Event()
 
     def engine(self) -> Engine:
         """This thread's engine."""
@@ -68,4 +70,5 @@ class ApiContext:
         return await loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))
 
     def close(self) -> None:
+        self.stopping.set()
         self.pool.shutdown(wait=False, cancel_futures=True)

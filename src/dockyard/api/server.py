@@ -113,18 +113,24 @@ def _unix_socket(path: str) -> socket.socket:
         finally:
             probe.close()
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    # Bound and listening under a temporary name first, so that the socket never shows
+    # at its path before it accepts connections, nor with the wrong owner or mode.
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o117)
     try:
-        sock.bind(path)
+        sock.bind(tmp)
     finally:
         os.umask(old)
     gid = 0
     with contextlib.suppress(KeyError):
         gid = grp.getgrnam("docker").gr_gid
-    os.chown(path, 0, gid)
-    os.chmod(path, 0o660)
+    os.chown(tmp, 0, gid)
+    os.chmod(tmp, 0o660)
     sock.listen(128)
+    os.rename(tmp, path)
     return sock
 
 
@@ -137,7 +143,7 @@ async def serve(app: object, listeners: list[Listener], tls: TlsOptions,
 
     assert isinstance(app, web.Application)
     check_listeners(listeners, tls)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2)
     await runner.setup()
     unix_paths = []
     try:
@@ -158,6 +164,10 @@ async def serve(app: object, listeners: list[Listener], tls: TlsOptions,
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
+        from dockyard.api.app import CTX
+
+        if CTX in app:
+            app[CTX].stopping.set()
         await runner.cleanup()
         for path in unix_paths:
             with contextlib.suppress(FileNotFoundError):

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
-
-from dockyard.errors import InvalidArgument
 
 if TYPE_CHECKING:
     from dockyard.images import Image
@@ -24,24 +21,11 @@ def epoch(stamp: str) -> int:
 
 
 def parse_timestamp(text: str, field: str) -> float:
-    """Docker's ``since``/``until`` values: unix seconds (with fraction), RFC 3339, or a
-    duration before now (``10m``)."""
-    from dockyard.engine.status import parse_time
+    """Docker's ``since``/``until`` values (unix seconds, RFC 3339, a duration before
+    now) as unix seconds, read as ``docker logs`` reads them."""
+    from dockyard.engine.logs import parse_since
 
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    units = {"s": 1, "m": 60, "h": 3600}
-    if text[-1:] in units and text[:-1].replace(".", "", 1).isdigit():
-        return time.time() - float(text[:-1]) * units[text[-1]]
-    try:
-        value = parse_time(text)
-    except ValueError:
-        value = None
-    if value is None:
-        raise InvalidArgument(f"invalid value for {field!r}: {text}")
-    return value
+    return parse_since(text, field) / 1e9
 
 
 def image_summary(img: Image) -> dict[str, Any]:

@@ -10,7 +10,16 @@ from typing import Any
 from aiohttp import web
 
 from dockyard import __version__
-from dockyard.api.app import API_VERSION, MIN_API_VERSION, Router, ctx, json_body, reply
+from dockyard.api import params
+from dockyard.api.app import (
+    API_VERSION,
+    MIN_API_VERSION,
+    Router,
+    client_gone,
+    ctx,
+    json_body,
+    reply,
+)
 from dockyard.api.context import ApiContext
 from dockyard.api.summaries import image_summary, parse_timestamp
 
@@ -126,18 +135,24 @@ async def system_df(request: web.Request) -> web.StreamResponse:
 async def events(request: web.Request) -> web.StreamResponse:
     """Docker's event stream. The engine records no events yet: the stream stays open
     (empty) until ``until`` passes or the client leaves, as dockerd's does when idle."""
+    import time
+
+    until = request.query.get("until")
+    end = parse_timestamp(until, "until") if until else None
+    since = request.query.get("since")
+    if since:
+        parse_timestamp(since, "since")
+    params.filters(request)
     resp = web.StreamResponse()
     resp.content_type = "application/json"
     await resp.prepare(request)
-    until = request.query.get("until")
-    if until:
-        import time
-
-        end = parse_timestamp(until, "until")
-        await asyncio.sleep(max(0.0, end - time.time()))
+    if end is not None:
+        await asyncio.sleep(max(0.0, min(end - time.time(), 86400.0)))
         return resp
-    while True:
-        await asyncio.sleep(3600)
+    gone = client_gone(request)
+    while not gone():
+        await asyncio.sleep(0.5)
+    return resp
 
 
 async def auth(request: web.Request) -> web.StreamResponse:

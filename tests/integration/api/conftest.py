@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -57,11 +58,26 @@ def start_serve(d: Dockyard, sock: str, log: Path) -> subprocess.Popen[bytes]:
                                 stdout=out, stderr=out, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
     deadline = time.monotonic() + 30
-    while not os.path.exists(sock):
+    while not _answers(sock):
         if proc.poll() is not None or time.monotonic() > deadline:
+            stop_serve(proc)
             raise AssertionError(f"dockyard serve did not start: {log.read_text()}")
         time.sleep(0.05)
     return proc
+
+
+def _answers(sock: str) -> bool:
+    """Whether a server answers ``GET /_ping`` on the socket."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    try:
+        s.connect(sock)
+        s.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+        return b" 200 " in s.recv(64)
+    except OSError:
+        return False
+    finally:
+        s.close()
 
 
 def stop_serve(proc: subprocess.Popen[bytes]) -> None:
