@@ -39,4 +39,4 @@ def test_pull_missing_is_a_clean_error(served: Served,
                                        local_registry: RegistryThread) -> None:
     r = served.docker("pull", f"127.0.0.1:{local_registry.port}/api/absent:1")
     assert r.returncode == 1
-    assert "Error response from daemon" in r.stderr and "\n" == r.stderr[-1]
+    assert "Error response from daemon" in r.stderr and r.stderr[-1] == "\n"
