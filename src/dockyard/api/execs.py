@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 from typing import Any
 
 from aiohttp import web
@@ -157,10 +156,7 @@ async def start(request: web.Request) -> web.StreamResponse:
     finished: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*pumps, run))
     await asyncio.wait([finished, gone], return_when=asyncio.FIRST_COMPLETED)
     if not finished.done():  # the client left: end the process, then wait for it
-        pid = await c.run(_exec_pid, c, exec_id)
-        if pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        await c.run(lambda: c.engine().exec_kill(exec_id))
         with contextlib.suppress(BaseException):
             await finished
     await closer

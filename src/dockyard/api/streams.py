@@ -11,6 +11,7 @@ stopping the thread when the client goes away.
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor
@@ -102,13 +103,34 @@ class _RawProtocol(asyncio.Protocol):
         self.original = original
         self.conn = conn
         self.queue = queue
+        self.transport: asyncio.BaseTransport | None = original.transport
 
     def data_received(self, data: bytes) -> None:
         self.queue.put_nowait(data)
 
     def eof_received(self) -> bool:
         self.queue.put_nowait(b"")
+        self._check_hangup()
         return True
+
+    def _check_hangup(self) -> None:
+        """After the client's EOF: a half-close (its stdin ended) keeps reading our
+        output, a full close is gone. A unix socket tells them apart (POLLHUP); a
+        silent stream would otherwise notice only at its next write."""
+        import select
+
+        if self.conn.closed.is_set() or self.transport is None:
+            return
+        sock = self.transport.get_extra_info("socket")
+        if sock is None or sock.family != socket.AF_UNIX:
+            return
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLHUP)
+        if any(ev & select.POLLHUP for _, ev in poller.poll(0)):
+            self.conn.closed.set()
+            self.transport.close()
+            return
+        asyncio.get_running_loop().call_later(0.5, self._check_hangup)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self.conn.closed.set()

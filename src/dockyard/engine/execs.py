@@ -19,7 +19,7 @@ from dockyard.engine.lifecycle import Lifecycle
 from dockyard.engine.store import atomic_write, read_json
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 
-__all__ = ["exec_create", "exec_inspect", "exec_start"]
+__all__ = ["exec_create", "exec_inspect", "exec_kill", "exec_start"]
 
 _KEYS = {"User", "Privileged", "Tty", "AttachStdin", "AttachStderr", "AttachStdout",
          "Detach", "DetachKeys", "Env", "WorkingDir", "Cmd", "ConsoleSize"}
@@ -118,6 +118,47 @@ def exec_start(lc: Lifecycle, exec_id: str, detach: bool = False,
     record.update(Running=False, ExitCode=code)
     atomic_write(path, json.dumps(record).encode())
     return code
+
+
+def _descendants(pid: int) -> list[int]:
+    """Host pids below ``pid``, deepest first (the runtime's exec process is a subreaper:
+    the process it runs in the container is one of them)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out: list[int] = []
+
+    def walk(p: int) -> None:
+        for child in children.get(p, []):
+            walk(child)
+            out.append(child)
+
+    walk(pid)
+    return out
+
+
+def exec_kill(lc: Lifecycle, exec_id: str) -> None:
+    """SIGKILL a running exec's process and its runtime process (the client that
+    started it is gone); a finished exec is left alone."""
+    import signal
+
+    _, path = _exec_path(lc, exec_id)
+    record = read_json(path)
+    pid = int(record.get("Pid") or 0)
+    if not record.get("Running") or pid <= 0:
+        return
+    for p in [*_descendants(pid), pid]:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def exec_inspect(lc: Lifecycle, exec_id: str) -> dict[str, Any]:

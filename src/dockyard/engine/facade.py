@@ -117,6 +117,12 @@ class Engine:
 
         return exec_start(self.lc, exec_id, detach, stdio)
 
+    def exec_kill(self, exec_id: str) -> None:
+        """Kill a running exec's processes (its API client went away)."""
+        from dockyard.engine.execs import exec_kill
+
+        exec_kill(self.lc, exec_id)
+
     def exec_inspect(self, exec_id: str) -> dict[str, Any]:
         from dockyard.engine.execs import exec_inspect
 
