@@ -122,7 +122,10 @@ async def kill(request: web.Request) -> web.StreamResponse:
     c = ctx(request)
     ref = _ref(request)
     sig = params.text(request, "signal") or "KILL"
-    await c.run(lambda: c.engine().kill(ref, int(sig) if sig.isdigit() else sig))
+    try:
+        await c.run(lambda: c.engine().kill(ref, int(sig) if sig.isdigit() else sig))
+    except NotFound as err:
+        raise NotFound(f"Cannot kill container: {ref}: {err}") from None
     return web.Response(status=204)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import secrets
 import signal
@@ -49,6 +50,31 @@ class Served:
         assert r.returncode == 0, f"docker {' '.join(args)}: {r.returncode}: {r.stderr}" \
                                   f"\nserver log: {self.log.read_text()[-3000:]}"
         return r.stdout
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str) -> None:
+        super().__init__("localhost", timeout=60)
+        self.unix_path = path
+
+    def connect(self) -> None:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(60)
+        s.connect(self.unix_path)
+        self.sock = s
+
+
+def api_call(sock: str, method: str, path: str, body: bytes | None = None
+             ) -> tuple[int, bytes]:
+    """One raw HTTP request over a unix socket: (status, body)."""
+    conn = _UnixConnection(sock)
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
 
 
 def start_serve(d: Dockyard, sock: str, log: Path) -> subprocess.Popen[bytes]:

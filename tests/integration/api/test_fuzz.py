@@ -3,9 +3,7 @@ it keeps serving. Hypothesis drives a real ``dockyard serve`` over its socket.""
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
 import types
 import typing
 from typing import Any
@@ -16,33 +14,14 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from dockyard.engine.model import CONFIG_KEYS, HOST_CONFIG_KEYS, Config, HostConfig
-from tests.integration.api.conftest import Served
+from tests.integration.api.conftest import Served, api_call
 
 pytestmark = pytest.mark.slow
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost", timeout=60)
-        self.path = path
-
-    def connect(self) -> None:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(60)
-        s.connect(self.path)
-        self.sock = s
-
-
 def _call(served: Served, method: str, path: str, body: bytes | None = None
           ) -> tuple[int, bytes]:
-    conn = _UnixConnection(served.sock)
-    try:
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        conn.request(method, path, body=body, headers=headers)
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
+    return api_call(served.sock, method, path, body)
 
 
 def _check(served: Served, status: int, data: bytes, what: str) -> None:
