@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from dockyard.engine import Engine
     from dockyard.images import ImageStore
 
-__all__ = ["ApiContext"]
+__all__ = ["ApiContext", "insecure_registries"]
 
 T = TypeVar("T")
 
@@ -72,3 +72,9 @@ class ApiContext:
     def close(self) -> None:
         self.stopping.set()
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def insecure_registries() -> frozenset[str]:
+    """``DOCKYARD_INSECURE_REGISTRIES`` (comma separated), as the CLI reads it."""
+    value = os.environ.get("DOCKYARD_INSECURE_REGISTRIES", "")
+    return frozenset(h.strip() for h in value.split(",") if h.strip())

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from dockyard.api import params
 from dockyard.api.app import Router, ctx, reply
+from dockyard.api.context import insecure_registries
 from dockyard.api.summaries import epoch, image_summary
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
 
@@ -218,11 +219,6 @@ def _auth(request: web.Request, domain: str) -> Any:
     return Auth()
 
 
-def _insecure() -> frozenset[str]:
-    value = os.environ.get("DOCKYARD_INSECURE_REGISTRIES", "")
-    return frozenset(h.strip() for h in value.split(",") if h.strip())
-
-
 async def create(request: web.Request) -> web.StreamResponse:
     """``docker pull``: ``fromImage`` (with ``tag``) from its registry."""
     from dockyard.distribution import pull
@@ -248,7 +244,7 @@ async def create(request: web.Request) -> web.StreamResponse:
             events.put_nowait({"status": word, "progressDetail": {}, "id": desc.digest.short})
 
     store = c.images()
-    task = asyncio.ensure_future(pull(store, ref, platform=want, insecure=_insecure(),
+    task = asyncio.ensure_future(pull(store, ref, platform=want, insecure=insecure_registries(),
                                       auth=_auth(request, ref.domain), progress=progress))
     try:
         while not task.done():
@@ -287,7 +283,7 @@ async def push_image(request: web.Request) -> web.StreamResponse:
     await c.run(lambda: c.images().resolve(str(ref)))
     await stream.send({"status": f"The push refers to repository [{ref.name}]"})
     try:
-        digest = await push(c.images(), str(ref), ref, insecure=_insecure(),
+        digest = await push(c.images(), str(ref), ref, insecure=insecure_registries(),
                             auth=_auth(request, ref.domain))
     except DockyardError as err:
         return await stream.fail(err)

@@ -20,8 +20,9 @@ from dockyard.api.app import (
     json_body,
     reply,
 )
-from dockyard.api.context import ApiContext
+from dockyard.api.context import ApiContext, insecure_registries
 from dockyard.api.summaries import image_summary, parse_timestamp
+from dockyard.errors import InvalidArgument
 
 __all__ = ["routes"]
 
@@ -156,8 +157,23 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 async def auth(request: web.Request) -> web.StreamResponse:
-    """Credentials are checked by the registry client at pull/push time; accept them."""
-    await json_body(request)
+    """``docker login``: check the credentials against the registry (the client stores
+    them, as with dockerd)."""
+    from urllib.parse import urlsplit
+
+    from dockyard.distribution import check_login
+    from dockyard.oci import DEFAULT_DOMAIN
+
+    body = await json_body(request, required=True)
+    username, password = body.get("username"), body.get("password")
+    server = body.get("serveraddress") or ""
+    if not isinstance(username, str) or not isinstance(password, str) or \
+            not isinstance(server, str) or not username or not password:
+        raise InvalidArgument("auth: username and password (strings) are required")
+    host = (urlsplit(server).netloc if "://" in server else server.split("/")[0])
+    domain = DEFAULT_DOMAIN if host in ("", "index.docker.io", "registry-1.docker.io") \
+        else host
+    await check_login(domain, username, password, insecure_registries())
     return reply({"Status": "Login Succeeded", "IdentityToken": ""})
 
 

@@ -40,3 +40,24 @@ def test_pull_missing_is_a_clean_error(served: Served,
     r = served.docker("pull", f"127.0.0.1:{local_registry.port}/api/absent:1")
     assert r.returncode == 1
     assert "Error response from daemon" in r.stderr and r.stderr[-1] == "\n"
+
+
+def test_login(served: Served, tmp_path: Path) -> None:
+    import subprocess
+
+    users = tmp_path / "htpasswd"
+    subprocess.run(["htpasswd", "-Bbc", str(users), "someone", "secret"], check=True,
+                   capture_output=True)
+    gated = RegistryThread(tmp_path / "gated", htpasswd=users)
+    try:
+        where = f"127.0.0.1:{gated.port}"
+        out = served.ok("login", "-u", "someone", "--password-stdin", where, input="secret\n")
+        assert "Login Succeeded" in out
+        r = served.docker("login", "-u", "someone", "--password-stdin", where,
+                          input="wrong\n")
+        assert r.returncode == 1 and "Error response from daemon" in r.stderr
+    finally:
+        gated.close()
+    r = served.docker("login", "-u", "someone", "--password-stdin", "127.0.0.1:1",
+                      input="secret\n")
+    assert r.returncode == 1 and "Error response from daemon" in r.stderr
