@@ -238,13 +238,30 @@ async def update(request: web.Request) -> web.StreamResponse:
     c = ctx(request)
     ref = _ref(request)
     body = await json_body(request)
-    restart = body.pop("RestartPolicy", None)
     check_typed(body, HostConfig, "HostConfig")
     resources = {k: v for k, v in body.items() if v is not None}
-    if restart is not None:
-        expect_dict(restart, "RestartPolicy")
     warnings = await c.run(lambda: c.engine().update(ref, resources))
     return reply({"Warnings": warnings})
+
+
+async def commit(request: web.Request) -> web.StreamResponse:
+    """``docker commit``: ``container``, ``repo``, ``tag``, ``comment``, ``author``,
+    ``pause`` and ``changes`` (Dockerfile instructions) in the query."""
+    c = ctx(request)
+    ref = params.text(request, "container")
+    if not ref:
+        raise InvalidArgument("commit: container: missing")
+    repo, tag = params.text(request, "repo"), params.text(request, "tag")
+    repo_tag = f"{repo}:{tag}" if repo and tag else repo
+    changes = [v for v in request.query.getall("changes", []) if v]
+    body = await json_body(request)
+    if any(v not in (None, "", [], {}) for v in body.values()):
+        raise InvalidArgument("commit: a config in the body is not supported; "
+                              "pass Dockerfile instructions in changes")
+    image_id = await c.run(lambda: c.engine().commit(
+        ref, repo_tag, changes, params.text(request, "comment"),
+        params.text(request, "author"), params.boolean(request, "pause", True)))
+    return reply({"Id": image_id}, status=201)
 
 
 async def resize(request: web.Request) -> web.StreamResponse:
@@ -308,4 +325,5 @@ def routes(r: Router) -> None:
     r.post("/containers/{id}/resize", resize)
     r.get("/containers/{id}/top", top)
     r.get("/containers/{id}/changes", changes)
+    r.post("/commit", commit)
     container_io.routes(r)

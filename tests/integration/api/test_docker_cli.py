@@ -118,3 +118,29 @@ def test_events_until(served: Served) -> None:
     start = time.time()
     served.ok("events", "--since", str(int(start) - 1), "--until", str(int(start) + 1))
     assert time.time() - start < 10
+
+
+def test_commit_diff_export_rename_pause(served: Served, name: str) -> None:
+    served.ok("run", "-d", "--name", name, "--network", "none", "busybox", "sh", "-c",
+              "echo made > /made.txt; sleep 60")
+    time.sleep(0.3)
+    assert "A /made.txt" in served.ok("diff", name)
+    served.ok("pause", name)
+    assert json.loads(served.ok("inspect", name))[0]["State"]["Status"] == "paused"
+    served.ok("unpause", name)
+    served.ok("rename", name, name + "-b")
+    iid = served.ok("commit", "-c", "CMD [\"cat\", \"/made.txt\"]", name + "-b",
+                    "apicommit:1").strip()
+    assert iid.startswith("sha256:")
+    r = served.docker("run", "--rm", "--network", "none", "apicommit:1")
+    assert r.stdout == "made\n", r.stderr
+    import io
+    import subprocess
+    import tarfile
+
+    export = subprocess.run(["docker", "export", name + "-b"], env=served.env(),
+                            capture_output=True, timeout=60, check=True)
+    with tarfile.open(fileobj=io.BytesIO(export.stdout)) as tar:
+        assert tar.extractfile("made.txt").read() == b"made\n"  # type: ignore[union-attr]
+    served.ok("rm", "-f", name + "-b")
+    served.ok("rmi", "apicommit:1")
