@@ -306,7 +306,7 @@ async def prune(request: web.Request) -> web.StreamResponse:
 
 
 def routes(r: Router) -> None:
-    from dockyard.api import container_io
+    from dockyard.api import attach, container_io
 
     r.get("/containers/json", list_containers)
     r.post("/containers/create", create)
@@ -327,3 +327,4 @@ def routes(r: Router) -> None:
     r.get("/containers/{id}/changes", changes)
     r.post("/commit", commit)
     container_io.routes(r)
+    attach.routes(r)

@@ -15,11 +15,11 @@ import socket
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
-__all__ = ["RawConn", "frame", "hijack", "pump"]
+__all__ = ["Conn", "RawConn", "WsConn", "frame", "hijack", "pump"]
 
 T = TypeVar("T")
 STDIN, STDOUT, STDERR = 0, 1, 2
@@ -33,6 +33,53 @@ def frame(stream: int, data: bytes) -> bytes:
 class _RawResponse(web.StreamResponse):
     # No chunked encoding and no length: after the headers the bytes are the stream.
     _length_check = False
+
+
+class Conn(Protocol):
+    """A client stream: the hijacked connection or a websocket."""
+
+    closed: asyncio.Event
+
+    async def read(self) -> bytes: ...
+
+    async def write(self, data: bytes) -> bool: ...
+
+
+class WsConn:
+    """A websocket as a ``Conn`` (``attach/ws``): binary or text messages in, binary out.
+    A reader task runs from the start so that a close from the client is seen."""
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+        self.closed = asyncio.Event()
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self.reader = asyncio.ensure_future(self._read_all())
+
+    async def _read_all(self) -> None:
+        from aiohttp import WSMsgType
+
+        try:
+            async for msg in self.ws:
+                if msg.type == WSMsgType.BINARY:
+                    self.queue.put_nowait(msg.data)
+                elif msg.type == WSMsgType.TEXT:
+                    self.queue.put_nowait(msg.data.encode())
+        finally:
+            self.closed.set()
+            self.queue.put_nowait(b"")
+
+    async def read(self) -> bytes:
+        return await self.queue.get()
+
+    async def write(self, data: bytes) -> bool:
+        if self.closed.is_set() or self.ws.closed:
+            return False
+        try:
+            await self.ws.send_bytes(data)
+        except (ConnectionError, RuntimeError):
+            self.closed.set()
+            return False
+        return True
 
 
 class RawConn:
