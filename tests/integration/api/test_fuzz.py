@@ -65,7 +65,7 @@ def test_create_bodies(served: Served, body: dict[str, Any]) -> None:
 @given(raw=st.binary(max_size=200))
 def test_raw_bodies(served: Served, raw: bytes) -> None:
     for path in ("/containers/create", "/containers/nope/exec", "/containers/nope/update",
-                 "/exec/nope/start", "/auth"):
+                 "/exec/nope/start"):
         status, data = _call(served, "POST", path, raw)
         _check(served, status, data, f"POST {path} {raw!r}")
 
@@ -94,9 +94,29 @@ def test_params(served: Served, path: tuple[str, str], ref: str, query: dict[str
     if "follow" in query or "condition" in query:
         query.pop("follow", None)
         query["condition"] = "removed"  # never blocks: no container of that name exists
+    if template == "/images/create":
+        # Only ever a registry on loopback (nothing listens on port 9): traffic must
+        # not leave the machine, and docker.io is the default for a bare name.
+        query["fromImage"] = "127.0.0.1:9/fuzz/" + query.get("fromImage", "x")
     url = template.replace("{c}", quote(ref, safe="")) + "?" + urlencode(query)
     status, data = _call(served, method, url)
+    if template == "/images/create" and status == 500:
+        # An unreachable registry is docker's 500 too; a crash would say "internal".
+        assert b"internal error" not in data and b"127.0.0.1:9" in data, data
+        status = 502
     _check(served, status, data, f"{method} {url}")
+
+
+@FUZZ
+@given(body=st.fixed_dictionaries({  # always a loopback registry: never the default Hub
+    "serveraddress": st.sampled_from(["127.0.0.1:9", "http://127.0.0.1:9/v2/", "[::1]:9"])},
+    optional={"username": json_values, "password": json_values}))
+def test_auth_bodies(served: Served, body: dict[str, Any]) -> None:
+    status, data = _call(served, "POST", "/auth", json.dumps(body).encode())
+    if status == 500:  # the (closed) loopback registry did not answer
+        assert b"internal error" not in data and b":9" in data, data
+        status = 502
+    _check(served, status, data, f"auth {body!r}")
 
 
 @FUZZ
