@@ -228,7 +228,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     image = params.text(request, "fromImage")
     if not image:
         if params.text(request, "fromSrc"):
-            raise InvalidArgument("import through the API is not supported; use dockyard import")
+            return await _import(request)
         raise InvalidArgument("fromImage: missing")
     tag_ = params.text(request, "tag")
     name = image if not tag_ else (f"{image}@{tag_}" if ":" in tag_ else f"{image}:{tag_}")
@@ -268,6 +268,37 @@ async def create(request: web.Request) -> web.StreamResponse:
     digest = img.repo_digests[-1].rpartition("@")[2] if img.repo_digests else ""
     await stream.send({"status": f"Digest: {digest}"})
     await stream.send({"status": f"Status: Downloaded newer image for {ref.familiar()}"})
+    return await stream.finish()
+
+
+async def _import(request: web.Request) -> web.StreamResponse:
+    """``docker import``: ``fromSrc=-`` with the tar as the body, ``repo``, ``tag``,
+    ``changes``, ``message``, ``platform``."""
+    from dockyard.images import import_rootfs
+    from dockyard.oci import Platform
+
+    c = ctx(request)
+    if params.text(request, "fromSrc") != "-":
+        raise InvalidArgument("import: only fromSrc=- (the body) is supported, not URLs")
+    repo, tag_ = params.text(request, "repo"), params.text(request, "tag")
+    name = f"{repo}:{tag_}" if repo and tag_ else repo
+    platform_text = params.text(request, "platform")
+    plat = Platform.parse(platform_text) if platform_text else None
+    changes = [v for v in request.query.getall("changes", []) if v]
+    c.roots.tmp.mkdir(parents=True, exist_ok=True)
+    fd, path = tempfile.mkstemp(dir=c.roots.tmp, prefix="api-import-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in request.content.iter_chunked(1 << 20):
+                await c.run(out.write, chunk)
+        with open(path, "rb") as src:
+            img = await c.run(lambda: import_rootfs(
+                c.images(), src, name, changes=changes,
+                message=params.text(request, "message"), platform=plat))
+    finally:
+        os.unlink(path)
+    stream = JsonStream(request)
+    await stream.send({"status": str(img.id)})
     return await stream.finish()
 
 

@@ -144,3 +144,28 @@ def test_commit_diff_export_rename_pause(served: Served, name: str) -> None:
         assert tar.extractfile("made.txt").read() == b"made\n"  # type: ignore[union-attr]
     served.ok("rm", "-f", name + "-b")
     served.ok("rmi", "apicommit:1")
+
+
+def test_import_save_load(served: Served, tmp_path: object) -> None:
+    import io
+    import subprocess
+    import tarfile
+    from pathlib import Path
+
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as tar:
+        info = tarfile.TarInfo("hello.txt")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"hi\n"))
+    r = subprocess.run(["docker", "import", "-c", "LABEL made=by-import", "-", "apiimp:1"],
+                       input=layer.getvalue(), env=served.env(), capture_output=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    info_out = json.loads(served.ok("image", "inspect", "apiimp:1"))[0]
+    assert info_out["Config"]["Labels"] == {"made": "by-import"}
+    archive = Path(str(tmp_path)) / "saved.tar"
+    served.ok("save", "-o", str(archive), "apiimp:1")
+    served.ok("rmi", "apiimp:1")
+    assert "apiimp:1" in served.ok("load", "-i", str(archive))
+    assert served.ok("images", "-q", "apiimp:1").strip()
+    served.ok("rmi", "apiimp:1")
