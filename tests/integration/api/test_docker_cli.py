@@ -169,3 +169,23 @@ def test_import_save_load(served: Served, tmp_path: object) -> None:
     assert "apiimp:1" in served.ok("load", "-i", str(archive))
     assert served.ok("images", "-q", "apiimp:1").strip()
     served.ok("rmi", "apiimp:1")
+
+
+def test_logs_options_wait_restart_kill(served: Served, name: str) -> None:
+    served.ok("run", "-d", "--name", name, "--network", "none", "busybox", "sh", "-c",
+              "echo one; echo two; echo three; sleep 60")
+    time.sleep(0.5)
+    assert served.ok("logs", name) == "one\ntwo\nthree\n"
+    assert served.ok("logs", "--tail", "1", name) == "three\n"
+    stamped = served.ok("logs", "-t", name).splitlines()
+    assert stamped[0].endswith("Z one") and stamped[0][:4].isdigit()
+    assert served.ok("logs", "--until", "2000-01-01T00:00:00Z", name) == ""
+    assert served.ok("logs", "--since", "1m", name) == "one\ntwo\nthree\n"
+    pid = served.ok("inspect", "-f", "{{.State.Pid}}", name)
+    served.ok("restart", "-t", "1", name)
+    assert served.ok("inspect", "-f", "{{.State.Pid}}", name) != pid
+    served.ok("kill", "-s", "KILL", name)  # sh as pid 1 ignores TERM, as under docker
+    assert served.ok("wait", name).strip() == "137"
+    r = served.docker("kill", name)
+    assert r.returncode == 1 and "is not running" in r.stderr
+    served.ok("rm", name)
