@@ -189,3 +189,29 @@ def test_logs_options_wait_restart_kill(served: Served, name: str) -> None:
     r = served.docker("kill", name)
     assert r.returncode == 1 and "is not running" in r.stderr
     served.ok("rm", name)
+
+
+def test_detach_keys_and_reattach(served: Served, name: str) -> None:
+    child = _spawn(served, "run", "-it", "--name", name, "--network", "none", "busybox", "sh")
+    for _ in range(20):
+        try:
+            child.expect("# ", timeout=1)
+            break
+        except pexpect.TIMEOUT:
+            child.sendline("")
+    child.sendline("echo first-$((1+1))")
+    child.expect("first-2")
+    child.send("\x10\x11")  # ctrl-p ctrl-q
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert json.loads(served.ok("inspect", name))[0]["State"]["Running"] is True
+    child = _spawn(served, "attach", name)
+    time.sleep(0.5)
+    child.sendline("echo again-$((2+2))")
+    child.expect("again-4")
+    child.sendline("exit 4")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 4
+    served.ok("rm", name)
