@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import platform
 from typing import Any
@@ -10,18 +9,15 @@ from typing import Any
 from aiohttp import web
 
 from dockyard import __version__
-from dockyard.api import params
 from dockyard.api.app import (
     API_VERSION,
     MIN_API_VERSION,
     Router,
-    client_gone,
     ctx,
     json_body,
     reply,
 )
 from dockyard.api.context import ApiContext, insecure_registries
-from dockyard.api.summaries import image_summary, parse_timestamp
 from dockyard.errors import InvalidArgument
 
 __all__ = ["routes"]
@@ -114,46 +110,20 @@ async def info(request: web.Request) -> web.StreamResponse:
 
 
 def _df(c: ApiContext) -> dict[str, Any]:
-    containers = c.engine().list(all=True, size=True)
-    images = c.images().list()
-    counts: dict[str, int] = {}
-    for e in containers:
-        counts[str(e.get("ImageID"))] = counts.get(str(e.get("ImageID")), 0) + 1
-    summaries = []
-    for img in images:
-        s = image_summary(img)
-        s["Containers"] = counts.get(str(img.id), 0)
-        summaries.append(s)
-    return {"LayersSize": sum(i.size for i in images), "Images": summaries,
-            "Containers": containers, "Volumes": [], "BuildCache": []}
+    from dockyard.engine.diskusage import disk_usage
+    from dockyard.engine.logs import format_nano
+
+    usage = disk_usage(c.engine(), c.images().list())
+    for entry in usage.get("BuildCache") or []:
+        for key in ("CreatedAt", "LastUsedAt"):  # docker's are RFC 3339 strings
+            if isinstance(entry.get(key), int | float):
+                entry[key] = format_nano(int(entry[key] * 1e9))
+    return usage
 
 
 async def system_df(request: web.Request) -> web.StreamResponse:
     c = ctx(request)
     return reply(await c.run(_df, c))
-
-
-async def events(request: web.Request) -> web.StreamResponse:
-    """Docker's event stream. The engine records no events yet: the stream stays open
-    (empty) until ``until`` passes or the client leaves, as dockerd's does when idle."""
-    import time
-
-    until = request.query.get("until")
-    end = parse_timestamp(until, "until") if until else None
-    since = request.query.get("since")
-    if since:
-        parse_timestamp(since, "since")
-    params.filters(request)
-    resp = web.StreamResponse()
-    resp.content_type = "application/json"
-    await resp.prepare(request)
-    if end is not None:
-        await asyncio.sleep(max(0.0, min(end - time.time(), 86400.0)))
-        return resp
-    gone = client_gone(request)
-    while not gone():
-        await asyncio.sleep(0.5)
-    return resp
 
 
 async def auth(request: web.Request) -> web.StreamResponse:
@@ -183,5 +153,4 @@ def routes(r: Router) -> None:
     r.get("/version", version)
     r.get("/info", info)
     r.get("/system/df", system_df)
-    r.get("/events", events)
     r.post("/auth", auth)
