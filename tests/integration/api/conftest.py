@@ -117,11 +117,15 @@ def stop_serve(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _cleanup(d: Dockyard) -> None:
+    from tests.support.netclean import clean_networks
+
     ids = d("ps", "-a", "-q", "--no-trunc").out.split()
     if ids:
         d("rm", "-f", *ids)
+    d("network", "prune", "-f")
     for target in reversed(d.mounts()):
         subprocess.run(["umount", "-l", target], check=False)
+    clean_networks(d.root, d.run_root)
 
 
 @pytest.fixture(scope="session")
