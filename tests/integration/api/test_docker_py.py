@@ -109,3 +109,20 @@ def test_errors_are_docker_errors(client: docker.DockerClient) -> None:
         client.api.create_container("busybox", command=["true"], environment={"A": "1"},
                                     host_config={"Memory": "lots"})
     assert err.value.status_code == 400 and "Memory" in str(err.value)
+
+
+def test_volumes(client: docker.DockerClient, name: str) -> None:
+    vol = client.volumes.create(f"{name}-pyvol", labels={"suite": "api"})
+    try:
+        assert vol.name == f"{name}-pyvol"
+        assert [v.name for v in client.volumes.list(filters={"label": "suite=api"})] \
+            == [vol.name]
+        client.containers.run("busybox", ["sh", "-c", "echo py > /v/f"], network_mode="none",
+                              volumes={vol.name: {"bind": "/v", "mode": "rw"}}, remove=True)
+        out = client.containers.run("busybox", ["cat", "/v/f"], network_mode="none",
+                                    volumes=[f"{vol.name}:/v:ro"], remove=True)
+        assert out == b"py\n"
+    finally:
+        vol.remove(force=True)
+    with pytest.raises(docker.errors.NotFound):
+        client.volumes.get(f"{name}-pyvol")
