@@ -20,8 +20,8 @@ from dockyard.api.context import ApiContext
 from dockyard.api.errors import ApiError, status_for
 from dockyard.errors import DockyardError, InvalidArgument
 
-__all__ = ["API_VERSION", "CTX", "MIN_API_VERSION", "Router", "client_gone", "ctx", "json_body",
-           "make_app", "reply"]
+__all__ = ["API_VERSION", "CTX", "MIN_API_VERSION", "Router", "client_gone", "common_headers",
+           "ctx", "json_body", "make_app", "reply"]
 
 API_VERSION = "1.43"
 MIN_API_VERSION = "1.24"
@@ -39,7 +39,8 @@ def _version_tuple(text: str) -> tuple[int, int] | None:
     return int(major), int(minor)
 
 
-def _common_headers(resp: web.StreamResponse) -> None:
+def common_headers(resp: web.StreamResponse) -> None:
+    """Docker's headers on every answer (version, OS, experimental, server)."""
     resp.headers["Api-Version"] = API_VERSION
     resp.headers["Docker-Experimental"] = "false"
     resp.headers["Ostype"] = "linux"
@@ -48,7 +49,7 @@ def _common_headers(resp: web.StreamResponse) -> None:
 
 def error_response(status: int, message: str) -> web.Response:
     resp = web.json_response({"message": message}, status=status)
-    _common_headers(resp)
+    common_headers(resp)
     return resp
 
 
@@ -90,7 +91,7 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         log.exception("%s %s", request.method, request.path)
         return error_response(500, f"internal error: {type(err).__name__}: {err}")
     if not resp.prepared:
-        _common_headers(resp)
+        common_headers(resp)
     return resp
 
 

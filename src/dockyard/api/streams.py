@@ -119,9 +119,9 @@ async def hijack(request: web.Request, content_type: str) -> RawConn:
     resp.force_close()
     await request.read()  # a body sent with the upgrade request is not the stream
     request._hijacked = True  # type: ignore[attr-defined]
-    from dockyard.api.app import _common_headers
+    from dockyard.api.app import common_headers
 
-    _common_headers(resp)
+    common_headers(resp)
     await resp.prepare(request)
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     conn = RawConn(resp, queue)
