@@ -215,3 +215,28 @@ def test_detach_keys_and_reattach(served: Served, name: str) -> None:
     child.close()
     assert child.exitstatus == 4
     served.ok("rm", name)
+
+
+def test_publish_port_on_loopback(served: Served, name: str) -> None:
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    served.ok("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:80", "busybox", "sh",
+              "-c", "mkdir /www; echo served-by-httpd > /www/index.html; "
+              "httpd -f -p 80 -h /www")
+    try:
+        assert served.ok("port", name).strip() == f"80/tcp -> 127.0.0.1:{port}"
+        body = b""
+        for _ in range(50):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=3) as r:
+                    body = r.read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert body == b"served-by-httpd\n"
+    finally:
+        served.ok("rm", "-f", name)
