@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dockyard.engine.networking import Networking, network_of_mode
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.settings import Roots
 
 
@@ -52,7 +52,7 @@ def test_plan_records_network_id_aliases_and_address(nets: Networking) -> None:
      "network-scoped alias is supported only for containers in user defined networks"),
     ("none", {"none": _ep("10.0.0.2")}, InvalidArgument, "user defined networks only"),
     ("app", {"app": _ep("10.9.0.1")}, InvalidArgument, "does not belong"),
-    ("app", {"app": _ep("10.210.0.1")}, Exception, "Address already in use"),
+    ("app", {"app": _ep("10.210.0.1")}, Conflict, "Address already in use"),
     ("app", {"app": _ep(), "bridge": _ep()}, InvalidArgument,
      "cannot be connected to network endpoints"),
 ])
