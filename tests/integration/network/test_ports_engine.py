@@ -85,7 +85,7 @@ def test_published_tcp_and_udp_from_loopback_local_address_and_outside(
                    {"HostIp": "0.0.0.0", "HostPort": "18081"}],
         "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "18053"}],
     }
-    # docker 28's order: natural sort of the whole line
+    # docker 28's order: the lines sorted as strings
     assert format_port(ports, "web") == ["53/udp -> 127.0.0.1:18053",
                                          "80/tcp -> 0.0.0.0:18081", "80/tcp -> 127.0.0.1:18080"]
     responder = udp_responder(info["NetworkSettings"]["SandboxKey"], 53)

@@ -160,12 +160,12 @@ def test_network_settings_ports_shape() -> None:
     }
 
 
-def test_format_port_lists_all_in_natural_order() -> None:
+def test_format_port_lists_all_sorted_like_docker() -> None:
     assert format_port(PORTS, "web") == [
-        "9/tcp -> 0.0.0.0:9",
         "53/udp -> 127.0.0.1:5353",
         "80/tcp -> 0.0.0.0:32768",
         "80/tcp -> [::]:32768",
+        "9/tcp -> 0.0.0.0:9",
     ]
 
 
