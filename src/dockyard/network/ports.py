@@ -200,12 +200,16 @@ def publish_all(
 def network_settings_ports(
     exposed: Iterable[str], published: Iterable[PublishedPort],
 ) -> dict[str, list[dict[str, str]] | None]:
-    """``NetworkSettings.Ports``: every exposed port, ``None`` where nothing is published."""
+    """``NetworkSettings.Ports``: every exposed port, ``None`` where nothing is published.
+
+    ``published`` comes in ``-p`` order; dockerd 20.10 lists a port's bindings in the
+    reverse of that order, and so does this.
+    """
     out: dict[str, list[dict[str, str]] | None] = {key: None for key in exposed}
     for p in published:
         key = f"{p.container_port}/{p.proto}"
         entries = out.get(key) or []
-        entries.append({"HostIp": p.host_ip, "HostPort": str(p.host_port)})
+        entries.insert(0, {"HostIp": p.host_ip, "HostPort": str(p.host_port)})
         out[key] = entries
     return out
 

@@ -81,8 +81,8 @@ def test_published_tcp_and_udp_from_loopback_local_address_and_outside(
     info = net_engine.inspect(cid)
     ports = info["NetworkSettings"]["Ports"]
     assert ports == {
-        "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18080"},
-                   {"HostIp": "0.0.0.0", "HostPort": "18081"}],
+        "80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "18081"},  # dockerd's: last first
+                   {"HostIp": "127.0.0.1", "HostPort": "18080"}],
         "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "18053"}],
     }
     # docker 28's order: the lines sorted as strings
