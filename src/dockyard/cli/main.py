@@ -22,8 +22,10 @@ COMMAND_MODULES = [
     "dockyard.cli.system",
     "dockyard.cli.build",
     "dockyard.cli.registry",
+    "dockyard.cli.networks",
     "dockyard.cli.volumes",
     "dockyard.cli.cp",
+    "dockyard.cli.ops",
 ]
 
 
@@ -33,13 +35,16 @@ COMMAND_HOMES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(["images", "history", "tag", "rmi", "save", "load", "import"],
                     ("dockyard.cli.images",)),
     "image": ("dockyard.cli.images", "dockyard.cli.build"),  # build adds ``image build``
-    **dict.fromkeys(["version", "info", "system"], ("dockyard.cli.system",)),
+    **dict.fromkeys(["version", "info"], ("dockyard.cli.system",)),
+    "system": ("dockyard.cli.system", "dockyard.cli.ops"),  # ops adds boot and metrics
     **dict.fromkeys(["ps", "logs", "inspect"], ("dockyard.cli.listing",)),
     **dict.fromkeys(["run", "create", "start", "attach"], ("dockyard.cli.run",)),
     **dict.fromkeys(["exec", "commit"], ("dockyard.cli.execs",)),
     "build": ("dockyard.cli.build",),
+    "network": ("dockyard.cli.networks",),
     "volume": ("dockyard.cli.volumes",),
     "cp": ("dockyard.cli.cp",),
+    **dict.fromkeys(["events", "stats"], ("dockyard.cli.ops",)),
     **dict.fromkeys(["pull", "push", "login", "logout", "registry"],
                     ("dockyard.cli.registry",)),
 }

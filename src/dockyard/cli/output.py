@@ -63,6 +63,8 @@ def state_status(state: Mapping[str, Any], now: float | None = None) -> str:
             return f"Restarting ({state.get('ExitCode', 0)}) {ago} ago"
         health = (state.get("Health") or {}).get("Status", "")
         up = f"Up {human_duration(now - (started or now))}"
+        if health == "starting":  # docker's Health.String()
+            health = "health: starting"
         return f"{up} ({health})" if health and health != "none" else up
     if state.get("Status") == "removing":
         return "Removal In Progress"

@@ -126,11 +126,15 @@ def _follow_output(cdir: str, cid: str, config: dict[str, Any],
     # Poll quickly right after start and after output (short commands end fast), then
     # back off to 50 ms while the container is quiet.
     delay = [0.001]
+    first: list[object] = []
 
     def running() -> bool:
         state = read_state(cdir) or {}
-        if not state.get("Running"):
-            return False
+        if not first:
+            first.append(state.get("StartedAt"))
+        if not state.get("Running") or state.get("Restarting") or \
+                state.get("StartedAt") != first[0]:
+            return False  # ended (a restart policy may start it again: docker stops here)
         time.sleep(delay[0])
         delay[0] = min(delay[0] * 2, 0.05)
         return True
@@ -219,7 +223,15 @@ def _stay_attached(eng: Engine, cid: str, cfg: dict[str, Any], hc: dict[str, Any
             if code is None:  # detached with the detach keys: the container runs on
                 return 0
         else:
+            since = time.time_ns()
             _follow_output(cdir, cid, cfg, hc)
+            policy = (hc.get("RestartPolicy") or {}).get("Name") or "no"
+            if policy != "no":  # docker's run waits for the next exit only
+                from dockyard.engine.events import exit_code_since
+
+                code = exit_code_since(eng.roots.root, cid, since)
+                if code is not None:
+                    return code
         # Another dockyard command may tidy (and, with --rm, remove) the container as
         # soon as it ends: keep the status it recorded in case the record is gone.
         recorded = read_state(cdir) or {}

@@ -185,67 +185,22 @@ def info(fmt: str | None) -> None:
     click.echo("\n".join(rows))
 
 
-def _volume_rows(vols: list[dict[str, Any]]) -> dict[str, str]:
-    from dockyard.cli.units import human_size
-
-    total = sum(v["UsageData"]["Size"] for v in vols)
-    idle = sum(v["UsageData"]["Size"] for v in vols if not v["UsageData"]["RefCount"])
-    pct = f" ({idle * 100 // total}%)" if total else ""
-    return {"Type": "Local Volumes", "TotalCount": str(len(vols)),
-            "Active": str(sum(1 for v in vols if v["UsageData"]["RefCount"])),
-            "Size": human_size(total), "Reclaimable": human_size(idle) + pct}
-
-
-def _print_volume_usage(vols: list[dict[str, Any]]) -> None:
-    from dockyard.cli.format import tabwrite
-    from dockyard.cli.units import human_size
-
-    lines = ["VOLUME NAME\tLINKS\tSIZE"] + [
-        f"{v['Name']}\t{v['UsageData']['RefCount']}\t{human_size(v['UsageData']['Size'])}"
-        for v in vols]
-    click.echo("Local Volumes space usage:\n")
-    sys.stdout.write(tabwrite("\n".join(lines) + "\n"))
-
-
 @click.command("df")
 @click.option("--format", "fmt", default=None, help="Pretty-print using a Go template.")
-@click.option("-v", "--verbose", is_flag=True, help="Show detailed information on space "
-              "usage (volume rows).")
+@click.option("-v", "--verbose", is_flag=True, help="Show detailed information on space usage.")
 def df(fmt: str | None, verbose: bool) -> None:
-    """Show disk usage."""
-    from dockyard.cli.format import Formatter
-    from dockyard.cli.units import human_size
+    """Show disk usage (images, containers, volumes, build cache and container logs)."""
+    from dockyard.cli.diskusage import render_df
+    from dockyard.engine.diskusage import disk_usage
     from dockyard.images import ImageStore
 
-    vols = engine().volume_usage()
-    if verbose:
-        _print_volume_usage(vols)
-        return
-    entries = engine().list(all=True)
     store = ImageStore(app_context().roots)
     try:
         images = store.list()
+        usage = disk_usage(engine(), images)
     finally:
         store.close()
-    used = {e.get("ImageID") for e in entries}
-    total = sum(i.size for i in images)
-    idle = sum(i.size for i in images if str(i.id) not in used)
-    running = sum(e.get("State") in ("running", "paused", "restarting") for e in entries)
-    pct = f" ({idle * 100 // total}%)" if total else ""
-    rows = [
-        {"Type": "Images", "TotalCount": str(len(images)),
-         "Active": str(sum(str(i.id) in used for i in images)), "Size": human_size(total),
-         "Reclaimable": human_size(idle) + pct},
-        {"Type": "Containers", "TotalCount": str(len(entries)), "Active": str(running),
-         "Size": "0B", "Reclaimable": "0B"},
-        _volume_rows(vols),
-        {"Type": "Build Cache", "TotalCount": "0", "Active": "0", "Size": "0B",
-         "Reclaimable": "0B"},
-    ]
-    headers = {"Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size": "SIZE",
-               "Reclaimable": "RECLAIMABLE"}
-    default = ("table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}")
-    sys.stdout.write(Formatter(fmt or default, headers, default).render(rows))
+    sys.stdout.write(render_df(usage, fmt, verbose))
 
 
 @click.command("check")

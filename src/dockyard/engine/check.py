@@ -89,6 +89,11 @@ def check_containers(lc: Lifecycle, repair: bool = False) -> list[dict[str, Any]
         if key not in ids:
             found("snapshot without record", key, "container snapshot",
                   lambda k=key: lc.images.remove(k))
+    for ep in lc.networking.store.endpoints():
+        if lc.network_stale(ep.container_id):
+            found("network endpoint of a stopped or missing container", ep.container_id,
+                  f"{ep.network_name} {ep.address}",
+                  lambda: lc.networking.sweep(lc.network_stale))
     run = lc.roots.run_containers
     for entry in sorted(os.listdir(run)) if run.is_dir() else []:
         if entry in ids:
@@ -128,6 +133,7 @@ def _remove_run_dir(lc: Lifecycle, path: Path) -> None:
         raise OSError(f"{path}: a monitor still runs there")
     if is_mounted(path / "rootfs"):
         lc.images.unmount(path / "rootfs")
+    lc.networking.teardown(path.name)  # endpoints and the pinned namespace
     shutil.rmtree(path)
 
 

@@ -52,6 +52,8 @@ def exec_create(lc: Lifecycle, ref: str, config: dict[str, Any]) -> str:
         raise Conflict(f"Container {cid} is not running")
     if state.get("Paused"):
         raise Conflict(f"Container {cid} is paused, unpause the container before exec")
+    if state.get("Restarting"):
+        raise Conflict(f"Container {cid} is restarting, wait until the container is running")
     exec_id = os.urandom(32).hex()
     d = lc.store.dir(cid) / "execs"
     d.mkdir(exist_ok=True)

@@ -8,7 +8,7 @@ state files are guarded by the store's locks (see :mod:`dockyard.engine.store`).
 from __future__ import annotations
 
 import builtins
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from dockyard.engine import views
 from dockyard.engine.config import HostFacts
@@ -16,6 +16,9 @@ from dockyard.engine.lifecycle import Lifecycle
 from dockyard.engine.model import ContainerJSON, CreateResult
 from dockyard.engine.rootfs import ImageSource, StoreImages
 from dockyard.settings import Roots
+
+if TYPE_CHECKING:
+    from dockyard.engine.network_verbs import NetworkVerbs
 
 __all__ = ["DEFAULT_CGROUP_PARENT", "Engine"]
 
@@ -32,12 +35,19 @@ class Engine:
         self.images = images or StoreImages(roots)
         self.lc = Lifecycle(roots, self.images, cgroup_parent, facts or HostFacts.probe())
 
+    @property
+    def networks(self) -> NetworkVerbs:
+        """``network create|ls|inspect|rm|connect|disconnect|prune``."""
+        from dockyard.engine.network_verbs import NetworkVerbs
+
+        return NetworkVerbs(self.lc)
+
     # state-changing verbs
     def create(self, name: str | None, config: dict[str, Any],
                host_config: dict[str, Any] | None = None,
                networking_config: dict[str, Any] | None = None) -> CreateResult:
         """Store a new container; ``{"Id": ..., "Warnings": [...]}``."""
-        return self.lc.create(name, config, host_config)
+        return self.lc.create(name, config, host_config, networking_config)
 
     def start(self, ref: str) -> int:
         """Start it under its monitor; returns the init's host pid."""
@@ -74,6 +84,12 @@ class Engine:
     def prune(self) -> dict[str, Any]:
         return self.lc.prune()
 
+    def boot(self) -> builtins.list[tuple[str, str]]:
+        """After a machine restart: start the containers whose restart policy says so."""
+        from dockyard.engine.boot import boot
+
+        return boot(self.lc)
+
     def check(self, repair: bool = False) -> builtins.list[dict[str, Any]]:
         """Containers not accounted for (see :mod:`dockyard.engine.check`)."""
         from dockyard.engine.check import check_containers
@@ -92,6 +108,12 @@ class Engine:
              filters: dict[str, builtins.list[str]] | None = None,
              size: bool = False) -> builtins.list[dict[str, Any]]:
         return views.list_containers(self.lc, all, limit, filters, size)
+
+    def stats(self, ref: str) -> dict[str, Any]:
+        """One sample in the Engine API's stats shape (see :mod:`dockyard.engine.stats`)."""
+        from dockyard.engine.stats import sample
+
+        return sample(self.lc, self.lc.resolve(ref))
 
     def top(self, ref: str, ps_args: str = "-ef") -> dict[str, Any]:
         return views.top(self.lc, ref, ps_args)

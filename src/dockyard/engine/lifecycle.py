@@ -24,6 +24,7 @@ from typing import Any
 from dockyard.engine import config as cfgmod
 from dockyard.engine import model, spec
 from dockyard.engine.names import random_name
+from dockyard.engine.networking import Networking, op_lock_free
 from dockyard.engine.rootfs import ImageSource, is_mounted
 from dockyard.engine.runtimes import Runtime, default_runtime, open_runtime
 from dockyard.engine.store import ContainerStore, _flock, now_rfc3339, update_state_file
@@ -38,7 +39,7 @@ from dockyard.errors import (
 )
 from dockyard.settings import Roots
 
-__all__ = ["Lifecycle", "parse_signal"]
+__all__ = ["Lifecycle", "container_attributes", "parse_signal"]
 
 DEFAULT_STOP_TIMEOUT = 10
 
@@ -58,6 +59,17 @@ def parse_signal(sig: str | int) -> int:
         raise InvalidArgument(f"Invalid signal: {sig}")
 
 
+MANUALLY_STOPPED = "manually-stopped"  # marker: a user stopped it (restart policies, boot)
+
+
+def container_attributes(record: dict[str, Any]) -> dict[str, str]:
+    """Docker's ``Actor.Attributes`` of a container event: its labels, image and name."""
+    attrs = {str(k): str(v) for k, v in (record["Config"].get("Labels") or {}).items()}
+    attrs["image"] = str(record["Config"].get("Image") or record.get("Image") or "")
+    attrs["name"] = str(record.get("Name", "")).lstrip("/")
+    return attrs
+
+
 class Lifecycle:
     """State-changing verbs over one engine root (see :class:`dockyard.engine.Engine`)."""
 
@@ -68,6 +80,7 @@ class Lifecycle:
         self.cgroup_parent = cgroup_parent
         self.facts = facts
         self.store = ContainerStore(roots.containers)
+        self.networking = Networking(roots)
 
     # -- lookups --------------------------------------------------------------------
     def resolve(self, ref: str) -> str:
@@ -98,6 +111,23 @@ class Lifecycle:
         name = record["HostConfig"].get("Runtime") or default_runtime()
         return open_runtime(name, self.roots.runtime_state)
 
+    def event(self, record: dict[str, Any], action: str, **extra: str) -> None:
+        """Log a container event (see :mod:`dockyard.engine.events`)."""
+        from dockyard.engine.events import emit
+
+        emit(self.roots, "container", action, record["Id"],
+             {**container_attributes(record), **extra})
+
+    def _stopping(self, cid: str) -> None:
+        """A user stops or kills it: the monitor must not restart it, and boot must
+        not bring back an ``unless-stopped`` one."""
+        from dockyard.engine.monitor.client import request
+
+        with contextlib.suppress(OSError):
+            (self.store.dir(cid) / MANUALLY_STOPPED).touch()
+        with contextlib.suppress(DockyardError, OSError, ValueError):
+            request(self.run_dir(cid), {"op": "stopping"}, timeout=5)
+
     def monitor_alive(self, cid: str) -> bool:
         from dockyard.engine.monitor.client import monitor_pid
 
@@ -117,7 +147,8 @@ class Lifecycle:
 
     # -- create ---------------------------------------------------------------------
     def create(self, name: str | None, config: dict[str, Any],
-               host_config: dict[str, Any] | None) -> model.CreateResult:
+               host_config: dict[str, Any] | None,
+               networking_config: dict[str, Any] | None = None) -> model.CreateResult:
         from dockyard.engine.logs import parse_log_config
 
         cid = _new_id()
@@ -133,7 +164,11 @@ class Lifecycle:
             mode = str(hc.get(key) or "")
             if mode.startswith("container:"):
                 self.resolve(mode[len("container:"):])  # "No such container: x"
+        networks = self.networking.plan(hc, networking_config)
         spec.capabilities_for(hc)
+        from dockyard.engine.health import check_healthcheck
+
+        check_healthcheck(user_cfg.get("Healthcheck"), str(hc.get("HealthOnFailure") or ""))
         spec.device_rules(hc)
         spec.resources(hc)
         log = hc.get("LogConfig") or {}
@@ -145,14 +180,11 @@ class Lifecycle:
         if not merged.get("Hostname"):
             merged["Hostname"] = cid[:12]
         path, args = cfgmod.entrypoint_and_args(merged)
-        if (hc.get("NetworkMode") or "default") in ("default", "bridge"):
-            warnings.append("bridge networking is not available yet: the container gets "
-                            "its own network namespace with only a loopback interface")
         record = {
             "Id": cid, "Created": now_rfc3339(), "Path": path, "Args": args,
             "Image": image.id, "Name": "/" + cname, "RestartCount": 0,
             "Driver": "overlay2", "Platform": "linux", "ExecIDs": None,
-            "Config": merged, "HostConfig": hc,
+            "Config": merged, "HostConfig": hc, "Networks": networks,
         }
         try:
             with self._volumes_lock(record):  # no volume rm between registering and storing
@@ -170,6 +202,7 @@ class Lifecycle:
             self.store.remove(cid)
             self._drop_new_volumes(record)
             raise
+        self.event(record, "create")
         return model.CreateResult(Id=cid, Warnings=warnings)
 
     def _volumes_lock(self, record: dict[str, Any]) -> Any:
@@ -206,10 +239,13 @@ class Lifecycle:
             if state.get("Running"):
                 return int(state.get("Pid") or 0)
             record = self.store.load(cid)
+            with contextlib.suppress(FileNotFoundError):
+                (self.store.dir(cid) / MANUALLY_STOPPED).unlink()
             try:
                 return self._start(cid, record)
             except DockyardError as err:
                 self._unmount(cid)
+                self._release_network(cid)
                 message = str(err)
                 code = 127 if isinstance(err, CommandNotFound) else \
                     126 if isinstance(err, ExecFailed) else 128
@@ -225,9 +261,18 @@ class Lifecycle:
     def kill(self, ref: str, sig: str | int = "KILL") -> None:
         cid = self.resolve(ref)
         num = parse_signal(sig)
-        if not self.state(cid).get("Running"):
+        state = self.state(cid)
+        if not state.get("Running"):
             raise Conflict(f"Container {cid} is not running")
-        runtime = self.runtime(self.store.load(cid))
+        if state.get("Restarting"):
+            raise Conflict(f"Container {cid} is restarting, wait until the container is running")
+        record = self.store.load(cid)
+        stop_sig = parse_signal(record["Config"].get("StopSignal") or "SIGTERM")
+        if num in (_signal.SIGKILL, stop_sig):
+            self._stopping(cid)
+        runtime = self.runtime(record)
+        # logged as the signal goes: after it, the monitor's "die" could come first
+        self.event(record, "kill", signal=str(num))
         runtime.kill(cid, num)
         if num == _signal.SIGKILL and (self.run_dir(cid) / "paused").exists():
             self._resume(cid, runtime)
@@ -244,16 +289,21 @@ class Lifecycle:
         wait = timeout if timeout is not None else cfg.get("StopTimeout")
         wait = DEFAULT_STOP_TIMEOUT if wait is None else int(wait)
         runtime = self.runtime(record)
+        self._stopping(cid)
         with contextlib.suppress(Conflict, NotFound):
+            self.event(record, "kill", signal=str(sig))
             runtime.kill(cid, sig)
         if (self.run_dir(cid) / "paused").exists():
             self._resume(cid, runtime)
         if wait < 0 or not self._wait_stopped(cid, wait):
             with contextlib.suppress(Conflict, NotFound):
+                if self.state(cid).get("Running"):
+                    self.event(record, "kill", signal=str(int(_signal.SIGKILL)))
                 runtime.kill(cid, _signal.SIGKILL)
             self._wait_stopped(cid, 30)
         self._settle(cid)
         self.tidy(cid)
+        self.event(record, "stop")
 
     def _wait_stopped(self, cid: str, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -301,7 +351,9 @@ class Lifecycle:
 
     def restart(self, ref: str, timeout: int | None = None) -> int:
         self.stop(ref, timeout)
-        return self.start(ref)
+        pid = self.start(ref)
+        self.event(self.store.load(self.resolve(ref)), "restart")
+        return pid
 
     # -- pause ----------------------------------------------------------------------
     def pause(self, ref: str) -> None:
@@ -311,14 +363,18 @@ class Lifecycle:
             raise Conflict(f"Container {cid} is not running")
         if state.get("Paused"):
             raise Conflict(f"Container {cid} is already paused")
-        self.runtime(self.store.load(cid)).pause(cid)
+        record = self.store.load(cid)
+        self.runtime(record).pause(cid)
         (self.run_dir(cid) / "paused").touch()
+        self.event(record, "pause")
 
     def unpause(self, ref: str) -> None:
         cid = self.resolve(ref)
         if not self.state(cid).get("Paused"):
             raise Conflict(f"Container {cid} is not paused")
-        self._resume(cid, self.runtime(self.store.load(cid)))
+        record = self.store.load(cid)
+        self._resume(cid, self.runtime(record))
+        self.event(record, "unpause")
 
     def _resume(self, cid: str, runtime: Runtime) -> None:
         runtime.resume(cid)
@@ -328,13 +384,15 @@ class Lifecycle:
     # -- rename, update ---------------------------------------------------------------
     def rename(self, ref: str, new_name: str) -> None:
         cid = self.resolve(ref)
+        old = self.store.load(cid)["Name"]
         self.store.rename(cid, cfgmod.check_name(new_name), conflict=_name_conflict)
+        self.event(self.store.load(cid), "rename", oldName=old)
 
     def update(self, ref: str, resources: dict[str, Any]) -> list[str]:
         """Change resource limits (docker's ``update``); applied live when running."""
         allowed = {"CpuShares", "Memory", "NanoCpus", "CpuPeriod", "CpuQuota", "CpusetCpus",
                    "CpusetMems", "MemoryReservation", "MemorySwap", "PidsLimit",
-                   "BlkioWeight", "RestartPolicy", "KernelMemory"}
+                   "BlkioWeight", "RestartPolicy", "KernelMemory", "EgressRate", "IngressRate"}
         unknown = sorted(set(resources) - allowed)
         if unknown:
             raise InvalidArgument(f"update: cannot change {unknown[0]}")
@@ -348,8 +406,20 @@ class Lifecycle:
                 res = spec.resources(hc)
                 bundle = json.loads((self.run_dir(cid) / "config.json").read_text())
                 self.runtime(record).update(cid, res, bundle["linux"].get("cgroupsPath", ""))
+                if {"EgressRate", "IngressRate"} & set(resources):
+                    from dockyard.engine.launch import apply_rates
+
+                    path = self.networking.netns_path(cid)
+                    apply_rates(hc, str(path) if path.exists() else None, clear=True)
             record["HostConfig"] = hc
             self.store.save(cid, record)
+            if "RestartPolicy" in resources and self.monitor_alive(cid):
+                from dockyard.engine.monitor.client import request
+
+                with contextlib.suppress(DockyardError, OSError):
+                    request(self.run_dir(cid), {"op": "policy",
+                                                "restart": hc.get("RestartPolicy")}, timeout=5)
+        self.event(record, "update")
         return warnings
 
     # -- remove ---------------------------------------------------------------------
@@ -363,7 +433,9 @@ class Lifecycle:
                         "before attempting removal or force remove")
                 record = self.store.load(cid)
                 runtime = self.runtime(record)
+                self._stopping(cid)
                 with contextlib.suppress(Conflict, NotFound):
+                    self.event(record, "kill", signal=str(int(_signal.SIGKILL)))
                     runtime.kill(cid, _signal.SIGKILL)
                 if (self.run_dir(cid) / "paused").exists():
                     with contextlib.suppress(DockyardError):
@@ -381,6 +453,7 @@ class Lifecycle:
             with contextlib.suppress(DockyardError):
                 self.runtime(record).delete(cid)
         self._unmount(cid)
+        self._release_network(cid)
         self.images.remove(cid)
         shutil.rmtree(self.run_dir(cid), ignore_errors=True)
         self.store.remove(cid)
@@ -391,6 +464,8 @@ class Lifecycle:
                 release(self, record)
             if volumes:
                 remove_anonymous(self, record)
+        if record is not None:
+            self.event(record, "destroy")
 
     def tidy(self, cid: str, block: bool = True) -> None:
         """After init ended: unmount the rootfs; remove a ``--rm`` container.
@@ -425,6 +500,7 @@ class Lifecycle:
         if self.monitor_alive(cid):  # still draining output and deleting
             return
         self._unmount(cid)
+        self._release_network(cid)
         with contextlib.suppress(FileNotFoundError):
             (self.run_dir(cid) / "paused").unlink()
         try:
@@ -443,6 +519,24 @@ class Lifecycle:
         target = self.rootfs(cid)
         if is_mounted(target):
             self.images.unmount(target)
+
+    def _release_network(self, cid: str) -> None:
+        """Endpoints, addresses and the namespace go when the container stops."""
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            if not self.store.load(cid).get("Networks") and \
+                    not self.networking.netns_path(cid).exists():
+                return  # none, host, container: nothing was attached
+        with contextlib.suppress(DockyardError, OSError):
+            self.networking.teardown(cid)
+
+    def network_stale(self, cid: str) -> bool:
+        """For the network sweep: the container is gone, or has no monitor and nobody
+        is starting it (so its endpoints are what a crash left). A live monitor may be
+        restarting its container or draining its output: not stale."""
+        cdir = self.store.dir(cid)
+        if not (cdir / "container.json").exists():
+            return True
+        return op_lock_free(cdir) and not self.monitor_alive(cid)
 
     def prune(self) -> dict[str, Any]:
         deleted = []

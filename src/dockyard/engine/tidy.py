@@ -28,6 +28,16 @@ def _monitor_alive(run_dir: Path) -> bool:
         return False
 
 
+def _running_again(root: str, cid: str) -> bool:
+    """The monitor records the exit before the delete that runs this hook; running
+    again while it lives means a restart policy brought the container back."""
+    try:
+        data = (Path(root) / "containers" / cid / "state.json").read_bytes()
+    except OSError:
+        return False
+    return b'"Running":true' in data.replace(b" ", b"")
+
+
 def _nothing_to_do(root: str, run_dir: Path, cid: str) -> bool:
     """Cheap early exit: already removed, or unmounted and not ``--rm``."""
     record = Path(root) / "containers" / cid / "container.json"
@@ -44,8 +54,12 @@ def main(argv: list[str]) -> int:
     root, run_root, cid = argv
     os.setsid()
     run_dir = Path(run_root) / "containers" / cid
+    if (run_dir / "restarting").exists():
+        return 0  # the monitor deleted the container to start it again: nothing to tidy
     deadline = time.monotonic() + 60
     while _monitor_alive(run_dir) and time.monotonic() < deadline:
+        if (run_dir / "restarting").exists() or _running_again(root, cid):
+            return 0  # the monitor restarted the container: nothing to tidy
         time.sleep(0.02)
     # A foreground `run --rm` or `wait` tidies at once in its own process; give it the
     # first go, so this helper's imports stay off that command's path.

@@ -16,7 +16,8 @@ from dockyard.errors import Conflict, InvalidArgument
 __all__ = ["FILTERS", "inspect", "list_containers", "status_text", "top"]
 
 FILTERS = ("id", "name", "label", "status", "exited", "ancestor", "before", "since",
-           "volume")
+           "volume", "health")
+_HEALTH = ("starting", "healthy", "unhealthy", "none")
 _STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 
 
@@ -30,7 +31,16 @@ def status_text(state: dict[str, Any], now: float | None = None) -> str:
     now = time.time() if now is None else now
     if state.get("Running"):
         up = "Up " + human_duration(now - _epoch(str(state.get("StartedAt", ""))))
-        return up + " (Paused)" if state.get("Paused") else up
+        if state.get("Paused"):
+            return up + " (Paused)"
+        if state.get("Restarting"):
+            return (f"Restarting ({state.get('ExitCode', 0)}) "
+                    f"{human_duration(now - _epoch(str(state.get('FinishedAt', ''))))} ago")
+        health = state.get("Health")
+        if isinstance(health, dict) and health.get("Status"):
+            word = "health: starting" if health["Status"] == "starting" else health["Status"]
+            return f"{up} ({word})"
+        return up
     if state.get("Status") == "exited" or _epoch(str(state.get("FinishedAt", ""))):
         return (f"Exited ({state.get('ExitCode', 0)}) "
                 f"{human_duration(now - _epoch(str(state.get('FinishedAt', ''))))} ago")
@@ -60,13 +70,14 @@ def inspect(lc: Lifecycle, ref: str) -> model.ContainerJSON:
     return {
         "Id": cid, "Created": record["Created"], "Path": record["Path"],
         "Args": record["Args"],
-        "State": {k: state.get(k, v) for k, v in model.new_state().items()},
+        "State": _state_doc(state),
         "Image": record["Image"],
         "ResolvConfPath": str(cdir / "resolv.conf") if started else "",
         "HostnamePath": str(cdir / "hostname") if started else "",
         "HostsPath": str(cdir / "hosts") if started else "",
         "LogPath": (log_file(str(cdir), cid, log_type) or "") if started else "",
-        "Name": record["Name"], "RestartCount": record.get("RestartCount", 0),
+        "Name": record["Name"],
+        "RestartCount": state.get("RestartCount", record.get("RestartCount", 0)),
         "Driver": record.get("Driver", "overlay2"), "Platform": "linux",
         "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "",
         "ExecIDs": record.get("ExecIDs"),
@@ -74,7 +85,8 @@ def inspect(lc: Lifecycle, ref: str) -> model.ContainerJSON:
         "GraphDriver": {"Data": graph, "Name": "overlay2"},
         "Mounts": _mounts(record),
         "Config": record["Config"],
-        "NetworkSettings": model.network_settings(hc.get("NetworkMode") or "default"),
+        "NetworkSettings": lc.networking.settings(cid, record,  # type: ignore[typeddict-item]
+                                                  bool(state.get("Running"))),
     }
 
 
@@ -82,6 +94,14 @@ def _mounts(record: dict[str, Any]) -> list[dict[str, Any]]:
     from dockyard.engine.mounts import inspect_mounts
 
     return inspect_mounts(record) if record.get("MountPoints") else []
+
+
+def _state_doc(state: dict[str, Any]) -> dict[str, Any]:
+    """docker's State: its keys in order, and Health when the container has a check."""
+    doc = {k: state.get(k, v) for k, v in model.new_state().items()}
+    if isinstance(state.get("Health"), dict):
+        doc["Health"] = state["Health"]
+    return doc
 
 
 def _filters(filters: dict[str, list[str]] | None) -> dict[str, list[str]]:
@@ -92,6 +112,9 @@ def _filters(filters: dict[str, list[str]] | None) -> dict[str, list[str]]:
     for status in out.get("status", []):
         if status not in _STATUSES:
             raise InvalidArgument(f"invalid filter 'status={status}'")
+    for health in out.get("health", []):
+        if health not in _HEALTH:
+            raise InvalidArgument(f"Unrecognised filter value for health: {health}")
     return out
 
 
@@ -118,6 +141,7 @@ def list_containers(lc: Lifecycle, all: bool = False, limit: int = -1,
         rows = rows[:limit]
     for r in rows:
         del r["_created"]
+        r.pop("_health", None)
         if size:
             r["SizeRw"], r["SizeRootFs"] = _sizes(lc, r["Id"], r["ImageID"])
     return rows
@@ -156,8 +180,12 @@ def _summary(record: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         "Created": int(_epoch(record["Created"])), "Ports": [],
         "Labels": cfg.get("Labels") or {}, "State": state.get("Status", "created"),
         "Status": status_text(state), "HostConfig": {"NetworkMode": mode},
-        "NetworkSettings": {"Networks": model.network_settings(mode)["Networks"]},
-        "Mounts": _mounts(record), "_created": record["Created"], "_exit": state.get("ExitCode", 0),
+        "NetworkSettings": {"Networks": {
+            name: model.network_settings(name)["Networks"][name]
+            for name in (record.get("Networks") or model.network_settings(mode)["Networks"])}},
+        "Mounts": _mounts(record), "_created": record["Created"],
+        "_exit": state.get("ExitCode", 0),
+        "_health": (state.get("Health") or {}).get("Status") or "none",
     }
 
 
@@ -176,6 +204,8 @@ def _apply(rows: list[dict[str, Any]], f: dict[str, list[str]],
         if f.get("volume") and not any(  # docker: a volume name or a mount destination
                 v in (m.get("Name"), m.get("Destination")) for m in r["Mounts"]
                 for v in f["volume"]):
+            return False
+        if f.get("health") and r["_health"] not in f["health"]:
             return False
         for label in f.get("label", []):
             key, eq, value = label.partition("=")
@@ -198,14 +228,32 @@ def top(lc: Lifecycle, ref: str, ps_args: str = "-ef") -> dict[str, Any]:
     cid = lc.resolve(ref)
     if not lc.state(cid).get("Running"):
         raise Conflict(f"Container {cid} is not running")
+    import re
+
+    for key, value in re.findall(r"\s+([^\s]*)=\s*(PID[^\s]*)", ps_args):
+        if key != "pid":  # moby's validatePSArgs: the PID column must stay named PID
+            raise InvalidArgument(f'specifying "{key}={value}" is not allowed')
     pids = set(lc.runtime(lc.store.load(cid)).ps(cid))
-    out = subprocess.run(["ps", *ps_args.split()], capture_output=True, text=True,
-                         check=True).stdout.splitlines()
-    titles = out[0].split()
+    ran = subprocess.run(["ps", *ps_args.split(" ")], capture_output=True, text=True,
+                         check=False)
+    if ran.returncode != 0:
+        from dockyard.errors import SystemFailure
+
+        detail = ran.stderr.strip().splitlines()[0] if ran.stderr.strip() else ""
+        raise SystemFailure(f"Error running ps: exit status {ran.returncode}"
+                            + (f": {detail}" if detail else ""))
+    out = ran.stdout.splitlines()
+    titles = out[0].split() if out else []
+    if "PID" not in titles:
+        raise InvalidArgument("Couldn't find PID field in ps output")
     pid_col = titles.index("PID")
     procs = []
     for line in out[1:]:
-        fields = line.split(None, len(titles) - 1)
-        if len(fields) > pid_col and fields[pid_col].isdigit() and int(fields[pid_col]) in pids:
-            procs.append(fields)
+        fields = line.split()
+        if not fields or len(fields) <= pid_col or fields[pid_col] == "-":
+            continue
+        if not fields[pid_col].isdigit():
+            raise InvalidArgument(f"Unexpected pid '{fields[pid_col]}'")
+        if int(fields[pid_col]) in pids:  # overhanging fields join the last column
+            procs.append([*fields[:len(titles) - 1], " ".join(fields[len(titles) - 1:])])
     return {"Titles": titles, "Processes": procs}

@@ -59,6 +59,13 @@ class MonitorConfig(TypedDict):
     log: LogConfig
     autostart: bool  # start right after create (False: wait for start_container)
     cgroups_path: NotRequired[str]  # the spec's linux.cgroupsPath, for the OOM count
+    dns: NotRequired[dict[str, object]]  # user networks: dockyard.network.dns.monitor_config
+    restart: NotRequired[dict[str, object]]  # HostConfig.RestartPolicy
+    health: NotRequired[dict[str, object]]  # see engine.health.monitor_health
+    events: NotRequired[str]  # the event log to append container events to
+    event_attrs: NotRequired[dict[str, str]]  # the events' Actor.Attributes (image, name...)
+    stop_signal: NotRequired[int]  # for --health-on-failure=stop
+    stop_timeout: NotRequired[int]
 
 
 def monitor_python() -> str:

@@ -52,15 +52,20 @@ class DetachFilter:
         if not self.keys or (self.matched == 0 and self.keys[0] not in data):
             return data, False
         out = bytearray()
+        keys = self.keys
         for b in data:
-            if b != self.keys[self.matched] and self.matched:
-                out += self.keys[:self.matched]
-                self.matched = 0
-            if b == self.keys[self.matched]:
+            if b == keys[self.matched]:
                 self.matched += 1
-                if self.matched == len(self.keys):
+                if self.matched == len(keys):
                     self.matched = 0
                     return bytes(out), True
-            else:
-                out.append(b)
+                continue
+            # Mismatch: keep the longest tail of what was held (plus this byte) that
+            # still begins the sequence ("^C^C^C@" holds a match from its second byte).
+            held = keys[:self.matched] + bytes((b,))
+            shift = 1
+            while shift < len(held) and not keys.startswith(held[shift:]):
+                shift += 1
+            out += held[:shift]
+            self.matched = len(held) - shift
         return bytes(out), False

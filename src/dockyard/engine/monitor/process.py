@@ -25,6 +25,7 @@ from dockyard.engine.logs.timefmt import ZERO_TIME, format_nano
 from dockyard.engine.logs.writer import LineSplitter, LogWriter, open_writer
 from dockyard.engine.monitor import protocol as P
 from dockyard.engine.monitor.records import error_exit_code, oom_kill_count, write_json_atomic
+from dockyard.engine.monitor.supervise import RESTARTING, Supervision
 from dockyard.engine.monitor.verbs import run_verb, runtime_error, status_code
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost memory
@@ -54,8 +55,8 @@ class _Client:
         self.frames: P.FrameReader | None = None
 
 
-class Monitor:
-    """State and event loop of one monitor."""
+class Monitor(Supervision):
+    """State and event loop of one monitor (restarts and health: ``Supervision``)."""
 
     def __init__(self, cfg: dict[str, object], sync_fd: int) -> None:
         self.cfg = cfg
@@ -83,6 +84,8 @@ class Monitor:
         self.log: LogWriter | None = open_writer(self.container_dir, self.id, log_cfg)
         self.ep = select.epoll()
         self.log_failed = False
+        self._init_supervision(cfg)
+        self.state["RestartCount"] = 0
 
     # -- records -----------------------------------------------------------------
     def record(self, **changes: object) -> None:
@@ -183,8 +186,12 @@ class Monitor:
         os.close(err_r)
         if status != 0:
             return runtime_error(text) or f"runtime start exited with status {status}"
-        self.record(Status="running", Running=True, Pid=self.pid,
-                    StartedAt=format_nano(time.time_ns()))
+        now = time.time_ns()
+        self._started(now)
+        self.record(Status="running", Running=True, Restarting=False, Pid=self.pid,
+                    StartedAt=format_nano(now), FinishedAt=ZERO_TIME, ExitCode=0,
+                    OOMKilled=False, Error="")
+        self.emit("start")
         return None
 
     def delete(self) -> None:
@@ -221,12 +228,21 @@ class Monitor:
         deadline: float | None = None
         self._reap()
         while True:
+            if self.finish_now:
+                break
             if self.exit_status is not None:
                 if deadline is None:
                     deadline = time.monotonic() + DRAIN_SECONDS
                 if not self.outputs or time.monotonic() >= deadline:
-                    break
+                    if not self._exited():
+                        break
+                    deadline = None
+            if self.restart_at is not None and time.monotonic() >= self.restart_at \
+                    and not self._restart():
+                break
+            self._timers()
             timeout = 0.05 if (self.stdin_pending or deadline is not None) else -1
+            timeout = self._timer_timeout(timeout)
             try:
                 events = self.ep.poll(timeout)
             except InterruptedError:
@@ -243,6 +259,10 @@ class Monitor:
                     self._accept(listener)
                 elif fd in self.outputs:
                     self._read_output(fd)
+                elif self.probe is not None and fd == self.probe.fd:
+                    if not self.probe.read():
+                        self.ep.unregister(fd)
+                        self.probe.close()
                 elif fd in self.clients:
                     client = self.clients[fd]
                     try:
@@ -264,6 +284,9 @@ class Monitor:
                 return
             if pid == self.pid and self.exit_status is None:
                 self.exit_status = status_code(status)
+            elif self.probe is not None and pid == self.probe.pid:
+                self.probe.status = status
+                self._probe_done()
 
     def _accept(self, listener: _socket.socket) -> None:
         while True:
@@ -391,6 +414,12 @@ class Monitor:
         elif op == "wait":
             c.waiting = True
             return
+        elif op == "stopping":
+            self.stopping()
+            reply = {"ok": True}
+        elif op == "policy":  # ``update --restart`` on a running container
+            self.set_policy(req.get("restart"))
+            reply = {"ok": True}
         elif op == "resize":
             reply = self._resize(req.get("height"), req.get("width"))
         elif op == "attach":
@@ -461,31 +490,53 @@ class Monitor:
         return {"ok": True}
 
     def _finish(self, listener: _socket.socket) -> None:
+        self._stop_probe()
         code = self.exit_status if self.exit_status is not None else 255
+        if self.finish_now and self.exit_status is None:  # stopped while restarting
+            code = int(str(self.state.get("ExitCode", 0)))
         for stream, splitter in self.splitters.items():
             self._log(stream, splitter.flush())
         if self.log is not None:
             self.log.close()
         try:
-            oom = oom_kill_count(self.cfg) > 0
-            self.record(Status="exited", Running=False, Pid=0, ExitCode=code, OOMKilled=oom,
-                        FinishedAt=format_nano(time.time_ns()))
+            if self.exit_status is not None:
+                oom = oom_kill_count(self.cfg) > 0
+                if oom:
+                    self.emit("oom")
+                self.emit("die", exitCode=str(code))
+            else:
+                oom = bool(self.state.get("OOMKilled"))
+            self.record(Status="exited", Running=False, Restarting=False, Pid=0,
+                        ExitCode=code, OOMKilled=oom, FinishedAt=format_nano(time.time_ns()))
         except Exception as e:  # still delete the container and answer waiters
             sys.stderr.write(f"monitor: recording the exit: {type(e).__name__}: {e}\n")
         self.delete()
+        _unlink(RESTARTING)
         listener.close()
         _unlink(SOCKET)
         _unlink(os.path.join(self.run_dir, "monitor.pid"))
         _unlink(os.path.join(self.run_dir, "init.pid"))
+        self.release_clients(code, every=True)
+
+    def release_clients(self, code: int, every: bool = False) -> None:
+        """Answer waiters and end attached streams with the exit code (at a restart too,
+        as docker's waiters and attach streams end at each exit); close them, and with
+        ``every`` all other clients."""
         done = (P.dumps({"StatusCode": code, "Error": None}) + "\n").encode()
         exit_frame = P.encode_frame(P.EXIT, str(code).encode())
+        leaving = []
         for c in list(self.clients.values()):
             if c.waiting:
                 self._send(c, done)
             elif c.attached:
                 self._send(c, exit_frame)
+            elif not every:
+                continue
+            leaving.append(c)
         end = time.monotonic() + 2.0
-        for c in list(self.clients.values()):
+        for c in leaving:
+            if self.clients.pop(c.fd, None) is not None and not every:
+                self.ep.unregister(c.fd)
             c.sock.setblocking(True)
             c.sock.settimeout(max(0.01, end - time.monotonic()))
             try:
@@ -521,6 +572,18 @@ def main(argv: list[str]) -> int:
     return run_monitor(cfg, sync_fd)
 
 
+def _start_dns(dns: object) -> None:
+    """User networks: the embedded DNS (threads bound in the container's namespace)."""
+    if not isinstance(dns, dict):
+        return
+    try:
+        from dockyard.network.dns import start_from_config
+
+        start_from_config(dns, P.loads)
+    except Exception as e:  # the container still runs; its names just do not resolve
+        sys.stderr.write(f"monitor: embedded dns: {e}\n")
+
+
 def _report_failure(sync_fd: int, e: BaseException) -> None:
     try:
         os.write(sync_fd, (P.dumps({"ok": False, "error": f"monitor failed: {e}"}) + "\n").encode())
@@ -549,6 +612,7 @@ def run_monitor(cfg: dict[str, object], sync_fd: int,
             f.write(str(os.getpid()))
         os.rename("monitor.pid.tmp", "monitor.pid")
         mon = Monitor(cfg, sync_fd)
+        _start_dns(cfg.get("dns"))
         err = mon.create()
         if err is None and cfg.get("autostart"):
             err = mon.start()

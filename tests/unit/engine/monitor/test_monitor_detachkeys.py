@@ -65,3 +65,13 @@ def test_held_prefix_is_released_when_broken() -> None:
 
 def test_no_keys_forwards_everything() -> None:
     assert DetachFilter(b"").feed(b"\x10\x11") == (b"\x10\x11", False)
+
+
+def test_overlapping_prefix_still_detaches() -> None:
+    """A held prefix broken by a byte that itself restarts the sequence (found by
+    hypothesis: ^C then ^C^C@ with keys ^C^C@)."""
+    f = DetachFilter(b"\x03\x03\x00")
+    assert f.feed(b"\x03") == (b"", False)
+    assert f.feed(b"\x03\x03\x00") == (b"\x03", True)
+    g = DetachFilter(b"\x01\x02\x01\x03")
+    assert g.feed(b"x\x01\x02\x01\x02\x01\x03y") == (b"x\x01\x02", True)
