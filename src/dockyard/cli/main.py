@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "dockyard.cli.volumes",
     "dockyard.cli.cp",
     "dockyard.cli.ops",
+    "dockyard.cli.serve",
 ]
 
 
@@ -45,6 +46,7 @@ COMMAND_HOMES: dict[str, tuple[str, ...]] = {
     "volume": ("dockyard.cli.volumes",),
     "cp": ("dockyard.cli.cp",),
     **dict.fromkeys(["events", "stats"], ("dockyard.cli.ops",)),
+    "serve": ("dockyard.cli.serve",),
     **dict.fromkeys(["pull", "push", "login", "logout", "registry"],
                     ("dockyard.cli.registry",)),
 }

@@ -132,11 +132,18 @@ class Engine:
 
         return exec_create(self.lc, ref, config)
 
-    def exec_start(self, exec_id: str, detach: bool = False) -> int:
-        """Run it with this process's stdio; its exit code."""
+    def exec_start(self, exec_id: str, detach: bool = False,
+                   stdio: tuple[int | None, int | None, int | None] | None = None) -> int:
+        """Run it with this process's stdio (or the fds in ``stdio``); its exit code."""
         from dockyard.engine.execs import exec_start
 
-        return exec_start(self.lc, exec_id, detach)
+        return exec_start(self.lc, exec_id, detach, stdio)
+
+    def exec_kill(self, exec_id: str) -> None:
+        """Kill a running exec's processes (its API client went away)."""
+        from dockyard.engine.execs import exec_kill
+
+        exec_kill(self.lc, exec_id)
 
     def exec_inspect(self, exec_id: str) -> dict[str, Any]:
         from dockyard.engine.execs import exec_inspect
