@@ -74,3 +74,20 @@ def test_docker_cp_through_the_api(served: Served, tmp_path: Path) -> None:
 ])
 def test_go_file_mode(mode: int, go: int) -> None:
     assert go_file_mode(mode) == go
+
+
+def test_docker_cp_into_a_stopped_container_through_the_api(served: Served,
+                                                            tmp_path: Path) -> None:
+    name = "c" + secrets.token_hex(4)
+    vol = "v" + secrets.token_hex(4)
+    served.ok("create", "--name", name, "--network", "none", "-v", f"{vol}:/vol", "busybox",
+              "cat", "/vol/f")
+    (tmp_path / "f").write_text("into the volume\n")
+    try:
+        served.ok("cp", str(tmp_path / "f"), f"{name}:/vol/f")
+        assert served.ok("start", "-a", name) == "into the volume\n"
+        served.ok("cp", f"{name}:/vol/f", str(tmp_path / "back"))
+        assert (tmp_path / "back").read_text() == "into the volume\n"
+    finally:
+        served.docker("rm", "-f", "-v", name)
+        served.docker("volume", "rm", vol)
