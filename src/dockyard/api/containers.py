@@ -48,11 +48,6 @@ def _create_body(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], 
     host_config = {k: v for k, v in host_config.items() if v is not None}
     if not config.get("Image"):
         raise InvalidArgument("config cannot be empty in order to create a container")
-    # The engine has no storage yet (the CLI refuses -v the same way): never drop a
-    # mount silently.
-    for key in ("Binds", "Mounts", "Tmpfs", "VolumesFrom"):
-        if host_config.get(key):
-            raise InvalidArgument(f"HostConfig.{key}: volumes and mounts are not supported yet")
     return config, host_config, dict(networking)
 
 

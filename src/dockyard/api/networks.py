@@ -1,4 +1,4 @@
-"""Network and volume endpoints, as far as the engine has them today.
+"""Network endpoints, as far as the engine has them today (volumes: ``api/volumes.py``).
 
 The engine knows docker's three predefined networks (``bridge`` = a private network
 namespace with loopback until ``network/`` lands, ``host``, ``none``) and no volumes;
@@ -68,23 +68,9 @@ async def not_yet(request: web.Request) -> web.StreamResponse:
                         "available in this engine yet")
 
 
-async def list_volumes(request: web.Request) -> web.StreamResponse:
-    params.filters(request)
-    return reply({"Volumes": [], "Warnings": []})
-
-
-async def inspect_volume(request: web.Request) -> web.StreamResponse:
-    raise NotFound(f"get {request.match_info['name']}: no such volume")
-
-
 async def prune_networks(request: web.Request) -> web.StreamResponse:
     params.filters(request)
     return reply({"NetworksDeleted": None})
-
-
-async def prune_volumes(request: web.Request) -> web.StreamResponse:
-    params.filters(request)
-    return reply({"VolumesDeleted": None, "SpaceReclaimed": 0})
 
 
 def routes(r: Router) -> None:
@@ -95,8 +81,3 @@ def routes(r: Router) -> None:
     r.post("/networks/{id}/connect", not_yet)
     r.post("/networks/{id}/disconnect", not_yet)
     r.delete("/networks/{id}", not_yet)
-    r.get("/volumes", list_volumes)
-    r.post("/volumes/create", not_yet)
-    r.post("/volumes/prune", prune_volumes)
-    r.get("/volumes/{name}", inspect_volume)
-    r.delete("/volumes/{name}", inspect_volume)
