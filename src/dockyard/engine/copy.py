@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
 from dockyard import errors
+from dockyard.engine.rootfs import is_mounted
 from dockyard.errors import DockyardError, InvalidArgument, NotFound, SystemFailure
 from dockyard.runtime.syscalls import RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, openat2
 from dockyard.volumes.archive import extract_tar, write_tar
@@ -27,6 +28,7 @@ from dockyard.volumes.cpplan import plan
 
 if TYPE_CHECKING:
     from dockyard.engine.lifecycle import Lifecycle
+    from dockyard.oci.mount import Mount
 
 __all__ = ["copy_in", "copy_out", "path_stat"]
 
@@ -166,10 +168,13 @@ def _with_root(lc: Lifecycle, cid: str, fn: Callable[[int], Any], keep: set[int]
             return fn(fd)
         finally:
             os.close(fd)
-    return _in_private_namespace(lc, cid, fn, keep)
+    # The snapshot's mounts are looked up here: SQLite must not be used in a forked
+    # child of a process that has connections open (dockyard serve's other threads).
+    mounts = lc.images.mounts(cid)
+    return _in_private_namespace(lambda: _assemble(lc, cid, mounts), fn, keep)
 
 
-def _in_private_namespace(lc: Lifecycle, cid: str, fn: Callable[[int], Any],
+def _in_private_namespace(assemble: Callable[[], int], fn: Callable[[int], Any],
                           keep: set[int]) -> Any:
     """Run ``fn(root_fd)`` in a child whose private mount namespace holds the stopped
     container's root with its volumes and binds; its result or error comes back.
@@ -182,7 +187,7 @@ def _in_private_namespace(lc: Lifecycle, cid: str, fn: Callable[[int], Any],
         code = 0
         try:
             _close_others({0, 1, 2, w, *keep})
-            result = {"ok": fn(_assemble(lc, cid))}
+            result = {"ok": fn(assemble())}
         except BaseException as err:
             kind = type(err).__name__ if isinstance(err, DockyardError | BrokenPipeError) \
                 else "SystemFailure"
@@ -221,10 +226,10 @@ def _close_others(keep: set[int]) -> None:
     os.closerange(low, 65536)
 
 
-def _assemble(lc: Lifecycle, cid: str) -> int:
+def _assemble(lc: Lifecycle, cid: str, snapshot: list[Mount]) -> int:
     """In the child: a private mount namespace with the container's root and mounts."""
     from dockyard.engine.mounts import mount_points
-    from dockyard.engine.rootfs import StoreImages
+    from dockyard.images.snapshots import mount as mount_snapshot
     from dockyard.runtime import syscalls as sc
     from dockyard.runtime.paths import fd_path, mkdir_in_root
     from dockyard.volumes import VolumeStore
@@ -233,9 +238,9 @@ def _assemble(lc: Lifecycle, cid: str) -> int:
     sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
     record = lc.store.load(cid)
     rootfs = lc.rootfs(cid)
-    # a connection to the image store must not cross a fork: open our own
-    images = StoreImages(lc.roots) if isinstance(lc.images, StoreImages) else lc.images
-    images.mount(cid, rootfs)
+    rootfs.mkdir(parents=True, exist_ok=True)
+    if not is_mounted(rootfs):
+        mount_snapshot(snapshot, rootfs)
     root_fd = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     store = VolumeStore(lc.roots)
     points = sorted(mount_points(record),

@@ -51,6 +51,8 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
              "resolv.conf": etcfiles.resolv_conf(
                  mode, embedded_dns=user_network, dns=hc.get("Dns"),
                  search=hc.get("DnsSearch"), options=hc.get("DnsOptions"))}
+    if mode.startswith("container:"):
+        cfg, files = _shared_etc(lc, mode[len("container:"):], cfg, files)
     for fname, text in files.items():
         (cdir / fname).write_text(text)
     user = resolve_user(rootfs, cfg.get("User") or "", hc.get("GroupAdd"))
@@ -110,6 +112,20 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
     with contextlib.suppress(FileNotFoundError):
         (rdir / "paused").unlink()
     return start_monitor(launch)
+
+
+def _shared_etc(lc: Lifecycle, ref: str, cfg: dict[str, Any], files: dict[str, str]
+                ) -> tuple[dict[str, Any], dict[str, str]]:
+    """``--network container:<ref>``: like dockerd, the target's hostname, hosts and
+    resolv.conf (the joiner lives on the target's network)."""
+    target = lc.resolve(ref)
+    tcfg = lc.store.load(target)["Config"]
+    shared = dict(files)
+    for fname in shared:
+        with contextlib.suppress(OSError):
+            shared[fname] = (lc.store.dir(target) / fname).read_text()
+    return ({**cfg, "Hostname": tcfg.get("Hostname") or "",
+             "Domainname": tcfg.get("Domainname") or ""}, shared)
 
 
 def apply_rates(hc: Mapping[str, Any], netns_path: str | None, *, clear: bool = False) -> None:

@@ -187,7 +187,7 @@ class Lifecycle:
             "Config": merged, "HostConfig": hc, "Networks": networks,
         }
         try:
-            with self._volumes_lock():  # no volume rm between registering and storing
+            with self._volumes_lock(record):  # no volume rm between registering and storing
                 self._register_mounts(cid, record)
                 self.store.add(cid, cname, record, dict(model.new_state()),
                                conflict=_name_conflict)
@@ -205,18 +205,19 @@ class Lifecycle:
         self.event(record, "create")
         return model.CreateResult(Id=cid, Warnings=warnings)
 
-    def _volumes_lock(self) -> Any:
+    def _volumes_lock(self, record: dict[str, Any]) -> Any:
         from dockyard.volumes import VolumeStore
 
+        if not _has_storage(record):
+            return contextlib.nullcontext()
         return VolumeStore(self.roots).lock()
 
     def _register_mounts(self, cid: str, record: dict[str, Any]) -> None:
         from dockyard.engine.mounts import register
 
-        hc, cfg = record["HostConfig"], record["Config"]
-        if not (hc.get("Binds") or hc.get("Mounts") or hc.get("Tmpfs") or
-                hc.get("VolumesFrom") or cfg.get("Volumes")):
+        if not _has_storage(record):
             return
+        hc, cfg = record["HostConfig"], record["Config"]
         record["MountPoints"] = [m.to_json() for m in register(self, cid, cfg, hc)]
 
     def _drop_new_volumes(self, record: dict[str, Any]) -> None:
@@ -555,6 +556,12 @@ class Lifecycle:
             if not (cdir / "container.json").exists():
                 raise NotFound(f"No such container: {cid}")
             yield
+
+
+def _has_storage(record: dict[str, Any]) -> bool:
+    hc, cfg = record["HostConfig"], record["Config"]
+    return bool(hc.get("Binds") or hc.get("Mounts") or hc.get("Tmpfs") or
+                hc.get("VolumesFrom") or cfg.get("Volumes"))
 
 
 def _new_id() -> str:

@@ -279,13 +279,21 @@ def _hairpin_rule(table: str, ep: EndpointLike) -> Expr:
 
 
 def unpublish(table: str, endpoint_id: str) -> None:
-    """Remove every rule of ``endpoint_id``; a missing table or rule is not an error."""
+    """Remove every rule of ``endpoint_id``; a missing table or rule is not an error.
+
+    The UDP flows to its ports are forgotten too (``nft_conntrack``)."""
     with _locked(table):
         try:
             items = list_table(table)
         except NotFound:
             return
-        run_batch(_delete(table, _owned(items, f"ep:{endpoint_id}")))
+        owned = _owned(items, f"ep:{endpoint_id}")
+        run_batch(_delete(table, owned))
+    ports = [found[1] for r in owned if (found := _parse_owner(r.get("comment", "")))]
+    if any(p.proto == "udp" for p in ports):
+        from dockyard.network.nft_conntrack import forget_udp
+
+        forget_udp(ports)
 
 
 def drop_table_if_empty(table: str) -> bool:

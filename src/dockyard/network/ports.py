@@ -10,7 +10,6 @@ bad specs. Once host ports are chosen, ``network_settings_ports`` gives the
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -201,19 +200,18 @@ def publish_all(
 def network_settings_ports(
     exposed: Iterable[str], published: Iterable[PublishedPort],
 ) -> dict[str, list[dict[str, str]] | None]:
-    """``NetworkSettings.Ports``: every exposed port, ``None`` where nothing is published."""
+    """``NetworkSettings.Ports``: every exposed port, ``None`` where nothing is published.
+
+    ``published`` comes in ``-p`` order; dockerd 20.10 lists a port's bindings in the
+    reverse of that order, and so does this.
+    """
     out: dict[str, list[dict[str, str]] | None] = {key: None for key in exposed}
     for p in published:
         key = f"{p.container_port}/{p.proto}"
         entries = out.get(key) or []
-        entries.append({"HostIp": p.host_ip, "HostPort": str(p.host_port)})
+        entries.insert(0, {"HostIp": p.host_ip, "HostPort": str(p.host_port)})
         out[key] = entries
     return out
-
-
-def _natural_key(text: str) -> list[Any]:
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
-            for part in re.split(r"(\d+)", text) if part]
 
 
 def _address(host_ip: str, host_port: str) -> str:
@@ -227,13 +225,15 @@ def format_port(
 ) -> list[str]:
     """Lines of ``dockyard port NAME [PORT[/PROTO]]`` from ``NetworkSettings.Ports``.
 
-    Without ``port``: ``80/tcp -> 0.0.0.0:8080`` for every binding, in natural order.
+    Without ``port``: ``80/tcp -> 0.0.0.0:8080`` for every binding, the lines sorted
+    as plain strings (``53/udp`` before ``80/tcp`` before ``9/tcp``, as the docker 28
+    CLI prints them).
     With it: the host addresses only, or ``NotFound`` like docker's message.
     """
     if port is None:
         lines = [f"{key} -> {_address(b['HostIp'], b['HostPort'])}"
                  for key, binds in ports.items() for b in binds or []]
-        return sorted(lines, key=_natural_key)
+        return sorted(lines)
     number, proto = split_port_key(port)
     key = f"{number}/{proto}"
     binds = ports.get(key)

@@ -100,6 +100,7 @@ def _udp_socket(addr: str, port: int) -> socket.socket:
     return sock
 
 
+@pytest.mark.slow  # ~6 s: two probes that must time out
 def test_user_networks_reach_within_not_across_and_masquerade_outside(
         net_engine: Any, outside: Outside) -> None:
     a = net_engine.networks.create("neta", subnet=free_subnet(11))["Id"]

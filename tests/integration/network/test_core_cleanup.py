@@ -37,7 +37,8 @@ def test_a_killed_engine_and_monitor_leave_state_the_next_start_removes(
     veth = names.veth_name(ep["EndpointID"])
     sandbox = net_engine.lc.networking.netns_path(cid)
     monitor = int((net_engine.lc.run_dir(cid) / "monitor.pid").read_text())
-    init = net_engine.inspect(cid)["State"]["Pid"]
+    init = int(net_engine.inspect(cid)["State"]["Pid"])
+    assert init > 1 and monitor > 1
     os.kill(monitor, signal.SIGKILL)  # no exit hook, no tidy: as after a crash
     os.kill(init, signal.SIGKILL)
     time.sleep(0.2)
@@ -117,9 +118,12 @@ def test_fifty_concurrent_runs_get_distinct_addresses_and_rm_leaves_nothing(
 
 def test_system_check_reports_and_repairs_endpoints_a_crash_left(net_engine: Any) -> None:
     cid = start(net_engine, "sleep", "60")
-    ep = net_engine.inspect(cid)["NetworkSettings"]["Networks"]["bridge"]
+    info = net_engine.inspect(cid)
+    ep = info["NetworkSettings"]["Networks"]["bridge"]
+    init = int(info["State"]["Pid"])  # before the monitor dies: then the state says 0
+    assert init > 1
     os.kill(int((net_engine.lc.run_dir(cid) / "monitor.pid").read_text()), signal.SIGKILL)
-    os.kill(net_engine.inspect(cid)["State"]["Pid"], signal.SIGKILL)
+    os.kill(init, signal.SIGKILL)
     time.sleep(0.2)
     kinds = [p["kind"] for p in net_engine.check()]
     assert "network endpoint of a stopped or missing container" in kinds

@@ -126,3 +126,31 @@ def test_network_settings_of_a_running_container_match_docker(
     assert re.fullmatch(r"[0-9a-f]{64}", ours["SandboxID"])
     assert our_ep["MacAddress"] == "02:42:" + ":".join(
         f"{int(b):02x}" for b in our_ep["IPAddress"].split("."))
+
+
+def test_joining_another_containers_network_shares_its_files_like_docker(
+        net_engine: Any, dockerd: Any, docker_net: str) -> None:
+    script = "hostname; echo ---; " + SCRIPT
+    target = dockerd.docker("run", "-d", "-h", "tgt", "--network", docker_net, IMAGE,
+                            "sleep", "30").stdout.strip()
+    try:
+        theirs = dockerd.docker("run", "--rm", "--network", f"container:{target}", IMAGE,
+                                "sh", "-c", script).stdout
+    finally:
+        dockerd.docker("rm", "-f", target)
+    net_engine.networks.create("usernet", subnet=free_subnet(44))
+    start_cfg = {"Image": "busybox", "Cmd": ["sleep", "30"], "Hostname": "tgt"}
+    tid = net_engine.create("tgt", start_cfg, {"NetworkMode": "usernet"})["Id"]
+    net_engine.start(tid)
+    jid = net_engine.create(None, {"Image": "busybox", "Cmd": ["sh", "-c", script]},
+                            {"NetworkMode": f"container:{tid}"})["Id"]
+    net_engine.start(jid)
+    assert net_engine.wait(jid)["StatusCode"] == 0
+    info = net_engine.inspect(jid)
+    ours = (Path(info["HostsPath"]).read_text(), Path(info["ResolvConfPath"]).read_text())
+    hostname, _, rest = theirs.partition("---\n")
+    their_hosts, _, their_resolv = rest.partition("---\n")
+    assert hostname.strip() == "tgt"
+    assert Path(info["HostnamePath"]).read_text() == "tgt\n"
+    assert [_shape(t, "tgt") for t in ours] == [_shape(t, "tgt")
+                                               for t in (their_hosts, their_resolv)]

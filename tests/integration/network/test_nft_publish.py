@@ -213,3 +213,41 @@ def test_concurrent_publishers_get_distinct_ports(world: World, table: str) -> N
     for ep in eps:
         nft.unpublish(table, ep.endpoint_id)
     assert nft.published(table) == []
+
+
+def test_unpublished_udp_flows_are_forgotten(world: World, table: str) -> None:
+    """A client that keeps sending from one socket reaches the port's new owner at once."""
+    import threading
+
+    from dockyard.network.dns_netns import netns_socket
+
+    a, bridge = one_net(world, table)
+    b = world.container(bridge, subnet_of(a), 3)
+    outside, _, host_addr = world.outside()
+    for ep, word in ((a, b"A"), (b, b"B")):
+        srv = netns_socket(f"/run/netns/{ep.netns}", kind=socket.SOCK_DGRAM)
+        srv.bind(("0.0.0.0", 5300))
+        world.servers.append(srv)
+
+        def answer(sock: socket.socket = srv, word: bytes = word) -> None:
+            while True:
+                try:
+                    _, peer = sock.recvfrom(64)
+                    if peer is None:
+                        return
+                    sock.sendto(word, peer)
+                except OSError:
+                    return
+
+        threading.Thread(target=answer, daemon=True).start()
+    client = netns_socket(f"/run/netns/{outside}", kind=socket.SOCK_DGRAM)
+    with client:
+        client.settimeout(2)
+        client.connect((host_addr, 18093))
+        nft.publish(table, a, parse_publish("18093:5300/udp"))
+        client.send(b"?")
+        assert client.recv(64) == b"A"
+        nft.unpublish(table, a.endpoint_id)
+        nft.publish(table, b, parse_publish("18093:5300/udp"))
+        client.send(b"?")
+        assert client.recv(64) == b"B"  # not A through the old flow's DNAT

@@ -14,8 +14,15 @@ from typing import Any
 
 import pytest
 
-from dockyard.errors import InvalidArgument
-from dockyard.network.ports import parse_publish, parse_publish_specs
+from dockyard.errors import InvalidArgument, NotFound
+from dockyard.network.ports import (
+    PublishedPort,
+    format_port,
+    network_settings_ports,
+    parse_publish,
+    parse_publish_specs,
+    split_port_key,
+)
 from tests.unit.network.test_ports_parse import BAD
 
 DOCKER = shutil.which("docker")
@@ -71,3 +78,56 @@ def test_port_bindings_match_dockerd(specs: list[str], dockerd: Any, peer_image:
     exposed, bindings = parse_publish_specs(specs)
     assert info["Config"]["ExposedPorts"] == exposed
     assert info["HostConfig"]["PortBindings"] == bindings
+
+
+@pytest.mark.parametrize("specs", [
+    ["127.0.0.1:18095:80", "18096:80", "127.0.0.2:18094:80", "18093:80"],
+    ["18093:80", "127.0.0.1:18099:80", "18092:80/udp", "18091:81"],
+], ids=["one port", "several"])
+def test_network_settings_ports_order_matches_dockerd(specs: list[str], dockerd: Any,
+                                                      peer_image: str,
+                                                      session_token: str) -> None:
+    """Bindings of a port in dockerd's order (the reverse of -p's), from the same specs."""
+    net = f"{session_token}po"
+    dockerd.docker("network", "create", "--subnet", "10.213.78.0/24", net)
+    name = f"po{session_token}"
+    try:
+        dockerd.docker("run", "-d", "--name", name, "--network", net,
+                       *[a for s in specs for a in ("-p", s)], peer_image, "sleep", "60")
+        theirs = json.loads(dockerd.docker("inspect", name).stdout)[0][
+            "NetworkSettings"]["Ports"]
+    finally:
+        dockerd.docker("rm", "-f", name, check=False)
+        dockerd.docker("network", "rm", net, check=False)
+    exposed, _ = parse_publish_specs(specs)
+    published = [PublishedPort(split_port_key(m.port)[1], split_port_key(m.port)[0],
+                               m.host_ip or "0.0.0.0", int(m.host_port))
+                 for spec in specs for m in parse_publish(spec)]
+    assert network_settings_ports(exposed, published) == theirs
+
+
+def test_port_lines_match_docker_cli(dockerd: Any, peer_image: str, session_token: str
+                                     ) -> None:
+    """``format_port`` over docker's own NetworkSettings.Ports prints what ``docker port``
+    prints (the docker 28 CLI; the daemon publishes nothing on the host here: it runs
+    without iptables or proxy, but it still allocates and reports the bindings)."""
+    net = f"{session_token}pt"
+    dockerd.docker("network", "create", "--subnet", "10.213.77.0/24", net)
+    name = f"pt{session_token}"
+    try:
+        dockerd.docker("run", "-d", "--name", name, "--network", net,
+                       "-p", "127.0.0.1:18095:80", "-p", "18096:80", "-p", "18097:53/udp",
+                       "-p", "9:9", peer_image, "sleep", "60")
+        ports = json.loads(dockerd.docker("inspect", name).stdout)[0][
+            "NetworkSettings"]["Ports"]
+        assert dockerd.docker("port", name).stdout.splitlines() == format_port(ports, name)
+        for arg in ("80", "80/tcp", "53/udp"):
+            assert dockerd.docker("port", name, arg).stdout.splitlines() == \
+                format_port(ports, name, arg)
+        missing = dockerd.docker("port", name, "81", check=False)
+        with pytest.raises(NotFound) as err:
+            format_port(ports, name, "81")
+        assert str(err.value) in missing.stderr and missing.returncode == 1
+    finally:
+        dockerd.docker("rm", "-f", name, check=False)
+        dockerd.docker("network", "rm", net, check=False)

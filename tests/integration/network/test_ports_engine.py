@@ -81,11 +81,11 @@ def test_published_tcp_and_udp_from_loopback_local_address_and_outside(
     info = net_engine.inspect(cid)
     ports = info["NetworkSettings"]["Ports"]
     assert ports == {
-        "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18080"},
-                   {"HostIp": "0.0.0.0", "HostPort": "18081"}],
+        "80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "18081"},  # dockerd's: last first
+                   {"HostIp": "127.0.0.1", "HostPort": "18080"}],
         "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "18053"}],
     }
-    # docker 28's order: natural sort of the whole line
+    # docker 28's order: the lines sorted as strings
     assert format_port(ports, "web") == ["53/udp -> 127.0.0.1:18053",
                                          "80/tcp -> 0.0.0.0:18081", "80/tcp -> 127.0.0.1:18080"]
     responder = udp_responder(info["NetworkSettings"]["SandboxKey"], 53)
@@ -131,3 +131,17 @@ def test_a_taken_host_port_is_dockers_error_and_leaves_nothing(net_engine: Any) 
     published = [p.host_port for _, p in nft.published(names.nft_table())]
     assert published == [18082]
     net_engine.remove(first, force=True)
+
+
+def test_hairpin_through_the_engine(net_engine: Any) -> None:
+    """A container reaches its own published port, and a neighbour does, through the
+    host's address on their bridge."""
+    binding = {"HostIp": "", "HostPort": "18083"}
+    cid = start(net_engine, *HTTPD, PortBindings={"80/tcp": [binding]})
+    gateway = net_engine.inspect(cid)["NetworkSettings"]["Gateway"]
+    assert wait_page("127.0.0.1", 18083) == "hello-dockyard"
+    probe = (f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {gateway} 18083"
+             " | grep -q hello-dockyard")
+    own = net_engine.exec_create(cid, {"Cmd": ["sh", "-c", probe]})
+    assert net_engine.exec_start(own) == 0  # the container itself
+    assert core_world.run(net_engine, "sh", "-c", probe) == 0  # a neighbour

@@ -152,25 +152,25 @@ PORTS = network_settings_ports(
 
 def test_network_settings_ports_shape() -> None:
     assert PORTS == {
-        "80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "32768"},
-                   {"HostIp": "::", "HostPort": "32768"}],
+        "80/tcp": [{"HostIp": "::", "HostPort": "32768"},  # docker's: last -p first
+                   {"HostIp": "0.0.0.0", "HostPort": "32768"}],
         "443/tcp": None,
         "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "5353"}],
         "9/tcp": [{"HostIp": "0.0.0.0", "HostPort": "9"}],
     }
 
 
-def test_format_port_lists_all_in_natural_order() -> None:
+def test_format_port_lists_all_sorted_like_docker() -> None:
     assert format_port(PORTS, "web") == [
-        "9/tcp -> 0.0.0.0:9",
         "53/udp -> 127.0.0.1:5353",
         "80/tcp -> 0.0.0.0:32768",
         "80/tcp -> [::]:32768",
+        "9/tcp -> 0.0.0.0:9",
     ]
 
 
 def test_format_port_one() -> None:
-    assert format_port(PORTS, "web", "80") == ["0.0.0.0:32768", "[::]:32768"]
+    assert format_port(PORTS, "web", "80") == ["[::]:32768", "0.0.0.0:32768"]
     assert format_port(PORTS, "web", "53/udp") == ["127.0.0.1:5353"]
     with pytest.raises(NotFound, match=r"^No public port '443/tcp' published for web$"):
         format_port(PORTS, "web", "443")
