@@ -48,7 +48,10 @@ def common_headers(resp: web.StreamResponse) -> None:
 
 
 def error_response(status: int, message: str) -> web.Response:
-    resp = web.json_response({"message": message}, status=status)
+    # Exactly "application/json" (no charset): the docker client decodes the message
+    # only then, else it prints the raw body.
+    resp = web.Response(body=json.dumps({"message": message}).encode(), status=status,
+                        content_type="application/json")
     common_headers(resp)
     return resp
 

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from dockyard.api import params
-from dockyard.api.app import Router, client_gone, ctx
+from dockyard.api.app import Router, client_gone, ctx, reply
 from dockyard.api.context import ApiContext
 from dockyard.api.streams import pump
 from dockyard.errors import InvalidArgument
@@ -45,10 +45,10 @@ async def stats(request: web.Request) -> web.StreamResponse:
     if not stream:
         first = await c.run(lambda: c.engine().stats(cid))
         if one_shot:
-            return web.json_response(_with_previous(first, None))
+            return reply(_with_previous(first, None))
         await asyncio.sleep(1.0)  # docker samples twice, a second apart, for CPU %
         second = await c.run(lambda: c.engine().stats(cid))
-        return web.json_response(_with_previous(second, first))
+        return reply(_with_previous(second, first))
     resp = web.StreamResponse()
     resp.content_type = "application/json"
     await resp.prepare(request)

@@ -240,3 +240,13 @@ def test_publish_port_on_loopback(served: Served, name: str) -> None:
         assert body == b"served-by-httpd\n"
     finally:
         served.ok("rm", "-f", name)
+
+
+def test_error_messages_are_docker_s(served: Served) -> None:
+    """Error bodies are exactly ``application/json``: the client prints the message."""
+    r = served.docker("start", "nosuchcontainer")
+    assert r.returncode == 1
+    assert r.stderr.startswith("Error response from daemon: No such container: "
+                               "nosuchcontainer\n")
+    r = served.docker("rm", "nosuchcontainer")
+    assert r.stderr == "Error response from daemon: No such container: nosuchcontainer\n"
