@@ -2,7 +2,8 @@
 
 Usage: ``python benchmarks/runtime_run.py [-n RUNS]`` (as root). All runtimes run the
 same bundle, interleaved (one of each per round), each with its own ``--root`` and a
-cgroup under ``/dockyard-bench-<pid>``; medians and ratios to runc are printed.
+cgroup under ``/dockyard-bench-<pid>``; medians and ratios to runc are printed, of
+wall-clock time and of the CPU time of each command's process tree.
 
 dockyard-runtime is called through its fast launcher (``#!<python> -SI``, see
 ``dockyard.runtime.launcher``; the interpreter is ``runtime_python()``), the way the
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -62,13 +64,22 @@ def _crun_prefix() -> list[str]:
             f"mount --bind /dev/null {CONTROLLERS} && exec \"$0\" \"$@\""]
 
 
-def _time(cmd: list[str]) -> float:
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
+def _time(cmd: list[str]) -> tuple[float, float]:
+    """Wall-clock ms of ``cmd``, and the CPU ms (user + system) of its process tree
+    (a process's figures include the children it reaped): a shared, loaded machine
+    stretches the first far more than the second."""
+    cpu = _cpu()
     start = time.perf_counter()
     r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
     elapsed = time.perf_counter() - start
     if r.returncode != 0:
         raise SystemExit(f"{cmd[0]} failed ({r.returncode}): {r.stderr.decode()[-500:]}")
-    return elapsed * 1000
+    return elapsed * 1000, _cpu() - cpu
 
 
 def main() -> int:
@@ -92,18 +103,20 @@ def main() -> int:
         # The floor under dockyard-runtime: its interpreter starting and doing nothing.
         cmds["python -SI -c pass"] = [runtime_python(), "-S", "-I", "-c", "pass"]
         times: dict[str, list[float]] = {name: [] for name in cmds}
+        cpu: dict[str, list[float]] = {name: [] for name in cmds}
         times["dockyard (library)"] = []
         from dockyard.runtime.run import run
 
         for i in range(args.runs + 2):  # two warm-up rounds, not counted
             for name, cmd in cmds.items():
                 if name in ("crun-wrapper-only", "python -SI -c pass"):
-                    t = _time(cmd)
+                    t, c = _time(cmd)
                 else:
-                    t = _time([*cmd, "--root", str(base / f"state-{name}"), "run",
-                               "--bundle", str(bundle), f"{name}-{i}"])
+                    t, c = _time([*cmd, "--root", str(base / f"state-{name}"), "run",
+                                  "--bundle", str(bundle), f"{name}-{i}"])
                 if i >= 2:
                     times[name].append(t)
+                    cpu[name].append(c)
             # The engine's path: the library called in-process, no interpreter start.
             start = time.perf_counter()
             code = run(base / "state-lib", f"lib-{i}", bundle)
@@ -113,12 +126,18 @@ def main() -> int:
                 times["dockyard (library)"].append((time.perf_counter() - start) * 1000)
         runc = statistics.median(times["runc"]) if "runc" in times else None
         print(f"dockyard-runtime's interpreter: {runtime_python()}")
-        print(f"{'runtime':<20}{'median ms':>10}{'p10':>8}{'p90':>8}{'vs runc':>9}")
+        runc_cpu = statistics.median(cpu["runc"]) if "runc" in cpu else None
+        print(f"{'runtime':<20}{'median ms':>10}{'p10':>8}{'p90':>8}{'vs runc':>9}"
+              f"{'cpu ms':>9}{'vs runc':>9}")
         for name, ts in times.items():
             qs = statistics.quantiles(ts, n=10)
             med = statistics.median(ts)
             ratio = f"{med / runc:.2f}x" if runc else "-"
-            print(f"{name:<20}{med:>10.1f}{qs[0]:>8.1f}{qs[-1]:>8.1f}{ratio:>9}")
+            c = statistics.median(cpu[name]) if cpu.get(name) else None
+            cpu_text = f"{c:>9.1f}" if c is not None else f"{'-':>9}"
+            cpu_ratio = f"{c / runc_cpu:.2f}x" if c is not None and runc_cpu else "-"
+            print(f"{name:<20}{med:>10.1f}{qs[0]:>8.1f}{qs[-1]:>8.1f}{ratio:>9}"
+                  f"{cpu_text}{cpu_ratio:>9}")
         if "crun-wrapper-only" in times:
             adj = statistics.median(times["crun"]) - statistics.median(times["crun-wrapper-only"])
             print(f"crun without wrapper ~{adj:.1f} ms")

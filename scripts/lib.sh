@@ -35,7 +35,7 @@ SYSTEM_PACKAGES=(python3 python3-venv python3-dev gcc libseccomp2 busybox-static
                  iproute2 nftables util-linux procps ca-certificates)
 # What the tests also need: the reference systems they compare against, and tools.
 TEST_PACKAGES=(docker.io runc crun podman skopeo umoci containerd docker-registry
-               buildah hyperfine tmux iptables strace oci-image-tool)
+               buildah hyperfine tmux iptables strace oci-image-tool apache2-utils)
 
 # The demo's container: its output is made inside it (its hostname is the container's
 # short id; it sees itself as pid 1).

@@ -74,7 +74,14 @@ def manager_for(cgroups_path: str | None, container_id: str, *,
                 own: dict[str, str] | None = None) -> CgroupManager:
     """The manager for a container's cgroup on this host (V1, V2, hybrid, or null)."""
     h = hier if hier is not None else hierarchies()
-    mine = own if own is not None else own_cgroups()
+    if own is not None:
+        mine = own
+    elif isinstance(cgroups_path, str) and cgroups_path.startswith("/"):
+        # An absolute path ignores our own cgroup; reading /proc/self/cgroup takes the
+        # kernel's cgroup_mutex, held for milliseconds by any concurrent cgroup move.
+        mine = {}
+    else:
+        mine = own_cgroups()
     if not h.v1 and h.unified is None:
         from dockyard.runtime.cgroups.null import NullManager
 
