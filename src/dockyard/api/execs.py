@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 from typing import Any
 
 from aiohttp import web
@@ -19,7 +20,7 @@ from dockyard.api.app import Router, ctx, json_body, reply
 from dockyard.api.context import ApiContext
 from dockyard.api.streams import frame, hijack
 from dockyard.api.validate import expect_dict, normalise_strslices
-from dockyard.errors import InvalidArgument
+from dockyard.errors import Conflict, InvalidArgument
 
 __all__ = ["routes"]
 
@@ -65,17 +66,37 @@ async def inspect(request: web.Request) -> web.StreamResponse:
 
 
 async def resize(request: web.Request) -> web.StreamResponse:
-    """Checked and accepted; the runtime's exec proxy keeps its pty at the size it had
-    (no channel to resize it yet)."""
+    """Set the size of a running tty exec: on our pty, whose slave is the runtime's
+    stdin, then SIGWINCH to the runtime, which copies it to the container's pty."""
+    import fcntl
+    import struct
+    import termios
+
     c = ctx(request)
     exec_id = request.match_info["id"]
-    params.integer(request, "h")
-    params.integer(request, "w")
-    await c.run(lambda: c.engine().exec_inspect(exec_id))
+    h, w = params.integer(request, "h", 0) or 0, params.integer(request, "w", 0) or 0
+    if not (0 <= h < 65536 and 0 <= w < 65536):
+        raise InvalidArgument(f"invalid terminal size {h}x{w}")
+    info = await c.run(lambda: c.engine().exec_inspect(exec_id))
+    master = _TTYS.get(info["ID"])
+    if master is None:
+        if not info["Running"]:
+            raise Conflict(f"exec {info['ID']} is not running")
+        return web.Response(status=200)  # no tty: nothing to size
+    with contextlib.suppress(OSError):
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", h, w, 0, 0))
+    if info.get("Pid"):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(info["Pid"]), signal.SIGWINCH)
     return web.Response(status=200)
 
 
-async def _pipe_to_conn(fd: int, send: Any, stream: int, tty: bool) -> None:
+# exec id -> the master of the pty a running tty exec's runtime has as its stdio
+_TTYS: dict[str, int] = {}
+
+
+async def _pipe_to_conn(fd: int, send: Any, stream: int, tty: bool,
+                        exec_id: str = "") -> None:
     loop = asyncio.get_running_loop()
     os.set_blocking(fd, False)
     ready = asyncio.Event()
@@ -88,12 +109,16 @@ async def _pipe_to_conn(fd: int, send: Any, stream: int, tty: bool) -> None:
                 data = os.read(fd, 65536)
             except BlockingIOError:
                 continue
+            except OSError:  # EIO: a pty whose every slave descriptor is closed
+                return
             if not data:
                 return
             if not await send(data if tty else frame(stream, data)):
                 return
     finally:
         loop.remove_reader(fd)
+        if exec_id:  # no resize may reach this descriptor's number once it is reused
+            _TTYS.pop(exec_id, None)
         os.close(fd)
 
 
@@ -108,13 +133,26 @@ async def start(request: web.Request) -> web.StreamResponse:
         return web.Response(status=200)
     tty = bool(info["ProcessConfig"]["tty"])
     want_in = bool(info["OpenStdin"])
-    in_r, in_w = os.pipe2(os.O_CLOEXEC)
-    out_r, out_w = os.pipe2(os.O_CLOEXEC)
-    err_r, err_w = os.pipe2(os.O_CLOEXEC) if not tty else (-1, -1)
+    if tty:
+        # A pty, not pipes: the runtime then proxies a terminal (raw mode, its size,
+        # SIGWINCH), which is how exec resize reaches the container's pty.
+        import tty as ttymod
+
+        master, slave = os.openpty()
+        os.set_inheritable(master, False)
+        ttymod.setraw(slave)  # bytes pass as they are (the container's pty cooks)
+        in_r, in_w = slave, os.dup(master)
+        out_r, out_w = master, -1
+        err_r, err_w = -1, -1
+        _TTYS[info["ID"]] = master
+    else:
+        in_r, in_w = os.pipe2(os.O_CLOEXEC)
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
     conn = await hijack(request, "application/vnd.docker.raw-stream" if tty else
                         "application/vnd.docker.multiplexed-stream")
-    run = asyncio.ensure_future(c.run(lambda: c.engine().exec_start(
-        exec_id, stdio=(in_r if want_in else None, out_w, err_w if not tty else out_w))))
+    stdio = (in_r, in_r, in_r) if tty else (in_r if want_in else None, out_w, err_w)
+    run = asyncio.ensure_future(c.run(lambda: c.engine().exec_start(exec_id, stdio=stdio)))
     # The child has its copies once Popen returned; ours must go for EOF to work.
     await asyncio.sleep(0)
 
@@ -146,7 +184,8 @@ async def start(request: web.Request) -> web.StreamResponse:
                 os.close(in_w)
 
     closer = asyncio.ensure_future(close_parent_ends())
-    pumps = [asyncio.ensure_future(_pipe_to_conn(out_r, conn.write, 1, tty))]
+    pumps = [asyncio.ensure_future(_pipe_to_conn(out_r, conn.write, 1, tty,
+                                                 info["ID"] if tty else ""))]
     if not tty:
         pumps.append(asyncio.ensure_future(_pipe_to_conn(err_r, conn.write, 2, tty)))
     feeder = asyncio.ensure_future(feed_input()) if want_in else None

@@ -75,6 +75,12 @@ def test_exec_plain_and_it(served: Served, name: str) -> None:
     child.expect("# ")
     child.sendline("echo $((7*6)) from-tty")
     child.expect("42 from-tty")
+    child.sendline("stty size")
+    child.expect("30 100")  # the client's window reached the exec's pty
+    child.setwinsize(40, 120)
+    time.sleep(0.3)
+    child.sendline("stty size")
+    child.expect("40 120")
     child.sendline("exit 9")
     child.expect(pexpect.EOF)
     child.close()
