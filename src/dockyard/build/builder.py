@@ -23,7 +23,7 @@ from typing import Any
 from dockyard.errors import DockyardError, InvalidArgument
 
 from .args import Platform, StageEnv, default_args, global_args, unconsumed_build_args
-from .cache import base_key, content_digest, resolve_sources, step_key
+from .cache import DigestMemo, base_key, content_digest, resolve_sources, step_key
 from .copyplan import kept_path, top_excluded
 from .dockerignore import PatternMatcher, go_clean
 from .executor import CopyRequest, CopySource, RunFailed, RunRequest, StageExecutor
@@ -77,6 +77,7 @@ class BuildOptions:
     platform: Platform | None = None
     secrets: Mapping[str, Path] = field(default_factory=dict)
     ignore: PatternMatcher | None = None
+    digests: DigestMemo | None = None  # big context files' digests across builds
 
 
 @dataclass(frozen=True)
@@ -309,7 +310,8 @@ class Builder:
             paths, kept = context_sources(opts.context, local, opts.ignore, inst.excludes,
                                           getattr(inst, "parents", False))
             sources.append(CopySource(paths, root=opts.context, kept=kept))
-            context_key = [content_digest(opts.context, paths, opts.ignore), context_key]
+            context_key = [content_digest(opts.context, paths, opts.ignore, opts.digests),
+                           context_key]
         contents = {c.path: c.data for c in inst.contents}
         out.key = step_key(out.key, inst, context={"workdir": workdir, "sources": context_key})
         request = CopyRequest(
@@ -385,7 +387,7 @@ def bind_digests(mounts: list[Mount], opts: BuildOptions) -> list[str]:
         rel = go_clean("/" + (m.source or ".")).lstrip("/") or "."
         ignored = rel != "." and opts.ignore is not None and opts.ignore.matches(rel)
         if os.path.lexists(opts.context / rel) and not ignored:
-            out.append(content_digest(opts.context, [rel], opts.ignore))
+            out.append(content_digest(opts.context, [rel], opts.ignore, opts.digests))
     return out
 
 
