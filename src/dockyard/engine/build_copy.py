@@ -154,7 +154,10 @@ def _walk_dir(src: Path, context: Path | None, matcher: PatternMatcher | None,
             yield name if base == "." else f"{base}/{name}"
 
 
-def _copy_entry(src: Path, dst: Path, owner: Owner, chmod: int | None) -> None:
+def _copy_entry(src: Path, dst: Path, owner: Owner, chmod: int | None,
+                links: dict[tuple[int, int], Path] | None = None) -> None:
+    """Copy one entry; ``links`` (inode -> first copy) keeps hardlinks of one source
+    directory linked, as BuildKit's copy does."""
     st = os.lstat(src)
     if os.path.lexists(dst) and not (stat.S_ISDIR(st.st_mode) and dst.is_dir()
                                      and not dst.is_symlink()):
@@ -162,6 +165,12 @@ def _copy_entry(src: Path, dst: Path, owner: Owner, chmod: int | None) -> None:
             shutil.rmtree(dst)
         else:
             os.unlink(dst)
+    if links is not None and stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+        first = links.get((st.st_dev, st.st_ino))
+        if first is not None:
+            os.link(first, dst)
+            return
+        links[(st.st_dev, st.st_ino)] = dst
     if stat.S_ISDIR(st.st_mode):
         if not os.path.lexists(dst):
             os.mkdir(dst)
@@ -198,12 +207,13 @@ def copy_into(root: Path, dest: str, sources: Sequence[tuple[str, Path, str | No
         st = os.stat(src)
         if stat.S_ISDIR(st.st_mode):
             target = make_dir(root, dest, owner)
+            links: dict[tuple[int, int], Path] = {}
             for sub in _walk_dir(src, context, matcher, rel):
                 if exclude is not None and exclude.matches(sub):
                     continue
                 parent = make_dir(root, str(target.relative_to(root) / os.path.dirname(sub)),
                                   owner)
-                _copy_entry(src / sub, parent / os.path.basename(sub), owner, chmod)
+                _copy_entry(src / sub, parent / os.path.basename(sub), owner, chmod, links)
             continue
         if unpack and _is_archive(src):
             target = make_dir(root, dest, owner)
