@@ -155,9 +155,11 @@ def _walk_dir(src: Path, context: Path | None, matcher: PatternMatcher | None,
 
 
 def _copy_entry(src: Path, dst: Path, owner: Owner, chmod: int | None,
-                links: dict[tuple[int, int], Path] | None = None) -> None:
+                links: dict[tuple[int, int], Path] | None = None,
+                keep_owner: bool = False) -> None:
     """Copy one entry; ``links`` (inode -> first copy) keeps hardlinks of one source
-    directory linked, as BuildKit's copy does."""
+    directory linked, as BuildKit's copy does. Without ``owner`` the copy is root's,
+    or with ``keep_owner`` (sources from a stage or image) the source's."""
     st = os.lstat(src)
     if os.path.lexists(dst) and not (stat.S_ISDIR(st.st_mode) and dst.is_dir()
                                      and not dst.is_symlink()):
@@ -181,7 +183,10 @@ def _copy_entry(src: Path, dst: Path, owner: Owner, chmod: int | None,
             shutil.copyfileobj(fin, fout, 1 << 20)
     else:
         return  # devices, fifos and sockets are not copied from a context
-    uid, gid = owner if owner is not None else (0, 0)
+    if owner is not None:
+        uid, gid = owner
+    else:
+        uid, gid = (st.st_uid, st.st_gid) if keep_owner else (0, 0)
     os.lchown(dst, uid, gid)
     if not stat.S_ISLNK(st.st_mode):
         os.chmod(dst, chmod if chmod is not None else stat.S_IMODE(st.st_mode))
@@ -191,13 +196,14 @@ def _copy_entry(src: Path, dst: Path, owner: Owner, chmod: int | None,
 def copy_into(root: Path, dest: str, sources: Sequence[tuple[str, Path, str | None]],
               owner: Owner, chmod: int | None, *, context: Path | None = None,
               matcher: PatternMatcher | None = None, unpack: bool = False,
-              exclude: PatternMatcher | None = None) -> None:
+              exclude: PatternMatcher | None = None, keep_owner: bool = False) -> None:
     """Copy ``(name, host path, context-relative path or None)`` sources to ``dest``.
 
     A directory's contents go into ``dest``; a file goes to ``dest/name`` when ``dest``
     ends with ``/`` or is a directory, else becomes ``dest``. ``matcher`` filters what
     is below a directory of ``context``; ``unpack`` extracts local tar archives (ADD);
-    ``exclude`` (``--exclude``) drops paths below a directory, relative to it.
+    ``exclude`` (``--exclude``) drops paths below a directory, relative to it;
+    ``keep_owner`` keeps the sources' owners when no ``owner`` is given (``--from``).
     """
     as_dir = dest.endswith("/") or dest.endswith("/.")
     if len(sources) > 1 and not as_dir:
@@ -213,7 +219,8 @@ def copy_into(root: Path, dest: str, sources: Sequence[tuple[str, Path, str | No
                     continue
                 parent = make_dir(root, str(target.relative_to(root) / os.path.dirname(sub)),
                                   owner)
-                _copy_entry(src / sub, parent / os.path.basename(sub), owner, chmod, links)
+                _copy_entry(src / sub, parent / os.path.basename(sub), owner, chmod, links,
+                            keep_owner)
             continue
         if unpack and _is_archive(src):
             target = make_dir(root, dest, owner)
@@ -222,10 +229,11 @@ def copy_into(root: Path, dest: str, sources: Sequence[tuple[str, Path, str | No
         existing = rooted.resolve(root, dest)
         if as_dir or (existing.is_dir() and not existing.is_symlink()):
             parent = make_dir(root, dest, owner)
-            _copy_entry(src, parent / name, owner, chmod)
+            _copy_entry(src, parent / name, owner, chmod, keep_owner=keep_owner)
         else:
             parent = make_dir(root, os.path.dirname(dest.rstrip("/")) or "/", owner)
-            _copy_entry(src, parent / os.path.basename(dest.rstrip("/")), owner, chmod)
+            _copy_entry(src, parent / os.path.basename(dest.rstrip("/")), owner, chmod,
+                        keep_owner=keep_owner)
 
 
 def _is_archive(path: Path) -> bool:

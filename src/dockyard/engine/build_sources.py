@@ -63,7 +63,7 @@ def copy_sources(root: Path, request: CopyRequest, owner: tuple[int, int] | None
                          if exclude is None or not top_excluded(rel, pattern, exclude)]
                 if not request.parents:
                     copy_into(root, request.dest, [(n, p, None) for n, p, _ in found],
-                              owner, chmod, exclude=exclude)
+                              owner, chmod, exclude=exclude, keep_owner=True)
                     continue
                 for n, p, rel in found:
                     _copy_kept(root, request, (n, p, None), rel, kept_path(rel, pattern),
@@ -99,7 +99,7 @@ def _copy_kept(root: Path, request: CopyRequest, item: tuple[str, Path, str | No
             make_dir(root, into, owner, mode)
     copy_into(root, into, [item], owner, chmod, context=context,
               matcher=ignore if context is not None else None,
-              unpack=request.unpack, exclude=exclude)
+              unpack=request.unpack, exclude=exclude, keep_owner=context is None)
 
 
 def _checked(items: list[tuple[str, Path, str]]) -> list[tuple[str, Path, str | None]]:

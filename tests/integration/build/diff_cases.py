@@ -185,6 +185,35 @@ MORE_CASES: dict[str, dict[str, str]] = {
         "Dockerfile": "FROM busybox\nCOPY linked /l/\nCOPY linked/one /single\n",
         "linked/one": "same\n",
     },
+    "symlinked-dests": {
+        "Dockerfile": (
+            "FROM busybox\nRUN mkdir -p /real/sub && ln -s /real /abs-link && "
+            "ln -s real/sub /rel-link\nCOPY a.txt /abs-link/\nCOPY a.txt /rel-link/b.txt\n"
+            "COPY dir /abs-link/sub/\nWORKDIR /abs-link/w\nCOPY a.txt .\n"),
+        "a.txt": "a\n", "dir/f": "f",
+    },
+    "users-and-scratch": {
+        "Dockerfile": (
+            "FROM busybox AS files\nUSER tester\nRUN touch /tmp/mine && mkdir /tmp/d\n"
+            "USER nobody\nWORKDIR /srv/nobody/deep\nUSER root\n"
+            "FROM scratch\nWORKDIR /app\nCOPY --chown=10:20 a.txt .\n"
+            "COPY --from=files /tmp /t\nCOPY --from=files /srv /srv\nUSER 10:20\n"),
+        "a.txt": "a\n",
+    },
+    "modes-names-sizes": {
+        "Dockerfile": "FROM busybox\nCOPY . /c/\nENV F=empty\nCOPY $F ${F}-too\n",
+        "@chmod": "suid=4755 sticky=1777 gx=2710 private=700",
+        "suid": "s", "sticky/x": "x", "gx": "g", "private/p": "p", "empty": "",
+        "big": "0123456789abcdef" * 65536, "uniçødé-näme.txt": "u",
+        "deep/" + "d" * 60 + "/" + "e" * 60 + "/" + "f" * 90 + ".txt": "long",
+    },
+    "json-fallback-and-args": {
+        "Dockerfile": (
+            "FROM busybox\nARG A=1 B=${A}2\nENV C=$B D=\"${A:+x}${Z:-z}\"\n"
+            "CMD [\"echo\", 'single quotes are not json']\n"
+            "ENTRYPOINT [\"/bin/sh\", \"-c\"\nSTOPSIGNAL SIGKILL\n"
+            "LABEL \"a b\"=\"c d\" e=f\\ g\n"),
+    },
     "parents-and-exclude": {
         # dockerfile 1.7-labs syntax: docker 20.10 builds the documented result from
         # prepared mirrors of what each instruction keeps
