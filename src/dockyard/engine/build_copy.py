@@ -232,8 +232,11 @@ def copy_into(root: Path, dest: str, sources: Sequence[tuple[str, Path, str | No
             _copy_entry(src, parent / name, owner, chmod, keep_owner=keep_owner)
         else:
             parent = make_dir(root, os.path.dirname(dest.rstrip("/")) or "/", owner)
-            _copy_entry(src, parent / os.path.basename(dest.rstrip("/")), owner, chmod,
-                        keep_owner=keep_owner)
+            final = parent / os.path.basename(dest.rstrip("/"))
+            if final.is_symlink():  # BuildKit writes through a link (kept inside root)
+                final = existing
+                make_dir(root, str(existing.parent.relative_to(root)), owner)
+            _copy_entry(src, final, owner, chmod, keep_owner=keep_owner)
 
 
 def _is_archive(path: Path) -> bool:

@@ -214,6 +214,35 @@ MORE_CASES: dict[str, dict[str, str]] = {
             "ENTRYPOINT [\"/bin/sh\", \"-c\"\nSTOPSIGNAL SIGKILL\n"
             "LABEL \"a b\"=\"c d\" e=f\\ g\n"),
     },
+    "run-mounts": {
+        "Dockerfile": (
+            "FROM busybox AS tool\nRUN echo tool > /tool.txt\n"
+            "FROM busybox\nRUN --mount=type=cache,target=/var/cache/x "
+            "echo c > /var/cache/x/c && ls /var/cache/x > /cache-seen\n"
+            "RUN --mount=type=tmpfs,target=/scratch touch /scratch/t && ls /scratch > /tmp-seen\n"
+            "RUN --mount=type=bind,source=data,target=/data cp /data/d /copied\n"
+            "RUN --mount=type=bind,from=tool,source=/tool.txt,target=/etc/tool.txt "
+            "cat /etc/tool.txt > /tool-seen\n"
+            "RUN --mount=type=bind,source=.,target=/ctx,rw touch /ctx/new && "
+            "ls /ctx > /ctx-seen\n"),
+        "data/d": "d\n",
+    },
+    "healthcheck-expose-user": {
+        "Dockerfile": (
+            "FROM busybox\nHEALTHCHECK --interval=1m30s --timeout=500ms --start-period=2s "
+            "CMD wget -q localhost || exit 1\nEXPOSE 8080/udp 9000-9001/tcp 7/UDP 53\n"
+            "USER tester:users\nRUN id -g > /home/tester/g\nUSER 1000\n"
+            "RUN id -G > /home/tester/groups\n"),
+    },
+    "overwrites": {
+        "Dockerfile": (
+            "FROM busybox\nRUN mkdir -p /x/dir /x/unpacked/dir && echo old > /x/file && "
+            "ln -s /x/file /x/link && echo old > /x/unpacked/dir/file && "
+            "ln -s /etc /x/dirlink\n"
+            "COPY a.txt /x/file\nCOPY a.txt /x/link\nCOPY a.txt /x/dir\n"
+            "ADD plain.tar /x/unpacked/\nCOPY d /x/dirlink/viaglink/\n"),
+        "a.txt": "new\n", "d/in": "in",
+    },
     "parents-and-exclude": {
         # dockerfile 1.7-labs syntax: docker 20.10 builds the documented result from
         # prepared mirrors of what each instruction keeps
@@ -255,7 +284,8 @@ MORE_CASES: dict[str, dict[str, str]] = {
 
 
 # Where docker 20.10 (BuildKit v0.8) is the odd one: path -> (field, what dockyard and
-# newer BuildKit give, what docker 20.10 gives); field "content" compares file bytes.
+# newer BuildKit give, what docker 20.10 gives); field "content" compares file bytes,
+# "absent" a path only docker 20.10 has.
 KNOWN_DIFFERENCES: dict[str, dict[str, tuple[str, object, object]]] = {
     # BuildKit >= 0.10.4/0.11.4 (moby/buildkit#3651, the containerd CVE-2023-25173 fix)
     # puts the primary gid among the supplementary groups; v0.8 leaves it out.
@@ -267,6 +297,10 @@ KNOWN_DIFFERENCES: dict[str, dict[str, tuple[str, object, object]]] = {
     # v0.8 does not expand variables in --chmod and drops a value it cannot parse;
     # newer BuildKit expands it like --chown
     "flags-expanded": {"/dst/moded": ("mode", "0o640", "0o644")},
+    # v0.8 leaves the empty mount points of RUN --mount in the layer; BuildKit >= 0.11
+    # removes them with the directories made for them (moby/buildkit#3307, #3314)
+    "run-mounts": {path: ("absent", None, "dir") for path in (
+        "/var/cache", "/var/cache/x", "/scratch", "/data", "/ctx")},
 }
 
 
