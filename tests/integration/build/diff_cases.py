@@ -243,6 +243,16 @@ MORE_CASES: dict[str, dict[str, str]] = {
             "ADD plain.tar /x/unpacked/\nCOPY d /x/dirlink/viaglink/\n"),
         "a.txt": "new\n", "d/in": "in",
     },
+    "chown-made-dirs-and-run-env": {
+        "Dockerfile": (
+            "FROM busybox AS base\nLABEL from=base keep=yes\nENV PATH=/custom:$PATH\n"
+            "FROM base\nLABEL from=child\nCOPY --chown=tester a.txt /new/deep/dir/\n"
+            "ADD --chown=tester plain.tar /t/\nWORKDIR /app\nCOPY dir ./sub\n"
+            "RUN env | sort > /run-env && id > /run-id && pwd > /run-pwd && "
+            "cat /etc/hostname /etc/hosts /etc/resolv.conf > /run-etc 2>&1 || true\n"
+            "USER tester\nRUN env | sort > /tmp/user-env\n"),
+        "a.txt": "a\n", "dir/x": "x",
+    },
     "parents-and-exclude": {
         # dockerfile 1.7-labs syntax: docker 20.10 builds the documented result from
         # prepared mirrors of what each instruction keeps
@@ -293,6 +303,11 @@ KNOWN_DIFFERENCES: dict[str, dict[str, tuple[str, object, object]]] = {
         "/home/tester/id": (
             "content", b"uid=1000(tester) gid=1000(tester) groups=100(users),1000(tester)\n",
             b"uid=1000(tester) gid=1000(tester) groups=100(users)\n"),
+    },
+    "chown-made-dirs-and-run-env": {
+        # the same fix (#3651), for root: gid 0 becomes a supplementary group
+        "/run-id": ("content", b"uid=0(root) gid=0(root) groups=0(root)\n",
+                    b"uid=0(root) gid=0(root)\n"),
     },
     # v0.8 does not expand variables in --chmod and drops a value it cannot parse;
     # newer BuildKit expands it like --chown
