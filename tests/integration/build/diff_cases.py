@@ -253,6 +253,22 @@ MORE_CASES: dict[str, dict[str, str]] = {
             "USER tester\nRUN env | sort > /tmp/user-env\n"),
         "a.txt": "a\n", "dir/x": "x",
     },
+    "run-forms-and-arg-env": {
+        "@args": "FROMCLI=cli HTTP_PROXY=http://127.0.0.1:9",
+        "Dockerfile": (
+            "FROM busybox AS a\nENV STAGE_ENV=a\nARG FROMCLI\nARG LOCAL=l\n"
+            "RUN [\"sh\", \"-c\", \"env | sort > /exec-env\"]\n"
+            "SHELL [\"/bin/sh\", \"-e\", \"-c\"]\nRUN echo \"$0 $-\" > /shell-flags\n"
+            "FROM a\nARG LOCAL\nRUN env | sort > /child-env\nWORKDIR /\nWORKDIR tmp\n"
+            "WORKDIR /etc\nRUN pwd > /pwd\nCMD echo shell-form\n"),
+    },
+    "from-stage-owners-overridden": {
+        "Dockerfile": (
+            "FROM busybox AS src\nRUN mkdir -p /d/e && touch /d/e/f && chown -R 1000:100 /d && "
+            "chown 65534 /d/e/f && ln -s e/f /d/l && chown -h 7:7 /d/l\n"
+            "FROM busybox\nCOPY --from=src /d /kept/\nCOPY --from=src --chown=daemon /d /owned/\n"
+            "COPY --from=src --chmod=0750 /d /moded/\nCOPY --from=src /d/e/f /d/l /files/\n"),
+    },
     "parents-and-exclude": {
         # dockerfile 1.7-labs syntax: docker 20.10 builds the documented result from
         # prepared mirrors of what each instruction keeps
