@@ -16,6 +16,7 @@ import posixpath
 import shutil
 import stat
 import tarfile
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -250,13 +251,41 @@ def _extract(archive: Path, target: Path) -> None:
     """Unpack like a layer: every entry confined to ``target``, owners and modes kept.
 
     Layers are never bzip2 or xz, but ADD archives may be (docker reads both): those
-    are decompressed here and handed over as a plain tar.
+    are decompressed here and handed over as a plain tar. Absolute names, which a
+    layer may not have, are taken relative to ``target`` as docker's untar does.
     """
+    from dockyard.errors import DockyardError, Forbidden
+    from dockyard.images.layers import Format, apply_layer
+
+    try:
+        with _tar_stream(archive) as stream:
+            apply_layer(stream, target, format=Format.DIR)
+        return
+    except Forbidden as err:
+        if "absolute path" not in str(err):
+            raise InvalidArgument(f"ADD {archive.name}: {err}") from None
+    except DockyardError as err:
+        raise InvalidArgument(f"ADD {archive.name}: {err}") from None
+    with tempfile.TemporaryFile() as relative:
+        with tarfile.open(archive) as src, tarfile.open(fileobj=relative, mode="w",
+                                                       format=tarfile.PAX_FORMAT) as out:
+            for member in src:
+                member.name = member.name.lstrip("/") or "."
+                if member.islnk():
+                    member.linkname = member.linkname.lstrip("/")
+                out.addfile(member, src.extractfile(member) if member.isfile() else None)
+        relative.seek(0)
+        try:
+            apply_layer(cast(BinaryIO, relative), target, format=Format.DIR)
+        except DockyardError as err:
+            raise InvalidArgument(f"ADD {archive.name}: {err}") from None
+
+
+@contextlib.contextmanager
+def _tar_stream(archive: Path) -> Iterator[BinaryIO]:
+    """The archive as a tar or gzip/zstd stream apply_layer reads (bzip2 and xz undone)."""
     import bz2
     import lzma
-
-    from dockyard.errors import DockyardError
-    from dockyard.images.layers import Format, apply_layer
 
     with contextlib.ExitStack() as stack:
         raw = stack.enter_context(open(archive, "rb"))
@@ -267,7 +296,4 @@ def _extract(archive: Path, target: Path) -> None:
             stream = cast(BinaryIO, stack.enter_context(bz2.BZ2File(raw)))
         elif head.startswith(b"\xfd7zXZ\x00"):
             stream = cast(BinaryIO, stack.enter_context(lzma.LZMAFile(raw)))
-        try:
-            apply_layer(stream, target, format=Format.DIR)
-        except DockyardError as err:
-            raise InvalidArgument(f"ADD {archive.name}: {err}") from None
+        yield stream

@@ -269,6 +269,10 @@ MORE_CASES: dict[str, dict[str, str]] = {
             "FROM busybox\nCOPY --from=src /d /kept/\nCOPY --from=src --chown=daemon /d /owned/\n"
             "COPY --from=src --chmod=0750 /d /moded/\nCOPY --from=src /d/e/f /d/l /files/\n"),
     },
+    "add-odd-tars": {
+        "Dockerfile": ("FROM busybox\nRUN mkdir -p /t && echo keep > /t/b && echo keep > /t/c\n"
+                       "ADD odd.tar /t/\n"),
+    },
     "parents-and-exclude": {
         # dockerfile 1.7-labs syntax: docker 20.10 builds the documented result from
         # prepared mirrors of what each instruction keeps

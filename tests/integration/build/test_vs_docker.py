@@ -95,6 +95,16 @@ def make_archives(ctx: Path) -> None:
             tar.addfile(ln)
 
 
+def make_odd_tar(path: Path) -> None:
+    """A tar with what layers mean something by: whiteout names, an absolute path."""
+    with tarfile.open(path, "w") as tar:
+        for name, data in ((".wh.b", b""), ("sub/.wh..wh..opq", b""), ("sub/x", b"x"),
+                           ("/abs/file", b"abs"), ("./dot/file", b"dot")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
 def layer_tree(save_tar: bytes) -> dict[str, tuple[Any, ...]]:
     """Apply a saved image's layers (docker-archive manifest.json) into a path model."""
     files: dict[str, tuple[Any, ...]] = {}
@@ -190,6 +200,8 @@ def test_same_config_and_tree_as_docker_buildkit(case: str, docker_busybox: Dock
     ctx, flags = write_case(tmp_path / "ctx", CASES[case])
     if case.startswith("add-") or case in ("overwrites", "chown-made-dirs-and-run-env"):
         make_archives(ctx)
+    if case == "add-odd-tars":
+        make_odd_tar(ctx / "odd.tar")
     if case == "context-hardlinks":
         os.link(ctx / "linked/one", ctx / "linked/two")
     tag = f"dydiff/{case}:1"
