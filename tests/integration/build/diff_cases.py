@@ -273,6 +273,15 @@ MORE_CASES: dict[str, dict[str, str]] = {
         "Dockerfile": ("FROM busybox\nRUN mkdir -p /t && echo keep > /t/b && echo keep > /t/c\n"
                        "ADD odd.tar /t/\n"),
     },
+    "names-platforms-resets": {
+        "Dockerfile": (
+            "FROM --platform=$BUILDPLATFORM busybox AS Base\nARG TARGETPLATFORM\n"
+            "ARG BUILDPLATFORM\nRUN echo \"$BUILDPLATFORM>$TARGETPLATFORM\" > /plat\n"
+            "ONBUILD RUN echo parent-trigger\nENTRYPOINT [\"/bin/echo\"]\nCMD [\"x\"]\n"
+            "FROM base\nONBUILD RUN echo child-trigger\nENV X  a  b\nLABEL empty=\"\" "
+            "spaced=\"a  b\"\nCOPY --from=BASE /plat /plat2\nENTRYPOINT []\nCMD []\n"
+            "VOLUME [\"/v1\"]\nVOLUME /v2 /v3\n"),
+    },
     "parents-and-exclude": {
         # dockerfile 1.7-labs syntax: docker 20.10 builds the documented result from
         # prepared mirrors of what each instruction keeps
