@@ -282,6 +282,17 @@ MORE_CASES: dict[str, dict[str, str]] = {
             "spaced=\"a  b\"\nCOPY --from=BASE /plat /plat2\nENTRYPOINT []\nCMD []\n"
             "VOLUME [\"/v1\"]\nVOLUME /v2 /v3\n"),
     },
+    "dockerignore-edges": {
+        "Dockerfile": "FROM busybox\nCOPY . /ctx/\nCOPY sub /sub/\n",
+        ".dockerignore": (
+            "  spaced.txt  \n/lead/slash\na/**/z\ntrail/\n*/nested.txt\n.dockerignore\n"
+            "Dockerfile\n**/*.bak\n!keep/**/*.bak\nsub/*\n!sub/kept\n[xy].log\n?.tmp\n"),
+        "spaced.txt": "s", "lead/slash": "l", "other/lead/slash": "kept", "a/z": "z",
+        "a/b/c/z": "z", "a/b/y": "y", "trail/t": "t", "d/nested.txt": "n",
+        "d/e/nested.txt": "deep", "x.bak": "b", "deep/er/y.bak": "b", "keep/in/k.bak": "k",
+        "sub/gone": "g", "sub/kept": "k", "x.log": "x", "z.log": "z", "1.tmp": "1",
+        "12.tmp": "12",
+    },
     "parents-and-exclude": {
         # dockerfile 1.7-labs syntax: docker 20.10 builds the documented result from
         # prepared mirrors of what each instruction keeps
