@@ -22,7 +22,7 @@ from .args import (
     unconsumed_build_args,
 )
 from .builder import Builder, BuildOptions, BuildResult, StepEvent, StepFailed
-from .cache import base_key, content_digest, resolve_sources, stage_keys, step_key
+from .cache import DigestMemo, base_key, content_digest, resolve_sources, stage_keys, step_key
 from .dockerignore import (
     PatternMatcher,
     ignore_file_for,
@@ -75,6 +75,7 @@ __all__ = [
     "CopyInstruction",
     "CopyRequest",
     "CopySource",
+    "DigestMemo",
     "DockerfileSyntaxError",
     "EntrypointInstruction",
     "EnvInstruction",

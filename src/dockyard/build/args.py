@@ -192,14 +192,21 @@ class StageEnv:
         return Lex("\\", skip_process_quotes=True).process_word(text, self.env)
 
     def apply_arg(self, inst: ArgInstruction) -> list[tuple[str, str | None]]:
-        """Declare the ARGs of ``inst``; return them with their final values."""
+        """Declare the ARGs of ``inst``; return them with their final values.
+
+        Defaults are expanded against the variables from before the instruction, as
+        BuildKit expands a whole stage ARG at once (``ARG A=1 B=$A`` leaves ``B``
+        without this ``A``; global ARGs before FROM do see earlier ones).
+        """
         result: list[tuple[str, str | None]] = []
+        before = dict(self.env)
+        lex = Lex(self.escape)
         for key, default in inst.args:
             value = default
             if key in self.build_args:
                 value = self.build_args[key]
             elif default is not None:
-                value = self.expand(default)
+                value = lex.process_word(default, before)
             elif key in self.global_env:
                 value = self.global_env[key]
             if value is not None:

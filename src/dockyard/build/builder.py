@@ -23,8 +23,8 @@ from typing import Any
 from dockyard.errors import DockyardError, InvalidArgument
 
 from .args import Platform, StageEnv, default_args, global_args, unconsumed_build_args
-from .cache import base_key, content_digest, resolve_sources, step_key
-from .copyplan import kept_path, top_excluded
+from .cache import DigestMemo, base_key, content_digest, step_key
+from .copyplan import context_sources
 from .dockerignore import PatternMatcher, go_clean
 from .executor import CopyRequest, CopySource, RunFailed, RunRequest, StageExecutor
 from .fetch import Download, check_checksum, fetch_url, is_git_source, is_url
@@ -45,8 +45,7 @@ from .mounts import Mount
 from .parser import parse, parse_heredoc
 
 __all__ = [
-    "BuildOptions", "BuildResult", "Builder", "StepEvent", "StepFailed", "context_sources",
-    "copy_dest", "run_args",
+    "BuildOptions", "BuildResult", "Builder", "StepEvent", "StepFailed", "copy_dest", "run_args",
     "run_command_string",
 ]
 
@@ -77,6 +76,7 @@ class BuildOptions:
     platform: Platform | None = None
     secrets: Mapping[str, Path] = field(default_factory=dict)
     ignore: PatternMatcher | None = None
+    digests: DigestMemo | None = None  # big context files' digests across builds
 
 
 @dataclass(frozen=True)
@@ -309,7 +309,8 @@ class Builder:
             paths, kept = context_sources(opts.context, local, opts.ignore, inst.excludes,
                                           getattr(inst, "parents", False))
             sources.append(CopySource(paths, root=opts.context, kept=kept))
-            context_key = [content_digest(opts.context, paths, opts.ignore), context_key]
+            context_key = [content_digest(opts.context, paths, opts.ignore, opts.digests),
+                           context_key]
         contents = {c.path: c.data for c in inst.contents}
         out.key = step_key(out.key, inst, context={"workdir": workdir, "sources": context_key})
         request = CopyRequest(
@@ -359,22 +360,6 @@ class Builder:
         return done[index].key if index is not None else "image:" + ref
 
 
-def context_sources(context: Path, sources: list[str], ignore: PatternMatcher | None,
-                    excludes: list[str], parents: bool) -> tuple[list[str], list[str]]:
-    """Context paths of COPY/ADD ``sources`` after ``--exclude``, sorted, and with
-    ``--parents`` the path each keeps under the destination."""
-    drop = PatternMatcher(excludes) if excludes else None
-    found: dict[str, str] = {}
-    for src in sources:
-        hits = resolve_sources(context, [src], ignore)
-        for hit in hits:
-            if drop is not None and top_excluded(hit, src, drop):
-                continue
-            found.setdefault(hit, kept_path(hit, src) if parents else "")
-    paths = sorted(found)
-    return paths, [found[p] for p in paths] if parents else []
-
-
 def bind_digests(mounts: list[Mount], opts: BuildOptions) -> list[str]:
     """The content of the context each ``RUN --mount=type=bind`` shows (after
     .dockerignore): a changed file there changes the step, as in BuildKit."""
@@ -385,7 +370,7 @@ def bind_digests(mounts: list[Mount], opts: BuildOptions) -> list[str]:
         rel = go_clean("/" + (m.source or ".")).lstrip("/") or "."
         ignored = rel != "." and opts.ignore is not None and opts.ignore.matches(rel)
         if os.path.lexists(opts.context / rel) and not ignored:
-            out.append(content_digest(opts.context, [rel], opts.ignore))
+            out.append(content_digest(opts.context, [rel], opts.ignore, opts.digests))
     return out
 
 

@@ -10,6 +10,7 @@ it, and nothing before. Secret values are not part of any key; only the mount sp
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -37,6 +38,7 @@ from .instructions import (
 )
 
 __all__ = [
+    "DigestMemo",
     "base_key",
     "content_digest",
     "instruction_payload",
@@ -135,7 +137,60 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def _record(root: Path, rel: str) -> list[object]:
+class DigestMemo:
+    """Digests of big context files across builds, kept in a JSON file.
+
+    An entry is used only while the file's device, inode, size, mtime *and* ctime (ns)
+    are what they were when it was hashed: any write changes the ctime, which no user
+    can set back, so a changed byte is always hashed again, while a file left alone
+    is not read twice. Small files are not worth an entry.
+    """
+
+    MIN_SIZE = 256 << 10
+    MAX_ENTRIES = 4096
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.entries: dict[str, list[object]] = {}
+        self.changed = False
+        if path is not None:
+            with contextlib.suppress(OSError, ValueError, TypeError):
+                loaded = json.loads(path.read_text())
+                self.entries = {str(k): list(v) for k, v in dict(loaded).items()}
+
+    def digest(self, path: Path, st: os.stat_result) -> str:
+        """The sha256 (hex) of regular file ``path`` whose ``lstat`` is ``st``."""
+        if st.st_size < self.MIN_SIZE:
+            return _file_digest(path)
+        key = f"{st.st_dev}:{st.st_ino}"
+        stamp: list[object] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+        found = self.entries.get(key)
+        if found is not None and len(found) == 4 and found[:3] == stamp and \
+                isinstance(found[3], str):
+            return found[3]
+        digest = _file_digest(path)
+        after = os.lstat(path)
+        if [after.st_size, after.st_mtime_ns, after.st_ctime_ns] == stamp:
+            self.entries.pop(key, None)
+            self.entries[key] = [*stamp, digest]
+            self.changed = True
+        return digest
+
+    def save(self) -> None:
+        """Write the entries back (the newest ``MAX_ENTRIES``), if any changed."""
+        if self.path is None or not self.changed:
+            return
+        keep = dict(list(self.entries.items())[-self.MAX_ENTRIES:])
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{id(self)}")
+        with contextlib.suppress(OSError):
+            tmp.write_text(json.dumps(keep))
+            os.replace(tmp, self.path)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        self.changed = False
+
+
+def _record(root: Path, rel: str, memo: DigestMemo | None = None) -> list[object]:
     path = root / rel
     st = os.lstat(path)
     perm = stat.S_IMODE(st.st_mode)
@@ -144,16 +199,19 @@ def _record(root: Path, rel: str) -> list[object]:
     if stat.S_ISDIR(st.st_mode):
         return [rel, "dir", perm]
     if stat.S_ISREG(st.st_mode):
-        return [rel, "file", perm, st.st_size, _file_digest(path)]
+        digest = memo.digest(path, st) if memo is not None else _file_digest(path)
+        return [rel, "file", perm, st.st_size, digest]
     return [rel, "other", stat.S_IFMT(st.st_mode), perm]
 
 
 def content_digest(root: Path, paths: Iterable[str],
-                   matcher: PatternMatcher | None = None) -> str:
+                   matcher: PatternMatcher | None = None,
+                   memo: DigestMemo | None = None) -> str:
     """Digest of what COPY would take from ``root``: each path and all below it.
 
     Covers names, types, permission bits, sizes, contents and link targets; not
     timestamps, owners or inode numbers. Files .dockerignore leaves out do not count.
+    ``memo`` spares re-reading big files that did not change since an earlier build.
     """
     root = root.resolve()
     records: list[object] = []
@@ -163,10 +221,10 @@ def content_digest(root: Path, paths: Iterable[str],
         if os.path.lexists(root / rel) and not os.path.islink(root / rel) and \
                 root not in target.parents and target != root:
             raise Forbidden(f"{rel}: path leaves the build context")
-        records.append(_record(root, rel) if rel != "." else [".", "dir"])
+        records.append(_record(root, rel, memo) if rel != "." else [".", "dir"])
         if os.path.isdir(root / rel) and not os.path.islink(root / rel):
             base = "" if rel == "." else rel
-            records += [_record(root, p) for p in _walk(root, base, matcher)]
+            records += [_record(root, p, memo) for p in _walk(root, base, matcher)]
     return _digest(records)
 
 

@@ -11,10 +11,12 @@ wildcard matches, relative to the directory before the first wildcard (the docum
 from __future__ import annotations
 
 import posixpath
+from pathlib import Path
 
+from .cache import resolve_sources
 from .dockerignore import PatternMatcher, go_clean
 
-__all__ = ["has_glob", "kept_path", "pivot", "top_excluded"]
+__all__ = ["context_sources", "has_glob", "kept_path", "pivot", "top_excluded"]
 
 _GLOB = frozenset("*?[\\")
 
@@ -56,3 +58,19 @@ def top_excluded(hit: str, source: str, excludes: PatternMatcher) -> bool:
     clean = _clean(hit)
     rel = posixpath.relpath(clean, directory) if directory else clean
     return excludes.matches(rel)
+
+
+def context_sources(context: Path, sources: list[str], ignore: PatternMatcher | None,
+                    excludes: list[str], parents: bool) -> tuple[list[str], list[str]]:
+    """Context paths of COPY/ADD ``sources`` after ``--exclude``, sorted, and with
+    ``--parents`` the path each keeps under the destination."""
+    drop = PatternMatcher(excludes) if excludes else None
+    found: dict[str, str] = {}
+    for src in sources:
+        hits = resolve_sources(context, [src], ignore)
+        for hit in hits:
+            if drop is not None and top_excluded(hit, src, drop):
+                continue
+            found.setdefault(hit, kept_path(hit, src) if parents else "")
+    paths = sorted(found)
+    return paths, [found[p] for p in paths] if parents else []

@@ -140,6 +140,7 @@ def build_cmd(context: str, tags: tuple[str, ...], file: str, build_args: tuple[
     from dockyard.build import (
         Builder,
         BuildOptions,
+        DigestMemo,
         PatternMatcher,
         StepFailed,
         ignore_file_for,
@@ -177,12 +178,14 @@ def build_cmd(context: str, tags: tuple[str, ...], file: str, build_args: tuple[
     extra = {"cgroup_parent": parent} if parent else {}
     executor = BuildExecutor(roots, context=ctx_dir, ignore=matcher, output=view.output,
                              **extra)
+    digests = DigestMemo(roots.root / "build-cache" / "digests.json")
     try:
         with view:
             result = Builder(executor, progress=view.step, started=view.started).build(
                 BuildOptions(text, context=ctx_dir, filename=filename, target=target or None,
                              build_args=args, tags=list(tags), labels=label_map,
-                             no_cache=no_cache, ignore=matcher, secrets=secret_map))
+                             no_cache=no_cache, ignore=matcher, secrets=secret_map,
+                             digests=digests))
     except StepFailed as err:
         for line in err.last_lines:
             click.echo(f" > {line}", err=True)
@@ -192,6 +195,7 @@ def build_cmd(context: str, tags: tuple[str, ...], file: str, build_args: tuple[
         click.echo(f"ERROR: {err}", err=True)
         sys.exit(1)
     finally:
+        digests.save()
         executor.close()
     for warning in result.warnings:
         click.echo(f"[Warning] {warning}", err=True)

@@ -16,6 +16,7 @@ import posixpath
 import shutil
 import stat
 import tarfile
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -154,7 +155,12 @@ def _walk_dir(src: Path, context: Path | None, matcher: PatternMatcher | None,
             yield name if base == "." else f"{base}/{name}"
 
 
-def _copy_entry(src: Path, dst: Path, owner: Owner, chmod: int | None) -> None:
+def _copy_entry(src: Path, dst: Path, owner: Owner, chmod: int | None,
+                links: dict[tuple[int, int], Path] | None = None,
+                keep_owner: bool = False) -> None:
+    """Copy one entry; ``links`` (inode -> first copy) keeps hardlinks of one source
+    directory linked, as BuildKit's copy does. Without ``owner`` the copy is root's,
+    or with ``keep_owner`` (sources from a stage or image) the source's."""
     st = os.lstat(src)
     if os.path.lexists(dst) and not (stat.S_ISDIR(st.st_mode) and dst.is_dir()
                                      and not dst.is_symlink()):
@@ -162,6 +168,12 @@ def _copy_entry(src: Path, dst: Path, owner: Owner, chmod: int | None) -> None:
             shutil.rmtree(dst)
         else:
             os.unlink(dst)
+    if links is not None and stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+        first = links.get((st.st_dev, st.st_ino))
+        if first is not None:
+            os.link(first, dst)
+            return
+        links[(st.st_dev, st.st_ino)] = dst
     if stat.S_ISDIR(st.st_mode):
         if not os.path.lexists(dst):
             os.mkdir(dst)
@@ -172,7 +184,10 @@ def _copy_entry(src: Path, dst: Path, owner: Owner, chmod: int | None) -> None:
             shutil.copyfileobj(fin, fout, 1 << 20)
     else:
         return  # devices, fifos and sockets are not copied from a context
-    uid, gid = owner if owner is not None else (0, 0)
+    if owner is not None:
+        uid, gid = owner
+    else:
+        uid, gid = (st.st_uid, st.st_gid) if keep_owner else (0, 0)
     os.lchown(dst, uid, gid)
     if not stat.S_ISLNK(st.st_mode):
         os.chmod(dst, chmod if chmod is not None else stat.S_IMODE(st.st_mode))
@@ -182,13 +197,14 @@ def _copy_entry(src: Path, dst: Path, owner: Owner, chmod: int | None) -> None:
 def copy_into(root: Path, dest: str, sources: Sequence[tuple[str, Path, str | None]],
               owner: Owner, chmod: int | None, *, context: Path | None = None,
               matcher: PatternMatcher | None = None, unpack: bool = False,
-              exclude: PatternMatcher | None = None) -> None:
+              exclude: PatternMatcher | None = None, keep_owner: bool = False) -> None:
     """Copy ``(name, host path, context-relative path or None)`` sources to ``dest``.
 
     A directory's contents go into ``dest``; a file goes to ``dest/name`` when ``dest``
     ends with ``/`` or is a directory, else becomes ``dest``. ``matcher`` filters what
     is below a directory of ``context``; ``unpack`` extracts local tar archives (ADD);
-    ``exclude`` (``--exclude``) drops paths below a directory, relative to it.
+    ``exclude`` (``--exclude``) drops paths below a directory, relative to it;
+    ``keep_owner`` keeps the sources' owners when no ``owner`` is given (``--from``).
     """
     as_dir = dest.endswith("/") or dest.endswith("/.")
     if len(sources) > 1 and not as_dir:
@@ -198,12 +214,14 @@ def copy_into(root: Path, dest: str, sources: Sequence[tuple[str, Path, str | No
         st = os.stat(src)
         if stat.S_ISDIR(st.st_mode):
             target = make_dir(root, dest, owner)
+            links: dict[tuple[int, int], Path] = {}
             for sub in _walk_dir(src, context, matcher, rel):
                 if exclude is not None and exclude.matches(sub):
                     continue
                 parent = make_dir(root, str(target.relative_to(root) / os.path.dirname(sub)),
                                   owner)
-                _copy_entry(src / sub, parent / os.path.basename(sub), owner, chmod)
+                _copy_entry(src / sub, parent / os.path.basename(sub), owner, chmod, links,
+                            keep_owner)
             continue
         if unpack and _is_archive(src):
             target = make_dir(root, dest, owner)
@@ -212,10 +230,14 @@ def copy_into(root: Path, dest: str, sources: Sequence[tuple[str, Path, str | No
         existing = rooted.resolve(root, dest)
         if as_dir or (existing.is_dir() and not existing.is_symlink()):
             parent = make_dir(root, dest, owner)
-            _copy_entry(src, parent / name, owner, chmod)
+            _copy_entry(src, parent / name, owner, chmod, keep_owner=keep_owner)
         else:
             parent = make_dir(root, os.path.dirname(dest.rstrip("/")) or "/", owner)
-            _copy_entry(src, parent / os.path.basename(dest.rstrip("/")), owner, chmod)
+            final = parent / os.path.basename(dest.rstrip("/"))
+            if final.is_symlink():  # BuildKit writes through a link (kept inside root)
+                final = existing
+                make_dir(root, str(existing.parent.relative_to(root)), owner)
+            _copy_entry(src, final, owner, chmod, keep_owner=keep_owner)
 
 
 def _is_archive(path: Path) -> bool:
@@ -229,13 +251,41 @@ def _extract(archive: Path, target: Path) -> None:
     """Unpack like a layer: every entry confined to ``target``, owners and modes kept.
 
     Layers are never bzip2 or xz, but ADD archives may be (docker reads both): those
-    are decompressed here and handed over as a plain tar.
+    are decompressed here and handed over as a plain tar. Absolute names, which a
+    layer may not have, are taken relative to ``target`` as docker's untar does.
     """
+    from dockyard.errors import DockyardError, Forbidden
+    from dockyard.images.layers import Format, apply_layer
+
+    try:
+        with _tar_stream(archive) as stream:
+            apply_layer(stream, target, format=Format.DIR)
+        return
+    except Forbidden as err:
+        if "absolute path" not in str(err):
+            raise InvalidArgument(f"ADD {archive.name}: {err}") from None
+    except DockyardError as err:
+        raise InvalidArgument(f"ADD {archive.name}: {err}") from None
+    with tempfile.TemporaryFile() as relative:
+        with tarfile.open(archive) as src, tarfile.open(fileobj=relative, mode="w",
+                                                       format=tarfile.PAX_FORMAT) as out:
+            for member in src:
+                member.name = member.name.lstrip("/") or "."
+                if member.islnk():
+                    member.linkname = member.linkname.lstrip("/")
+                out.addfile(member, src.extractfile(member) if member.isfile() else None)
+        relative.seek(0)
+        try:
+            apply_layer(cast(BinaryIO, relative), target, format=Format.DIR)
+        except DockyardError as err:
+            raise InvalidArgument(f"ADD {archive.name}: {err}") from None
+
+
+@contextlib.contextmanager
+def _tar_stream(archive: Path) -> Iterator[BinaryIO]:
+    """The archive as a tar or gzip/zstd stream apply_layer reads (bzip2 and xz undone)."""
     import bz2
     import lzma
-
-    from dockyard.errors import DockyardError
-    from dockyard.images.layers import Format, apply_layer
 
     with contextlib.ExitStack() as stack:
         raw = stack.enter_context(open(archive, "rb"))
@@ -246,7 +296,4 @@ def _extract(archive: Path, target: Path) -> None:
             stream = cast(BinaryIO, stack.enter_context(bz2.BZ2File(raw)))
         elif head.startswith(b"\xfd7zXZ\x00"):
             stream = cast(BinaryIO, stack.enter_context(lzma.LZMAFile(raw)))
-        try:
-            apply_layer(stream, target, format=Format.DIR)
-        except DockyardError as err:
-            raise InvalidArgument(f"ADD {archive.name}: {err}") from None
+        yield stream

@@ -23,10 +23,20 @@ from typing import Any
 from dockyard.errors import InvalidArgument
 from dockyard.settings import Roots
 
-__all__ = ["DirectRun", "RunResult"]
+__all__ = ["DirectRun", "RunResult", "process_env"]
 
-# ``docker build`` gives RUN containers this hostname
+# ``docker build`` gives RUN containers this hostname, and this /etc/hosts
 HOSTNAME = "buildkitsandbox"
+HOSTS = f"127.0.0.1\tlocalhost {HOSTNAME}\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+
+
+def process_env(spec_env: list[str], env: Mapping[str, str], home: str) -> list[str]:
+    """A RUN's environment as BuildKit's: no HOSTNAME variable (``docker run``'s),
+    and HOME from the user's passwd entry when the step does not set it (runc's)."""
+    out = [e for e in spec_env if not e.startswith("HOSTNAME=") or "HOSTNAME" in env]
+    if not any(e.startswith("HOME=") for e in out):
+        out.append(f"HOME={home or '/'}")
+    return out
 
 
 @dataclass(frozen=True)
@@ -113,8 +123,8 @@ class DirectRun:
         try:
             mount(mounts, rootfs)
             try:
-                files = {"hostname": etcfiles.hostname_file(HOSTNAME),
-                         "hosts": etcfiles.hosts_file(mode, HOSTNAME),
+                # BuildKit's: its own hosts file, no /etc/hostname (the UTS name only)
+                files = {"hosts": HOSTS,
                          "resolv.conf": etcfiles.resolv_conf(mode)}
                 for name, text in files.items():
                     (bundle / name).write_text(text)
@@ -131,11 +141,13 @@ class DirectRun:
                 inputs = spec.SpecInputs(
                     container_id=cid, rootfs=rootfs, user=exec_user,
                     cgroups_path=f"/{self.cgroup_parent}/{cid}",
-                    hostname_path=bundle / "hostname", hosts_path=bundle / "hosts",
+                    hostname_path=None, hosts_path=bundle / "hosts",
                     resolv_conf_path=bundle / "resolv.conf",
                     cgroup_v2=self.facts.cgroup_v2)
                 oci = spec.build_spec(config, host, inputs)
                 oci["mounts"] = [*oci.get("mounts", []), *map(dict, extra_mounts)]
+                oci["process"]["env"] = process_env(oci["process"]["env"], env,
+                                                    exec_user.home)
                 (bundle / "config.json").write_text(json.dumps(oci))
                 code, output = self._stream([*self._runtime_argv(), "run", "--bundle",
                                              str(bundle), cid], on_line)

@@ -165,6 +165,134 @@ MORE_CASES: dict[str, dict[str, str]] = {
         "@args": "GREETING=hello",
         "src.txt": "s\n",
     },
+    "volume-then-run": {
+        # BuildKit keeps what a RUN writes below a declared VOLUME (the legacy builder
+        # dropped it)
+        "Dockerfile": ("FROM busybox\nRUN mkdir /data && echo before > /data/b\n"
+                       "VOLUME /data\nRUN echo after > /data/a && rm /data/b\n"
+                       "COPY a.txt /data/\n"),
+        "a.txt": "a\n",
+    },
+    "flags-expanded": {
+        "@args": "MODE=0640",
+        "Dockerfile": (
+            "FROM busybox\nARG U=tester\nARG G=users\nARG MODE\nENV DEST=/dst\n"
+            "COPY --chown=$U:$G a.txt $DEST/\nCOPY --chown=${U} --chmod=${MODE} a.txt "
+            "${DEST}/moded\nADD --chown=$U:$G dir ${DEST}/dir/\n"),
+        "a.txt": "a\n", "dir/x": "x",
+    },
+    "context-hardlinks": {
+        "Dockerfile": "FROM busybox\nCOPY linked /l/\nCOPY linked/one /single\n",
+        "linked/one": "same\n",
+    },
+    "symlinked-dests": {
+        "Dockerfile": (
+            "FROM busybox\nRUN mkdir -p /real/sub && ln -s /real /abs-link && "
+            "ln -s real/sub /rel-link\nCOPY a.txt /abs-link/\nCOPY a.txt /rel-link/b.txt\n"
+            "COPY dir /abs-link/sub/\nWORKDIR /abs-link/w\nCOPY a.txt .\n"),
+        "a.txt": "a\n", "dir/f": "f",
+    },
+    "users-and-scratch": {
+        "Dockerfile": (
+            "FROM busybox AS files\nUSER tester\nRUN touch /tmp/mine && mkdir /tmp/d\n"
+            "USER nobody\nWORKDIR /srv/nobody/deep\nUSER root\n"
+            "FROM scratch\nWORKDIR /app\nCOPY --chown=10:20 a.txt .\n"
+            "COPY --from=files /tmp /t\nCOPY --from=files /srv /srv\nUSER 10:20\n"),
+        "a.txt": "a\n",
+    },
+    "modes-names-sizes": {
+        "Dockerfile": "FROM busybox\nCOPY . /c/\nENV F=empty\nCOPY $F ${F}-too\n",
+        "@chmod": "suid=4755 sticky=1777 gx=2710 private=700",
+        "suid": "s", "sticky/x": "x", "gx": "g", "private/p": "p", "empty": "",
+        "big": "0123456789abcdef" * 65536, "uniçødé-näme.txt": "u",
+        "deep/" + "d" * 60 + "/" + "e" * 60 + "/" + "f" * 90 + ".txt": "long",
+    },
+    "json-fallback-and-args": {
+        "Dockerfile": (
+            "FROM busybox\nARG A=1 B=${A}2\nENV C=$B D=\"${A:+x}${Z:-z}\"\n"
+            "CMD [\"echo\", 'single quotes are not json']\n"
+            "ENTRYPOINT [\"/bin/sh\", \"-c\"\nSTOPSIGNAL SIGKILL\n"
+            "LABEL \"a b\"=\"c d\" e=f\\ g\n"),
+    },
+    "run-mounts": {
+        "Dockerfile": (
+            "FROM busybox AS tool\nRUN echo tool > /tool.txt\n"
+            "FROM busybox\nRUN --mount=type=cache,target=/var/cache/x "
+            "echo c > /var/cache/x/c && ls /var/cache/x > /cache-seen\n"
+            "RUN --mount=type=tmpfs,target=/scratch touch /scratch/t && ls /scratch > /tmp-seen\n"
+            "RUN --mount=type=bind,source=data,target=/data cp /data/d /copied\n"
+            "RUN --mount=type=bind,from=tool,source=/tool.txt,target=/etc/tool.txt "
+            "cat /etc/tool.txt > /tool-seen\n"
+            "RUN --mount=type=bind,source=.,target=/ctx,rw touch /ctx/new && "
+            "ls /ctx > /ctx-seen\n"),
+        "data/d": "d\n",
+    },
+    "healthcheck-expose-user": {
+        "Dockerfile": (
+            "FROM busybox\nHEALTHCHECK --interval=1m30s --timeout=500ms --start-period=2s "
+            "CMD wget -q localhost || exit 1\nEXPOSE 8080/udp 9000-9001/tcp 7/UDP 53\n"
+            "USER tester:users\nRUN id -g > /home/tester/g\nUSER 1000\n"
+            "RUN id -G > /home/tester/groups\n"),
+    },
+    "overwrites": {
+        "Dockerfile": (
+            "FROM busybox\nRUN mkdir -p /x/dir /x/unpacked/dir && echo old > /x/file && "
+            "ln -s /x/file /x/link && echo old > /x/unpacked/dir/file && "
+            "ln -s /etc /x/dirlink\n"
+            "COPY a.txt /x/file\nCOPY a.txt /x/link\nCOPY a.txt /x/dir\n"
+            "ADD plain.tar /x/unpacked/\nCOPY d /x/dirlink/viaglink/\n"),
+        "a.txt": "new\n", "d/in": "in",
+    },
+    "chown-made-dirs-and-run-env": {
+        "Dockerfile": (
+            "FROM busybox AS base\nLABEL from=base keep=yes\nENV PATH=/custom:$PATH\n"
+            "FROM base\nLABEL from=child\nCOPY --chown=tester a.txt /new/deep/dir/\n"
+            "ADD --chown=tester plain.tar /t/\nWORKDIR /app\nCOPY dir ./sub\n"
+            "RUN env | sort > /run-env && id > /run-id && pwd > /run-pwd && "
+            "cat /etc/hostname /etc/hosts /etc/resolv.conf > /run-etc 2>&1 || true\n"
+            "USER tester\nRUN env | sort > /tmp/user-env\n"),
+        "a.txt": "a\n", "dir/x": "x",
+    },
+    "run-forms-and-arg-env": {
+        "@args": "FROMCLI=cli HTTP_PROXY=http://127.0.0.1:9",
+        "Dockerfile": (
+            "FROM busybox AS a\nENV STAGE_ENV=a\nARG FROMCLI\nARG LOCAL=l\n"
+            "RUN [\"sh\", \"-c\", \"env | sort > /exec-env\"]\n"
+            "SHELL [\"/bin/sh\", \"-e\", \"-c\"]\nRUN echo \"$0 $-\" > /shell-flags\n"
+            "FROM a\nARG LOCAL\nRUN env | sort > /child-env\nWORKDIR /\nWORKDIR tmp\n"
+            "WORKDIR /etc\nRUN pwd > /pwd\nCMD echo shell-form\n"),
+    },
+    "from-stage-owners-overridden": {
+        "Dockerfile": (
+            "FROM busybox AS src\nRUN mkdir -p /d/e && touch /d/e/f && chown -R 1000:100 /d && "
+            "chown 65534 /d/e/f && ln -s e/f /d/l && chown -h 7:7 /d/l\n"
+            "FROM busybox\nCOPY --from=src /d /kept/\nCOPY --from=src --chown=daemon /d /owned/\n"
+            "COPY --from=src --chmod=0750 /d /moded/\nCOPY --from=src /d/e/f /d/l /files/\n"),
+    },
+    "add-odd-tars": {
+        "Dockerfile": ("FROM busybox\nRUN mkdir -p /t && echo keep > /t/b && echo keep > /t/c\n"
+                       "ADD odd.tar /t/\n"),
+    },
+    "names-platforms-resets": {
+        "Dockerfile": (
+            "FROM --platform=$BUILDPLATFORM busybox AS Base\nARG TARGETPLATFORM\n"
+            "ARG BUILDPLATFORM\nRUN echo \"$BUILDPLATFORM>$TARGETPLATFORM\" > /plat\n"
+            "ONBUILD RUN echo parent-trigger\nENTRYPOINT [\"/bin/echo\"]\nCMD [\"x\"]\n"
+            "FROM base\nONBUILD RUN echo child-trigger\nENV X  a  b\nLABEL empty=\"\" "
+            "spaced=\"a  b\"\nCOPY --from=BASE /plat /plat2\nENTRYPOINT []\nCMD []\n"
+            "VOLUME [\"/v1\"]\nVOLUME /v2 /v3\n"),
+    },
+    "dockerignore-edges": {
+        "Dockerfile": "FROM busybox\nCOPY . /ctx/\nCOPY sub /sub/\n",
+        ".dockerignore": (
+            "  spaced.txt  \n/lead/slash\na/**/z\ntrail/\n*/nested.txt\n.dockerignore\n"
+            "Dockerfile\n**/*.bak\n!keep/**/*.bak\nsub/*\n!sub/kept\n[xy].log\n?.tmp\n"),
+        "spaced.txt": "s", "lead/slash": "l", "other/lead/slash": "kept", "a/z": "z",
+        "a/b/c/z": "z", "a/b/y": "y", "trail/t": "t", "d/nested.txt": "n",
+        "d/e/nested.txt": "deep", "x.bak": "b", "deep/er/y.bak": "b", "keep/in/k.bak": "k",
+        "sub/gone": "g", "sub/kept": "k", "x.log": "x", "z.log": "z", "1.tmp": "1",
+        "12.tmp": "12",
+    },
     "parents-and-exclude": {
         # dockerfile 1.7-labs syntax: docker 20.10 builds the documented result from
         # prepared mirrors of what each instruction keeps
@@ -205,14 +333,29 @@ MORE_CASES: dict[str, dict[str, str]] = {
 }
 
 
-# Where docker 20.10 (BuildKit v0.8) is the odd one: path -> the bytes newer BuildKit
-# gives, which dockyard must give too.
-KNOWN_DIFFERENCES: dict[str, dict[str, bytes]] = {
+# Where docker 20.10 (BuildKit v0.8) is the odd one: path -> (field, what dockyard and
+# newer BuildKit give, what docker 20.10 gives); field "content" compares file bytes,
+# "absent" a path only docker 20.10 has.
+KNOWN_DIFFERENCES: dict[str, dict[str, tuple[str, object, object]]] = {
     # BuildKit >= 0.10.4/0.11.4 (moby/buildkit#3651, the containerd CVE-2023-25173 fix)
     # puts the primary gid among the supplementary groups; v0.8 leaves it out.
     "user-and-workdir": {
-        "/home/tester/id": b"uid=1000(tester) gid=1000(tester) groups=100(users),1000(tester)\n",
+        "/home/tester/id": (
+            "content", b"uid=1000(tester) gid=1000(tester) groups=100(users),1000(tester)\n",
+            b"uid=1000(tester) gid=1000(tester) groups=100(users)\n"),
     },
+    "chown-made-dirs-and-run-env": {
+        # the same fix (#3651), for root: gid 0 becomes a supplementary group
+        "/run-id": ("content", b"uid=0(root) gid=0(root) groups=0(root)\n",
+                    b"uid=0(root) gid=0(root)\n"),
+    },
+    # v0.8 does not expand variables in --chmod and drops a value it cannot parse;
+    # newer BuildKit expands it like --chown
+    "flags-expanded": {"/dst/moded": ("mode", "0o640", "0o644")},
+    # v0.8 leaves the empty mount points of RUN --mount in the layer; BuildKit >= 0.11
+    # removes them with the directories made for them (moby/buildkit#3307, #3314)
+    "run-mounts": {path: ("absent", None, "dir") for path in (
+        "/var/cache", "/var/cache/x", "/scratch", "/data", "/ctx")},
 }
 
 

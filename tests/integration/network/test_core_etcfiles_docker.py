@@ -1,16 +1,15 @@
 """/etc/hosts and /etc/resolv.conf inside containers have docker's shape, mode by mode
 (must-show 5), compared with a private dockerd 20.10 running the same image.
 
-The ``dockerd`` fixture runs with ``--bridge=none``, so docker has no default bridge to
-compare with; for ``bridge`` the expected shape is docker's documented one (the
-localhost block, then ``<address>\\t<hostname>``; the host's resolv.conf without
-loopback nameservers), and it is the same shape docker gives a user network's hosts
-file, which is compared for real.
+The ``dockerd`` fixture runs with ``--bridge=none``; the default bridge is compared with
+a second dockerd whose default network is a bridge this test creates.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -90,13 +89,39 @@ def test_hosts_and_resolv_conf_match_docker(mode: str, net_engine: Any, dockerd:
         assert "nameserver 127.0.0.11" in ours[1]
 
 
-def test_default_bridge_has_dockers_documented_shape(net_engine: Any,
-                                                     dockerd: Any, docker_net: str) -> None:
-    hosts, resolv = _our_files(net_engine, "default")
-    user_hosts, _ = _docker_files(dockerd, "--network", docker_net)
-    _, none_resolv = _docker_files(dockerd, "--network", "none")
-    assert _shape(hosts, "peerhost") == _shape(user_hosts, "peerhost")
-    assert resolv == none_resolv  # the host's, without loopback nameservers
+@pytest.fixture
+def bridged_dockerd(session_token: str, cgroup_parent: str,
+                    busybox_rootfs_template: Path) -> Iterator[Any]:
+    """A second private dockerd whose default network is a bridge made here."""
+    from tests.support.dockerd import DOCKERD, start_dockerd, stop_dockerd
+
+    if DOCKERD is None:
+        pytest.skip("dockerd is not installed (scripts/test installs docker.io)")
+    name, parent = f"{session_token}db", f"{cgroup_parent}-dockerb"
+    subprocess.run(["ip", "link", "add", name, "type", "bridge"], check=True)
+    try:
+        net = ipaddress.IPv4Network(free_subnet(44))
+        subprocess.run(["ip", "addr", "add", f"{net.network_address + 1}/{net.prefixlen}",
+                        "dev", name], check=True)
+        subprocess.run(["ip", "link", "set", name, "up"], check=True)
+        daemon = start_dockerd(Path(f"/tmp/dy-{session_token}-dockerb"), parent, bridge=name)
+        try:
+            daemon.import_rootfs(busybox_rootfs_template, IMAGE)
+            yield daemon
+        finally:
+            stop_dockerd(daemon, parent)
+    finally:
+        subprocess.run(["ip", "link", "del", name], capture_output=True)
+
+
+@pytest.mark.slow
+def test_default_bridge_matches_dockers_default_bridge(net_engine: Any,
+                                                       bridged_dockerd: Any) -> None:
+    ours = _our_files(net_engine, "default")
+    theirs = _docker_files(bridged_dockerd)  # docker's default network: its bridge
+    assert [_shape(t, "peerhost") for t in ours] == [_shape(t, "peerhost") for t in theirs]
+    assert ours[0].splitlines()[-1].endswith("\tpeerhost")  # the address line
+    assert "127.0.0.11" not in ours[1]  # no embedded DNS on the default bridge
 
 
 def test_network_settings_of_a_running_container_match_docker(

@@ -201,3 +201,16 @@ def test_expansion_errors_surface() -> None:
     env = StageEnv.from_image([], {}, {})
     with pytest.raises(InvalidArgument, match=r"REQ: is not allowed to be unset"):
         env.expand_instruction(WorkdirInstruction("workdir", "", 1, 1, "${REQ:?}"))
+
+
+def test_one_stage_arg_line_is_expanded_against_what_came_before_it() -> None:
+    # BuildKit expands a stage ARG instruction at once (docker 20.10 agrees: the
+    # differential case json-fallback-and-args); global ARGs before FROM see earlier ones
+    stages, meta = stages_of("ARG G=1 H=${G}2\nFROM x\nARG A=1 B=${A}2\nARG C=${A}3\n"
+                             "ARG A=5 D=$A\nENV E=$A$B$C$D\n")
+    genv = global_args(meta, {}, default_args(AMD64, ARM))
+    assert (genv["G"], genv["H"]) == ("1", "12")
+    env = StageEnv.from_image([], genv, {})
+    out = run_stage(stages[0], env)
+    envs = [i for i in out if isinstance(i, EnvInstruction)]
+    assert [(kv.key, kv.value) for kv in envs[0].env] == [("E", "52131")]
