@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import os
 import tempfile
@@ -338,24 +337,13 @@ async def search(request: web.Request) -> web.StreamResponse:
 
 
 async def distribution(request: web.Request) -> web.StreamResponse:
-    """The manifest descriptor and platforms of a reference, answered from the local
-    store (asking the registry is not done yet)."""
+    """The manifest descriptor and platforms of a reference, from its registry."""
+    from dockyard.distribution import describe
     from dockyard.oci import parse_reference
 
-    c = ctx(request)
-    name = _name(request)
-    ref = parse_reference(name)
-
-    def local() -> dict[str, Any]:
-        img = c.images().resolve(str(ref))
-        return {"Descriptor": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
-                               "digest": str(img.manifest_digest), "size": 0},
-                "Platforms": [{"architecture": img.config.architecture,
-                               "os": img.config.os}]}
-
-    with contextlib.suppress(NotFound):
-        return reply(await c.run(local))
-    raise NotFound(f"{ref.familiar()}: manifest unknown")
+    ref = parse_reference(_name(request))
+    return reply(await describe(ref, insecure=insecure_registries(),
+                                auth=_auth(request, ref.domain)))
 
 
 def routes(r: Router) -> None:

@@ -7,7 +7,7 @@ from dockyard.distribution.auth import (
     get_credentials,
     store_credentials,
 )
-from dockyard.distribution.client import Auth, check_login, list_tags, pull, push
+from dockyard.distribution.client import Auth, check_login, describe, list_tags, pull, push
 
-__all__ = ["Auth", "check_login", "config_path", "erase_credentials", "get_credentials",
+__all__ = ["Auth", "check_login", "config_path", "describe", "erase_credentials", "get_credentials",
            "list_tags", "pull", "push", "store_credentials"]

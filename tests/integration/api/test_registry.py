@@ -61,3 +61,24 @@ def test_login(served: Served, tmp_path: Path) -> None:
     r = served.docker("login", "-u", "someone", "--password-stdin", "127.0.0.1:1",
                       input="secret\n")
     assert r.returncode == 1 and "Error response from daemon" in r.stderr
+
+
+def test_distribution_inspect(served: Served, local_registry: RegistryThread) -> None:
+    import json
+
+    from tests.integration.api.conftest import api_call
+
+    served.ok("run", "--rm", "--network", "none", "busybox", "true")
+    ref = f"127.0.0.1:{local_registry.port}/api/dist:1"
+    served.ok("tag", "busybox", ref)
+    out = served.ok("push", ref)
+    status, body = api_call(served.sock, "GET", f"/v1.43/distribution/{ref}/json")
+    assert status == 200, body
+    doc = json.loads(body)
+    assert doc["Descriptor"]["digest"] in out
+    arch = served.ok("image", "inspect", "-f", "{{.Architecture}}", ref).strip()
+    assert doc["Platforms"] == [{"architecture": arch, "os": "linux"}]
+    status, body = api_call(served.sock, "GET",
+                            f"/v1.43/distribution/127.0.0.1:{local_registry.port}/nope:1/json")
+    assert status == 404, body
+    served.ok("rmi", ref)
