@@ -169,7 +169,7 @@ def ps_row(entry: Mapping[str, Any], trunc: bool = True,
         "Command": _go_quote(command),
         "CreatedAt": _go_time(created),
         "RunningFor": human_duration(now - created) + " ago",
-        "Ports": "",
+        "Ports": displayable_ports(entry.get("Ports") or []),
         "State": entry.get("State", ""),
         "Status": entry.get("Status", ""),
         "Size": size,
@@ -222,3 +222,38 @@ def render_ps(entries: Sequence[Mapping[str, Any]], fmt: str = "", quiet: bool =
         fmt = PS_DEFAULT_TABLE + ("\t{{.Size}}" if size else "")
     formatter = Formatter(fmt, PS_HEADERS, PS_DEFAULT_TABLE)
     return formatter.render(ps_row(e, trunc, now) for e in entries)
+
+
+def displayable_ports(ports: list[Mapping[str, Any]]) -> str:
+    """``ps``'s PORTS column from the API's port list, as the docker CLI writes it:
+    ports published on the same host port number grouped into ranges per address and
+    protocol (``0.0.0.0:8000-8001->8000-8001/tcp``), other mappings after them
+    (``127.0.0.1:18080->80/tcp``), unpublished ones as ``80/tcp``."""
+    def order(p: Mapping[str, Any]) -> tuple[int, str, int, str]:
+        return (int(p.get("PrivatePort") or 0), str(p.get("IP") or ""),
+                int(p.get("PublicPort") or 0), str(p.get("Type") or ""))
+
+    groups: dict[tuple[str, str], list[list[int]]] = {}
+    mappings: list[str] = []
+    for p in sorted(ports, key=order):
+        private, ip, public, proto = (int(p.get("PrivatePort") or 0), str(p.get("IP") or ""),
+                                      int(p.get("PublicPort") or 0), str(p.get("Type") or ""))
+        if ip and public != private:
+            mappings.append(f"{_host_port(ip, public)}->{private}/{proto}")
+            continue
+        runs = groups.setdefault((ip, proto), [])
+        if runs and runs[-1][1] + 1 == private:
+            runs[-1][1] = private
+        else:
+            runs.append([private, private])
+    out = []
+    for (ip, proto), runs in groups.items():
+        for first, last in runs:
+            span = str(first) if first == last else f"{first}-{last}"
+            out.append(f"{_host_port(ip, span)}->{span}/{proto}" if ip else f"{span}/{proto}")
+    return ", ".join(out + mappings)
+
+
+def _host_port(ip: str, port: object) -> str:
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+

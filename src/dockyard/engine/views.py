@@ -132,7 +132,12 @@ def list_containers(lc: Lifecycle, all: bool = False, limit: int = -1,
             state = lc.state(cid)
         except (FileNotFoundError, ValueError):
             continue
-        rows.append(_summary(record, state))
+        row = _summary(record, state)
+        if state.get("Running") and (record["Config"].get("ExposedPorts") or
+                                     record["HostConfig"].get("PortBindings")):
+            row["Ports"] = _port_list(
+                lc.networking.settings(cid, record, True).get("Ports") or {})
+        rows.append(row)
     rows.sort(key=lambda r: r["_created"], reverse=True)
     rows = _apply(rows, wanted, lc)
     if not all and not wanted.get("status") and not wanted.get("exited") and limit <= 0:
@@ -187,6 +192,19 @@ def _summary(record: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         "_exit": state.get("ExitCode", 0),
         "_health": (state.get("Health") or {}).get("Status") or "none",
     }
+
+
+def _port_list(ports: dict[str, Any]) -> list[dict[str, Any]]:
+    """``NetworkSettings.Ports`` → the list API's ``Ports`` (one entry a binding)."""
+    out: list[dict[str, Any]] = []
+    for key, binds in ports.items():
+        number, _, proto = key.partition("/")
+        if not binds:
+            out.append({"PrivatePort": int(number), "Type": proto or "tcp"})
+        for b in binds or []:
+            out.append({"IP": b.get("HostIp") or "0.0.0.0", "PrivatePort": int(number),
+                        "PublicPort": int(b.get("HostPort") or 0), "Type": proto or "tcp"})
+    return out
 
 
 def _apply(rows: list[dict[str, Any]], f: dict[str, list[str]],

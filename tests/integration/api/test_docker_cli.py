@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pexpect
@@ -256,3 +257,25 @@ def test_error_messages_are_docker_s(served: Served) -> None:
                                "nosuchcontainer\n")
     r = served.docker("rm", "nosuchcontainer")
     assert r.stderr == "Error response from daemon: No such container: nosuchcontainer\n"
+
+
+def test_ps_ports_column_matches_the_docker_clients(served: Served, name: str) -> None:
+    """``dockyard ps``'s PORTS equals what the docker client renders from our list API
+    (regression: the engine's list left ``Ports`` empty)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        loopback = s.getsockname()[1]
+    base = 20000 + os.getpid() % 20000
+    served.ok("run", "-d", "--name", name, "-p", f"127.0.0.1:{loopback}:80",
+              "-p", f"{base}-{base + 1}:{base}-{base + 1}", "--expose", "99",
+              "busybox", "sleep", "60")
+    try:
+        theirs = served.ok("ps", "--filter", f"name={name}", "--format", "{{.Ports}}")
+        ours = served.dockyard.ok("ps", "--filter", f"name={name}", "--format",
+                                  "{{.Ports}}")
+        assert ours == theirs
+        assert f"127.0.0.1:{loopback}->80/tcp" in ours and "99/tcp" in ours
+    finally:
+        served.ok("rm", "-f", name)
