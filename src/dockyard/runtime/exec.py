@@ -121,6 +121,10 @@ def exec_process(state_root: StrPath, container_id: str, opts: ExecOptions) -> i
     config.pop("hooks", None)
     plan: Plan = make_plan(config, cs.rootfs, _join_namespaces(cs.pid), state_root)
     plan.joining = True
+    if plan.confine_writes:  # on a sealed copy nothing reachable needs it: selfcopy.py
+        from dockyard.runtime.selfcopy import running_sealed
+
+        plan.confine_writes = not running_sealed()
     plan.preserve_fds = opts.preserve_fds
     if not opts.detach:
         from dockyard.runtime.syscalls import prctl
