@@ -264,3 +264,53 @@ def test_confine_writes_allows_only_beneath_the_root_and_the_given_files(
     assert os.waitstatus_to_exitcode(status) == 0
     assert given.read_text() == "ok" and (inside / "g").read_text() == "x"
     assert not (outside / "new").exists()
+
+
+# An exec'd debugging shell holding CAP_SYS_PTRACE (no Landlock domain: it may trace
+# anything in the container) watches every process that appears while other execs run.
+_WATCHER = r"""
+: > /seen
+while [ ! -e /stop ]; do
+  for p in /proc/[0-9]*; do
+    [ -e $p/root%(marker)s ] && echo host-root:$p >> /log
+    [ -e $p/cwd%(marker)s ] && echo host-cwd:$p >> /log
+    e=$(readlink $p/exe) || continue
+    case "$e" in
+      /bin/busybox) ;;
+      *) echo "$e" >> /seen
+         if (echo x >> $p/exe) 2>/dev/null; then echo "wrote:$e" >> /log; fi ;;
+    esac
+  done
+done
+echo done >> /log
+"""
+
+
+def test_a_tracing_exec_never_reaches_the_host_through_another_exec(
+        copied: tuple[list[str], Path], state_root: Path, bundle: Bundle,
+        tmp_path: Path) -> None:
+    rt, copy = copied
+    before = _digest(copy)
+    marker = tmp_path / "only-on-the-host"
+    marker.write_text("")
+    bundle.write(args=["/bin/sleep", "60"])
+    _start(rt, state_root, bundle, "watched")
+    r = subprocess.run([*rt, "--root", str(state_root), "exec", "--detach", "--cap",
+                        "CAP_SYS_PTRACE", "watched", "/bin/sh", "-c",
+                        _WATCHER % {"marker": marker}], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30,
+                       check=False)  # a pipe would stay open in the watcher
+    assert r.returncode == 0
+    seen: list[str] = []
+    for _ in range(60):  # until the watcher caught a few execs before their execve
+        r = run_cmd([*rt, "--root", str(state_root), "exec", "watched", "/bin/true"])
+        assert r.returncode == 0, r.stderr
+        seen = (bundle.rootfs / "seen").read_text().splitlines()
+        if len(seen) >= 5:
+            break
+    (bundle.rootfs / "stop").touch()
+    log = _wait_for(bundle.rootfs / "log", until="done").split()
+    assert len(seen) >= 5, "the watcher never saw an exec's process before its execve"
+    assert all(e.startswith("/memfd:dockyard:") for e in seen), seen
+    assert log == ["done"]
+    assert _digest(copy) == before
