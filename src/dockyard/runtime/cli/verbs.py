@@ -92,9 +92,6 @@ def do_resume(args: Args) -> int:
 
 def do_exec(args: Args) -> int:
     from dockyard.runtime.exec import ExecOptions
-    from dockyard.runtime.selfcopy import reexec_sealed
-
-    reexec_sealed()  # the exec'd process then needs no Landlock domain: selfcopy.py
 
     opts = ExecOptions(
         process_file=args.process, args=list(args.command or ()), env=list(args.env or ()),
