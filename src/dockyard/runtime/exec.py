@@ -3,7 +3,9 @@
 The process joins the init's namespaces (read from ``/proc/<pid>/ns``, only those that
 differ from ours) and its cgroup, then gets the same confinement as an init: rlimits,
 user, capabilities, no_new_privs, the container's seccomp filter. Like the init, it
-stays non-dumpable until its exec.
+stays non-dumpable until its exec. Unlike the init's, it gets no Landlock domain when
+this process runs on a sealed copy of the interpreter (``selfcopy.py``, as the CLI
+does), so that it may inspect and trace the init.
 """
 
 from __future__ import annotations
