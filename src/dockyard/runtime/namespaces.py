@@ -19,6 +19,7 @@ FLAGS = {"pid": sc.CLONE_NEWPID, "network": sc.CLONE_NEWNET, "mount": sc.CLONE_N
          "cgroup": sc.CLONE_NEWCGROUP}
 # The order in which existing namespaces are joined: user first (it owns the others).
 ORDER = ("user", "ipc", "uts", "network", "pid", "mount", "cgroup")
+_CLONE_FS = 0x00000200
 PROC_NAMES = {"pid": "pid", "network": "net", "mount": "mnt", "ipc": "ipc", "uts": "uts",
               "user": "user", "cgroup": "cgroup"}
 
@@ -73,12 +74,13 @@ def enter_mount(fd: int) -> tuple[int, int, int] | None:
     """Join the mount namespace at ``fd`` for the children forked next (``exec``: its
     process must never be seen in the container's pid namespace with the host's root
     or cwd, which ``/proc/<pid>/root`` would hand to a tracer). The saved (namespace,
-    cwd, root) for ``leave_mount``; None where the kernel refuses (threads: EINVAL)."""
+    cwd, root) for ``leave_mount``; None where the kernel refuses."""
     saved: list[int] = []
     try:
         for path, flags in (("/proc/self/ns/mnt", os.O_RDONLY), (".", os.O_PATH),
                             ("/", os.O_PATH)):
             saved.append(os.open(path, flags | os.O_CLOEXEC))
+        sc.unshare(_CLONE_FS)  # threads share root and cwd: setns(NEWNS) wants them alone
         sc.setns(fd, sc.CLONE_NEWNS)
     except OSError:
         for kept in saved:
