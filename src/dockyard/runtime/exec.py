@@ -3,7 +3,9 @@
 The process joins the init's namespaces (read from ``/proc/<pid>/ns``, only those that
 differ from ours) and its cgroup, then gets the same confinement as an init: rlimits,
 user, capabilities, no_new_privs, the container's seccomp filter. Like the init, it
-stays non-dumpable until its exec.
+stays non-dumpable until its exec. Unlike the init's, it gets no Landlock domain when
+this process runs on a sealed copy of the interpreter (``selfcopy.py``, as the CLI
+does), so that it may inspect and trace the init.
 """
 
 from __future__ import annotations
@@ -121,6 +123,10 @@ def exec_process(state_root: StrPath, container_id: str, opts: ExecOptions) -> i
     config.pop("hooks", None)
     plan: Plan = make_plan(config, cs.rootfs, _join_namespaces(cs.pid), state_root)
     plan.joining = True
+    if plan.confine_writes:  # on a sealed copy nothing reachable needs it: selfcopy.py
+        from dockyard.runtime.selfcopy import running_sealed
+
+        plan.confine_writes = not running_sealed()
     plan.preserve_fds = opts.preserve_fds
     if not opts.detach:
         from dockyard.runtime.syscalls import prctl

@@ -50,7 +50,13 @@ def spawn(plan: Plan, parent: socket, child: socket) -> tuple[int, int]:
             intermediate_main(plan, child)
         return mid, 0
     own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    mount = None
     try:
+        if plan.joining and "mount" in ns.join:
+            from dockyard.runtime.namespaces import enter_mount
+
+            _import_needed(plan)  # the child's imports would resolve in the container
+            mount = enter_mount(ns.join["mount"])
         if "pid" in ns.join:
             sc.setns(ns.join["pid"], sc.CLONE_NEWPID)
         elif "pid" in ns.kinds:
@@ -58,6 +64,10 @@ def spawn(plan: Plan, parent: socket, child: socket) -> tuple[int, int]:
         pid = os.fork()
         if pid == 0:
             parent.close()
+            if mount is not None:  # born in the container's mount namespace and root
+                for fd in (*mount, own, ns.join.pop("mount")):
+                    os.close(fd)
+                plan.rootfs = "/"
             try:
                 sc.prctl(_PR_SET_DUMPABLE, 0)
                 _preload(plan)
@@ -69,6 +79,10 @@ def spawn(plan: Plan, parent: socket, child: socket) -> tuple[int, int]:
     finally:  # (the child never gets here: it ends in exec or _exit)
         sc.setns(own, sc.CLONE_NEWPID)  # our next children are in our own pid namespace
         os.close(own)
+        if mount is not None:
+            from dockyard.runtime.namespaces import leave_mount
+
+            leave_mount(mount)
 
 
 def intermediate_main(plan: Plan, sock: socket) -> None:
@@ -109,6 +123,12 @@ def _preload(plan: Plan) -> None:
     After pivot_root (or setns into the container's mount namespace) every path on
     ``sys.path`` resolves inside the container: an import there would fail, or run
     Python code the container planted under the same path, as root."""
+    _import_needed(plan)
+    sys.path[:] = []
+    sys.path_importer_cache.clear()
+
+
+def _import_needed(plan: Plan) -> None:
     import dockyard.runtime.capabilities
     import dockyard.runtime.paths
     import dockyard.runtime.rootfs
@@ -125,8 +145,6 @@ def _preload(plan: Plan) -> None:
         import dockyard.runtime.seccomp
     if any(m.get("type") == "cgroup" for m in plan.config.get("mounts") or ()):
         import dockyard.runtime.cgroup_glue  # noqa: F401
-    sys.path[:] = []
-    sys.path_importer_cache.clear()
 
 
 def _report(sock: socket, exc: BaseException) -> None:

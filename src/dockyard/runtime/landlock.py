@@ -6,14 +6,16 @@ process that can open ``/proc/<pid>/exe`` (CAP_SYS_PTRACE, or an entrypoint whos
 ``#!`` line is ``/proc/self/exe``) could reopen that file for writing once the runtime
 has exited, and replace the interpreter every later container start runs as root.
 runc re-executes itself from a read-only copy for every container; an interpreter
-start costs ~8 ms here, a third of a whole ``run``. Instead, the init and every
-``exec``'d process put themselves (and so every process of the container) under a
-Landlock domain (Linux 5.19+, ABI 2) in which creating, writing, truncating, renaming
-and removing files is allowed only beneath the container's root, and in the files the
-runtime hands over as descriptors (stdio, ``--preserve-fds``). ``/proc/<pid>/exe``,
-``/proc/<pid>/root`` and ``/proc/<pid>/cwd`` of runtime processes lead outside it, so
-writes there fail with EACCES, whoever holds which capabilities. Reading and
-executing are untouched. It costs a few system calls.
+start costs ~8 ms here, a third of a whole ``run``. Instead, the init puts itself
+(and so every process it starts) under a Landlock domain (Linux 5.19+, ABI 2) in
+which creating, writing, truncating, renaming and removing files is allowed only
+beneath the container's root, and in the files the runtime hands over as descriptors
+(stdio, ``--preserve-fds``). ``/proc/<pid>/exe``, ``/proc/<pid>/root`` and
+``/proc/<pid>/cwd`` of runtime processes lead outside it, so writes there fail with
+EACCES, whoever holds which capabilities. Reading and executing are untouched. It
+costs a few system calls. ``exec`` runs on a sealed copy instead (``selfcopy.py``):
+a domain of its own would keep its process from reading the init's ``/proc`` files
+or tracing it; only where the copy is impossible is it confined here too.
 
 Landlock forbids mount and pivot_root to the processes it confines, so containers
 that may hold CAP_SYS_ADMIN (their bounding set has it; ``make_plan`` decides) are

@@ -12,13 +12,14 @@ TYPE_CHECKING = False  # typing itself costs milliseconds per start
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["FLAGS", "Namespaces", "plan_namespaces"]
+__all__ = ["FLAGS", "Namespaces", "enter_mount", "leave_mount", "plan_namespaces"]
 
 FLAGS = {"pid": sc.CLONE_NEWPID, "network": sc.CLONE_NEWNET, "mount": sc.CLONE_NEWNS,
          "ipc": sc.CLONE_NEWIPC, "uts": sc.CLONE_NEWUTS, "user": sc.CLONE_NEWUSER,
          "cgroup": sc.CLONE_NEWCGROUP}
 # The order in which existing namespaces are joined: user first (it owns the others).
 ORDER = ("user", "ipc", "uts", "network", "pid", "mount", "cgroup")
+_CLONE_FS = 0x00000200
 PROC_NAMES = {"pid": "pid", "network": "net", "mount": "mnt", "ipc": "ipc", "uts": "uts",
               "user": "user", "cgroup": "cgroup"}
 
@@ -67,6 +68,38 @@ def plan_namespaces(linux: dict[str, Any]) -> Namespaces:
         ns.close()
         raise
     return ns
+
+
+def enter_mount(fd: int) -> tuple[int, int, int] | None:
+    """Join the mount namespace at ``fd`` for the children forked next (``exec``: its
+    process must never be seen in the container's pid namespace with the host's root
+    or cwd, which ``/proc/<pid>/root`` would hand to a tracer). The saved (namespace,
+    cwd, root) for ``leave_mount``; None where the kernel refuses."""
+    saved: list[int] = []
+    try:
+        for path, flags in (("/proc/self/ns/mnt", os.O_RDONLY), (".", os.O_PATH),
+                            ("/", os.O_PATH)):
+            saved.append(os.open(path, flags | os.O_CLOEXEC))
+        sc.unshare(_CLONE_FS)  # threads share root and cwd: setns(NEWNS) wants them alone
+        sc.setns(fd, sc.CLONE_NEWNS)
+    except OSError:
+        for kept in saved:
+            os.close(kept)
+        return None
+    return saved[0], saved[1], saved[2]
+
+
+def leave_mount(saved: tuple[int, int, int]) -> None:
+    """Return to the mount namespace, root and cwd ``enter_mount`` left."""
+    own, cwd, root = saved
+    try:
+        sc.setns(own, sc.CLONE_NEWNS)
+        os.fchdir(root)
+        os.chroot(".")  # setns put us at the namespace's root: restore a chroot
+        os.fchdir(cwd)
+    finally:
+        for fd in saved:
+            os.close(fd)
 
 
 def write_id_maps(pid: int, linux: dict[str, Any]) -> None:

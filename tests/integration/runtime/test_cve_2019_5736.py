@@ -144,20 +144,55 @@ def test_exec_of_a_proc_self_exe_script_cannot_write_the_runtime_interpreter(
     rt, copy = copied
     before = _digest(copy)
     rootfs = bundle.rootfs
-    for link, target in (("lib", "usr/lib"), ("lib64", "usr/lib64")):
-        if not (rootfs / link).exists() and Path("/" + target).is_dir():
-            (rootfs / link).symlink_to(target)
-    bundle.config["mounts"].append({"destination": "/usr", "type": "bind", "source": "/usr",
-                                    "options": ["rbind", "ro"]})
+    _with_host_usr(bundle)
     (rootfs / "evil").write_text(_SHEBANG_ATTACK)
     (rootfs / "evil").chmod(0o755)
     bundle.write(args=["/bin/sleep", "30"])
     _start(rt, state_root, bundle, "target")
     r = run_cmd([*rt, "--root", str(state_root), "exec", "--detach", "target", "/evil"])
     assert r.returncode == 0, r.stderr
-    assert "dockyard-python-copy" in _wait_for(rootfs / "ran")
+    # The exec ran on the sealed memfd copy of the interpreter (selfcopy.py), which the
+    # script got as its interpreter: the write fails on the seals, not on Landlock.
+    assert _wait_for(rootfs / "ran").startswith("/memfd:dockyard:dockyard-python-copy")
     assert _wait_for(rootfs / "result").strip() == "DENIED"
     assert _digest(copy) == before
+
+
+def _with_host_usr(bundle: Bundle) -> None:
+    """Bind the host's /usr read-only into the busybox rootfs (to run its python)."""
+    for link, target in (("lib", "usr/lib"), ("lib64", "usr/lib64")):
+        if not (bundle.rootfs / link).exists() and Path("/" + target).is_dir():
+            (bundle.rootfs / link).symlink_to(target)
+    bundle.config["mounts"].append({"destination": "/usr", "type": "bind", "source": "/usr",
+                                    "options": ["rbind", "ro"]})
+
+
+# PTRACE_SEIZE (no stop) of PID 1; the tracer's exit detaches it.
+_SEIZE = ("import ctypes; libc = ctypes.CDLL(None, use_errno=True); "
+          "r = libc.ptrace(0x4206, 1, None, None); "
+          "print('seized' if r == 0 else 'errno %d' % ctypes.get_errno())")
+
+
+def test_exec_may_inspect_and_trace_the_init(runtime_cmd: list[str], state_root: Path,
+                                             bundle: Bundle) -> None:
+    """Nothing lost to the protection: an exec'd process reads the init's environment
+    and, holding CAP_SYS_PTRACE, its exe link and ptrace-attaches to it, as with runc."""
+    python = os.path.realpath(runtime_python())
+    if not python.startswith("/usr/"):
+        pytest.skip(f"the runtime's interpreter {python} is not under /usr")
+    _with_host_usr(bundle)
+    bundle.write(args=["/bin/sleep", "30"], env=["PATH=/bin:/usr/bin", "MARK=init-env-41"])
+    _start(runtime_cmd, state_root, bundle, "inspected")
+    rt = [*runtime_cmd, "--root", str(state_root), "exec"]
+    r = run_cmd([*rt, "inspected", "/bin/cat", "/proc/1/environ"])
+    assert r.returncode == 0, r.stderr
+    assert "MARK=init-env-41" in r.stdout.split("\0")
+    r = run_cmd([*rt, "--cap", "CAP_SYS_PTRACE", "inspected", "/bin/sh", "-c",
+                 "readlink /proc/1/exe && ls /proc/1/fd | wc -l"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[0] == "/bin/busybox" and int(r.stdout.split()[1]) >= 3
+    r = run_cmd([*rt, "--cap", "CAP_SYS_PTRACE", "inspected", python, "-c", _SEIZE])
+    assert (r.returncode, r.stdout.strip()) == (0, "seized"), r.stderr
 
 
 def test_containers_that_may_mount_are_not_confined(state_root: Path, bundle: Bundle,
@@ -229,3 +264,53 @@ def test_confine_writes_allows_only_beneath_the_root_and_the_given_files(
     assert os.waitstatus_to_exitcode(status) == 0
     assert given.read_text() == "ok" and (inside / "g").read_text() == "x"
     assert not (outside / "new").exists()
+
+
+# An exec'd debugging shell holding CAP_SYS_PTRACE (no Landlock domain: it may trace
+# anything in the container) watches every process that appears while other execs run.
+_WATCHER = r"""
+: > /seen
+while [ ! -e /stop ]; do
+  for p in /proc/[0-9]*; do
+    [ -e $p/root%(marker)s ] && echo host-root:$p >> /log
+    [ -e $p/cwd%(marker)s ] && echo host-cwd:$p >> /log
+    e=$(readlink $p/exe) || continue
+    case "$e" in
+      /bin/busybox) ;;
+      *) echo "$e" >> /seen
+         if (echo x >> $p/exe) 2>/dev/null; then echo "wrote:$e" >> /log; fi ;;
+    esac
+  done
+done
+echo done >> /log
+"""
+
+
+def test_a_tracing_exec_never_reaches_the_host_through_another_exec(
+        copied: tuple[list[str], Path], state_root: Path, bundle: Bundle,
+        tmp_path: Path) -> None:
+    rt, copy = copied
+    before = _digest(copy)
+    marker = tmp_path / "only-on-the-host"
+    marker.write_text("")
+    bundle.write(args=["/bin/sleep", "60"])
+    _start(rt, state_root, bundle, "watched")
+    r = subprocess.run([*rt, "--root", str(state_root), "exec", "--detach", "--cap",
+                        "CAP_SYS_PTRACE", "watched", "/bin/sh", "-c",
+                        _WATCHER % {"marker": marker}], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30,
+                       check=False)  # a pipe would stay open in the watcher
+    assert r.returncode == 0
+    seen: list[str] = []
+    for _ in range(60):  # until the watcher caught a few execs before their execve
+        r = run_cmd([*rt, "--root", str(state_root), "exec", "watched", "/bin/true"])
+        assert r.returncode == 0, r.stderr
+        seen = (bundle.rootfs / "seen").read_text().splitlines()
+        if len(seen) >= 5:
+            break
+    (bundle.rootfs / "stop").touch()
+    log = _wait_for(bundle.rootfs / "log", until="done").split()
+    assert len(seen) >= 5, "the watcher never saw an exec's process before its execve"
+    assert all(e.startswith("/memfd:dockyard:") for e in seen), seen
+    assert log == ["done"]
+    assert _digest(copy) == before

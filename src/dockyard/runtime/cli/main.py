@@ -234,6 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from dockyard.runtime.cgroup_glue import prime_attach
 
             prime_attach()
+        if args.verb == "exec":  # selfcopy.py; early: what is imported now is again
+            from dockyard.runtime.selfcopy import reexec_sealed
+
+            reexec_sealed()
         if args.systemd_cgroup:
             raise InvalidArgument("--systemd-cgroup: the systemd cgroup driver is not "
                                   "supported")
