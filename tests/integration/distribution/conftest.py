@@ -1,5 +1,5 @@
-"""A dockyard registry on 127.0.0.1 (ephemeral port) in a thread, and a small
-aiohttp-driven HTTP helper for the tests."""
+"""A dockyard registry on 127.0.0.1 (ephemeral port) in a thread, the peer
+(distribution 2.8) as a process, and a small aiohttp-driven HTTP helper for the tests."""
 
 from __future__ import annotations
 
@@ -69,6 +69,18 @@ async def request(method: str, url: str, body: bytes | None = None,
             allow_redirects=False) as resp:
         data = await resp.read()
         return Reply(resp.status, dict(resp.headers), data)
+
+
+@pytest.fixture
+def distribution(tmp_path: Path) -> Iterator[str]:
+    """Debian's docker-registry (distribution 2.8) on 127.0.0.1."""
+    from tests.integration.distribution.peers import start_distribution, stop
+
+    proc, host = start_distribution(tmp_path / "distribution")
+    try:
+        yield host
+    finally:
+        stop(proc)
 
 
 @pytest.fixture
