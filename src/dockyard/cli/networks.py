@@ -161,9 +161,10 @@ def disconnect(force: bool, network: str, container: str) -> None:
 @click.option("--filter", "filters", multiple=True, help="Provide filter values.")
 def prune(force: bool, filters: tuple[str, ...]) -> None:
     """Remove all unused networks."""
-    if not force and not click.confirm(
-            "WARNING! This will remove all custom networks not used by at least one "
-            "container.\nAre you sure you want to continue?", default=False):
+    from dockyard.cli.prune import confirm_prune
+
+    if not force and not confirm_prune("WARNING! This will remove all custom networks not "
+                                       "used by at least one container."):
         return
     removed = engine().networks.prune()
     if removed:
