@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from dockyard.distribution.server import start
+from dockyard.images import ImageStore
+from dockyard.settings import Roots
 
 
 @dataclass
@@ -69,6 +71,14 @@ async def request(method: str, url: str, body: bytes | None = None,
             allow_redirects=False) as resp:
         data = await resp.read()
         return Reply(resp.status, dict(resp.headers), data)
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> Iterator[tuple[ImageStore, ImageStore]]:
+    """Two empty image stores: a source and a destination."""
+    with ImageStore(Roots(tmp_path / "a", tmp_path / "a-run")) as src, \
+            ImageStore(Roots(tmp_path / "b", tmp_path / "b-run")) as dst:
+        yield src, dst
 
 
 @pytest.fixture
