@@ -27,14 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.run_start import (  # noqa: E402
-    System,
-    _docker,
-    _dockyard,
-    _median_ms,
-    _remove_cgroup_parent,
-    _run,
-)
+from benchmarks.common import median_ms, remove_cgroup_parent, timed_run  # noqa: E402
+from benchmarks.run_start import System, _docker, _dockyard  # noqa: E402
 from tests.support.busybox import make_busybox_rootfs  # noqa: E402
 
 DOCKYARD = Path(sys.executable).with_name("dockyard")
@@ -84,7 +78,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as tmp, \
             contextlib.ExitStack() as stack:
         base = Path(tmp)
-        stack.callback(_remove_cgroup_parent, parent)
+        stack.callback(remove_cgroup_parent, parent)
         rootfs = make_busybox_rootfs(base / "rootfs")
         systems = [stack.enter_context(_served(base / "serve", parent)),
                    stack.enter_context(_dockyard(base / "dockyard", parent, None))]
@@ -98,9 +92,9 @@ def main() -> int:
             for s in systems:
                 s.times.append(s.run_true())
                 if s.name in pings:
-                    pings[s.name].append(_run(s.cmd("ps"), s.env))
+                    pings[s.name].append(timed_run(s.cmd("ps"), s.env))
         print(f"run --rm --network none busybox true: median of {args.runs} (interleaved)")
-        ref = {s.name: _median_ms(s.times) for s in systems}
+        ref = {s.name: median_ms(s.times) for s in systems}
         for s in systems:
             ratio = f"   serve/{s.name} = {ref['serve'] / ref[s.name]:.2f}x" \
                 if s.name != "serve" else ""
@@ -110,7 +104,7 @@ def main() -> int:
                   f" max {max(s.times) * 1000:.1f}){ratio}")
         print("docker ps (an idle request):")
         for name, times in pings.items():
-            print(f"  {name:9s} {_median_ms(times):8.1f} ms")
+            print(f"  {name:9s} {median_ms(times):8.1f} ms")
     return 0
 
 

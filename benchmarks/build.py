@@ -18,16 +18,15 @@ import contextlib
 import os
 import secrets
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.common import print_kinds, remove_cgroup_parent, tar_rootfs, timed_run  # noqa: E402
 from tests.support.busybox import make_busybox_rootfs  # noqa: E402
 
 DOCKERFILE = """\
@@ -48,29 +47,12 @@ _DOCKYARD_MAIN = ("import sys; from dockyard.cli import main as m; "
                   "sys.exit(m.main(sys.argv[1:]))")
 
 
-def _run(argv: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): "
-                           f"{proc.stderr.decode(errors='replace').strip()[-2000:]}")
-    return elapsed
-
-
 def _context(base: Path) -> Path:
     ctx = base / "ctx"
     ctx.mkdir(parents=True)
     (ctx / "Dockerfile").write_text(DOCKERFILE)
     (ctx / "blob.bin").write_bytes(os.urandom(10 << 20))
     return ctx
-
-
-def _remove_cgroups(name: str) -> None:
-    for hierarchy in Path("/sys/fs/cgroup").iterdir():
-        for dirpath, _, _ in sorted(os.walk(hierarchy / name), key=lambda w: -len(w[0])):
-            with contextlib.suppress(OSError):
-                os.rmdir(dirpath)
 
 
 def main() -> int:
@@ -82,7 +64,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as tmp, \
             contextlib.ExitStack() as stack:
         base = Path(tmp)
-        stack.callback(_remove_cgroups, parent)
+        stack.callback(remove_cgroup_parent, parent)
         rootfs = make_busybox_rootfs(base / "rootfs")
         ctx = _context(base)
         env = dict(os.environ, DOCKYARD_CGROUP_PARENT=parent,
@@ -90,11 +72,8 @@ def main() -> int:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         dy = [sys.executable, "-c", _DOCKYARD_MAIN, "--root", str(base / "dy" / "root"),
               "--run-root", str(base / "dy" / "run")]
-        import tarfile
-
-        with tarfile.open(base / "busybox.tar", "w") as tar:
-            tar.add(rootfs, arcname=".")
-        subprocess.run([*dy, "import", str(base / "busybox.tar"), "busybox:latest"],
+        subprocess.run([*dy, "import", str(tar_rootfs(rootfs, base / "busybox.tar")),
+                        "busybox:latest"],
                        env=env, check=True, capture_output=True)
         systems: dict[str, tuple[list[str], dict[str, str]]] = {"dockyard": (dy, env)}
         if not args.no_docker and shutil.which("dockerd"):
@@ -108,23 +87,18 @@ def main() -> int:
         extra = {"dockyard": [], "docker": ["--network", "none"]}
         times: dict[tuple[str, str], list[float]] = {}
         for name, (argv, e) in systems.items():  # warm up both kinds
-            _run([*argv, "build", *extra[name], "-q", "--no-cache", "-t", "ref:1", str(ctx)], e)
-            _run([*argv, "build", *extra[name], "-q", "-t", "ref:1", str(ctx)], e)
+            timed_run([*argv, "build", *extra[name], "-q", "--no-cache", "-t", "ref:1",
+                       str(ctx)], e)
+            timed_run([*argv, "build", *extra[name], "-q", "-t", "ref:1", str(ctx)], e)
         for _ in range(args.runs):
             for kind, flags in (("cold", ["--no-cache"]), ("cached", [])):
                 for name, (argv, e) in systems.items():
-                    times.setdefault((name, kind), []).append(_run(
+                    times.setdefault((name, kind), []).append(timed_run(
                         [*argv, "build", *extra[name], "-q", *flags, "-t", "ref:1",
                          str(ctx)], e))
         print(f"reference build (2 stages, 4 RUN, 10 MiB COPY): median of {args.runs}, "
               "interleaved")
-        for kind in ("cold", "cached"):
-            ours = statistics.median(times[("dockyard", kind)]) * 1000
-            line = f"  {kind:6s} dockyard {ours:8.1f} ms"
-            if ("docker", kind) in times:
-                peer = statistics.median(times[("docker", kind)]) * 1000
-                line += f"   docker/BuildKit {peer:8.1f} ms   dockyard/docker = {ours / peer:.2f}x"
-            print(line)
+        print_kinds(times, ["cold", "cached"], 6, "docker/BuildKit")
     return 0
 
 

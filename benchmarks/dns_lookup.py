@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ipaddress
 import secrets
 import shutil
 import socket
@@ -38,8 +37,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from benchmarks.common import (  # noqa: E402
+    free_subnets,
+    print_medians,
+    remove_cgroup_parent,
+    timed_run,
+)
 from network_run import _free_subnet  # noqa: E402
-from run_start import System, _dockyard, _remove_cgroup_parent, _run  # noqa: E402
+from run_start import System, _dockyard  # noqa: E402
 from tests.support.busybox import make_busybox_rootfs  # noqa: E402
 
 NET = "dnsbench"
@@ -84,7 +89,7 @@ class LookupSystem(System):
         def loop(n: int) -> float:
             script = (f"i=0; while [ $i -lt {n} ]; do nslookup target >/dev/null || exit 1;"
                       " i=$((i+1)); done")
-            return _run(self.cmd("exec", "client", "sh", "-c", script), self.env)
+            return timed_run(self.cmd("exec", "client", "sh", "-c", script), self.env)
 
         return (loop(lookups) - loop(0)) / lookups
 
@@ -116,7 +121,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dockyard-dnsbench-") as tmp, \
             contextlib.ExitStack() as stack:
         base = Path(tmp)
-        stack.callback(_remove_cgroup_parent, parent)
+        stack.callback(remove_cgroup_parent, parent)
         rootfs = make_busybox_rootfs(base / "rootfs")
         ours = stack.enter_context(_dockyard(base / "dockyard", parent, None))
         systems = [LookupSystem("dockyard", ours.argv, [], ours.env)]
@@ -142,27 +147,13 @@ def main() -> int:
                                    ("busybox 'nslookup target' in the client (A+AAAA, a "
                                     "process each)", loop, "ms")):
             print(f"  {title}:")
-            mine = statistics.median(table["dockyard"])
-            for name, values in table.items():
-                med = statistics.median(values)
-                ratio = "" if name == "dockyard" else f"   dockyard/{name} = {mine / med:.2f}x"
-                print(f"    {name:9s} {med:8.2f} {unit}   (min {min(values):.2f}, "
-                      f"max {max(values):.2f}){ratio}")
+            print_medians(table, "dockyard", unit=unit, scale=1, digits=2, indent="    ")
     return 0
 
 
 def _next_subnets(count: int) -> list[str]:
     """More free /24s after the first (each system gets its own)."""
-    from dockyard.network.store import host_routes
-
-    routes, out = host_routes(), []
-    for n in range(150, 200):
-        net = ipaddress.IPv4Network(f"10.{n}.7.0/24")
-        if not any(net.overlaps(r) for r in routes):
-            out.append(str(net))
-        if len(out) == count:
-            break
-    return out
+    return free_subnets(count, "10.{}.7.0/24", 150, 200)
 
 
 if __name__ == "__main__":

@@ -35,15 +35,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from run_start import (  # noqa: E402
-    System,
-    _dockyard,
-    _median_ms,
-    _podman,
-    _remove_cgroup_parent,
-    _run,
-    _tar,
+from benchmarks.common import (  # noqa: E402
+    free_subnets,
+    print_medians,
+    remove_cgroup_parent,
+    tar_rootfs,
+    timed_run,
 )
+from run_start import System, _dockyard, _podman  # noqa: E402
 from tests.support.busybox import make_busybox_rootfs  # noqa: E402
 
 
@@ -51,18 +50,14 @@ class BridgeSystem(System):
     """``run --rm [args] busybox true`` with the system's default network."""
 
     def run_true(self) -> float:
-        return _run(self.cmd("run", "--rm", *self.run_args, "busybox", "true"), self.env)
+        return timed_run(self.cmd("run", "--rm", *self.run_args, "busybox", "true"), self.env)
 
 
 def _free_subnet() -> ipaddress.IPv4Network:
-    from dockyard.network.store import host_routes
-
-    routes = host_routes()
-    for n in range(200, 250):
-        net = ipaddress.IPv4Network(f"10.{n}.0.0/24")
-        if not any(net.overlaps(r) for r in routes):
-            return net
-    raise RuntimeError("no free 10.x.0.0/24 for docker's bridge")
+    free = free_subnets(1, "10.{}.0.0/24", 200, 250)
+    if not free:
+        raise RuntimeError("no free 10.x.0.0/24 for docker's bridge")
+    return ipaddress.IPv4Network(free[0])
 
 
 @contextlib.contextmanager
@@ -98,9 +93,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dockyard-netbench-") as tmp, \
             contextlib.ExitStack() as stack:
         base = Path(tmp)
-        stack.callback(_remove_cgroup_parent, parent)
+        stack.callback(remove_cgroup_parent, parent)
         rootfs = make_busybox_rootfs(base / "rootfs")
-        image_tar = _tar(rootfs, base / "busybox.tar")
+        image_tar = tar_rootfs(rootfs, base / "busybox.tar")
         ours = stack.enter_context(_dockyard(base / "dockyard", parent, None))
         bridge = BridgeSystem("dockyard", ours.argv, [], ours.env)
         none = BridgeSystem("dy-none", ours.argv, ["--network", "none"], ours.env)
@@ -122,12 +117,7 @@ def main() -> int:
                 s.times.append(s.run_true())
         print(f"run --rm busybox true on the default bridge: median of {args.runs} "
               "(interleaved); dy-none is dockyard with --network none")
-        mine = _median_ms(bridge.times)
-        for s in systems:
-            ratio = "" if s is bridge else \
-                f"   dockyard/{s.name} = {mine / _median_ms(s.times):.2f}x"
-            print(f"  {s.name:9s} {_median_ms(s.times):8.1f} ms   (min "
-                  f"{min(s.times) * 1000:.1f}, max {max(s.times) * 1000:.1f}){ratio}")
+        print_medians({s.name: s.times for s in systems}, "dockyard")
     return 0
 
 

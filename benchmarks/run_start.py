@@ -23,10 +23,8 @@ import contextlib
 import os
 import secrets
 import shutil
-import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
@@ -35,20 +33,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.common import (  # noqa: E402
+    print_medians,
+    remove_cgroup_parent,
+    tar_rootfs,
+    timed_run,
+)
 from tests.support.busybox import make_busybox_rootfs  # noqa: E402
 
 DOCKYARD = Path(sys.executable).with_name("dockyard")
 TRUE = ["run", "--rm", "--network", "none", "busybox", "true"]
-
-
-def _run(argv: list[str], env: dict[str, str] | None = None) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): "
-                           f"{proc.stderr.decode(errors='replace').strip()}")
-    return elapsed
 
 
 class System:
@@ -63,13 +57,13 @@ class System:
         return [*self.argv, *args]
 
     def run_true(self) -> float:
-        return _run(self.cmd(*TRUE[:1], *self.run_args, *TRUE[1:]), self.env)
+        return timed_run(self.cmd(*TRUE[:1], *self.run_args, *TRUE[1:]), self.env)
 
     def idle(self, count: int) -> tuple[float, float]:
         """Seconds for ``count`` idle ``run -d`` in a row, and for removing them."""
         start = time.perf_counter()
         for _ in range(count):
-            _run(self.cmd("run", "-d", *self.run_args, "--network", "none", "busybox",
+            timed_run(self.cmd("run", "-d", *self.run_args, "--network", "none", "busybox",
                           "sleep", "3600"), self.env)
         started = time.perf_counter() - start
         start = time.perf_counter()
@@ -81,12 +75,6 @@ class System:
                              text=True).stdout.split()
         if ids:
             subprocess.run(self.cmd("rm", "-f", *ids), env=self.env, capture_output=True)
-
-
-def _tar(rootfs: Path, dest: Path) -> Path:
-    with tarfile.open(dest, "w") as tar:
-        tar.add(rootfs, arcname=".")
-    return dest
 
 
 @contextlib.contextmanager
@@ -139,22 +127,6 @@ def _docker(base: Path, rootfs: Path, parent: str) -> Iterator[System]:
         stop_dockerd(daemon, parent)
 
 
-def _remove_cgroup_parent(parent: str) -> None:
-    """rmdir the parent cgroup and what peers left below or beside it (podman's conmon,
-    dockerd's ``<parent>-docker/buildkit``), deepest first, in every hierarchy."""
-    for hierarchy in Path("/sys/fs/cgroup").iterdir():
-        if not hierarchy.is_dir():
-            continue
-        for top in hierarchy.glob(f"{parent}*"):
-            for dirpath, _, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
-                with contextlib.suppress(OSError):
-                    os.rmdir(dirpath)
-
-
-def _median_ms(times: list[float]) -> float:
-    return statistics.median(times) * 1000
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-n", "--runs", type=int, default=15, help="timed runs per system")
@@ -173,9 +145,9 @@ def main() -> int:
             contextlib.ExitStack() as stack:
         base = Path(tmp)
         # Registered first so that it runs last, after every system has been torn down.
-        stack.callback(_remove_cgroup_parent, parent)
+        stack.callback(remove_cgroup_parent, parent)
         rootfs = make_busybox_rootfs(base / "rootfs")
-        image_tar = _tar(rootfs, base / "busybox.tar")
+        image_tar = tar_rootfs(rootfs, base / "busybox.tar")
         systems = [stack.enter_context(_dockyard(base / "dockyard", parent, args.runtime))]
         if not args.no_podman and shutil.which("podman"):
             systems.append(stack.enter_context(_podman(base / "podman", image_tar, parent)))
@@ -192,13 +164,7 @@ def main() -> int:
                 s.times.append(s.run_true())
         print(f"run --rm --network none busybox true: median of {args.runs} (interleaved); "
               f"dockyard runtime: {args.runtime or 'default'}, podman runtime: runc")
-        ours = _median_ms(systems[0].times)
-        for s in systems:
-            ratio = ""
-            if s is not systems[0]:
-                ratio = f"   dockyard/{s.name} = {ours / _median_ms(s.times):.2f}x"
-            print(f"  {s.name:9s} {_median_ms(s.times):8.1f} ms   (min {min(s.times) * 1000:.1f},"
-                  f" max {max(s.times) * 1000:.1f}){ratio}")
+        print_medians({s.name: s.times for s in systems}, "dockyard")
         idle = systems if args.idle_peers else systems[:1]
         print(f"{args.idle} idle run -d in a row (then rm -f of all of them)")
         for s in idle:

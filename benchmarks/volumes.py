@@ -17,30 +17,18 @@ import os
 import random
 import secrets
 import shutil
-import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.common import print_kinds, remove_cgroup_parent, tar_rootfs, timed_run  # noqa: E402
 from tests.support.busybox import make_busybox_rootfs  # noqa: E402
 
 DOCKYARD = Path(sys.executable).with_name("dockyard")
-
-
-def _run(argv: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): "
-                           f"{proc.stderr.decode(errors='replace').strip()[-2000:]}")
-    return elapsed
 
 
 def _tree(base: Path) -> Path:
@@ -53,13 +41,6 @@ def _tree(base: Path) -> Path:
     return top
 
 
-def _remove_cgroups(name: str) -> None:
-    for hierarchy in Path("/sys/fs/cgroup").iterdir():
-        for dirpath, _, _ in sorted(os.walk(hierarchy / name), key=lambda w: -len(w[0])):
-            with contextlib.suppress(OSError):
-                os.rmdir(dirpath)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-n", "--runs", type=int, default=7, help="timed runs of each kind")
@@ -69,7 +50,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as tmp, \
             contextlib.ExitStack() as stack:
         base = Path(tmp)
-        stack.callback(_remove_cgroups, parent)
+        stack.callback(remove_cgroup_parent, parent)
         rootfs = make_busybox_rootfs(base / "rootfs")
         tree = _tree(base)
         hostdir = base / "bind"
@@ -77,9 +58,8 @@ def main() -> int:
         env = dict(os.environ, DOCKYARD_CGROUP_PARENT=parent)
         dy = [str(DOCKYARD), "--root", str(base / "dy" / "root"), "--run-root",
               str(base / "dy" / "run")]
-        with tarfile.open(base / "busybox.tar", "w") as tar:
-            tar.add(rootfs, arcname=".")
-        subprocess.run([*dy, "import", str(base / "busybox.tar"), "busybox:latest"],
+        subprocess.run([*dy, "import", str(tar_rootfs(rootfs, base / "busybox.tar")),
+                        "busybox:latest"],
                        env=env, check=True, capture_output=True)
         systems: dict[str, tuple[list[str], dict[str, str]]] = {"dockyard": (dy, env)}
         stack.callback(subprocess.run, [*dy, "rm", "-f", "-v", "box"], env=env,
@@ -92,8 +72,8 @@ def main() -> int:
             daemon.import_rootfs(rootfs, "busybox:latest")
             systems["docker"] = (["/usr/bin/docker"], daemon.env())
         for argv, e in systems.values():
-            _run([*argv, "run", "-d", "--name", "box", "--network", "none", "busybox",
-                  "sleep", "3600"], e)
+            timed_run([*argv, "run", "-d", "--name", "box", "--network", "none", "busybox",
+                       "sleep", "3600"], e)
         kinds = {
             "run (no mounts)": lambda: ["run", "--rm", "--network", "none", "busybox",
                                         "true"],
@@ -108,22 +88,16 @@ def main() -> int:
         (base / "out").mkdir()
         for argv, e in systems.values():  # warm up
             for make in kinds.values():
-                _run([*argv, *make()], e)
+                timed_run([*argv, *make()], e)
         times: dict[tuple[str, str], list[float]] = {}
         for _ in range(args.runs):
             for kind, make in kinds.items():
                 for name, (argv, e) in systems.items():
-                    times.setdefault((name, kind), []).append(_run([*argv, *make()], e))
+                    times.setdefault((name, kind), []).append(timed_run([*argv, *make()], e))
             shutil.rmtree(base / "out")
             (base / "out").mkdir()
         print(f"storage: median of {args.runs}, interleaved")
-        for kind in kinds:
-            ours = statistics.median(times[("dockyard", kind)]) * 1000
-            line = f"  {kind:16s} dockyard {ours:8.1f} ms"
-            if ("docker", kind) in times:
-                peer = statistics.median(times[("docker", kind)]) * 1000
-                line += f"   docker {peer:8.1f} ms   dockyard/docker = {ours / peer:.2f}x"
-            print(line)
+        print_kinds(times, list(kinds), 16)
         for argv, e in systems.values():
             subprocess.run([*argv, "rm", "-f", "-v", "box"], env=e, capture_output=True)
             subprocess.run([*argv, "volume", "rm", "vol"], env=e, capture_output=True)

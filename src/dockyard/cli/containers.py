@@ -240,23 +240,15 @@ def port(container: str, private_port: str | None) -> None:
 @click.option("--filter", "filters", multiple=True, help="Provide filter values.")
 def prune(force: bool, filters: tuple[str, ...]) -> None:
     """Remove all stopped containers."""
-    from dockyard.cli.units import human_size
+    from dockyard.cli.prune import confirm_prune, print_pruned
 
     if filters:
         raise click.UsageError("container prune: --filter is not supported yet")
-    if not force:
-        click.echo("WARNING! This will remove all stopped containers.")
-        if not click.confirm("Are you sure you want to continue?", default=False,
-                             show_default=False, prompt_suffix=" [y/N] "):
-            return
+    if not force and not confirm_prune("WARNING! This will remove all stopped containers."):
+        return
     report = engine().prune()
-    deleted = report.get("ContainersDeleted") or []
-    if deleted:
-        click.echo("Deleted Containers:")
-        for cid in deleted:
-            click.echo(cid)
-        click.echo()
-    click.echo(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed', 0))}")
+    print_pruned("Containers", report.get("ContainersDeleted") or [],
+                 report.get("SpaceReclaimed", 0))
 
 
 @click.command("top")

@@ -12,6 +12,8 @@ import os
 import sys
 import tarfile
 import threading
+from collections.abc import Callable
+from typing import BinaryIO
 
 import click
 
@@ -51,6 +53,37 @@ def cp(archive: bool, follow_link: bool, quiet: bool, src: str, dest: str) -> No
         _copy_to(src_path, dest_ref, dest_path or "/", follow_link, archive)
 
 
+def _through_pipe(write: Callable[[BinaryIO], object],
+                  read: Callable[[BinaryIO], object]) -> BaseException | None:
+    """Stream an archive through a pipe: ``write`` fills it in a thread while ``read``
+    consumes it here. Returns the writer's error, if any; when the reader fails, the
+    writer's error (other than a broken pipe) is raised instead, as it explains why
+    the stream was short."""
+    r, w = os.pipe()
+    failed: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            with os.fdopen(w, "wb") as out:
+                write(out)
+        except BaseException as err:
+            failed.append(err)
+
+    writer = threading.Thread(target=produce, daemon=True)
+    writer.start()
+    try:
+        with os.fdopen(r, "rb") as stream:
+            read(stream)
+    except BaseException:
+        writer.join()
+        if failed and not isinstance(failed[0], BrokenPipeError):
+            raise failed[0] from None
+        raise
+    finally:
+        writer.join()
+    return failed[0] if failed else None
+
+
 def _copy_from(ref: str, path: str, dest: str, follow: bool) -> None:
     from dockyard.volumes.archive import extract_tar
     from dockyard.volumes.cpplan import plan, split_contents
@@ -71,33 +104,15 @@ def _copy_from(ref: str, path: str, dest: str, follow: bool) -> None:
         opened.append(os.open(p.extract_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
         return opened[-1], p.rename
 
-    # The archive streams through a pipe: a thread has the engine write what we extract.
-    r, w = os.pipe()
-    failed: list[BaseException] = []
-
-    def produce() -> None:
-        try:
-            with os.fdopen(w, "wb") as out:
-                eng.copy_out(ref, path, out, follow)
-        except BaseException as err:
-            failed.append(err)
-
-    writer = threading.Thread(target=produce, daemon=True)
-    writer.start()
-    try:
-        with os.fdopen(r, "rb") as stream:
-            extract_tar(stream, -1, owners=os.geteuid() == 0, choose=choose)
-    except BaseException:
-        writer.join()
-        if failed and not isinstance(failed[0], BrokenPipeError):
-            raise failed[0] from None  # the engine's error explains an empty stream
-        raise
+    try:  # the engine writes the archive, we extract it
+        failed = _through_pipe(
+            lambda out: eng.copy_out(ref, path, out, follow),
+            lambda stream: extract_tar(stream, -1, owners=os.geteuid() == 0, choose=choose))
     finally:
-        writer.join()
         for fd in opened:
             os.close(fd)
     if failed:
-        raise failed[0]
+        raise failed
 
 
 def _copy_to(src: str, ref: str, dest: str, follow: bool, archive: bool) -> None:
@@ -117,28 +132,15 @@ def _copy_to(src: str, ref: str, dest: str, follow: bool, archive: bool) -> None
     parent = os.open(os.path.dirname(path) or "/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     base = os.path.basename(path) or "."
     is_dir = os.path.isdir(path) and not os.path.islink(path)
-    # The archive streams through a pipe: a thread writes what the engine extracts.
-    r, w = os.pipe()
-    failed: list[BaseException] = []
-
-    def produce() -> None:
-        try:
-            with os.fdopen(w, "wb") as out:
-                write_tar(parent, base, base, out)
-        except BaseException as err:
-            failed.append(err)
-
-    writer = threading.Thread(target=produce, daemon=True)
-    writer.start()
-    try:
-        with os.fdopen(r, "rb") as stream:
-            eng.copy_in(ref, dest, stream, src_base=base, src_is_dir=is_dir,
-                        contents_only=contents, owners=archive)
+    try:  # we write the archive, the engine extracts it
+        failed = _through_pipe(
+            lambda out: write_tar(parent, base, base, out),
+            lambda stream: eng.copy_in(ref, dest, stream, src_base=base, src_is_dir=is_dir,
+                                       contents_only=contents, owners=archive))
     finally:
-        writer.join()
         os.close(parent)
-    if failed and not isinstance(failed[0], BrokenPipeError):
-        raise failed[0]
+    if failed and not isinstance(failed, BrokenPipeError):
+        raise failed
 
 
 def register(group: click.Group) -> None:

@@ -101,18 +101,25 @@ def _print_objects(objects: list[Any], fmt: str | None) -> None:
 
 
 def _inspect_many(ctx: click.Context, refs: tuple[str, ...], fmt: str | None,
-                  lookup: Any, what: str) -> None:
+                  lookup: Any, what: str, daemon_errors: bool = False) -> None:
+    """Print what ``lookup`` finds for each ref, then one line for each it does not;
+    exit 1 if any failed. ``daemon_errors``: other engine errors (an ambiguous prefix)
+    are such lines too, as docker prints them, instead of ending the command."""
     found: list[Any] = []
-    missing: list[str] = []
+    failed: list[str] = []
     for ref in refs:
         try:
             found.append(lookup(ref))
         except NotFound:
-            missing.append(ref)
+            failed.append(f"Error: No such {what}: {ref}")
+        except DockyardError as err:
+            if not daemon_errors:
+                raise
+            failed.append(f"Error response from daemon: {err}")
     _print_objects(found, fmt)
-    for ref in missing:
-        click.echo(f"Error: No such {what}: {ref}", err=True)
-    if missing:
+    for msg in failed:
+        click.echo(msg, err=True)
+    if failed:
         ctx.exit(1)
 
 

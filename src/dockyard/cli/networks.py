@@ -3,9 +3,9 @@ output and exit codes (engine errors exit 1, like every docker command but run).
 
 from __future__ import annotations
 
-import json
+import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import click
 
@@ -72,16 +72,6 @@ def _daemon(call: Callable[[], T]) -> T:
         raise click.exceptions.Exit(1) from None
 
 
-def _filters(values: tuple[str, ...]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for v in values:
-        key, sep, value = v.partition("=")
-        if not sep:
-            raise InvalidArgument(f"bad format of filter (expected name=value): {v}")
-        out.setdefault(key, []).append(value)
-    return out
-
-
 @network_group.command("ls")
 @click.option("-q", "--quiet", is_flag=True, help="Only display network IDs.")
 @click.option("--no-trunc", is_flag=True, help="Do not truncate the output.")
@@ -89,32 +79,24 @@ def _filters(values: tuple[str, ...]) -> dict[str, list[str]]:
 @click.option("--format", "fmt", default="", help="Pretty-print networks using a Go template.")
 def ls(quiet: bool, no_trunc: bool, filters: tuple[str, ...], fmt: str) -> None:
     """List networks."""
-    docs = engine().networks.ls(_filters(filters))
+    from dockyard.cli.format import Formatter
+    from dockyard.cli.listing import parse_filters
 
-    def nid(d: dict[str, Any]) -> str:
-        return str(d["Id"]) if no_trunc else str(d["Id"])[:12]
-
+    docs = engine().networks.ls(parse_filters(filters))
+    rows = [{"ID": str(d["Id"]) if no_trunc else str(d["Id"])[:12], "Name": d["Name"],
+             "Driver": d["Driver"], "Scope": d["Scope"],
+             "IPv6": str(d["EnableIPv6"]).lower(), "Internal": str(d["Internal"]).lower(),
+             "CreatedAt": d["Created"],
+             "Labels": ",".join(f"{k}={v}" for k, v in d["Labels"].items())} for d in docs]
     if quiet:
-        for d in docs:
-            click.echo(nid(d))
+        for row in rows:
+            click.echo(row["ID"])
         return
-    if fmt:
-        from dockyard.cli.template import parse
-
-        tmpl = parse(fmt)
-        for d in docs:
-            row = {"ID": nid(d), "Name": d["Name"], "Driver": d["Driver"],
-                   "Scope": d["Scope"], "IPv6": str(d["EnableIPv6"]).lower(),
-                   "Internal": str(d["Internal"]).lower(), "CreatedAt": d["Created"],
-                   "Labels": ",".join(f"{k}={v}" for k, v in d["Labels"].items())}
-            click.echo(tmpl.execute(row))
-        return
-    rows = [["NETWORK ID", "NAME", "DRIVER", "SCOPE"]] + \
-        [[nid(d), d["Name"], d["Driver"], d["Scope"]] for d in docs]
-    # docker's tabwriter: cells padded by 3, at least 10 wide
-    widths = [max(10, max(len(r[i]) for r in rows) + 3) for i in range(3)]
-    for r in rows:
-        click.echo("".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + r[3])
+    default = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
+    headers = {"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
+               "IPv6": "IPV6", "Internal": "INTERNAL", "CreatedAt": "CREATED AT",
+               "Labels": "LABELS"}
+    sys.stdout.write(Formatter(fmt or default, headers, default).render(rows))
 
 
 @network_group.command("inspect")
@@ -124,27 +106,10 @@ def ls(quiet: bool, no_trunc: bool, filters: tuple[str, ...], fmt: str) -> None:
 @click.pass_context
 def inspect(ctx: click.Context, fmt: str, verbose: bool, networks: tuple[str, ...]) -> None:
     """Display detailed information on one or more networks."""
-    found: list[dict[str, Any]] = []
-    failed: list[str] = []
-    verbs = engine().networks
-    for ref in networks:
-        try:
-            found.append(verbs.inspect(ref))
-        except DockyardError as err:
-            failed.append(f"Error: No such network: {ref}" if isinstance(err, NotFound)
-                          else f"Error response from daemon: {err}")
-    if fmt:
-        from dockyard.cli.template import parse
+    from dockyard.cli.listing import _inspect_many
 
-        tmpl = parse(fmt)
-        for doc in found:
-            click.echo(tmpl.execute(doc))
-    else:
-        click.echo(json.dumps(found, indent=4))
-    for msg in failed:
-        click.echo(msg, err=True)
-    if failed:
-        ctx.exit(1)
+    _inspect_many(ctx, networks, fmt, engine().networks.inspect, "network",
+                  daemon_errors=True)
 
 
 @network_group.command("rm")
@@ -196,9 +161,10 @@ def disconnect(force: bool, network: str, container: str) -> None:
 @click.option("--filter", "filters", multiple=True, help="Provide filter values.")
 def prune(force: bool, filters: tuple[str, ...]) -> None:
     """Remove all unused networks."""
-    if not force and not click.confirm(
-            "WARNING! This will remove all custom networks not used by at least one "
-            "container.\nAre you sure you want to continue?", default=False):
+    from dockyard.cli.prune import confirm_prune
+
+    if not force and not confirm_prune("WARNING! This will remove all custom networks not "
+                                       "used by at least one container."):
         return
     removed = engine().networks.prune()
     if removed:

@@ -105,22 +105,14 @@ def rm(ctx: click.Context, force: bool, names: tuple[str, ...]) -> None:
 def prune(force: bool, filters: tuple[str, ...]) -> None:
     """Remove all unused local volumes."""
     from dockyard.cli.listing import parse_filters
-    from dockyard.cli.units import human_size
+    from dockyard.cli.prune import confirm_prune, print_pruned
 
-    if not force:
-        click.echo("WARNING! This will remove all local volumes not used by at least one "
-                   "container.")
-        if not click.confirm("Are you sure you want to continue?", default=False,
-                             show_default=False, prompt_suffix=" [y/N] "):
-            return
+    if not force and not confirm_prune("WARNING! This will remove all local volumes not "
+                                       "used by at least one container."):
+        return
     report = engine().volume_prune(parse_filters(filters))
-    deleted = report.get("VolumesDeleted") or []
-    if deleted:
-        click.echo("Deleted Volumes:")
-        for name in deleted:
-            click.echo(name)
-        click.echo()
-    click.echo(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed', 0))}")
+    print_pruned("Volumes", report.get("VolumesDeleted") or [],
+                 report.get("SpaceReclaimed", 0))
 
 
 def register(group: click.Group) -> None:

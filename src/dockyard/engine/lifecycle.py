@@ -27,7 +27,7 @@ from dockyard.engine.names import random_name
 from dockyard.engine.networking import Networking, op_lock_free
 from dockyard.engine.rootfs import ImageSource, is_mounted
 from dockyard.engine.runtimes import Runtime, default_runtime, open_runtime
-from dockyard.engine.store import ContainerStore, _flock, now_rfc3339, update_state_file
+from dockyard.engine.store import ContainerStore, now_rfc3339, update_state_file
 from dockyard.errors import (
     AlreadyExists,
     CommandNotFound,
@@ -37,6 +37,7 @@ from dockyard.errors import (
     InvalidArgument,
     NotFound,
 )
+from dockyard.runtime.filelock import locked_file
 from dockyard.settings import Roots
 
 __all__ = ["Lifecycle", "container_attributes", "parse_signal"]
@@ -552,7 +553,7 @@ class Lifecycle:
         cdir = self.store.dir(cid)
         if not cdir.exists():
             raise NotFound(f"No such container: {cid}")
-        with _flock(cdir / "op.lock"):
+        with locked_file(cdir / "op.lock"):
             if not (cdir / "container.json").exists():
                 raise NotFound(f"No such container: {cid}")
             yield

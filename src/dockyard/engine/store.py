@@ -20,7 +20,6 @@ Standard library only: the monitor imports this module too.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
@@ -29,6 +28,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from dockyard.runtime.filelock import locked_file
 
 __all__ = [
     "ContainerStore",
@@ -90,23 +91,13 @@ def read_json(path: Path) -> Any:
         return json.loads(f.read())
 
 
-@contextlib.contextmanager
-def _flock(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
 def update_state_file(container_dir: Path,
                       change: Callable[[dict[str, Any]], dict[str, Any] | None]) -> \
         dict[str, Any]:
     """Read-modify-write ``state.json`` under its lock; ``change`` edits the dict in place
     (or returns a replacement). Returns the state written. For the engine and the monitor.
     """
-    with _flock(container_dir / "state.lock"):
+    with locked_file(container_dir / "state.lock"):
         state = read_json(container_dir / STATE)
         new = change(state)
         if new is not None:
@@ -130,7 +121,7 @@ class ContainerStore:
     def locked(self) -> Iterator[None]:
         """Hold the store lock; clears what an interrupted holder left behind."""
         self._ensure()
-        with _flock(self.base / ".lock"):
+        with locked_file(self.base / ".lock"):
             for leftover in self.base.glob(".t*-*"):  # .tmp-<id>, .trash-<id>
                 shutil.rmtree(leftover, ignore_errors=True)
             yield

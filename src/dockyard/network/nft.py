@@ -147,24 +147,23 @@ def _delete(table: str, rules: Sequence[Expr]) -> list[Expr]:
                                  "handle": r["handle"]}}} for r in rules]
 
 
-def _set_route_localnet(bridge: str) -> None:
-    path = f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet"
+def _switch_on(path: str, what: str) -> None:
+    """Write ``1`` to a kernel knob of a link; NotFound naming ``what`` if it is gone."""
     try:
         with open(path, "w") as f:
             f.write("1")
     except FileNotFoundError:
-        raise NotFound(f"no such bridge: {bridge}") from None
+        raise NotFound(f"no such {what}") from None
+
+
+def _set_route_localnet(bridge: str) -> None:
+    _switch_on(f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet", f"bridge: {bridge}")
 
 
 def _set_hairpin(veth: str) -> None:
     # br_netfilter DNATs bridged packets before routing; one DNAT'd back to its sender
     # must leave through the port it came in on, which bridges refuse without this.
-    path = f"/sys/class/net/{veth}/brport/hairpin_mode"
-    try:
-        with open(path, "w") as f:
-            f.write("1")
-    except FileNotFoundError:
-        raise NotFound(f"no such bridge port: {veth}") from None
+    _switch_on(f"/sys/class/net/{veth}/brport/hairpin_mode", f"bridge port: {veth}")
 
 
 def _subnet(net: Mapping[str, Any]) -> str:

@@ -14,7 +14,6 @@ first use; the default bridge takes the first default pool that overlaps no host
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
@@ -28,6 +27,7 @@ from typing import Any
 from dockyard.errors import AlreadyExists, Conflict, Forbidden, InvalidArgument, NotFound
 from dockyard.network import ipam, names
 from dockyard.network.model import PREDEFINED, Endpoint, new_network, pool_of
+from dockyard.runtime.filelock import locked_file
 
 __all__ = ["HOST_LOCK", "NetworkStore", "host_routes"]
 
@@ -69,13 +69,9 @@ class NetworkStore:
     def locked(self) -> Iterator[None]:
         """Hold the store's lock; makes the predefined networks when missing."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with locked_file(self.dir / ".lock"):
             self._ensure_predefined()
             yield
-        finally:
-            os.close(fd)
 
     def _docs(self) -> list[dict[str, Any]]:
         docs = []
@@ -247,12 +243,8 @@ class NetworkStore:
             yield
             return
         HOST_LOCK.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(HOST_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with locked_file(HOST_LOCK):
             yield
-        finally:
-            os.close(fd)
 
     def _move_if_taken(self, doc: dict[str, Any]) -> None:
         """A network with an automatic subnet and no endpoint (so no bridge) moves to a

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import fcntl
 import json
 import os
 import secrets
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.errors import Conflict, InvalidArgument, NotFound, SystemFailure
+from dockyard.runtime.filelock import locked_file
 from dockyard.settings import Roots
 from dockyard.volumes.parse import check_volume_name
 
@@ -52,12 +52,8 @@ class VolumeStore:
     def lock(self) -> Iterator[None]:
         """Exclusive lock over creates, removals and mount registration."""
         self.base.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.base / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with locked_file(self.base / ".lock"):
             yield
-        finally:
-            os.close(fd)
 
     # -- lookups ----------------------------------------------------------------------
     def dir(self, name: str) -> Path:

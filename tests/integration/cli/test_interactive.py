@@ -8,6 +8,7 @@ import pexpect
 import pytest
 
 from tests.integration.cli.conftest import Dockyard
+from tests.support.pty import wait_for_prompt
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")
 
@@ -17,19 +18,6 @@ def _spawn(d: Dockyard, *args: str) -> pexpect.spawn:
     child = pexpect.spawn(argv[0], argv[1:], env=d.env, timeout=20, encoding="utf-8")
     child.setwinsize(30, 100)
     return child
-
-
-def _prompt(child: pexpect.spawn) -> None:
-    """Wait for a shell prompt. The first one may come before we are attached, and
-    input typed before that is discarded by the shell's line editor, as on any
-    terminal: so ask again with an empty line until a prompt shows."""
-    for _ in range(20):
-        try:
-            child.expect("# ", timeout=1)
-            return
-        except pexpect.TIMEOUT:
-            child.sendline("")
-    child.expect("# ")
 
 
 def test_run_it_resize_and_exit_code(dockyard: Dockyard) -> None:
@@ -51,7 +39,7 @@ def test_run_it_resize_and_exit_code(dockyard: Dockyard) -> None:
 def test_detach_and_reattach(dockyard: Dockyard) -> None:
     child = _spawn(dockyard, "run", "-it", "--name", "box", "--network", "none", "busybox",
                    "sh")
-    _prompt(child)
+    wait_for_prompt(child)
     child.sendline("echo first-$((1+1))")
     child.expect("first-2")
     child.send("\x10\x11")  # ctrl-p ctrl-q
@@ -60,7 +48,7 @@ def test_detach_and_reattach(dockyard: Dockyard) -> None:
     assert child.exitstatus == 0
     assert dockyard.ok("inspect", "-f", "{{.State.Running}}", "box") == "true\n"
     again = _spawn(dockyard, "attach", "box")
-    _prompt(again)
+    wait_for_prompt(again)
     again.sendline("echo second-$((2+2))")
     again.expect("second-4")
     again.sendline("exit 3")
@@ -90,7 +78,7 @@ def test_exec_it_has_the_callers_window_size(dockyard: Dockyard) -> None:
     dockyard.ok("run", "-d", "--name", "sized", "--network", "none", "busybox", "sleep",
                 "60")
     child = _spawn(dockyard, "exec", "-it", "sized", "sh")
-    _prompt(child)
+    wait_for_prompt(child)
     child.sendline("stty size")
     child.expect("30 100")
     child.setwinsize(45, 132)

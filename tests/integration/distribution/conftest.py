@@ -1,5 +1,5 @@
-"""A dockyard registry on 127.0.0.1 (ephemeral port) in a thread, and a small
-aiohttp-driven HTTP helper for the tests."""
+"""A dockyard registry on 127.0.0.1 (ephemeral port) in a thread, the peer
+(distribution 2.8) as a process, and a small aiohttp-driven HTTP helper for the tests."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from dockyard.distribution.server import start
+from dockyard.images import ImageStore
+from dockyard.settings import Roots
 
 
 @dataclass
@@ -69,6 +71,26 @@ async def request(method: str, url: str, body: bytes | None = None,
             allow_redirects=False) as resp:
         data = await resp.read()
         return Reply(resp.status, dict(resp.headers), data)
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> Iterator[tuple[ImageStore, ImageStore]]:
+    """Two empty image stores: a source and a destination."""
+    with ImageStore(Roots(tmp_path / "a", tmp_path / "a-run")) as src, \
+            ImageStore(Roots(tmp_path / "b", tmp_path / "b-run")) as dst:
+        yield src, dst
+
+
+@pytest.fixture
+def distribution(tmp_path: Path) -> Iterator[str]:
+    """Debian's docker-registry (distribution 2.8) on 127.0.0.1."""
+    from tests.integration.distribution.peers import start_distribution, stop
+
+    proc, host = start_distribution(tmp_path / "distribution")
+    try:
+        yield host
+    finally:
+        stop(proc)
 
 
 @pytest.fixture

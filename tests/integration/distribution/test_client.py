@@ -137,18 +137,6 @@ def test_unreachable_registry(empty_store: ImageStore) -> None:
         asyncio.run(pull(empty_store, parse_reference(f"127.0.0.1:{port}/x:1")))
 
 
-@pytest.fixture
-def distribution(tmp_path: Path) -> Iterator[str]:
-    """Debian's docker-registry (distribution 2.8) on 127.0.0.1."""
-    from tests.integration.distribution.peers import start_distribution, stop
-
-    proc, host = start_distribution(tmp_path / "distribution")
-    try:
-        yield host
-    finally:
-        stop(proc)
-
-
 @pytest.mark.peer
 def test_push_pull_distribution(distribution: str, source: tuple[ImageStore, Image],
                                 empty_store: ImageStore) -> None:

@@ -8,23 +8,11 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.distribution.peers import start_distribution, stop
-
 DOCKYARD = Path(sys.executable).with_name("dockyard")
-
-
-@pytest.fixture
-def distribution(tmp_path: Path) -> Iterator[str]:
-    proc, host = start_distribution(tmp_path / "distribution")
-    try:
-        yield host
-    finally:
-        stop(proc)
 
 
 @pytest.mark.peer

@@ -26,7 +26,6 @@ from dockyard.images import Image, ImageStore
 from dockyard.images.snapshots import has_committed
 from dockyard.images.unpack import snapshotter_for, stale_extractions
 from dockyard.oci import Descriptor, Manifest, mediatypes, parse_reference
-from dockyard.settings import Roots
 from tests.integration.distribution.conftest import GateThread, RegistryThread
 from tests.integration.distribution.peers import start_distribution, stop
 from tests.integration.distribution.test_cli import CODE
@@ -56,13 +55,6 @@ def layered_image(store: ImageStore, tag: str, seed: int, count: int = 4,
                          "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
     cdesc = Descriptor(mediatypes.OCI_CONFIG, store.content.write(config), len(config))
     return store.register(Manifest(cdesc, descs), [tag])[0]
-
-
-@pytest.fixture
-def stores(tmp_path: Path) -> Iterator[tuple[ImageStore, ImageStore]]:
-    with ImageStore(Roots(tmp_path / "a", tmp_path / "a-run")) as src, \
-            ImageStore(Roots(tmp_path / "b", tmp_path / "b-run")) as dst:
-        yield src, dst
 
 
 def committed(store: ImageStore, image: Image) -> list[bool]:

@@ -129,12 +129,13 @@ def test_plain_pull_does_not_import_rich(tmp_path: Path, pushed: str) -> None:
     assert out.stdout.splitlines()[-1] == "False"
 
 
-def test_terminal_pull_draws_live_lines(tmp_path: Path, pushed: str) -> None:
+def _pull_in_pty(tmp_path: Path, ref: str) -> str:
+    """``pull ref`` on a 40x120 terminal; what it wrote there (it must succeed)."""
     import pexpect
 
     child = pexpect.spawn(sys.executable, ["-c", CODE, "--root", str(tmp_path / "t"),
                                            "--run-root", str(tmp_path / "t-run"), "pull",
-                                           pushed],
+                                           ref],
                           env={**os.environ, "DOCKER_CONFIG": str(tmp_path / "cfg"),
                                "TERM": "xterm", "COLUMNS": "120"},
                           encoding="utf-8", timeout=60, dimensions=(40, 120))
@@ -143,9 +144,18 @@ def test_terminal_pull_draws_live_lines(tmp_path: Path, pushed: str) -> None:
     finally:
         child.close()
     assert child.exitstatus == 0, child.before
-    text = child.before
+    return str(child.before)
+
+
+def _plain(text: str) -> str:
+    """``text`` without its terminal escapes and carriage returns."""
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).replace("\r", "")
+
+
+def test_terminal_pull_draws_live_lines(tmp_path: Path, pushed: str) -> None:
+    text = _pull_in_pty(tmp_path, pushed)
     assert "\x1b[" in text  # rich moved the cursor to redraw the layer lines
-    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).replace("\r", "")
+    plain = _plain(text)
     finals = set(re.findall(f"({_ID}): Pull complete", plain))
     assert len(finals) == 4
     assert f"Status: Downloaded newer image for {pushed}" in plain
@@ -154,8 +164,6 @@ def test_terminal_pull_draws_live_lines(tmp_path: Path, pushed: str) -> None:
 def test_terminal_shows_a_download_bar(tmp_path: Path, gated: GateThread) -> None:
     """With a layer's download paused half-way, the live line shows docker's bar."""
     import threading
-
-    import pexpect
 
     from dockyard.distribution import Auth
 
@@ -168,20 +176,11 @@ def test_terminal_shows_a_download_bar(tmp_path: Path, gated: GateThread) -> Non
     gated.gate.paused[str(image.manifest.layers[0].digest)] = release
     timer = threading.Timer(1.5, release.set)  # long enough for several redraws
     timer.start()
-    child = pexpect.spawn(sys.executable, ["-c", CODE, "--root", str(tmp_path / "t"),
-                                           "--run-root", str(tmp_path / "t-run"), "pull",
-                                           target],
-                          env={**os.environ, "DOCKER_CONFIG": str(tmp_path / "cfg"),
-                               "TERM": "xterm", "COLUMNS": "120"},
-                          encoding="utf-8", timeout=60, dimensions=(40, 120))
     try:
-        child.expect(pexpect.EOF)
+        plain = _plain(_pull_in_pty(tmp_path, target))
     finally:
-        child.close()
         release.set()
         timer.cancel()
-    assert child.exitstatus == 0, child.before
-    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before).replace("\r", "")
     short = image.manifest.layers[0].digest.hex[:12]
     bar = re.search(short + r": Downloading \[(=*)>( *)\] +([0-9.]+kB)/([0-9.]+kB)", plain)
     assert bar, plain

@@ -9,8 +9,6 @@ import hashlib
 import io
 import json
 import tarfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +16,6 @@ from dockyard.distribution import Auth, check_login, pull, push
 from dockyard.errors import Corrupt, Forbidden, SystemFailure
 from dockyard.images import Image, ImageStore
 from dockyard.oci import Descriptor, Manifest, mediatypes, parse_reference
-from dockyard.settings import Roots
 from tests.integration.distribution.conftest import GateThread
 
 
@@ -41,13 +38,6 @@ def four_layer_image(store: ImageStore, tag: str) -> Image:
         "diff_ids": ["sha256:" + hashlib.sha256(b).hexdigest() for b in layers]}}).encode()
     cdesc = Descriptor(mediatypes.OCI_CONFIG, store.content.write(config), len(config))
     return store.register(Manifest(cdesc, descs), [tag])[0]
-
-
-@pytest.fixture
-def stores(tmp_path: Path) -> Iterator[tuple[ImageStore, ImageStore]]:
-    with ImageStore(Roots(tmp_path / "a", tmp_path / "a-run")) as src, \
-            ImageStore(Roots(tmp_path / "b", tmp_path / "b-run")) as dst:
-        yield src, dst
 
 
 def test_bearer_push_and_anonymous_pull(gated: GateThread,

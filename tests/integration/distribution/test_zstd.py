@@ -20,9 +20,9 @@ from dockyard.images.unpack import snapshotter_for
 from dockyard.oci import mediatypes, parse_reference
 from tests.integration.distribution.conftest import RegistryThread
 from tests.integration.distribution.test_cli import dockyard
-from tests.integration.distribution.test_client import distribution, empty_store, source
+from tests.integration.distribution.test_client import empty_store, source
 
-__all__ = ["distribution", "empty_store", "source"]  # fixtures shared with test_client
+__all__ = ["empty_store", "source"]  # fixtures shared with test_client
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 

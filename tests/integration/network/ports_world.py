@@ -13,7 +13,10 @@ import random
 import socket
 import subprocess
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+import pytest
 
 from dockyard.network.dns_netns import netns_socket
 
@@ -159,3 +162,13 @@ def ask(addr: str, port: int, *, ns: str | None = None, kind: int = socket.SOCK_
             return sock.recv(512).decode()
         except OSError:
             return ""
+
+
+@pytest.fixture
+def world(session_token: str) -> Iterator[World]:
+    """A World that is gone after the test, even on failure."""
+    w = World(session_token)
+    try:
+        yield w
+    finally:
+        w.close()

@@ -19,16 +19,10 @@ from dockyard.network import dns_wire as wire
 from dockyard.network.dns import DNS_ADDRESS, DnsServer
 from dockyard.network.dns_netns import netns_socket
 from dockyard.network.dns_records import StoreRecords
+from tests.integration.network import ports_world
 from tests.integration.network.ports_world import Endpoint, World
 
-
-@pytest.fixture
-def world(session_token: str) -> Iterator[World]:
-    w = World(session_token)
-    try:
-        yield w
-    finally:
-        w.close()
+world = ports_world.world  # fixture
 
 
 @pytest.fixture

@@ -18,7 +18,10 @@ import pytest
 from dockyard.errors import Conflict
 from dockyard.network import nft
 from dockyard.network.ports import parse_publish
+from tests.integration.network import ports_world
 from tests.integration.network.ports_world import Endpoint, World, ask
+
+world = ports_world.world  # fixture
 
 UDP = socket.SOCK_DGRAM
 
@@ -28,15 +31,6 @@ def table(session_token: str) -> Iterator[str]:
     name = f"dyservices_{session_token}"  # not the engine tests' table
     yield name
     subprocess.run(["nft", "delete", "table", "ip", name], capture_output=True)
-
-
-@pytest.fixture
-def world(session_token: str) -> Iterator[World]:
-    w = World(session_token)
-    try:
-        yield w
-    finally:
-        w.close()
 
 
 def net_record(net_id: str, bridge: str, subnet: str, internal: bool = False) -> dict[str, Any]:

@@ -5,25 +5,23 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from dockyard.network import shaping
 from dockyard.network.dns_netns import netns_socket
+from tests.integration.network import ports_world
 from tests.integration.network.ports_world import Endpoint, World
+
+world = ports_world.world  # fixture
 
 WARMUP, WINDOW = 0.5, 3.0
 
 
 @pytest.fixture
-def pair(session_token: str) -> Iterator[tuple[Endpoint, Endpoint]]:
-    w = World(session_token)
-    try:
-        bridge, subnet = w.bridge()
-        yield w.container(bridge, subnet, 2), w.container(bridge, subnet, 3)
-    finally:
-        w.close()
+def pair(world: World) -> tuple[Endpoint, Endpoint]:
+    bridge, subnet = world.bridge()
+    return world.container(bridge, subnet, 2), world.container(bridge, subnet, 3)
 
 
 def measure(sender: Endpoint, receiver: Endpoint, port: int) -> float:
