@@ -21,10 +21,10 @@ from typing import Any
 from aiohttp import web
 
 from dockyard.api import params
-from dockyard.api.app import Router, ctx
+from dockyard.api.app import Router, client_gone, ctx
 from dockyard.api.context import ApiContext
 from dockyard.api.images import JsonStream
-from dockyard.errors import DockyardError, InvalidArgument
+from dockyard.errors import Conflict, DockyardError, InvalidArgument
 
 __all__ = ["routes"]
 
@@ -51,7 +51,7 @@ def _unpack(src: Path, dest: Path) -> None:
 
 
 def _build(c: ApiContext, ctx_dir: Path, dockerfile: str, opts: dict[str, Any],
-           emit: Any, cancelled: threading.Event) -> str:
+           emit: Any, cancelled: threading.Event, running: dict[str, Any]) -> str:
     import os
 
     from dockyard.build import (
@@ -74,6 +74,8 @@ def _build(c: ApiContext, ctx_dir: Path, dockerfile: str, opts: dict[str, Any],
     step = [0]
 
     def progress(event: Any) -> None:
+        if cancelled.is_set():
+            raise Conflict("the build was cancelled: the client went away")
         step[0] += 1
         suffix = "\n ---> Using cache\n" if event.cached else "\n"
         emit({"stream": f"Step {step[0]} : {event.text}{suffix}"})
@@ -85,6 +87,9 @@ def _build(c: ApiContext, ctx_dir: Path, dockerfile: str, opts: dict[str, Any],
     parent = c.cgroup_parent or os.environ.get("DOCKYARD_CGROUP_PARENT")
     extra = {"cgroup_parent": parent} if parent else {}
     executor = BuildExecutor(c.roots, context=ctx_dir, ignore=matcher, output=output, **extra)
+    running["executor"] = executor
+    if cancelled.is_set():  # the client left before the build began
+        executor.cancel()
     try:
         result = Builder(executor, progress=progress).build(BuildOptions(
             text, context=ctx_dir, filename=path.name, target=opts["target"] or None,
@@ -130,24 +135,37 @@ async def build(request: web.Request) -> web.StreamResponse:
         ctx_dir.mkdir()
         await c.run(_unpack, tar_path, ctx_dir)
         tar_path.unlink()
+        running: dict[str, Any] = {}  # the executor, once _build has made it
         task = asyncio.ensure_future(c.run(_build, c, ctx_dir, dockerfile, opts, emit,
-                                           cancelled))
+                                           cancelled, running))
         try:
+            gone = client_gone(request)
             while not task.done() or not queue.empty():
                 getter = asyncio.ensure_future(queue.get())
-                await asyncio.wait([task, getter], return_when=asyncio.FIRST_COMPLETED)
+                # a quiet RUN step writes nothing: look for a departed client meanwhile
+                await asyncio.wait([task, getter], timeout=0.5,
+                                   return_when=asyncio.FIRST_COMPLETED)
                 if getter.done():
                     if not quiet:
                         await stream.send(getter.result())
                 else:
                     getter.cancel()
+                    if gone():
+                        break
+            if not task.done():  # the client left
+                raise ConnectionResetError("the build's client went away")
             image_id = task.result()
         except DockyardError as err:
             return await stream.fail(err)
+        except ConnectionResetError:
+            return stream.resp or web.Response(status=499)  # nobody reads it
         finally:
             cancelled.set()
-            if not task.done():  # the client left: let the build end, then clean up
+            if not task.done():  # the client left: stop the build, then clean up
+                if "executor" in running:
+                    await c.run(running["executor"].cancel)
                 await asyncio.wait([task])
+                task.exception()  # retrieved: the cancelled build's error is expected
         await stream.send({"aux": {"ID": image_id}})
         if quiet:  # the classic client prints the stream it got: here only the id
             await stream.send({"stream": image_id + "\n"})

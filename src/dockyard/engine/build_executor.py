@@ -75,6 +75,10 @@ class BuildExecutor:
                 self._runner = DirectRun(self.roots, self.cgroup_parent)
             return self._runner
 
+    def cancel(self) -> None:
+        """Stop the build: kill its running RUN steps; later steps are refused."""
+        self.runner.cancel()
+
     # -- the cache table --------------------------------------------------------------
     def _key_file(self, cache_key: str) -> Path:
         return self.dir / "keys" / hashlib.sha256(cache_key.encode()).hexdigest()

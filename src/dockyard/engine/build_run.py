@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.errors import InvalidArgument
+from dockyard.errors import Conflict, InvalidArgument
 from dockyard.settings import Roots
 
 __all__ = ["DirectRun", "RunResult", "process_env"]
@@ -57,6 +57,8 @@ class DirectRun:
         self._argv: list[str] | None = None
         # parallel stages ask at once; two threads writing the launcher share its tmp name
         self._argv_lock = threading.Lock()
+        self._active: set[str] = set()  # ids of the RUN containers running now
+        self._cancelled = False
 
     def _runtime_argv(self) -> list[str]:
         with self._argv_lock:
@@ -97,6 +99,14 @@ class DirectRun:
                 on_line(line)
         return popen.returncode, b"".join(chunks)
 
+    def cancel(self) -> None:
+        """Kill the RUN steps running now and refuse later ones (the client left)."""
+        self._cancelled = True
+        for cid in list(self._active):
+            with contextlib.suppress(Exception):
+                subprocess.run([*self._runtime_argv(), "kill", cid, "KILL"],
+                               capture_output=True, check=False, timeout=10)
+
     def run(self, mounts: Sequence[Any], args: Sequence[str], env: Mapping[str, str],
             workdir: str, user: str, network: str,
             extra_mounts: Sequence[Mapping[str, Any]] = (),
@@ -114,6 +124,8 @@ class DirectRun:
         from dockyard.engine.users import resolve_user
         from dockyard.images.snapshots import mount, unmount
 
+        if self._cancelled:
+            raise Conflict("the build was cancelled")
         cid = "build-" + secrets.token_hex(16)
         bundle = self.roots.run_root / "build" / cid
         rootfs = bundle / "rootfs"
@@ -149,8 +161,14 @@ class DirectRun:
                 oci["process"]["env"] = process_env(oci["process"]["env"], env,
                                                     exec_user.home)
                 (bundle / "config.json").write_text(json.dumps(oci))
-                code, output = self._stream([*self._runtime_argv(), "run", "--bundle",
-                                             str(bundle), cid], on_line)
+                self._active.add(cid)
+                try:
+                    code, output = self._stream([*self._runtime_argv(), "run", "--bundle",
+                                                 str(bundle), cid], on_line)
+                finally:
+                    self._active.discard(cid)
+                if self._cancelled:
+                    raise Conflict("the build was cancelled")
                 finished = code >= 0  # ``run`` deleted it; a signal may not have
                 return RunResult(code, output)
             finally:

@@ -75,7 +75,7 @@ def test_follow_and_attach_clients_leaving_free_their_connections(served: Served
 def test_build_client_leaving(served: Served, tmp_path: Path) -> None:
     ctx = tmp_path / "ctx"
     ctx.mkdir()
-    (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo slow-step && sleep 2\n")
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo slow-step && sleep 297\n")
     client = _popen(served, "build", "--no-cache", str(ctx))
     assert client.stdout is not None
     while b"slow-step" not in client.stdout.readline():
@@ -83,5 +83,15 @@ def test_build_client_leaving(served: Served, tmp_path: Path) -> None:
     client.send_signal(signal.SIGKILL)
     client.wait()
     scratch = served.dockyard.root / "tmp"
+    # the build is cancelled: its RUN step is killed (not waited for), then cleaned up
     assert _until(lambda: not any(p.name.startswith("api-build-") for p in scratch.iterdir()),
                   30), "the build's context was left behind"
+    assert not any("sleep 297" in _cmdline(pid) for pid in os.listdir("/proc")
+                   if pid.isdigit()), "the build's RUN step outlived its client"
+
+
+def _cmdline(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
