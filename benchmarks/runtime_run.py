@@ -5,7 +5,8 @@ same bundle, interleaved (one of each per round), each with its own ``--root`` a
 cgroup under ``/dockyard-bench-<pid>``; medians and ratios to runc are printed.
 
 dockyard-runtime is called through its fast launcher (``#!<python> -SI``, see
-``dockyard.runtime.launcher``), the way the engine calls it. crun 1.8 refuses this
+``dockyard.runtime.launcher``; the interpreter is ``runtime_python()``), the way the
+engine calls it. crun 1.8 refuses this
 machine's hybrid cgroup layout, so it runs inside ``unshare -m`` with /dev/null bound
 over /sys/fs/cgroup/unified/cgroup.controllers (PEERS.md); the wrapper's own cost is
 measured with ``true`` and shown so it can be subtracted.
@@ -29,7 +30,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from tests.support.busybox import make_busybox_rootfs  # noqa: E402
 
-from dockyard.runtime.launcher import write_launcher  # noqa: E402
+from dockyard.runtime.launcher import runtime_python, write_launcher  # noqa: E402
 from dockyard.runtime.spec import default_spec  # noqa: E402
 
 CONTROLLERS = "/sys/fs/cgroup/unified/cgroup.controllers"
@@ -88,8 +89,8 @@ def main() -> int:
                 cmds[name] = [*(_crun_prefix() if name == "crun" else []), path]
         if "crun" in cmds and cmds["crun"][0] == "unshare":
             cmds["crun-wrapper-only"] = [*_crun_prefix(), "true"]
-        # The floor under dockyard-runtime: the interpreter starting and doing nothing.
-        cmds["python -SI -c pass"] = [sys.executable, "-S", "-I", "-c", "pass"]
+        # The floor under dockyard-runtime: its interpreter starting and doing nothing.
+        cmds["python -SI -c pass"] = [runtime_python(), "-S", "-I", "-c", "pass"]
         times: dict[str, list[float]] = {name: [] for name in cmds}
         times["dockyard (library)"] = []
         from dockyard.runtime.run import run
@@ -111,6 +112,7 @@ def main() -> int:
             if i >= 2:
                 times["dockyard (library)"].append((time.perf_counter() - start) * 1000)
         runc = statistics.median(times["runc"]) if "runc" in times else None
+        print(f"dockyard-runtime's interpreter: {runtime_python()}")
         print(f"{'runtime':<20}{'median ms':>10}{'p10':>8}{'p90':>8}{'vs runc':>9}")
         for name, ts in times.items():
             qs = statistics.quantiles(ts, n=10)

@@ -22,6 +22,8 @@ from tests.support.busybox import copy_rootfs, make_busybox_rootfs
 from tests.support.leaks import find_leaks, remove_cgroup_parent
 
 TOKEN = os.environ.setdefault("DOCKYARD_TEST_TOKEN", "dyt" + secrets.token_hex(3))
+# Bridges, veths and the nftables table of engines under test carry the token.
+os.environ.setdefault("DOCKYARD_NET_PREFIX", TOKEN)
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +63,9 @@ def roots(tmp_path: Path) -> Iterator[object]:
 
     r = Roots(tmp_path / "root", tmp_path / "run")
     yield r
+    from tests.support.netclean import clean_networks
+
+    clean_networks(r.root, r.run_root)  # bridges and veths a failed test left
 
 
 @pytest.fixture(scope="session")

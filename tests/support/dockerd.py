@@ -55,15 +55,19 @@ class Dockerd:
         self.docker("import", str(tar_path), name)
 
 
-def start_dockerd(base: Path, cgroup_parent: str, timeout: float = 60) -> Dockerd:
-    """Start dockerd with all its state under ``base``; raise if it does not come up."""
+def start_dockerd(base: Path, cgroup_parent: str, timeout: float = 60,
+                  bridge: str = "none") -> Dockerd:
+    """Start dockerd with all its state under ``base``; raise if it does not come up.
+
+    ``bridge`` names an existing bridge (with an address) for its default network; the
+    default ``none`` gives it none. It never adds iptables rules either way."""
     if DOCKERD is None or DOCKER is None:
         raise RuntimeError("dockerd is not installed (apt-get install docker.io)")
     base.mkdir(parents=True, exist_ok=True)
     (base / "config").mkdir(exist_ok=True)
     sock = base / "docker.sock"
     with open(base / "dockerd.log", "wb") as log:
-        proc = _spawn_dockerd(base, sock, cgroup_parent, log)
+        proc = _spawn_dockerd(base, sock, cgroup_parent, log, bridge)
     d = Dockerd(f"unix://{sock}", proc.pid, base)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -77,12 +81,12 @@ def start_dockerd(base: Path, cgroup_parent: str, timeout: float = 60) -> Docker
 
 
 def _spawn_dockerd(base: Path, sock: Path, cgroup_parent: str,
-                   log: BinaryIO) -> subprocess.Popen[bytes]:
+                   log: BinaryIO, bridge: str = "none") -> subprocess.Popen[bytes]:
     assert DOCKERD is not None
     return subprocess.Popen(
         [DOCKERD, "--data-root", str(base / "data"), "--exec-root", str(base / "exec"),
          "--pidfile", str(base / "dockerd.pid"), "--host", f"unix://{sock}",
-         "--bridge", "none", "--iptables=false", "--ip6tables=false", "--ip-masq=false",
+         "--bridge", bridge, "--iptables=false", "--ip6tables=false", "--ip-masq=false",
          "--cgroup-parent", cgroup_parent, "--storage-driver", "overlay2",
          "--userland-proxy=false"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

@@ -9,7 +9,10 @@ step leaves no tag moved and nothing half-built tagged.
 
 from __future__ import annotations
 
+import os
 import posixpath
+import shutil
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -21,8 +24,10 @@ from dockyard.errors import DockyardError, InvalidArgument
 
 from .args import Platform, StageEnv, default_args, global_args, unconsumed_build_args
 from .cache import base_key, content_digest, resolve_sources, step_key
-from .dockerignore import PatternMatcher
+from .copyplan import kept_path, top_excluded
+from .dockerignore import PatternMatcher, go_clean
 from .executor import CopyRequest, CopySource, RunFailed, RunRequest, StageExecutor
+from .fetch import Download, check_checksum, fetch_url, is_git_source, is_url
 from .graph import StageGraph, StageNode, build_graph
 from .imageconfig import ImageState, with_shell
 from .instructions import (
@@ -36,10 +41,12 @@ from .instructions import (
     parse_instruction,
     parse_stages,
 )
+from .mounts import Mount
 from .parser import parse, parse_heredoc
 
 __all__ = [
-    "BuildOptions", "BuildResult", "Builder", "StepEvent", "StepFailed", "copy_dest", "run_args",
+    "BuildOptions", "BuildResult", "Builder", "StepEvent", "StepFailed", "context_sources",
+    "copy_dest", "run_args",
     "run_command_string",
 ]
 
@@ -104,16 +111,29 @@ class _StageOut:
 
 
 class Builder:
-    """Runs builds against one executor; ``progress`` receives each finished step."""
+    """Runs builds against one executor; ``progress`` receives each finished step,
+    ``started`` each step as it begins (``cached`` False, ``seconds`` 0)."""
 
     def __init__(self, executor: StageExecutor,
-                 progress: Callable[[StepEvent], None] | None = None) -> None:
+                 progress: Callable[[StepEvent], None] | None = None,
+                 started: Callable[[StepEvent], None] | None = None) -> None:
         self.executor = executor
         self.progress = progress
+        self.started = started
         self.events: list[StepEvent] = []
+        self._downloads: Path | None = None
+        self._lock = threading.Lock()
 
     def build(self, opts: BuildOptions) -> BuildResult:
         """Build ``opts.target`` (or the last stage) and commit it with ``opts.tags``."""
+        try:
+            return self._build(opts)
+        finally:
+            if self._downloads is not None:
+                shutil.rmtree(self._downloads, ignore_errors=True)
+                self._downloads = None
+
+    def _build(self, opts: BuildOptions) -> BuildResult:
         parsed = parse(opts.dockerfile, opts.filename)
         stages, meta = parse_stages(parsed.ast, opts.filename)
         platform = opts.platform or Platform.host()
@@ -159,7 +179,7 @@ class Builder:
         else:
             platform = node.platform or (opts.platform or Platform.host()).format()
             base = self.executor.resolve_image(node.base_image, platform)
-            image = ImageState.from_base(base.config)
+            image = ImageState.from_base(base.config, base.history)
             triggers = list(base.config.get("OnBuild") or [])
             env = StageEnv.from_image(base.config.get("Env") or [], genv, opts.build_args,
                                       escape)
@@ -167,6 +187,9 @@ class Builder:
         commands = [self._trigger(t) for t in triggers] + list(node.stage.commands)
         total = len(commands)
         for index, inst in enumerate(commands, 1):
+            if self.started is not None:
+                self.started(StepEvent(node.display_name, index, total,
+                                       inst.original.split("\n")[0], False, 0.0))
             started = time.monotonic()
             cached = self._step(graph, node, out, inst, done, opts)
             event = StepEvent(node.display_name, index, total, inst.original.split("\n")[0],
@@ -244,7 +267,8 @@ class Builder:
         out.key = step_key(out.key, inst, env=run_env, context={
             "workdir": workdir, "user": out.image.config.get("User") or "",
             "shell": out.image.config.get("Shell"),
-            "froms": {k: self._source_key(graph, k, done) for k in froms}})
+            "froms": {k: self._source_key(graph, k, done) for k in froms},
+            "binds": bind_digests(mounts, opts)})
         request = RunRequest(out.key, out.snapshot, args, run_env, workdir,
                              out.image.config.get("User") or "", mounts, inst.network,
                              dict(opts.secrets), files, froms)
@@ -256,10 +280,25 @@ class Builder:
               graph: StageGraph, done: Mapping[int, _StageOut], opts: BuildOptions) -> bool:
         dest = copy_dest(workdir, inst.dest)
         from_ = inst.from_ if isinstance(inst, CopyInstruction) else ""
-        urls = [s for s in inst.sources if "://" in s] if isinstance(inst, AddInstruction) else []
+        if isinstance(inst, CopyInstruction) and not from_ and any(map(is_url, inst.sources)):
+            raise InvalidArgument("source can't be a URL for COPY")
+        if isinstance(inst, AddInstruction):
+            for src in inst.sources:
+                if is_git_source(src):
+                    raise InvalidArgument(f"ADD {src}: git repositories as sources are not "
+                                          "supported (no git client in the builder)")
+        urls = [s for s in inst.sources if is_url(s)] if isinstance(inst, AddInstruction) else []
         local = [s for s in inst.sources if s not in urls]
+        checksum = getattr(inst, "checksum", "")
+        if checksum:
+            if len(inst.sources) != 1:
+                raise InvalidArgument("checksum can't be specified for multiple sources")
+            if not urls:
+                raise InvalidArgument("checksum can't be specified for non-HTTP(S) sources")
+            check_checksum(checksum)
         sources: list[CopySource] = []
-        context_key: object = None
+        downloads = [self._fetch(u, checksum) for u in urls]
+        context_key: object = [d.digest for d in downloads] or None
         if from_:
             snap = self._source_snapshot(graph, from_, done, opts)
             sources.append(CopySource(local, snapshot=snap))
@@ -267,16 +306,17 @@ class Builder:
         elif local:
             if opts.context is None:
                 raise InvalidArgument(f"{inst.name.upper()} {local[0]}: no build context")
-            paths = resolve_sources(opts.context, local, opts.ignore)
-            sources.append(CopySource(paths, root=opts.context))
-            context_key = content_digest(opts.context, paths, opts.ignore)
+            paths, kept = context_sources(opts.context, local, opts.ignore, inst.excludes,
+                                          getattr(inst, "parents", False))
+            sources.append(CopySource(paths, root=opts.context, kept=kept))
+            context_key = [content_digest(opts.context, paths, opts.ignore), context_key]
         contents = {c.path: c.data for c in inst.contents}
         out.key = step_key(out.key, inst, context={"workdir": workdir, "sources": context_key})
         request = CopyRequest(
             out.key, out.snapshot, dest, workdir, sources, urls, contents, inst.chown,
             inst.chmod, inst.link, getattr(inst, "parents", False), inst.excludes,
-            isinstance(inst, AddInstruction) and inst.unpack is not False,
-            getattr(inst, "checksum", ""))
+            isinstance(inst, AddInstruction) and inst.unpack is not False, checksum, downloads,
+            isinstance(inst, AddInstruction) and inst.unpack is True)
         cached = self._execute(out, request, inst, opts.no_cache)
         words = [inst.name.upper()]
         if getattr(inst, "parents", False):
@@ -286,6 +326,17 @@ class Builder:
         words += [*inst.sources, *("<<" + c.path for c in inst.contents), inst.dest]
         out.image.add_history(" ".join(words), layer=True)
         return cached
+
+    def _fetch(self, url: str, checksum: str) -> Download:
+        """Fetch an ADD URL into a directory of this build's (removed when it ends)."""
+        import tempfile
+
+        with self._lock:
+            if self._downloads is None:
+                self._downloads = Path(tempfile.mkdtemp(prefix="dockyard-add-"))
+            into = self._downloads / str(len(list(self._downloads.iterdir())))
+            into.mkdir()
+        return fetch_url(url, into, checksum)
 
     def _source_index(self, graph: StageGraph, ref: str) -> int | None:
         if ref.lstrip("-").isdigit():
@@ -306,6 +357,36 @@ class Builder:
     def _source_key(self, graph: StageGraph, ref: str, done: Mapping[int, _StageOut]) -> str:
         index = self._source_index(graph, ref)
         return done[index].key if index is not None else "image:" + ref
+
+
+def context_sources(context: Path, sources: list[str], ignore: PatternMatcher | None,
+                    excludes: list[str], parents: bool) -> tuple[list[str], list[str]]:
+    """Context paths of COPY/ADD ``sources`` after ``--exclude``, sorted, and with
+    ``--parents`` the path each keeps under the destination."""
+    drop = PatternMatcher(excludes) if excludes else None
+    found: dict[str, str] = {}
+    for src in sources:
+        hits = resolve_sources(context, [src], ignore)
+        for hit in hits:
+            if drop is not None and top_excluded(hit, src, drop):
+                continue
+            found.setdefault(hit, kept_path(hit, src) if parents else "")
+    paths = sorted(found)
+    return paths, [found[p] for p in paths] if parents else []
+
+
+def bind_digests(mounts: list[Mount], opts: BuildOptions) -> list[str]:
+    """The content of the context each ``RUN --mount=type=bind`` shows (after
+    .dockerignore): a changed file there changes the step, as in BuildKit."""
+    out = []
+    for m in mounts:
+        if m.type != "bind" or m.from_ or opts.context is None:
+            continue
+        rel = go_clean("/" + (m.source or ".")).lstrip("/") or "."
+        ignored = rel != "." and opts.ignore is not None and opts.ignore.matches(rel)
+        if os.path.lexists(opts.context / rel) and not ignored:
+            out.append(content_digest(opts.context, [rel], opts.ignore))
+    return out
 
 
 def copy_dest(workdir: str, dest: str) -> str:

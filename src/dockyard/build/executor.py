@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from .fetch import Download
 from .mounts import Mount
 
 __all__ = [
@@ -28,11 +29,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class BaseImage:
-    """A resolved ``FROM`` image: its id, top snapshot and OCI config (``config`` part)."""
+    """A resolved ``FROM`` image: its id, top snapshot, OCI config (``config`` part) and
+    history (entries keep their ``created``: that is how ``commit`` tells them apart)."""
 
     image_id: str
     snapshot: str | None
     config: Mapping[str, Any] = field(default_factory=dict)
+    history: Sequence[Mapping[str, Any]] = ()
 
 
 @dataclass(frozen=True)
@@ -67,16 +70,20 @@ class CopySource:
     From the build context, ``root`` is its directory and ``paths`` are resolved,
     checked relative paths. From a stage or image, ``snapshot`` names it and ``paths``
     are the instruction's own source patterns, resolved by the engine inside it.
+    With ``COPY --parents``, ``kept`` is the path each context path keeps under the
+    destination (see :mod:`.copyplan`).
     """
 
     paths: Sequence[str]
     root: Path | None = None
     snapshot: str | None = None
+    kept: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
 class CopyRequest:
-    """Copy sources, ``urls`` (ADD) or heredoc ``contents`` (name → data) to ``dest``.
+    """Copy sources, ``downloads`` (ADD ``urls``, fetched by the builder) or heredoc
+    ``contents`` (name → data) to ``dest``.
 
     ``dest`` is absolute (the builder joins it to the working directory). With no
     sources at all the request just creates ``dest`` as a directory (WORKDIR).
@@ -96,6 +103,8 @@ class CopyRequest:
     excludes: Sequence[str] = ()
     unpack: bool = False
     checksum: str = ""
+    downloads: Sequence[Download] = ()
+    unpack_downloads: bool = False  # ``ADD --unpack=true <url>``: remote tars too
 
 
 class RunFailed(Exception):
@@ -130,5 +139,6 @@ class StageExecutor(Protocol):
 
     def commit(self, snapshot: str | None, config: Mapping[str, Any],
                history: Sequence[Mapping[str, Any]], tags: Sequence[str]) -> str:
-        """Store the final image and move ``tags`` to it; return the image id."""
+        """Store the final image and move ``tags`` to it; return the image id.
+        ``history`` is complete: the base image's entries, then the build's."""
         ...

@@ -3,8 +3,9 @@
 The front end (:mod:`dockyard.build`) plans and keys the steps; the engine's
 :class:`~dockyard.engine.build_executor.BuildExecutor` runs them. Progress is printed
 like BuildKit's plain view (``#N [stage i/n] STEP``, ``CACHED``, ``DONE 0.1s``) on
-stderr; ``-q`` prints only the image id. A failing step exits 1 with its line, its
-exit code and the last lines of its output, and leaves every tag where it was.
+stderr, or live (:mod:`.build_progress`, rich) when stderr is a terminal; ``-q``
+prints only the image id. A failing step exits 1 with its line, its exit code and
+the last lines of its output, and leaves every tag where it was.
 """
 
 from __future__ import annotations
@@ -92,6 +93,28 @@ class _Progress:
         if not self.quiet:
             click.echo(f"#{self.n + 1} {line}", err=True)
 
+    def started(self, event: Any) -> None:
+        pass
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def _view(progress: str, quiet: bool) -> Any:
+    """The plain view, or with ``tty`` (``auto`` on a terminal) the live one.
+    Like ``docker build``, the view goes to stderr, so that is the stream asked."""
+    terminal = sys.stderr.isatty()
+    if progress == "tty" and not terminal:
+        raise InvalidArgument("--progress tty: stderr is not a terminal (use plain)")
+    if quiet or progress == "plain" or not terminal:
+        return _Progress(quiet)
+    from dockyard.cli.build_progress import TtyProgress
+
+    return TtyProgress()
+
 
 @click.command("build")
 @click.argument("context")
@@ -148,17 +171,18 @@ def build_cmd(context: str, tags: tuple[str, ...], file: str, build_args: tuple[
                                  else ctx_dir / "Dockerfile")
         if ignore is not None:
             matcher = PatternMatcher(read_ignore_file(ignore.read_bytes()))
-    view = _Progress(quiet)
+    view = _view(progress, quiet)
     roots = app_context().roots
     parent = os.environ.get("DOCKYARD_CGROUP_PARENT")
     extra = {"cgroup_parent": parent} if parent else {}
     executor = BuildExecutor(roots, context=ctx_dir, ignore=matcher, output=view.output,
                              **extra)
     try:
-        result = Builder(executor, progress=view.step).build(BuildOptions(
-            text, context=ctx_dir, filename=filename, target=target or None,
-            build_args=args, tags=list(tags), labels=label_map, no_cache=no_cache,
-            ignore=matcher, secrets=secret_map))
+        with view:
+            result = Builder(executor, progress=view.step, started=view.started).build(
+                BuildOptions(text, context=ctx_dir, filename=filename, target=target or None,
+                             build_args=args, tags=list(tags), labels=label_map,
+                             no_cache=no_cache, ignore=matcher, secrets=secret_map))
     except StepFailed as err:
         for line in err.last_lines:
             click.echo(f" > {line}", err=True)

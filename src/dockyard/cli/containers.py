@@ -15,6 +15,7 @@ import click
 
 from dockyard.cli.context import app_context, engine
 from dockyard.cli.flagtypes import BYTES, INT, Parsed
+from dockyard.cli.runflags import parse_rate_flag
 from dockyard.errors import DockyardError
 
 if TYPE_CHECKING:
@@ -188,6 +189,10 @@ def _cpus(text: str) -> int:
 @click.option("--memory-swap", default=None, help="Swap limit; -1 for unlimited.")
 @click.option("--pids-limit", type=INT, default=None, help="Tune container pids limit.")
 @click.option("--restart", default=None, help="Restart policy to apply.")
+@click.option("--egress-rate", type=Parsed(parse_rate_flag), default=None,
+              help="Limit the bandwidth the container sends (e.g. 10mbit, 0: none).")
+@click.option("--ingress-rate", type=Parsed(parse_rate_flag), default=None,
+              help="Limit the bandwidth the container receives (e.g. 10mbit, 0: none).")
 @click.argument("containers", nargs=-1, required=True)
 @click.pass_context
 def update(ctx: click.Context, /, containers: tuple[str, ...], **flags: Any) -> None:
@@ -198,7 +203,8 @@ def update(ctx: click.Context, /, containers: tuple[str, ...], **flags: Any) -> 
     keys = {"blkio_weight": "BlkioWeight", "cpu_period": "CpuPeriod", "cpu_quota": "CpuQuota",
             "cpu_shares": "CpuShares", "cpus": "NanoCpus", "cpuset_cpus": "CpusetCpus",
             "cpuset_mems": "CpusetMems", "memory": "Memory",
-            "memory_reservation": "MemoryReservation", "pids_limit": "PidsLimit"}
+            "memory_reservation": "MemoryReservation", "pids_limit": "PidsLimit",
+            "egress_rate": "EgressRate", "ingress_rate": "IngressRate"}
     resources: dict[str, Any] = {keys[k]: v for k, v in flags.items()
                                  if k in keys and v is not None}
     if flags["memory_swap"] is not None:
@@ -222,18 +228,11 @@ def update(ctx: click.Context, /, containers: tuple[str, ...], **flags: Any) -> 
 @click.argument("private_port", required=False)
 def port(container: str, private_port: str | None) -> None:
     """List port mappings or a specific mapping for the container."""
+    from dockyard.network.ports import format_port
+
     ports = (engine().inspect(container).get("NetworkSettings") or {}).get("Ports") or {}
-    if private_port is not None:
-        key = private_port if "/" in private_port else f"{private_port}/tcp"
-        bindings = ports.get(key)
-        if not bindings:
-            raise DockyardError(f"No public port '{key}' published for {container}")
-        for b in bindings:
-            click.echo(f"{b.get('HostIp') or '0.0.0.0'}:{b.get('HostPort')}")
-        return
-    for key in sorted(ports):
-        for b in ports[key] or []:
-            click.echo(f"{key} -> {b.get('HostIp') or '0.0.0.0'}:{b.get('HostPort')}")
+    for line in format_port(ports, container, private_port):
+        click.echo(line)
 
 
 @click.command("prune")

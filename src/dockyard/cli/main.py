@@ -22,7 +22,11 @@ COMMAND_MODULES = [
     "dockyard.cli.system",
     "dockyard.cli.build",
     "dockyard.cli.registry",
+    "dockyard.cli.networks",
+    "dockyard.cli.volumes",
+    "dockyard.cli.cp",
     "dockyard.cli.ops",
+    "dockyard.cli.serve",
 ]
 
 
@@ -38,7 +42,11 @@ COMMAND_HOMES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(["run", "create", "start", "attach"], ("dockyard.cli.run",)),
     **dict.fromkeys(["exec", "commit"], ("dockyard.cli.execs",)),
     "build": ("dockyard.cli.build",),
+    "network": ("dockyard.cli.networks",),
+    "volume": ("dockyard.cli.volumes",),
+    "cp": ("dockyard.cli.cp",),
     **dict.fromkeys(["events", "stats"], ("dockyard.cli.ops",)),
+    "serve": ("dockyard.cli.serve",),
     **dict.fromkeys(["pull", "push", "login", "logout", "registry"],
                     ("dockyard.cli.registry",)),
 }

@@ -2,7 +2,8 @@
 ``registry serve`` (the built-in OCI registry).
 
 Plain http is used for loopback registries and those listed in
-``DOCKYARD_INSECURE_REGISTRIES`` (comma-separated ``host[:port]``), docker's rule.
+``DOCKYARD_INSECURE_REGISTRIES`` (comma-separated ``host[:port]`` or CIDRs), docker's
+rule.
 ``DOCKYARD_REGISTRY_MIRRORS`` (comma-separated urls) are tried before Docker Hub.
 """
 
@@ -66,20 +67,21 @@ def pull_command(name: str, quiet: bool, platform: str, all_tags: bool = False) 
 
 
 def _pull_one(name: str, quiet: bool, platform: str) -> None:
+    from dockyard.cli.progress import LayerProgress
     from dockyard.distribution import pull
     from dockyard.oci import Descriptor, Platform, parse_reference
 
     ref = parse_reference(name)
     want = Platform.parse(platform) if platform else None
-
-    def progress(path: str, desc: Descriptor, event: str) -> None:
-        if not quiet and "layer" in desc.media_type:
-            word = "Already exists" if event == "exists" else "Pull complete"
-            click.echo(f"{desc.digest.short}: {word}")
-
     if not quiet:
         click.echo(f"{ref.tag or ref.digest}: Pulling from {ref.path}")
-    with _store() as store:
+    with _store() as store, LayerProgress(quiet) as shown:
+        before = _image_id(store, str(ref))
+
+        def progress(desc: Descriptor, status: str, done: int) -> None:
+            if "layer" in desc.media_type:
+                shown.update(desc.digest.short, status, done, desc.size)
+
         image = asyncio.run(pull(store, ref, platform=want, insecure=_insecure(),
                                  auth=_auth(ref.domain), progress=progress,
                                  mirrors=_list_env("DOCKYARD_REGISTRY_MIRRORS")))
@@ -89,30 +91,51 @@ def _pull_one(name: str, quiet: bool, platform: str) -> None:
     if quiet:
         click.echo(ref.familiar())
         return
-    digest = image.repo_digests[-1].rpartition("@")[2] if image.repo_digests else ""
+    digest = next((d.rpartition("@")[2] for d in image.repo_digests
+                   if d.startswith(ref.name + "@")), "")
     click.echo(f"Digest: {digest}")
-    click.echo(f"Status: Downloaded newer image for {ref.familiar()}")
+    status = "Image is up to date" if before == str(image.id) else "Downloaded newer image"
+    click.echo(f"Status: {status} for {ref.familiar()}")
     click.echo(str(ref))
+
+
+def _image_id(store: Any, ref: str) -> str:
+    """The id ``ref`` names in the store now ("" for none)."""
+    from dockyard.errors import NotFound
+
+    try:
+        return str(store.resolve(ref).id)
+    except NotFound:
+        return ""
 
 
 @click.command("push")
 @click.argument("name")
 @click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output.")
-def push_command(name: str, quiet: bool) -> None:
+@click.option("--compression-format", "compression", default="gzip", show_default=True,
+              type=click.Choice(["gzip", "zstd"]),
+              help="Compress uncompressed layers with this (podman's flag).")
+def push_command(name: str, quiet: bool, compression: str = "gzip") -> None:
     """Upload an image to a registry."""
+    from dockyard.cli.progress import LayerProgress
     from dockyard.distribution import push
-    from dockyard.oci import parse_reference
+    from dockyard.oci import Descriptor, parse_reference
 
     ref = parse_reference(name)
     if not quiet:
         click.echo(f"The push refers to repository [{ref.name}]")
-    with _store() as store:
-        digest = asyncio.run(push(store, name, ref, insecure=_insecure(),
-                                  auth=_auth(ref.domain)))
+    with _store() as store, LayerProgress(quiet) as shown:
+        def progress(desc: Descriptor, status: str, done: int) -> None:
+            shown.update(desc.digest.short, status, done, desc.size)
+
+        sent = asyncio.run(push(store, name, ref, insecure=_insecure(),
+                                  auth=_auth(ref.domain), progress=progress,
+                                  compression=compression))
+    click.echo(ref.familiar() if quiet else
+               f"{ref.tag}: digest: {sent.digest} size: {sent.size}")
     from dockyard.engine.events import image_event
 
     image_event(app_context().roots, "push", ref.familiar(), ref.familiar())
-    click.echo(ref.familiar() if quiet else f"{ref.tag}: digest: {digest}")
 
 
 @click.command("login")

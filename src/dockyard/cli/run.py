@@ -34,8 +34,6 @@ _PROXIED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal
 
 
 def _create(eng: Engine, req: CreateRequest) -> str:
-    if req.host_config.get("Binds"):  # the flag's seam is ready; the engine's is not
-        raise InvalidArgument("-v/--volume: volumes and bind mounts are not supported yet")
     if req.cidfile and os.path.exists(req.cidfile):
         raise InvalidArgument(f"container ID file found, make sure the other container "
                               f"isn't running or delete {req.cidfile}")

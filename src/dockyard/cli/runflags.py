@@ -3,8 +3,8 @@
 This is what the docker CLI does before it calls ``POST /containers/create``: the
 same flag names and short forms, the same parsing and messages, the same dict shape
 (checked against the real docker client in ``tests/unit/cli/test_runflags_oracle.py``).
-Volumes (``-v``) and ports (``-p``) belong to later issues; their keys are already in
-the dicts (``Binds``, ``PortBindings``, ``ExposedPorts``) so those flags slot in here.
+Storage flags (``-v``, ``--mount``, ``--tmpfs``, ``--volumes-from``) are read with
+``dockyard.volumes.parse``; ports (``-p``) belong to a later issue.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dockyard.errors import InvalidArgument
 
 __all__ = [
     "BYTES", "INT", "CreateRequest", "FlagError", "Parsed", "build_request", "create_options",
-    "run_options",
+    "parse_rate_flag", "run_options",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,6 +32,13 @@ Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 def _memory_swap(text: str) -> int:
     return -1 if text == "-1" else parse_bytes(text)
+
+
+def parse_rate_flag(text: str) -> int:
+    """``--egress-rate``/``--ingress-rate``: tc-style units, bits per second."""
+    from dockyard.network.shaping import parse_rate
+
+    return parse_rate(text)
 
 
 def _duration(text: str) -> int:
@@ -82,11 +89,15 @@ _SHARED: list[Decorator] = [
          help="Limit write rate (bytes per second) to a device."),
     _opt("--device-write-iops", multiple=True, type=Parsed(opts.parse_throttle_iops),
          help="Limit write rate (IO per second) to a device."),
+    _opt("--dns", multiple=True, help="Set custom DNS servers."),
+    _opt("--dns-option", multiple=True, help="Set DNS options."),
+    _opt("--dns-search", multiple=True, help="Set custom DNS search domains."),
     _opt("--domainname", default="", help="Container NIS domain name."),
     _opt("--entrypoint", default=None, help="Overwrite the default ENTRYPOINT of the image."),
     _opt("-e", "--env", multiple=True, type=Parsed(opts.parse_env),
          help="Set environment variables."),
     _opt("--env-file", multiple=True, help="Read in a file of environment variables."),
+    _opt("--expose", multiple=True, help="Expose a port or a range of ports."),
     _opt("--group-add", multiple=True, help="Add additional groups to join."),
     _opt("--health-cmd", default="", help="Command to run to check health."),
     _opt("--health-interval", type=DURATION, default=0,
@@ -104,6 +115,7 @@ _SHARED: list[Decorator] = [
          help="Maximum time to allow one check to run (ms|s|m|h) (default 0s)."),
     _opt("--no-healthcheck", is_flag=True, help="Disable any container-specified HEALTHCHECK."),
     _opt("-h", "--hostname", default="", help="Container host name."),
+    _opt("--ip", default="", help="IPv4 address (e.g., 172.30.100.104)."),
     _opt("--init", is_flag=True, default=False,
          help="Run an init inside the container that forwards signals and reaps processes."),
     _opt("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached."),
@@ -119,10 +131,19 @@ _SHARED: list[Decorator] = [
          help="Tune container memory swappiness (0 to 100)."),
     _opt("--name", default="", help="Assign a name to the container."),
     _opt("--network", "--net", default="default", help="Connect a container to a network."),
+    _opt("--network-alias", "--net-alias", multiple=True,
+         help="Add network-scoped alias for the container."),
     _opt("--oom-kill-disable", is_flag=True, help="Disable OOM Killer."),
     _opt("--oom-score-adj", type=INT, default=0, help="Tune host's OOM preferences."),
     _opt("--pids-limit", type=INT, default=0, help="Tune container pids limit (-1 unlimited)."),
     _opt("--privileged", is_flag=True, help="Give extended privileges to this container."),
+    _opt("--egress-rate", type=Parsed(parse_rate_flag), default=0,
+         help="Limit the bandwidth the container sends (e.g. 10mbit)."),
+    _opt("--ingress-rate", type=Parsed(parse_rate_flag), default=0,
+         help="Limit the bandwidth the container receives (e.g. 10mbit)."),
+    _opt("-p", "--publish", multiple=True, help="Publish a container's port(s) to the host."),
+    _opt("-P", "--publish-all", is_flag=True,
+         help="Publish all exposed ports to random ports."),
     _opt("--pull", type=click.Choice(["always", "missing", "never"]), default="missing",
          help='Pull image before running ("always"|"missing"|"never").'),
     _opt("--read-only", is_flag=True, help="Mount the container's root filesystem read only."),
@@ -141,6 +162,10 @@ _SHARED: list[Decorator] = [
     _opt("--ulimit", multiple=True, type=Parsed(opts.parse_ulimit), help="Ulimit options."),
     _opt("-u", "--user", default="", help="Username or UID (format: <name|uid>[:<group|gid>])."),
     _opt("-v", "--volume", multiple=True, help="Bind mount a volume."),
+    _opt("--mount", "mount_", multiple=True, help="Attach a filesystem mount to the container."),
+    _opt("--tmpfs", multiple=True, help="Mount a tmpfs directory."),
+    _opt("--volumes-from", multiple=True, help="Mount volumes from the specified container(s)."),
+    _opt("--volume-driver", default="", help="Optional volume driver for the container."),
     _opt("-w", "--workdir", default="", help="Working directory inside the container."),
 ]
 _RUN_ONLY: list[Decorator] = [
@@ -211,6 +236,52 @@ def _check_conflicts(p: dict[str, Any], restart: dict[str, Any]) -> None:
                               "Valid memory swappiness range is 0-100")
 
 
+def _ports(p: dict[str, Any]) -> tuple[dict[str, dict[str, Any]],
+                                       dict[str, list[dict[str, str]]]]:
+    """``-p``/``--expose`` → (``ExposedPorts``, ``PortBindings``) like the docker CLI."""
+    if not (p.get("publish") or p.get("expose")):
+        return {}, {}
+    from dockyard.network.ports import parse_expose, parse_publish_specs
+
+    exposed, bindings = parse_publish_specs(p.get("publish") or ())
+    for raw in p.get("expose") or ():
+        for key in parse_expose(raw):
+            exposed.setdefault(key, {})
+    return exposed, bindings
+
+
+def _endpoints_config(p: dict[str, Any]) -> dict[str, Any]:
+    """``--ip``/``--network-alias`` → ``NetworkingConfig`` for the ``--network``."""
+    ip, aliases = p.get("ip") or "", list(p.get("network_alias") or ())
+    if not (ip or aliases):
+        return {"EndpointsConfig": {}}
+    net = p["network"] if p["network"] not in ("", "default") else "default"
+    return {"EndpointsConfig": {net: {
+        "IPAMConfig": {"IPv4Address": ip} if ip else None, "Links": None,
+        "Aliases": aliases or None}}}
+
+
+def _storage(p: dict[str, Any]) -> tuple[list[str], dict[str, Any], list[dict[str, Any]],
+                                         dict[str, str]]:
+    """-v, --mount and --tmpfs as the docker CLI sends them: ``-v`` with a source goes
+    to Binds (``./x`` made absolute), a bare ``-v /path`` to Config.Volumes."""
+    from dockyard.volumes.parse import parse_mount_flag, parse_tmpfs_flag
+
+    binds: list[str] = []
+    volumes: dict[str, Any] = {}
+    for spec in p.get("volume") or ():
+        host, sep, rest = spec.partition(":")
+        if not sep or not host:
+            volumes[spec] = {}
+            continue
+        if host == "." or host.startswith("./"):
+            host = os.path.abspath(host)
+        binds.append(f"{host}:{rest}")
+    mounts = [parse_mount_flag(m) for m in p.get("mount_") or ()]
+    tmpfs = dict(parse_tmpfs_flag(t) for t in p.get("tmpfs") or ())
+    return binds, volumes, mounts, tmpfs
+
+
 def _healthcheck(p: dict[str, Any]) -> dict[str, Any] | None:
     """The docker client's HealthConfig from the --health-* flags."""
     keys = ("health_cmd", "health_interval", "health_timeout", "health_start_period",
@@ -249,6 +320,7 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
         attach_stdin = attach_out = attach_err = False
     entrypoint: list[str] | None = None if p["entrypoint"] is None else [p["entrypoint"]]
     env = [*opts.read_env_files(p["env_file"]), *p["env"]]
+    binds, volumes, mounts, tmpfs = _storage(p)
     config: dict[str, Any] = {
         "Hostname": p["hostname"],
         "Domainname": p["domainname"],
@@ -262,7 +334,7 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
         "Env": env or None,
         "Cmd": list(command) or None,
         "Image": image,
-        "Volumes": {},
+        "Volumes": volumes,
         "WorkingDir": p["workdir"],
         "Entrypoint": entrypoint,
         "OnBuild": None,
@@ -276,24 +348,27 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
     if health is not None:
         config["Healthcheck"] = health
     network = p["network"]
+    exposed, bindings = _ports(p)
+    if exposed:
+        config["ExposedPorts"] = exposed
     host_config: dict[str, Any] = {
-        "Binds": list(p["volume"]) or None,
+        "Binds": binds or None,
         "ContainerIDFile": p["cidfile"],
         "LogConfig": {"Type": p["log_driver"],
                       "Config": opts.parse_log_opts(p["log_driver"], p["log_opt"])},
         "NetworkMode": network,
-        "PortBindings": {},
+        "PortBindings": bindings,
         "RestartPolicy": restart if restart["Name"] else {"Name": "no", "MaximumRetryCount": 0},
         "AutoRemove": p["rm"],
-        "VolumeDriver": "",
-        "VolumesFrom": None,
+        "VolumeDriver": p.get("volume_driver") or "",
+        "VolumesFrom": list(p.get("volumes_from") or ()) or None,
         "ConsoleSize": [0, 0],
         "CapAdd": [_normalize_cap(c) for c in p["cap_add"]] or None,
         "CapDrop": [_normalize_cap(c) for c in p["cap_drop"]] or None,
         "CgroupnsMode": "",
-        "Dns": [],
-        "DnsOptions": [],
-        "DnsSearch": [],
+        "Dns": list(p.get("dns") or ()),
+        "DnsOptions": list(p.get("dns_option") or ()),
+        "DnsSearch": list(p.get("dns_search") or ()),
         "ExtraHosts": list(p["add_host"]) or None,
         "GroupAdd": list(p["group_add"]) or None,
         "IpcMode": "",
@@ -302,7 +377,7 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
         "OomScoreAdj": p["oom_score_adj"],
         "PidMode": "",
         "Privileged": p["privileged"],
-        "PublishAllPorts": False,
+        "PublishAllPorts": bool(p.get("publish_all")),
         "ReadonlyRootfs": p["read_only"],
         "SecurityOpt": list(p["security_opt"]) or None,
         "UTSMode": "",
@@ -341,8 +416,15 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
         "MaskedPaths": None,
         "ReadonlyPaths": None,
     }
+    if mounts:
+        host_config["Mounts"] = mounts
+    if tmpfs:
+        host_config["Tmpfs"] = tmpfs
     if p["init"]:
         host_config["Init"] = True
+    for flag, key in (("egress_rate", "EgressRate"), ("ingress_rate", "IngressRate")):
+        if p.get(flag):
+            host_config[key] = p[flag]
     if p["runtime"]:
         host_config["Runtime"] = p["runtime"]
     if p.get("health_on_failure"):
@@ -356,7 +438,7 @@ def build_request(image: str, command: tuple[str, ...], p: dict[str, Any]) -> Cr
         name=p["name"],
         config=config,
         host_config=host_config,
-        networking_config={"EndpointsConfig": {}},
+        networking_config=_endpoints_config(p),
         detach=detach,
         cidfile=os.fspath(p["cidfile"]),
         pull=p.get("pull") or "missing",

@@ -9,20 +9,24 @@ onto the host. Sources from the build context never follow a link out of it.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
+import posixpath
 import shutil
 import stat
 import tarfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from dockyard.build import PatternMatcher, included_paths
 from dockyard.engine import rooted
 from dockyard.engine.users import parse_group, parse_passwd
 from dockyard.errors import InvalidArgument, NotFound
 
-__all__ = ["Owner", "copy_into", "make_dir", "parse_chmod", "resolve_chown", "source_paths"]
+__all__ = ["Owner", "copy_into", "make_dir", "make_parents", "parse_chmod", "resolve_chown",
+           "source_paths"]
 
 Owner = tuple[int, int] | None  # None keeps 0:0 like docker
 
@@ -97,16 +101,17 @@ def make_dir(root: Path, path: str, owner: Owner, mode: int = 0o755) -> Path:
     return current
 
 
-def source_paths(root: Path, patterns: Sequence[str]) -> list[tuple[str, Path]]:
-    """Resolve ``COPY --from`` sources inside another stage's root: (name, host path)."""
-    found: list[tuple[str, Path]] = []
+def source_paths(root: Path, patterns: Sequence[str]) -> list[tuple[str, Path, str]]:
+    """Resolve ``COPY --from`` sources inside another stage's root: (name, host path,
+    root-relative path)."""
+    found: list[tuple[str, Path, str]] = []
     for pattern in patterns:
         clean = os.path.normpath("/" + pattern).lstrip("/")
         if not any(c in clean for c in "*?["):
             host = rooted.resolve(root, clean)
             if not os.path.lexists(host):
                 raise NotFound(f"failed to compute cache key: {pattern}: not found")
-            found.append((os.path.basename(clean) or ".", host))
+            found.append((os.path.basename(clean) or ".", host, clean or "."))
             continue
         parent, base = os.path.split(clean)
         directory = rooted.resolve(root, parent)
@@ -115,8 +120,23 @@ def source_paths(root: Path, patterns: Sequence[str]) -> list[tuple[str, Path]]:
         if not names:
             raise NotFound(f"failed to compute cache key: no source files were specified "
                            f"for pattern {pattern}")
-        found += [(n, rooted.resolve(root, os.path.join(parent, n))) for n in names]
+        found += [(n, rooted.resolve(root, os.path.join(parent, n)), os.path.join(parent, n))
+                  for n in names]
     return found
+
+
+def make_parents(root: Path, dest: str, kept: str, source_root: Path, owner: Owner) -> str:
+    """``COPY --parents``: make the directories of ``kept`` below ``dest`` with the
+    modes their sources under ``source_root`` have; the directory ``kept`` goes into."""
+    make_dir(root, dest, owner)
+    at = dest.rstrip("/") or "/"
+    parts = [p for p in posixpath.dirname(kept).split("/") if p not in ("", ".")]
+    for i, part in enumerate(parts):
+        at = posixpath.join(at, part)
+        src = rooted.resolve(source_root, "/".join(parts[: i + 1]))
+        mode = stat.S_IMODE(os.stat(src).st_mode) if src.is_dir() else 0o755
+        make_dir(root, at, owner, mode)
+    return at + "/"
 
 
 def _walk_dir(src: Path, context: Path | None, matcher: PatternMatcher | None,
@@ -161,12 +181,14 @@ def _copy_entry(src: Path, dst: Path, owner: Owner, chmod: int | None) -> None:
 
 def copy_into(root: Path, dest: str, sources: Sequence[tuple[str, Path, str | None]],
               owner: Owner, chmod: int | None, *, context: Path | None = None,
-              matcher: PatternMatcher | None = None, unpack: bool = False) -> None:
+              matcher: PatternMatcher | None = None, unpack: bool = False,
+              exclude: PatternMatcher | None = None) -> None:
     """Copy ``(name, host path, context-relative path or None)`` sources to ``dest``.
 
     A directory's contents go into ``dest``; a file goes to ``dest/name`` when ``dest``
     ends with ``/`` or is a directory, else becomes ``dest``. ``matcher`` filters what
-    is below a directory of ``context``; ``unpack`` extracts local tar archives (ADD).
+    is below a directory of ``context``; ``unpack`` extracts local tar archives (ADD);
+    ``exclude`` (``--exclude``) drops paths below a directory, relative to it.
     """
     as_dir = dest.endswith("/") or dest.endswith("/.")
     if len(sources) > 1 and not as_dir:
@@ -177,6 +199,8 @@ def copy_into(root: Path, dest: str, sources: Sequence[tuple[str, Path, str | No
         if stat.S_ISDIR(st.st_mode):
             target = make_dir(root, dest, owner)
             for sub in _walk_dir(src, context, matcher, rel):
+                if exclude is not None and exclude.matches(sub):
+                    continue
                 parent = make_dir(root, str(target.relative_to(root) / os.path.dirname(sub)),
                                   owner)
                 _copy_entry(src / sub, parent / os.path.basename(sub), owner, chmod)
@@ -202,11 +226,26 @@ def _is_archive(path: Path) -> bool:
 
 
 def _extract(archive: Path, target: Path) -> None:
-    """Unpack like a layer: every entry confined to ``target``, owners and modes kept."""
+    """Unpack like a layer: every entry confined to ``target``, owners and modes kept.
+
+    Layers are never bzip2 or xz, but ADD archives may be (docker reads both): those
+    are decompressed here and handed over as a plain tar.
+    """
+    import bz2
+    import lzma
+
     from dockyard.errors import DockyardError
     from dockyard.images.layers import Format, apply_layer
 
-    with open(archive, "rb") as stream:
+    with contextlib.ExitStack() as stack:
+        raw = stack.enter_context(open(archive, "rb"))
+        head = raw.read(6)
+        raw.seek(0)
+        stream: BinaryIO = raw
+        if head.startswith(b"BZh"):
+            stream = cast(BinaryIO, stack.enter_context(bz2.BZ2File(raw)))
+        elif head.startswith(b"\xfd7zXZ\x00"):
+            stream = cast(BinaryIO, stack.enter_context(lzma.LZMAFile(raw)))
         try:
             apply_layer(stream, target, format=Format.DIR)
         except DockyardError as err:

@@ -17,14 +17,17 @@ import contextlib
 import hashlib
 import json
 import os
+import posixpath
 import secrets
 import shutil
+import stat
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from dockyard.build import BaseImage, CopyRequest, PatternMatcher, RunFailed, RunRequest
+from dockyard.build.copyplan import kept_path, top_excluded
 from dockyard.engine.build_copy import copy_into, parse_chmod, resolve_chown, source_paths
 from dockyard.engine.build_mounts import StagedMounts
 from dockyard.engine.build_snap import BuildImages, clean_run_artifacts
@@ -67,11 +70,12 @@ class BuildExecutor:
     @property
     def runner(self) -> DirectRun:
         """What runs RUN steps, made on first use (a cached build needs none)."""
-        if self._runner is None:
-            from dockyard.engine.build_run import DirectRun
+        with self._lock:  # parallel stages: one runner, so one launcher writer
+            if self._runner is None:
+                from dockyard.engine.build_run import DirectRun
 
-            self._runner = DirectRun(self.roots, self.cgroup_parent)
-        return self._runner
+                self._runner = DirectRun(self.roots, self.cgroup_parent)
+            return self._runner
 
     # -- the cache table --------------------------------------------------------------
     def _key_file(self, cache_key: str) -> Path:
@@ -154,7 +158,10 @@ class BuildExecutor:
             env = list(config.get("Env") or [])
             if not any(e.startswith("PATH=") for e in env):
                 config["Env"] = [DEFAULT_PATH_ENV, *env]  # BuildKit gives every stage a PATH
-            return BaseImage(str(image.id), top or None, config)
+            # every base entry carries "created" (maybe empty): commit keeps those as
+            # they are and dates only the build's own entries
+            base_history = [{"created": "", **h} for h in history]
+            return BaseImage(str(image.id), top or None, config, base_history)
 
     # -- snapshots into layers --------------------------------------------------------
     def _commit_key(self, key: str, cache_key: str, parent: str | None) -> str:
@@ -190,36 +197,33 @@ class BuildExecutor:
         if request.network not in ("default", "none", "host"):
             raise InvalidArgument(f"RUN --network={request.network}: want default, none "
                                   "or host")
-        # BuildKit mounts heredoc scripts at /dev/pipes/NAME; the engine's spec has no
-        # user mounts, so they sit in a directory of the step's upper dir, removed
-        # before the diff (nothing below it exists in the parent: no whiteout needed)
-        pipes = f"/.dockyard-pipes-{secrets.token_hex(6)}"
-        args = [pipes + a[len("/dev/pipes"):] if a.startswith("/dev/pipes/")
-                and a[len("/dev/pipes/"):] in request.inline_files else a
-                for a in request.args]
         sn = self.images.snapshotter
         key = f"build-run-{secrets.token_hex(8)}"
         with self._lock:
             sn.prepare(key, request.parent or None)
         writable = sn.writable(key)
-        scripts = writable.path / pipes.lstrip("/")
+        # heredoc scripts: at /dev/pipes/NAME, as BuildKit mounts them
+        scripts = self.roots.tmp / f"build-pipes-{secrets.token_hex(6)}"
         staged = StagedMounts(writable.path, request.workdir, self.dir / "mounts")
         try:
             try:
-                if request.mounts and not writable.overlay:
-                    raise InvalidArgument("RUN --mount needs the overlay snapshotter")
-                self._stage(staged, request)
-                if request.inline_files:
-                    scripts.mkdir(mode=0o755)
-                    for name, text in request.inline_files.items():
-                        (scripts / name).write_text(text)
-                        os.chmod(scripts / name, 0o755)
-                result = self.runner.run(sn.mounts(key), args, request.env, request.workdir,
-                                         request.user, request.network)
+                with contextlib.ExitStack() as views:
+                    if request.mounts and not writable.overlay:
+                        raise InvalidArgument("RUN --mount needs the overlay snapshotter")
+                    self._stage(staged, request, views)
+                    if request.inline_files:
+                        scripts.mkdir(mode=0o755, parents=True)
+                        for name, text in request.inline_files.items():
+                            (scripts / name).write_text(text)
+                            os.chmod(scripts / name, 0o755)
+                        staged.pipes(scripts)
+                    result = self.runner.run(sn.mounts(key), request.args, request.env,
+                                             request.workdir, request.user, request.network,
+                                             staged.spec_mounts, self._line_sink())
             finally:
                 staged.undo()
                 shutil.rmtree(scripts, ignore_errors=True)
-            lines = self._output(result.output)
+            lines = result.output.decode(errors="replace").splitlines()
             if result.exit_code != 0:
                 raise RunFailed(result.exit_code, lines[-LAST_LINES:])
             with self._lock:
@@ -230,7 +234,9 @@ class BuildExecutor:
                 sn.remove(key)
             raise
 
-    def _stage(self, staged: StagedMounts, request: RunRequest) -> None:
+    def _stage(self, staged: StagedMounts, request: RunRequest,
+               views: contextlib.ExitStack) -> None:
+        from dockyard.build import included_paths
         from dockyard.engine import rooted
         from dockyard.engine.build_snap import viewed
 
@@ -243,31 +249,37 @@ class BuildExecutor:
                 staged.tmpfs(m)
             elif m.from_:
                 snapshot = request.from_snapshots.get(m.from_)
-                with viewed(self.roots, self.images.snapshotter, snapshot) as root:
-                    staged.bind(m, rooted.resolve(root, m.source or "/"))
+                # a read-only bind needs the stage's view until the step ends
+                root = views.enter_context(viewed(self.roots, self.images.snapshotter,
+                                                  snapshot))
+                staged.bind(m, rooted.resolve(root, m.source or "/"))
             elif self.context is None:
                 raise InvalidArgument(f"bind mount {m.target}: no build context")
             else:
-                staged.bind(m, rooted.resolve(self.context, m.source or "/"))
+                source = rooted.resolve(self.context, m.source or "/")
+                rel = os.path.relpath(source, self.context)
+                if rel != "." and self.ignore is not None and self.ignore.matches(rel):
+                    raise InvalidArgument(f"bind mount {m.target}: source {m.source} not "
+                                          "found (excluded by .dockerignore)")
+                only = None
+                if self.ignore is not None and self.ignore.patterns and source.is_dir():
+                    start = "" if rel == "." else rel
+                    cut = len(start) + 1 if start else 0
+                    only = [p[cut:] for p in included_paths(self.context, self.ignore, start)]
+                staged.bind(m, source, only)
 
-    def _output(self, data: bytes) -> list[str]:
-        lines = data.decode(errors="replace").splitlines()
-        if self.output is not None:
-            for line in lines:
-                self.output(line)
-        return lines
+    def _line_sink(self) -> Callable[[bytes], None] | None:
+        """Hands each line of a RUN's output to ``output`` as it is written."""
+        output = self.output
+        if output is None:
+            return None
+        return lambda line: output(line.decode(errors="replace").rstrip("\r\n"))
 
     # -- COPY / ADD / WORKDIR ---------------------------------------------------------
     def copy(self, request: CopyRequest) -> str:
         """Copy into a fresh snapshot over ``request.parent``; record it."""
         from dockyard.engine.build_snap import mounted
 
-        if request.urls:
-            raise InvalidArgument(f"ADD {request.urls[0]}: adding from a URL is not "
-                                  "supported (this machine has no outside network)")
-        if request.excludes or request.parents:
-            flag = "--exclude" if request.excludes else "--parents"
-            raise InvalidArgument(f"COPY {flag} is not supported yet")
         chmod = parse_chmod(request.chmod)
         with self._lock:
             sn = self.images.snapshotter
@@ -289,20 +301,49 @@ class BuildExecutor:
         from dockyard.engine.build_copy import make_dir
         from dockyard.engine.build_snap import viewed
 
-        if not request.sources and not request.contents:
+        if not request.sources and not request.contents and not request.downloads:
             make_dir(root, request.dest, owner)
             return
+        if request.downloads:
+            # unpacked only with --unpack=true; mode 0600 unless --chmod; the mtime of
+            # Last-Modified
+            got = [(d.name, d.path, None) for d in request.downloads]
+            if request.sources and not request.dest.endswith(("/", "/.")):
+                got.append(got[0])  # more than one source: copy_into's own refusal
+            copy_into(root, request.dest, got, owner, chmod,
+                      unpack=request.unpack_downloads)
+            for d in request.downloads:
+                target = rooted.resolve(root, request.dest)
+                if target.is_dir() and not target.is_symlink():
+                    target = target / d.name
+                if d.mtime is not None and os.path.lexists(target):  # not when unpacked
+                    os.utime(target, (d.mtime, d.mtime), follow_symlinks=False)
+        exclude = PatternMatcher(list(request.excludes)) if request.excludes else None
         for source in request.sources:
             if source.root is not None:
                 ctx = source.root
-                items = [(os.path.basename(p.rstrip("/")) or ".", rooted.resolve(ctx, p), p)
-                         for p in source.paths]
-                copy_into(root, request.dest, _checked(items), owner,
-                          chmod, context=ctx, matcher=self.ignore, unpack=request.unpack)
+                items = _checked([(os.path.basename(p.rstrip("/")) or ".",
+                                   rooted.resolve(ctx, p), p) for p in source.paths])
+                if not source.kept:
+                    copy_into(root, request.dest, items, owner, chmod, context=ctx,
+                              matcher=self.ignore, unpack=request.unpack, exclude=exclude)
+                    continue
+                for item, kept in zip(items, source.kept, strict=True):
+                    self._copy_kept(root, request, item, str(item[2]), kept, ctx, owner,
+                                    chmod, exclude, context=ctx)
                 continue
             with viewed(self.roots, self.images.snapshotter, source.snapshot) as src_root:
-                found = source_paths(src_root, source.paths)
-                copy_into(root, request.dest, [(n, p, None) for n, p in found], owner, chmod)
+                for pattern in source.paths:
+                    found = [(n, p, rel) for n, p, rel in source_paths(src_root, [pattern])
+                             if exclude is None or not top_excluded(rel, pattern, exclude)]
+                    if not request.parents:
+                        copy_into(root, request.dest, [(n, p, None) for n, p, _ in found],
+                                  owner, chmod, exclude=exclude)
+                        continue
+                    for n, p, rel in found:
+                        self._copy_kept(root, request, (n, p, None), rel,
+                                        kept_path(rel, pattern), src_root, owner, chmod,
+                                        exclude)
         if request.contents:
             tmp = self.roots.tmp / f"build-heredoc-{secrets.token_hex(6)}"
             tmp.mkdir(parents=True)
@@ -315,6 +356,29 @@ class BuildExecutor:
                 copy_into(root, request.dest, files, owner, chmod)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
+
+    def _copy_kept(self, root: Path, request: CopyRequest,
+                   item: tuple[str, Path, str | None], rel: str, kept: str,
+                   source_root: Path, owner: tuple[int, int] | None, chmod: int | None,
+                   exclude: PatternMatcher | None, context: Path | None = None) -> None:
+        """``COPY --parents``: one source (``rel`` in ``source_root``) at its kept path
+        under the destination; the directories on the way keep their sources' modes."""
+        from dockyard.engine import rooted
+        from dockyard.engine.build_copy import make_dir, make_parents
+
+        clean = posixpath.normpath("/" + rel).lstrip("/")
+        base = clean if kept == "." else clean[: len(clean) - len(kept)]
+        into = make_parents(root, request.dest, kept, rooted.resolve(source_root, base),
+                            owner)
+        host = item[1]
+        if host.is_dir():
+            into = into + (posixpath.basename(kept) if kept != "." else "")
+            if kept != ".":
+                mode = stat.S_IMODE(host.stat().st_mode)
+                make_dir(root, into, owner, mode)
+        copy_into(root, into, [item], owner, chmod, context=context,
+                  matcher=self.ignore if context is not None else None,
+                  unpack=request.unpack, exclude=exclude)
 
     # -- the image ------------------------------------------------------------------
     def commit(self, snapshot: str | None, config: Mapping[str, Any],
@@ -336,14 +400,18 @@ class BuildExecutor:
             record = self._chain(snapshot)
             layers = record["layers"]
             times = [t for _, _, t in layers if t] or [_now()]
-            entries: list[History] = [History(h.get("created", ""), h.get("created_by", ""),
-                                              h.get("comment", ""), h.get("author", ""),
-                                              bool(h.get("empty_layer")))
-                                      for h in record["history"]]
-            new_layers = [t for _, _, t in layers if t]
+            entries: list[History] = []
+            # the build's layers follow the base image's (one per non-empty base entry)
+            n_base = sum(1 for h in history if "created" in h and not h.get("empty_layer"))
+            new_layers = [t or times[-1] for _, _, t in layers[min(n_base, len(layers)):]]
             at = 0
             last = times[0]
             for h in history:
+                if "created" in h:  # the base image's own entry
+                    entries.append(History(str(h["created"]), str(h.get("created_by", "")),
+                                           str(h.get("comment", "")), str(h.get("author", "")),
+                                           bool(h.get("empty_layer"))))
+                    continue
                 if not h.get("empty_layer") and at < len(new_layers):
                     last = new_layers[at]
                     at += 1

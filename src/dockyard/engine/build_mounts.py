@@ -1,15 +1,17 @@
-"""``RUN --mount`` without runtime mounts: what a mount would show is staged straight
-into the container's overlay upper dir before it starts and taken out again before the
-diff, so nothing of it reaches the layer.
+"""``RUN --mount``: what a mount shows is staged in the container's overlay upper dir
+before it starts (files, or empty mount points for real mounts the runtime makes) and
+taken out again before the diff, so nothing of it reaches the layer.
 
 - ``secret``: the file, mode 0400 (or ``mode``/``uid``/``gid``), at ``target`` or
   ``/run/secrets/<id>``; a missing secret is an error only when ``required``.
 - ``cache``: a directory kept under ``$ROOT/build-cache/mounts`` is renamed into place
   (opaque, hiding what the image has there) and renamed back after the step, so its
   contents persist across builds; one step uses a cache id at a time (``locked``).
-- ``tmpfs``: an empty opaque directory, discarded after the step (no size limit).
-- ``bind``: a copy of the context's or a stage's ``source``; writes are discarded, as
-  BuildKit discards them (read-only is not enforced).
+- ``tmpfs``: a real tmpfs (``nosuid``, ``size=`` when given, as BuildKit mounts it).
+- ``bind``: read-only (the default) is a real read-only bind mount of the context's
+  or a stage's ``source``; ``rw`` is a copy, whose writes are discarded as BuildKit
+  discards them. A context with .dockerignore patterns is always copied, leaving
+  out what the patterns exclude (BuildKit never sees those files).
 
 Staging writes into the upper dir, never through the overlay: removing what was
 staged leaves no whiteout, and what the image has at the same path shows again.
@@ -23,8 +25,9 @@ import hashlib
 import os
 import posixpath
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from dockyard.build import Mount
 from dockyard.errors import InvalidArgument
@@ -43,6 +46,17 @@ class StagedMounts:
         self.created: list[tuple[Path, bool]] = []  # deepest first; True: remove all
         self.returns: list[tuple[Path, Path]] = []
         self.locks: list[int] = []
+        self.spec_mounts: list[dict[str, Any]] = []  # for the runtime, in order
+
+    def _mount_point(self, target: str, what: str, directory: bool = True) -> str:
+        """An empty mount point for a real mount; its path in the container."""
+        path = self._place(target, what)
+        if directory:
+            os.mkdir(path, 0o755)
+        else:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        self.created.insert(0, (path, True))
+        return "/" + str(path.relative_to(self.upper))
 
     def _place(self, target: str, what: str) -> Path:
         clean = posixpath.normpath(posixpath.join(self.workdir, target))
@@ -60,12 +74,6 @@ class StagedMounts:
             os.mkdir(d, 0o755)
             self.created.insert(0, (d, False))
         return path
-
-    @staticmethod
-    def _opaque_dir(path: Path, mode: int) -> None:
-        os.mkdir(path, mode)
-        os.chmod(path, mode)
-        os.setxattr(path, _OPAQUE, b"y")
 
     def secret(self, m: Mount, secrets: Mapping[str, Path]) -> None:
         sid = m.cache_id or m.source or posixpath.basename(m.target)
@@ -105,21 +113,46 @@ class StagedMounts:
         os.setxattr(path, _OPAQUE, b"y")
 
     def tmpfs(self, m: Mount) -> None:
-        path = self._place(m.target, f"tmpfs mount {m.target}")
-        self._opaque_dir(path, 0o1777)
-        self.created.insert(0, (path, True))
+        where = self._mount_point(m.target, f"tmpfs mount {m.target}")
+        options = ["nosuid"] + ([f"size={m.size_limit}"] if m.size_limit else [])
+        self.spec_mounts.append({"destination": where, "type": "tmpfs", "source": "tmpfs",
+                                 "options": options})
 
-    def bind(self, m: Mount, source: Path) -> None:
+    def bind(self, m: Mount, source: Path, only: Iterable[str] | None = None) -> None:
+        """Bind ``source``; ``only`` (paths relative to it) forces a filtered copy."""
         if not os.path.lexists(source):
             raise InvalidArgument(f"bind mount {m.target}: source {m.source or '/'} "
                                   "not found")
-        path = self._place(m.target, f"bind mount {m.target}")
+        what = f"bind mount {m.target}"
+        if m.read_only and only is None:
+            where = self._mount_point(m.target, what, directory=source.is_dir())
+            self.spec_mounts.append({"destination": where, "type": "bind",
+                                     "source": str(source), "options": ["rbind", "ro"]})
+            return
+        path = self._place(m.target, what)
         self.created.insert(0, (path, True))
-        if source.is_dir():
-            shutil.copytree(source, path, symlinks=True)
-            os.setxattr(path, _OPAQUE, b"y")
-        else:
+        if not source.is_dir():
             shutil.copy2(source, path)
+            return
+        if only is None:
+            shutil.copytree(source, path, symlinks=True)
+        else:
+            os.mkdir(path)
+            for rel in only:
+                src, dst = source / rel, path / rel
+                if src.is_dir() and not src.is_symlink():
+                    os.makedirs(dst, exist_ok=True)
+                    shutil.copystat(src, dst)
+                else:
+                    os.makedirs(dst.parent, exist_ok=True)
+                    shutil.copy2(src, dst, follow_symlinks=False)
+        os.setxattr(path, _OPAQUE, b"y")
+
+    def pipes(self, scripts: Path) -> None:
+        """BuildKit's heredoc scripts: ``scripts`` read-only at /dev/pipes (on the
+        runtime's /dev tmpfs, so the mount point never reaches the upper dir)."""
+        self.spec_mounts.append({"destination": "/dev/pipes", "type": "bind",
+                                 "source": str(scripts), "options": ["rbind", "ro"]})
 
     def undo(self) -> None:
         """Give caches back, remove the rest, release the cache locks. Idempotent."""

@@ -15,7 +15,8 @@ import os
 import secrets
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,8 +45,14 @@ class DirectRun:
         self.cgroup_parent = cgroup_parent.strip("/")
         self.facts = HostFacts.probe()
         self._argv: list[str] | None = None
+        # parallel stages ask at once; two threads writing the launcher share its tmp name
+        self._argv_lock = threading.Lock()
 
     def _runtime_argv(self) -> list[str]:
+        with self._argv_lock:
+            return self._find_runtime_argv()
+
+    def _find_runtime_argv(self) -> list[str]:
         if self._argv is None:
             from dockyard.engine.runtimes import default_runtime, open_runtime
 
@@ -65,9 +72,32 @@ class DirectRun:
             self._argv = argv
         return self._argv
 
+    @staticmethod
+    def _stream(argv: list[str], on_line: Callable[[bytes], None] | None) -> tuple[int, bytes]:
+        if on_line is None:
+            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, check=False)
+            return proc.returncode, proc.stdout
+        chunks: list[bytes] = []
+        with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT) as popen:
+            assert popen.stdout is not None
+            for line in popen.stdout:
+                chunks.append(line)
+                on_line(line)
+        return popen.returncode, b"".join(chunks)
+
     def run(self, mounts: Sequence[Any], args: Sequence[str], env: Mapping[str, str],
-            workdir: str, user: str, network: str) -> RunResult:
-        """Mount ``mounts`` as the rootfs, run ``args``; the exit code and output."""
+            workdir: str, user: str, network: str,
+            extra_mounts: Sequence[Mapping[str, Any]] = (),
+            on_line: Callable[[bytes], None] | None = None) -> RunResult:
+        """Mount ``mounts`` as the rootfs, run ``args``; the exit code and output.
+
+        ``extra_mounts`` are OCI mount entries added after the engine's own (``RUN
+        --mount`` binds and tmpfs, the heredoc scripts at /dev/pipes); their mount
+        points must exist already where the layer should not show them. ``on_line``
+        gets each line of output as it comes (the live progress view).
+        """
         from dockyard.engine import etcfiles, rooted, spec
         from dockyard.engine.config import adapt_host_config
         from dockyard.engine.model import complete_config
@@ -105,13 +135,12 @@ class DirectRun:
                     resolv_conf_path=bundle / "resolv.conf",
                     cgroup_v2=self.facts.cgroup_v2)
                 oci = spec.build_spec(config, host, inputs)
+                oci["mounts"] = [*oci.get("mounts", []), *map(dict, extra_mounts)]
                 (bundle / "config.json").write_text(json.dumps(oci))
-                proc = subprocess.run([*self._runtime_argv(), "run", "--bundle", str(bundle),
-                                       cid], stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      check=False)
-                finished = proc.returncode >= 0  # ``run`` deleted it; a signal may not have
-                return RunResult(proc.returncode, proc.stdout)
+                code, output = self._stream([*self._runtime_argv(), "run", "--bundle",
+                                             str(bundle), cid], on_line)
+                finished = code >= 0  # ``run`` deleted it; a signal may not have
+                return RunResult(code, output)
             finally:
                 if not finished:
                     with contextlib.suppress(Exception):

@@ -89,6 +89,11 @@ def check_containers(lc: Lifecycle, repair: bool = False) -> list[dict[str, Any]
         if key not in ids:
             found("snapshot without record", key, "container snapshot",
                   lambda k=key: lc.images.remove(k))
+    for ep in lc.networking.store.endpoints():
+        if lc.network_stale(ep.container_id):
+            found("network endpoint of a stopped or missing container", ep.container_id,
+                  f"{ep.network_name} {ep.address}",
+                  lambda: lc.networking.sweep(lc.network_stale))
     run = lc.roots.run_containers
     for entry in sorted(os.listdir(run)) if run.is_dir() else []:
         if entry in ids:
@@ -99,7 +104,26 @@ def check_containers(lc: Lifecycle, repair: bool = False) -> list[dict[str, Any]
                   lambda r=rootfs: lc.images.unmount(r))
         found("run dir without record", entry, str(run / entry),
               lambda p=run / entry: _remove_run_dir(lc, p))
+    _check_volumes(lc, found)
     return problems
+
+
+def _check_volumes(lc: Lifecycle, found: Any) -> None:
+    """A killed volume create or remove leaves a ``.tmp-*``/``.trash-*`` dir (dead, as
+    for records, so always cleared); a record may name a volume that is gone."""
+    from dockyard.engine.mounts import mount_points
+    from dockyard.volumes import VolumeStore
+
+    store = VolumeStore(lc.roots)
+    base = store.base
+    for entry in sorted(os.listdir(base)) if base.is_dir() else []:
+        if entry.startswith((".tmp-", ".trash-")):
+            found("volume leftover", "", entry, store.cleanup, always=True)
+    for cid in sorted(lc.store.ids()):
+        with contextlib.suppress(OSError, ValueError):
+            for mp in mount_points(lc.store.load(cid)):
+                if mp.type == "volume" and not store.exists(mp.name):
+                    found("missing volume", cid, mp.name)
 
 
 def _remove_run_dir(lc: Lifecycle, path: Path) -> None:
@@ -109,6 +133,7 @@ def _remove_run_dir(lc: Lifecycle, path: Path) -> None:
         raise OSError(f"{path}: a monitor still runs there")
     if is_mounted(path / "rootfs"):
         lc.images.unmount(path / "rootfs")
+    lc.networking.teardown(path.name)  # endpoints and the pinned namespace
     shutil.rmtree(path)
 
 

@@ -35,6 +35,7 @@ MIN_MEMORY = 6 * 1024 * 1024  # docker's linuxMinMemory
 MAX_NAME = 200
 _NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 NETWORK_MODES = ("default", "bridge", "none", "host")
+_NETWORK_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,24 @@ def _seccomp_value(value: str) -> str:
     return text
 
 
+def _check_rates(hc: HostConfig) -> None:
+    """``EgressRate``/``IngressRate`` (bits/s, Dockyard's own) shape the container's
+    veth, so they need one: not with ``--network host|none|container:``."""
+    rates = {k: hc.get(k) for k in ("EgressRate", "IngressRate") if hc.get(k)}
+    if not rates:
+        return
+    from dockyard.network.shaping import MAX_RATE
+
+    for key, value in rates.items():
+        if not isinstance(value, int) or not 0 <= value <= MAX_RATE:
+            raise InvalidArgument(f"invalid {key}: {value!r} (bits per second, "
+                                  f"0 to {MAX_RATE})")
+    mode = str(hc.get("NetworkMode") or "")
+    if mode in ("host", "none") or mode.startswith("container:"):
+        raise InvalidArgument("--egress-rate and --ingress-rate need the container's own "
+                              "network (not host, none or container:)")
+
+
 def adapt_host_config(hc: HostConfig, facts: HostFacts) -> tuple[HostConfig, list[str]]:
     """Validate resources like dockerd and fill its defaults; returns (config, warnings)."""
     out: HostConfig = model.complete_host_config(hc)
@@ -226,6 +245,7 @@ def adapt_host_config(hc: HostConfig, facts: HostFacts) -> tuple[HostConfig, lis
     _check_ulimits(out, facts)
     parse_security_opts(out.get("SecurityOpt"))
     _check_namespace_modes(out)
+    _check_rates(out)
     oom = out.get("OomScoreAdj") or 0
     if not -1000 <= oom <= 1000:
         raise InvalidArgument(f"Invalid value {oom}, range for oom score adj is [-1000, 1000]")
@@ -266,8 +286,8 @@ def adapt_host_config(hc: HostConfig, facts: HostFacts) -> tuple[HostConfig, lis
 def _check_namespace_modes(hc: HostConfig) -> None:
     """NetworkMode, IpcMode, PidMode, UTSMode: docker's accepted values."""
     mode = hc.get("NetworkMode") or "default"
-    if mode not in NETWORK_MODES and not _joins(mode):
-        raise InvalidArgument(f"network {mode} not found")
+    if mode not in NETWORK_MODES and not _joins(mode) and not _NETWORK_NAME.match(mode):
+        raise InvalidArgument(f"network {mode} not found")  # names: engine/networking
     ipc = hc.get("IpcMode") or ""
     if ipc not in ("", "private", "shareable", "none", "host") and not _joins(ipc):
         raise InvalidArgument(f"invalid IPC mode: {ipc}")

@@ -108,12 +108,7 @@ def disk_usage(engine: Any, images: list[Any]) -> dict[str, Any]:
                            "Containers": users.get(str(i.id), 0)})
     for entry in cache:
         entry["Size"] = 0 if entry["Shared"] else sizes.get(entry["Chain"], 0)
-    volumes = []
-    if roots.volumes.is_dir():
-        for v in sorted(roots.volumes.iterdir()):
-            if v.is_dir() and not v.name.startswith("."):
-                volumes.append({"Name": v.name, "Driver": "local", "Mountpoint": str(v),
-                                "UsageData": {"Size": tree_size(v), "RefCount": 0}})
+    volumes = engine.volume_usage()
     return {"LayersSize": sum(sizes[c] for c in counts), "Images": image_rows,
             "Containers": containers, "Volumes": volumes, "BuildCache": cache,
             "Logs": _logs(engine, containers)}

@@ -19,7 +19,7 @@ from dockyard.engine.lifecycle import Lifecycle
 from dockyard.engine.store import atomic_write, read_json
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 
-__all__ = ["exec_create", "exec_inspect", "exec_start"]
+__all__ = ["exec_create", "exec_inspect", "exec_kill", "exec_start"]
 
 _KEYS = {"User", "Privileged", "Tty", "AttachStdin", "AttachStderr", "AttachStdout",
          "Detach", "DetachKeys", "Env", "WorkingDir", "Cmd", "ConsoleSize"}
@@ -90,9 +90,10 @@ def _process(lc: Lifecycle, cid: str, cfg: dict[str, Any]) -> dict[str, Any]:
     return proc
 
 
-def exec_start(lc: Lifecycle, exec_id: str, detach: bool = False) -> int:
-    """Run the exec with this process's stdio (or detached); returns its exit code
-    (0 when detached)."""
+def exec_start(lc: Lifecycle, exec_id: str, detach: bool = False,
+               stdio: tuple[int | None, int | None, int | None] | None = None) -> int:
+    """Run the exec with this process's stdio, or the ``stdio`` fds given (the API's
+    pipes), or detached; returns its exit code (0 when detached)."""
     cid, path = _exec_path(lc, exec_id)
     record = read_json(path)
     if record.get("Running") or record.get("ExitCode") is not None:
@@ -107,8 +108,10 @@ def exec_start(lc: Lifecycle, exec_id: str, detach: bool = False) -> int:
     record["Running"] = True
     atomic_write(path, json.dumps(record).encode())
     try:
-        child = subprocess.Popen(argv, stdin=None if record["Config"].get("AttachStdin")
-                                 else subprocess.DEVNULL)
+        stdin, stdout, stderr = stdio or (None, None, None)
+        if not record["Config"].get("AttachStdin"):
+            stdin = subprocess.DEVNULL
+        child = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr)
         record["Pid"] = child.pid
         atomic_write(path, json.dumps(record).encode())
         code = child.wait()
@@ -117,6 +120,47 @@ def exec_start(lc: Lifecycle, exec_id: str, detach: bool = False) -> int:
     record.update(Running=False, ExitCode=code)
     atomic_write(path, json.dumps(record).encode())
     return code
+
+
+def _descendants(pid: int) -> list[int]:
+    """Host pids below ``pid``, deepest first (the runtime's exec process is a subreaper:
+    the process it runs in the container is one of them)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out: list[int] = []
+
+    def walk(p: int) -> None:
+        for child in children.get(p, []):
+            walk(child)
+            out.append(child)
+
+    walk(pid)
+    return out
+
+
+def exec_kill(lc: Lifecycle, exec_id: str) -> None:
+    """SIGKILL a running exec's process and its runtime process (the client that
+    started it is gone); a finished exec is left alone."""
+    import signal
+
+    _, path = _exec_path(lc, exec_id)
+    record = read_json(path)
+    pid = int(record.get("Pid") or 0)
+    if not record.get("Running") or pid <= 0:
+        return
+    for p in [*_descendants(pid), pid]:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def exec_inspect(lc: Lifecycle, exec_id: str) -> dict[str, Any]:

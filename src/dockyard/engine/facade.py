@@ -8,7 +8,7 @@ state files are guarded by the store's locks (see :mod:`dockyard.engine.store`).
 from __future__ import annotations
 
 import builtins
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from dockyard.engine import views
 from dockyard.engine.config import HostFacts
@@ -16,6 +16,9 @@ from dockyard.engine.lifecycle import Lifecycle
 from dockyard.engine.model import ContainerJSON, CreateResult
 from dockyard.engine.rootfs import ImageSource, StoreImages
 from dockyard.settings import Roots
+
+if TYPE_CHECKING:
+    from dockyard.engine.network_verbs import NetworkVerbs
 
 __all__ = ["DEFAULT_CGROUP_PARENT", "Engine"]
 
@@ -32,12 +35,19 @@ class Engine:
         self.images = images or StoreImages(roots)
         self.lc = Lifecycle(roots, self.images, cgroup_parent, facts or HostFacts.probe())
 
+    @property
+    def networks(self) -> NetworkVerbs:
+        """``network create|ls|inspect|rm|connect|disconnect|prune``."""
+        from dockyard.engine.network_verbs import NetworkVerbs
+
+        return NetworkVerbs(self.lc)
+
     # state-changing verbs
     def create(self, name: str | None, config: dict[str, Any],
                host_config: dict[str, Any] | None = None,
                networking_config: dict[str, Any] | None = None) -> CreateResult:
         """Store a new container; ``{"Id": ..., "Warnings": [...]}``."""
-        return self.lc.create(name, config, host_config)
+        return self.lc.create(name, config, host_config, networking_config)
 
     def start(self, ref: str) -> int:
         """Start it under its monitor; returns the init's host pid."""
@@ -122,16 +132,79 @@ class Engine:
 
         return exec_create(self.lc, ref, config)
 
-    def exec_start(self, exec_id: str, detach: bool = False) -> int:
-        """Run it with this process's stdio; its exit code."""
+    def exec_start(self, exec_id: str, detach: bool = False,
+                   stdio: tuple[int | None, int | None, int | None] | None = None) -> int:
+        """Run it with this process's stdio (or the fds in ``stdio``); its exit code."""
         from dockyard.engine.execs import exec_start
 
-        return exec_start(self.lc, exec_id, detach)
+        return exec_start(self.lc, exec_id, detach, stdio)
+
+    def exec_kill(self, exec_id: str) -> None:
+        """Kill a running exec's processes (its API client went away)."""
+        from dockyard.engine.execs import exec_kill
+
+        exec_kill(self.lc, exec_id)
 
     def exec_inspect(self, exec_id: str) -> dict[str, Any]:
         from dockyard.engine.execs import exec_inspect
 
         return exec_inspect(self.lc, exec_id)
+
+    # cp (see :mod:`dockyard.engine.copy`)
+    def copy_out(self, ref: str, path: str, out: BinaryIO, follow: bool = False,
+                 contents_only: bool = False) -> dict[str, Any]:
+        """A tar of ``path`` in the container to ``out``; its path stat."""
+        from dockyard.engine.copy import copy_out
+
+        return copy_out(self.lc, ref, path, out, follow, contents_only)
+
+    def copy_in(self, ref: str, dest: str, stream: BinaryIO, src_base: str = "",
+                src_is_dir: bool = False, contents_only: bool = False,
+                owners: bool = False) -> None:
+        """Extract a tar at ``dest`` in the container (docker's cp rules)."""
+        from dockyard.engine.copy import copy_in
+
+        copy_in(self.lc, ref, dest, stream, src_base, src_is_dir, contents_only, owners)
+
+    def path_stat(self, ref: str, path: str) -> dict[str, Any]:
+        from dockyard.engine.copy import path_stat
+
+        return path_stat(self.lc, ref, path)
+
+    # volumes (see :mod:`dockyard.engine.volumeops`)
+    def volume_create(self, name: str | None = None, driver: str = "local",
+                      options: dict[str, str] | None = None,
+                      labels: dict[str, str] | None = None) -> dict[str, Any]:
+        from dockyard.engine.volumeops import volume_create
+
+        return volume_create(self.lc, name, driver, options, labels)
+
+    def volume_inspect(self, name: str) -> dict[str, Any]:
+        from dockyard.volumes import VolumeStore
+
+        return VolumeStore(self.roots).inspect(name)
+
+    def volume_list(self, filters: dict[str, builtins.list[str]] | None = None
+                    ) -> builtins.list[dict[str, Any]]:
+        from dockyard.engine.volumeops import volume_list
+
+        return volume_list(self.lc, filters)
+
+    def volume_remove(self, name: str, force: bool = False) -> None:
+        from dockyard.engine.volumeops import volume_remove
+
+        volume_remove(self.lc, name, force)
+
+    def volume_prune(self, filters: dict[str, builtins.list[str]] | None = None
+                     ) -> dict[str, Any]:
+        from dockyard.engine.volumeops import volume_prune
+
+        return volume_prune(self.lc, filters)
+
+    def volume_usage(self) -> builtins.list[dict[str, Any]]:
+        from dockyard.engine.volumeops import volume_usage
+
+        return volume_usage(self.lc)
 
     # images of containers
     def commit(self, ref: str, repo_tag: str = "", changes: builtins.list[str] | None = None,

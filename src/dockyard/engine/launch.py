@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from dockyard.engine import rooted, spec
@@ -39,10 +40,17 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
     lc.images.prepare(cid, image)
     lc.images.mount(cid, rootfs)
     mode = hc.get("NetworkMode") or "default"
+    netns_path = lc.networking.setup(cid, record, lc.network_stale)
+    apply_rates(hc, netns_path)
+    first = next(iter(lc.networking.store.endpoints(cid)), None) if netns_path else None
+    user_network = first is not None and first.network_name != "bridge"
     files = {"hostname": etcfiles.hostname_file(cfg.get("Hostname") or cid[:12]),
              "hosts": etcfiles.hosts_file(mode, cfg.get("Hostname") or "",
+                                          first.address if first else "",
                                           extra_hosts=hc.get("ExtraHosts")),
-             "resolv.conf": etcfiles.resolv_conf(mode)}
+             "resolv.conf": etcfiles.resolv_conf(
+                 mode, embedded_dns=user_network, dns=hc.get("Dns"),
+                 search=hc.get("DnsSearch"), options=hc.get("DnsOptions"))}
     for fname, text in files.items():
         (cdir / fname).write_text(text)
     user = resolve_user(rootfs, cfg.get("User") or "", hc.get("GroupAdd"))
@@ -67,13 +75,20 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
             for kind, key in (("network", "NetworkMode"), ("pid", "PidMode"),
                               ("ipc", "IpcMode"))
             if str(hc.get(key) or "").startswith("container:")}
+    extra_mounts: list[dict[str, Any]] = []
+    root_prop = ""
+    if record.get("MountPoints") or hc.get("Tmpfs"):
+        from dockyard.engine.mounts import oci_mounts
+
+        extra_mounts, root_prop = oci_mounts(lc, record, rootfs)
     parent = hc.get("CgroupParent") or lc.cgroup_parent
     inputs = spec.SpecInputs(
         container_id=cid, rootfs=rootfs, user=user,
         cgroups_path=f"/{parent.strip('/')}/{cid}",
         hostname_path=cdir / "hostname", hosts_path=cdir / "hosts",
         resolv_conf_path=cdir / "resolv.conf", init_path=init_path,
-        cgroup_v2=lc.facts.cgroup_v2, poststop=[exit_hook(lc.roots, cid)], join=join)
+        cgroup_v2=lc.facts.cgroup_v2, poststop=[exit_hook(lc.roots, cid)], join=join,
+        netns_path=netns_path, mounts=extra_mounts, rootfs_propagation=root_prop)
     oci = spec.build_spec(cfg, hc, inputs)
     (rdir / "config.json").write_text(json.dumps(oci))
     runtime = lc.runtime(record)
@@ -86,10 +101,31 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
         log=parse_log_config(log.get("Type"), log.get("Config"), cfg.get("Labels"),
                              cfg.get("Env")),
         autostart=True, cgroups_path=inputs.cgroups_path)
+    if user_network and netns_path:
+        from dockyard.network.dns import monitor_config
+
+        launch["dns"] = monitor_config(netns_path, str(lc.networking.store.dir), cid,
+                                       dns=hc.get("Dns"))
     launch.update(_supervision(lc, cid, record, oci["process"], runtime))  # type: ignore[typeddict-item]
     with contextlib.suppress(FileNotFoundError):
         (rdir / "paused").unlink()
     return start_monitor(launch)
+
+
+def apply_rates(hc: Mapping[str, Any], netns_path: str | None, *, clear: bool = False) -> None:
+    """``EgressRate``/``IngressRate`` (bits/s) on the container's eth0 (net-services'
+    shaping); ``clear`` also removes limits that are 0 now (for ``update``)."""
+    egress, ingress = hc.get("EgressRate") or 0, hc.get("IngressRate") or 0
+    if not (egress or ingress or clear):
+        return
+    if netns_path is None:
+        raise InvalidArgument("--egress-rate and --ingress-rate need the container's own "
+                              "network (not host, none or container:)")
+    from dockyard.network.shaping import set_rate
+
+    # None leaves a direction alone (a fresh veth has no limit to clear)
+    set_rate("eth0", netns_path, egress=int(egress) if egress or clear else None,
+             ingress=int(ingress) if ingress or clear else None)
 
 
 def _supervision(lc: Lifecycle, cid: str, record: dict[str, Any], process: dict[str, Any],

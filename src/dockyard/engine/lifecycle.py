@@ -24,6 +24,7 @@ from typing import Any
 from dockyard.engine import config as cfgmod
 from dockyard.engine import model, spec
 from dockyard.engine.names import random_name
+from dockyard.engine.networking import Networking, op_lock_free
 from dockyard.engine.rootfs import ImageSource, is_mounted
 from dockyard.engine.runtimes import Runtime, default_runtime, open_runtime
 from dockyard.engine.store import ContainerStore, _flock, now_rfc3339, update_state_file
@@ -79,6 +80,7 @@ class Lifecycle:
         self.cgroup_parent = cgroup_parent
         self.facts = facts
         self.store = ContainerStore(roots.containers)
+        self.networking = Networking(roots)
 
     # -- lookups --------------------------------------------------------------------
     def resolve(self, ref: str) -> str:
@@ -145,7 +147,8 @@ class Lifecycle:
 
     # -- create ---------------------------------------------------------------------
     def create(self, name: str | None, config: dict[str, Any],
-               host_config: dict[str, Any] | None) -> model.CreateResult:
+               host_config: dict[str, Any] | None,
+               networking_config: dict[str, Any] | None = None) -> model.CreateResult:
         from dockyard.engine.logs import parse_log_config
 
         cid = _new_id()
@@ -161,6 +164,7 @@ class Lifecycle:
             mode = str(hc.get(key) or "")
             if mode.startswith("container:"):
                 self.resolve(mode[len("container:"):])  # "No such container: x"
+        networks = self.networking.plan(hc, networking_config)
         spec.capabilities_for(hc)
         from dockyard.engine.health import check_healthcheck
 
@@ -176,25 +180,52 @@ class Lifecycle:
         if not merged.get("Hostname"):
             merged["Hostname"] = cid[:12]
         path, args = cfgmod.entrypoint_and_args(merged)
-        if (hc.get("NetworkMode") or "default") in ("default", "bridge"):
-            warnings.append("bridge networking is not available yet: the container gets "
-                            "its own network namespace with only a loopback interface")
         record = {
             "Id": cid, "Created": now_rfc3339(), "Path": path, "Args": args,
             "Image": image.id, "Name": "/" + cname, "RestartCount": 0,
             "Driver": "overlay2", "Platform": "linux", "ExecIDs": None,
-            "Config": merged, "HostConfig": hc,
+            "Config": merged, "HostConfig": hc, "Networks": networks,
         }
-        self.store.add(cid, cname, record, dict(model.new_state()), conflict=_name_conflict)
+        try:
+            with self._volumes_lock():  # no volume rm between registering and storing
+                self._register_mounts(cid, record)
+                self.store.add(cid, cname, record, dict(model.new_state()),
+                               conflict=_name_conflict)
+        except BaseException:
+            self._drop_new_volumes(record)
+            raise
         try:
             self.images.prepare(cid, image)
         except BaseException:
             with contextlib.suppress(DockyardError, OSError):
                 self.images.remove(cid)
             self.store.remove(cid)
+            self._drop_new_volumes(record)
             raise
         self.event(record, "create")
         return model.CreateResult(Id=cid, Warnings=warnings)
+
+    def _volumes_lock(self) -> Any:
+        from dockyard.volumes import VolumeStore
+
+        return VolumeStore(self.roots).lock()
+
+    def _register_mounts(self, cid: str, record: dict[str, Any]) -> None:
+        from dockyard.engine.mounts import register
+
+        hc, cfg = record["HostConfig"], record["Config"]
+        if not (hc.get("Binds") or hc.get("Mounts") or hc.get("Tmpfs") or
+                hc.get("VolumesFrom") or cfg.get("Volumes")):
+            return
+        record["MountPoints"] = [m.to_json() for m in register(self, cid, cfg, hc)]
+
+    def _drop_new_volumes(self, record: dict[str, Any]) -> None:
+        """A create that failed leaves no anonymous volumes behind."""
+        if record.get("MountPoints"):
+            from dockyard.engine.mounts import remove_anonymous
+
+            with contextlib.suppress(DockyardError, OSError):
+                remove_anonymous(self, record)
 
     # -- start ----------------------------------------------------------------------
     def start(self, ref: str) -> int:
@@ -213,6 +244,7 @@ class Lifecycle:
                 return self._start(cid, record)
             except DockyardError as err:
                 self._unmount(cid)
+                self._release_network(cid)
                 message = str(err)
                 code = 127 if isinstance(err, CommandNotFound) else \
                     126 if isinstance(err, ExecFailed) else 128
@@ -359,7 +391,7 @@ class Lifecycle:
         """Change resource limits (docker's ``update``); applied live when running."""
         allowed = {"CpuShares", "Memory", "NanoCpus", "CpuPeriod", "CpuQuota", "CpusetCpus",
                    "CpusetMems", "MemoryReservation", "MemorySwap", "PidsLimit",
-                   "BlkioWeight", "RestartPolicy", "KernelMemory"}
+                   "BlkioWeight", "RestartPolicy", "KernelMemory", "EgressRate", "IngressRate"}
         unknown = sorted(set(resources) - allowed)
         if unknown:
             raise InvalidArgument(f"update: cannot change {unknown[0]}")
@@ -373,6 +405,11 @@ class Lifecycle:
                 res = spec.resources(hc)
                 bundle = json.loads((self.run_dir(cid) / "config.json").read_text())
                 self.runtime(record).update(cid, res, bundle["linux"].get("cgroupsPath", ""))
+                if {"EgressRate", "IngressRate"} & set(resources):
+                    from dockyard.engine.launch import apply_rates
+
+                    path = self.networking.netns_path(cid)
+                    apply_rates(hc, str(path) if path.exists() else None, clear=True)
             record["HostConfig"] = hc
             self.store.save(cid, record)
             if "RestartPolicy" in resources and self.monitor_alive(cid):
@@ -404,9 +441,9 @@ class Lifecycle:
                         self._resume(cid, runtime)
                 self._wait_stopped(cid, 30)
             self._settle(cid)
-            self._destroy(cid)
+            self._destroy(cid, volumes)
 
-    def _destroy(self, cid: str) -> None:
+    def _destroy(self, cid: str, volumes: bool = False) -> None:
         try:
             record: dict[str, Any] | None = self.store.load(cid)
         except FileNotFoundError:
@@ -415,9 +452,17 @@ class Lifecycle:
             with contextlib.suppress(DockyardError):
                 self.runtime(record).delete(cid)
         self._unmount(cid)
+        self._release_network(cid)
         self.images.remove(cid)
         shutil.rmtree(self.run_dir(cid), ignore_errors=True)
         self.store.remove(cid)
+        if record is not None and record.get("MountPoints"):
+            from dockyard.engine.mounts import release, remove_anonymous
+
+            with contextlib.suppress(DockyardError, OSError):
+                release(self, record)
+            if volumes:
+                remove_anonymous(self, record)
         if record is not None:
             self.event(record, "destroy")
 
@@ -454,6 +499,7 @@ class Lifecycle:
         if self.monitor_alive(cid):  # still draining output and deleting
             return
         self._unmount(cid)
+        self._release_network(cid)
         with contextlib.suppress(FileNotFoundError):
             (self.run_dir(cid) / "paused").unlink()
         try:
@@ -461,12 +507,35 @@ class Lifecycle:
         except FileNotFoundError:
             return
         if record["HostConfig"].get("AutoRemove") and state.get("Status") == "exited":
-            self._destroy(cid)
+            self._destroy(cid, volumes=True)
+        elif record.get("MountPoints"):
+            from dockyard.engine.mounts import release
+
+            with contextlib.suppress(DockyardError, OSError):
+                release(self, record)
 
     def _unmount(self, cid: str) -> None:
         target = self.rootfs(cid)
         if is_mounted(target):
             self.images.unmount(target)
+
+    def _release_network(self, cid: str) -> None:
+        """Endpoints, addresses and the namespace go when the container stops."""
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            if not self.store.load(cid).get("Networks") and \
+                    not self.networking.netns_path(cid).exists():
+                return  # none, host, container: nothing was attached
+        with contextlib.suppress(DockyardError, OSError):
+            self.networking.teardown(cid)
+
+    def network_stale(self, cid: str) -> bool:
+        """For the network sweep: the container is gone, or has no monitor and nobody
+        is starting it (so its endpoints are what a crash left). A live monitor may be
+        restarting its container or draining its output: not stale."""
+        cdir = self.store.dir(cid)
+        if not (cdir / "container.json").exists():
+            return True
+        return op_lock_free(cdir) and not self.monitor_alive(cid)
 
     def prune(self) -> dict[str, Any]:
         deleted = []

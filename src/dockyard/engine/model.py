@@ -223,6 +223,8 @@ _HOST_CONFIG_FIELDS: list[tuple[str, Any, bool]] = [
     ("CpuPercent", 0, False), ("IOMaximumIOps", 0, False),
     ("IOMaximumBandwidth", 0, False), ("Mounts", None, True),
     ("MaskedPaths", None, False), ("ReadonlyPaths", None, False), ("Init", None, True),
+    # Dockyard's own (docker has no bandwidth limit): bits/s, shown only when set.
+    ("EgressRate", None, True), ("IngressRate", None, True),
     ("HealthOnFailure", None, True),  # podman's --health-on-failure; not docker's
 ]
 HOST_CONFIG_KEYS = [k for k, _, _ in _HOST_CONFIG_FIELDS]

@@ -71,6 +71,8 @@ class SpecInputs:
     arch: str = field(default_factory=platform.machine)
     poststop: list[dict[str, Any]] = field(default_factory=list)
     join: dict[str, str] = field(default_factory=dict)  # ns type -> path to join
+    mounts: list[dict[str, Any]] = field(default_factory=list)  # volumes, binds, tmpfs
+    rootfs_propagation: str = ""  # rslave/rshared when a bind mount asks for it
 
 
 def container_env(config: Config) -> list[str]:
@@ -290,6 +292,9 @@ def _mounts(hc: HostConfig, inputs: SpecInputs) -> list[dict[str, Any]]:
     if hc.get("Init") and inputs.init_path is not None:
         mounts.append({"destination": INIT_PATH, "type": "bind",
                        "source": str(inputs.init_path), "options": ["bind", "ro"]})
+    if inputs.mounts:  # the user's mounts replace defaults at the same destination
+        taken = {m["destination"] for m in inputs.mounts}
+        mounts = [m for m in mounts if m["destination"] not in taken] + inputs.mounts
     return mounts
 
 
@@ -376,6 +381,8 @@ def build_spec(config: Config, hc: HostConfig, inputs: SpecInputs) -> dict[str, 
     linux["resources"] = res
     linux["cgroupsPath"] = inputs.cgroups_path
     linux["namespaces"] = _namespaces(hc, inputs)
+    if inputs.rootfs_propagation:
+        linux["rootfsPropagation"] = inputs.rootfs_propagation
     if devices:
         linux["devices"] = devices
     if hc.get("MaskedPaths"):

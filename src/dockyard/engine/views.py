@@ -15,7 +15,8 @@ from dockyard.errors import Conflict, InvalidArgument
 
 __all__ = ["FILTERS", "inspect", "list_containers", "status_text", "top"]
 
-FILTERS = ("id", "name", "label", "status", "exited", "ancestor", "before", "since", "health")
+FILTERS = ("id", "name", "label", "status", "exited", "ancestor", "before", "since",
+           "volume", "health")
 _HEALTH = ("starting", "healthy", "unhealthy", "none")
 _STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 
@@ -82,10 +83,17 @@ def inspect(lc: Lifecycle, ref: str) -> model.ContainerJSON:
         "ExecIDs": record.get("ExecIDs"),
         "HostConfig": hc,
         "GraphDriver": {"Data": graph, "Name": "overlay2"},
-        "Mounts": [],
+        "Mounts": _mounts(record),
         "Config": record["Config"],
-        "NetworkSettings": model.network_settings(hc.get("NetworkMode") or "default"),
+        "NetworkSettings": lc.networking.settings(cid, record,  # type: ignore[typeddict-item]
+                                                  bool(state.get("Running"))),
     }
+
+
+def _mounts(record: dict[str, Any]) -> list[dict[str, Any]]:
+    from dockyard.engine.mounts import inspect_mounts
+
+    return inspect_mounts(record) if record.get("MountPoints") else []
 
 
 def _state_doc(state: dict[str, Any]) -> dict[str, Any]:
@@ -172,8 +180,11 @@ def _summary(record: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         "Created": int(_epoch(record["Created"])), "Ports": [],
         "Labels": cfg.get("Labels") or {}, "State": state.get("Status", "created"),
         "Status": status_text(state), "HostConfig": {"NetworkMode": mode},
-        "NetworkSettings": {"Networks": model.network_settings(mode)["Networks"]},
-        "Mounts": [], "_created": record["Created"], "_exit": state.get("ExitCode", 0),
+        "NetworkSettings": {"Networks": {
+            name: model.network_settings(name)["Networks"][name]
+            for name in (record.get("Networks") or model.network_settings(mode)["Networks"])}},
+        "Mounts": _mounts(record), "_created": record["Created"],
+        "_exit": state.get("ExitCode", 0),
         "_health": (state.get("Health") or {}).get("Status") or "none",
     }
 
@@ -189,6 +200,10 @@ def _apply(rows: list[dict[str, Any]], f: dict[str, list[str]],
             return False
         if f.get("exited") and (r["State"] != "exited" or
                                 str(r["_exit"]) not in f["exited"]):
+            return False
+        if f.get("volume") and not any(  # docker: a volume name or a mount destination
+                v in (m.get("Name"), m.get("Destination")) for m in r["Mounts"]
+                for v in f["volume"]):
             return False
         if f.get("health") and r["_health"] not in f["health"]:
             return False

@@ -11,20 +11,21 @@ privileges the next one removes::
     raise_ambient(ambient)           # only caps in permitted & inheritable can be raised
 
 ``apply_process_capabilities`` runs that sequence around the caller's user switch.
-Standard library and ctypes only.
+Standard library and ``_ctypes`` (``runtime/cabi``) only.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 
 from dockyard.errors import InvalidConfig, SystemFailure
+from dockyard.runtime import cabi
 
 TYPE_CHECKING = False  # typing costs milliseconds per start
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from typing import Any
 
 __all__ = [
     "CAPABILITIES",
@@ -69,35 +70,31 @@ _PR_CAP_AMBIENT_CLEAR_ALL = 4
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 
-class _Header(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+class _Header(cabi.Structure):  # type: ignore[misc]
+    _fields_ = [("version", cabi.U32), ("pid", cabi.Int)]
 
 
-class _Data(ctypes.Structure):
-    _fields_ = [
-        ("effective", ctypes.c_uint32),
-        ("permitted", ctypes.c_uint32),
-        ("inheritable", ctypes.c_uint32),
-    ]
+class _Data(cabi.Structure):  # type: ignore[misc]
+    _fields_ = [("effective", cabi.U32), ("permitted", cabi.U32), ("inheritable", cabi.U32)]
 
 
-_LIBC: list[ctypes.CDLL] = []
+_LIBC: dict[str, Any] = {}
 
 
-def _libc() -> ctypes.CDLL:
-    if not _LIBC:
-        libc = ctypes.CDLL(None, use_errno=True)  # the C library this process runs on
-        libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong,
-                               ctypes.c_ulong, ctypes.c_ulong]
-        _LIBC.append(libc)
-    return _LIBC[0]
+def _libc(name: str) -> Any:
+    """The C library's ``name`` (prctl, capget, capset), looked up once."""
+    func = _LIBC.get(name)
+    if func is None:
+        args = (cabi.Int, cabi.ULong, cabi.ULong, cabi.ULong, cabi.ULong) \
+            if name == "prctl" else None
+        func = _LIBC[name] = cabi.libc(name, argtypes=args)
+    return func
 
 
 def _prctl(option: int, arg2: int = 0, arg3: int = 0, what: str = "prctl") -> int:
-    rc = int(_libc().prctl(option, arg2, arg3, 0, 0))
+    rc = int(_libc("prctl")(option, arg2, arg3, 0, 0))
     if rc < 0:
-        err = ctypes.get_errno()
-        raise SystemFailure(f"{what}: {_strerror(err)}")
+        raise SystemFailure(f"{what}: {_strerror(cabi.errno())}")
     return rc
 
 
@@ -179,9 +176,9 @@ def available() -> list[str]:
 def get_sets(pid: int = 0) -> tuple[int, int, int]:
     """(effective, permitted, inheritable) of ``pid`` (0: this thread), via capget."""
     hdr = _Header(_LINUX_CAPABILITY_VERSION_3, pid)
-    data = (_Data * 2)()
-    if _libc().capget(ctypes.byref(hdr), data) < 0:
-        raise SystemFailure(f"capget: {_strerror(ctypes.get_errno())}")
+    data = cabi.array(_Data, 2)
+    if _libc("capget")(cabi.byref(hdr), data) < 0:
+        raise SystemFailure(f"capget: {_strerror(cabi.errno())}")
     eff, prm, inh = (getattr(data[0], f) | getattr(data[1], f) << 32
                      for f in ("effective", "permitted", "inheritable"))
     return eff, prm, inh
@@ -220,14 +217,14 @@ def keep_caps(on: bool) -> None:
 def set_sets(effective: int, permitted: int, inheritable: int) -> None:
     """capset(2) with _LINUX_CAPABILITY_VERSION_3 for this thread."""
     hdr = _Header(_LINUX_CAPABILITY_VERSION_3, 0)
-    data = (_Data * 2)()
+    data = cabi.array(_Data, 2)
     for i in (0, 1):
         shift = 32 * i
         data[i].effective = effective >> shift & 0xFFFFFFFF
         data[i].permitted = permitted >> shift & 0xFFFFFFFF
         data[i].inheritable = inheritable >> shift & 0xFFFFFFFF
-    if _libc().capset(ctypes.byref(hdr), data) < 0:
-        raise SystemFailure(f"capset: {_strerror(ctypes.get_errno())}")
+    if _libc("capset")(cabi.byref(hdr), data) < 0:
+        raise SystemFailure(f"capset: {_strerror(cabi.errno())}")
 
 
 def raise_ambient(ambient: int, permitted: int, inheritable: int) -> None:

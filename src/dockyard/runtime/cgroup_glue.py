@@ -3,8 +3,6 @@ whether it is frozen. Resource control itself lives in ``runtime/cgroups``."""
 
 from __future__ import annotations
 
-import os
-
 TYPE_CHECKING = False  # typing itself costs milliseconds per start
 
 if TYPE_CHECKING:
@@ -74,30 +72,69 @@ def container_cgroup_paths() -> dict[str, str]:
     return out
 
 
-def prime_attach() -> int:
-    """Start a no-op cgroup move in the background; the helper's pid (0 if none).
+# The first statements of the launcher (before any module of ours is imported) and the
+# body of prime_attach: C modules of the standard library only, failures ignored.
+PRIME_SOURCE = """\
+def _dockyard_prime(argv):
+    import _thread, posix, sys
+    if "run" not in argv and "create" not in argv:
+        return
+    fd = posix.open("/proc/self/cgroup", posix.O_RDONLY | posix.O_CLOEXEC)
+    try:
+        line = posix.read(fd, 4096).split(b"\\n", 1)[0]
+    finally:
+        posix.close(fd)
+    _, names, path = line.split(b":", 2)
+    if names:
+        return  # v1 or hybrid: the init joins through tasks files, with no such wait
+    sub = b"unified"
+    flags = posix.O_WRONLY | posix.O_CLOEXEC
+    try:
+        fd = posix.open(b"/sys/fs/cgroup/" + sub + path + b"/cgroup.procs", flags)
+    except OSError:
+        fd = posix.open(b"/sys/fs/cgroup" + path + b"/cgroup.procs", flags)
+
+    def move(fd):
+        try:
+            posix.write(fd, b"0")
+        except OSError:
+            pass
+        finally:
+            posix.close(fd)
+
+    sys.setswitchinterval(1.0)
+    _thread.start_new_thread(move, (fd,))
+    sys.dockyard_runtime_primed = True
+
+
+try:
+    _dockyard_prime(__import__("sys").argv)
+except Exception:
+    pass
+"""
+
+
+def prime_attach() -> bool:
+    """Start a no-op cgroup move in the background; whether it was started.
 
     The first write to any cgroup.procs after a quiet spell waits for an RCU grace
-    period (the kernel's global cgroup_threadgroup_rwsem), ~13 ms here, holding
-    cgroup_mutex (which mkdir needs too); writes that follow within the next grace
-    period are cheap. A tiny ``sh`` moving itself into its own cgroup pays it while
-    we read the config and fork the init. A process, not a thread: a thread would
-    fight the main thread for the GIL after each of its system calls. The caller
-    reaps it (``run`` waits for every child; ``create`` exits and leaves it to
-    init). Only the command line uses it; the library leaves its host alone."""
-    try:
-        with open("/proc/self/cgroup") as f:
-            line = f.readline().strip()
-    except OSError:
-        return 0
-    _, names, path = line.split(":", 2)
-    sub = names.split(",")[0].removeprefix("name=") if names else "unified"
-    target = f"/sys/fs/cgroup/{sub}{path}/cgroup.procs"
-    if not os.path.exists(target) and not names:
-        target = f"/sys/fs/cgroup{path}/cgroup.procs"
-    try:
-        null = [(os.POSIX_SPAWN_OPEN, fd, "/dev/null", os.O_RDWR, 0) for fd in (0, 1, 2)]
-        return os.posix_spawn("/bin/sh", ["sh", "-c", 'echo 0 > "$0"', target], {},
-                              file_actions=null)
-    except OSError:
-        return 0
+    period (the kernel's global cgroup_threadgroup_rwsem), ~12 ms here, holding
+    cgroup_mutex, which mkdir in cgroupfs and reading /proc/self/cgroup need too;
+    writes that follow within the next grace period are cheap. runc pays it on most
+    starts. With v1 hierarchies the init moves itself through ``tasks`` files, which
+    skips that lock (``container_create._join``), so this is done only on pure v2
+    hosts (where a priming write would only hold up our own mkdir on hybrid ones).
+    There, a thread writing "0" (this process, into the cgroup it is already in)
+    starts paying it at once: the launcher runs ``PRIME_SOURCE`` before importing
+    anything of ours (~5 ms earlier than ``main`` could), the thread waits in the
+    kernel without the GIL, and the GIL switch interval goes up to 1 s so that the
+    thread takes the GIL only when the main thread blocks, never stalling it (a helper
+    ``sh`` did this before, at ~1 ms of CPU). ``main`` calls this for create and run
+    when the launcher has not; the library leaves its host alone."""
+    import sys
+
+    if getattr(sys, "dockyard_runtime_primed", False):
+        return True
+    scope = {"__name__": "dockyard_prime"}
+    exec(PRIME_SOURCE.replace("__import__(\"sys\").argv", "[\"run\"]"), scope)
+    return bool(getattr(sys, "dockyard_runtime_primed", False))

@@ -9,15 +9,17 @@ from __future__ import annotations
 import _socket
 import fcntl
 import os
+import signal
 import socket
 import struct
 import sys
 import termios
+from typing import Any
 
 from dockyard.errors import InvalidArgument
 
-__all__ = ["connect_console_socket", "open_pty", "proxy", "receive_master",
-           "receive_pty_master", "send_master", "take_terminal"]
+__all__ = ["connect_console_socket", "copy_window_size", "open_pty", "proxy",
+           "receive_master", "receive_pty_master", "send_master", "take_terminal"]
 
 _TIOCSPTLCK = 0x40045431
 _TIOCGPTN = 0x80045430
@@ -79,13 +81,15 @@ def proxy(master: int) -> None:
     """Copy our stdin to the pty and the pty to our stdout until the container's side
     closes (``run`` with a terminal and no console socket, as runc does)."""
     import select
-    import termios
     import tty
 
     saved = None
+    old_winch: Any = None
     if os.isatty(0):
         saved = termios.tcgetattr(0)
         tty.setraw(0, termios.TCSANOW)  # not TCSAFLUSH: keep what was typed already
+        copy_window_size(0, master)
+        old_winch = signal.signal(signal.SIGWINCH, lambda *_: copy_window_size(0, master))
     watch = [master, 0]
     try:
         while True:
@@ -109,5 +113,15 @@ def proxy(master: int) -> None:
                     watch.remove(0)
     finally:
         if saved is not None:
+            signal.signal(signal.SIGWINCH, old_winch)
             termios.tcsetattr(0, termios.TCSADRAIN, saved)
         os.close(master)
+
+
+def copy_window_size(src: int, dst: int) -> None:
+    """Give terminal ``dst`` the rows and columns of terminal ``src`` (if it has any)."""
+    try:
+        size = fcntl.ioctl(src, termios.TIOCGWINSZ, b"\0" * 8)
+        fcntl.ioctl(dst, termios.TIOCSWINSZ, size)
+    except OSError:  # not a terminal, or the pty is already gone
+        pass

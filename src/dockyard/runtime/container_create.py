@@ -51,7 +51,9 @@ class Plan:
         self.console: socket | None = None
         self.preserve_fds = 0
         self.joining = False  # exec: enter an existing container instead of building one
+        self.confine_writes = False  # put the process under runtime/landlock's domain
         self.state_for_hooks: dict[str, Any] = {}
+        self.cgroups_unjoined: list[str] = []  # hierarchies the init is not in (_join)
 
     @property
     def process(self) -> dict[str, Any]:
@@ -89,7 +91,7 @@ def make_plan(config: dict[str, Any], rootfs: str,
     linux = config.get("linux") or {}
     from dockyard.runtime.capabilities import check_process_capabilities
 
-    check_process_capabilities(proc.get("capabilities"))
+    sets = check_process_capabilities(proc.get("capabilities"))
     rlimits: list[Any] = []
     if proc.get("rlimits"):
         from dockyard.runtime.rlimits import check_rlimits
@@ -111,21 +113,25 @@ def make_plan(config: dict[str, Any], rootfs: str,
     for i, m in enumerate(config.get("mounts") or ()):
         parse_options(list(m.get("options") or ()), f"mounts[{i}].options")
     ns = namespaces if namespaces is not None else plan_namespaces(linux)
-    return Plan(config, rootfs, ns, env, rlimits=rlimits, seccomp=seccomp,
+    plan = Plan(config, rootfs, ns, env, rlimits=rlimits, seccomp=seccomp,
                 seccomp_flags=flags)
+    plan.confine_writes = not sets["bounding"] >> 21 & 1  # no CAP_SYS_ADMIN: landlock.py
+    return plan
 
 
 def create(state_root: StrPath, container_id: str, bundle: StrPath, *,
            pid_file: str | None = None, console_socket: str | None = None,
-           preserve_fds: int = 0, console: socket | None = None) -> st.ContainerState:
+           preserve_fds: int = 0, console: socket | None = None,
+           loaded: tuple[dict[str, Any], str] | None = None) -> st.ContainerState:
     """Create the container: its init waits in ``exec.fifo`` for ``start``.
 
     The init inherits this process's stdio unless the config asks for a terminal.
     Call from a process that reaps orphans (a subreaper) to be the init's parent.
-    ``console`` is a connected socket to send the pty master on, instead of a path."""
+    ``console`` is a connected socket to send the pty master on, instead of a path;
+    ``loaded`` is what ``load_bundle(bundle)`` returned, when the caller has it."""
     st.check_id(container_id)
     bundle = os.path.abspath(bundle)
-    config, rootfs = load_bundle(bundle)
+    config, rootfs = loaded or load_bundle(bundle)
     if (config.get("linux") or {}).get("cgroupsPath", "").count(":") == 2:
         raise InvalidConfig("config.json: linux.cgroupsPath: systemd cgroups are not "
                             "supported (drop --systemd-cgroup)")
@@ -205,8 +211,9 @@ def serve(plan: Plan, sock: socket, mid: int, state: st.ContainerState,
         manager = cg_manager(cgroups_path, state.id)
         manager.create()
         manager.apply(with_default_devices(linux.get("resources") or {}))
-        if init_pid:
-            _join(sock, manager, state, init_pid)
+        if init_pid:  # no user namespace: the init can move itself (see _join)
+            _join(sock, manager, state, init_pid, linux.get("resources"),
+                  self_join=not plan.joining)
         while True:
             kind, payload = recv(sock)
             if kind == Kind.USERNS_READY:
@@ -244,11 +251,28 @@ def serve(plan: Plan, sock: socket, mid: int, state: st.ContainerState,
             os.waitpid(mid, 0)
 
 
-def _join(sock: socket, manager: Any, state: st.ContainerState, init_pid: int) -> None:
-    """Put the init into its cgroup and tell it so (with the state hooks will see)."""
-    manager.add_pid(init_pid)
+def _join(sock: socket, manager: Any, state: st.ContainerState, init_pid: int,
+          resources: Any = None, self_join: bool = False) -> None:
+    """Put the init into its cgroup and tell it so (with the state hooks will see).
+
+    With ``self_join`` and v1 hierarchies, the init moves itself instead, writing "0"
+    to the ``tasks`` files it is sent: unlike a cgroup.procs write, that takes no
+    global lock and waits for no RCU grace period (~12 ms). A user-namespaced init
+    could not write there; the hybrid layout's unified side is joined here, and only
+    when a resource needs it (runc does not join it); ``unjoined`` names it then."""
+    files: list[str] = []
+    unjoined: list[str] = []
+    if self_join and hasattr(manager, "self_join_files"):
+        files = manager.self_join_files()
+        if hasattr(manager, "needs_v2"):
+            if manager.needs_v2(resources):
+                manager.add_pid_v2(init_pid)
+            else:
+                unjoined.append(manager.unified_mount)
+    else:
+        manager.add_pid(init_pid)
     state.pid = init_pid
-    _send_or_raise(sock, Kind.CGROUP_JOINED,
+    _send_or_raise(sock, Kind.CGROUP_JOINED, join=files, unjoined=unjoined,
                    state=dict(state.to_oci(), status="creating", pid=init_pid))
 
 

@@ -117,6 +117,8 @@ def _preload(plan: Plan) -> None:
         import dockyard.runtime.console
     if plan.hooks:
         import dockyard.runtime.hooks
+    if plan.confine_writes:
+        import dockyard.runtime.landlock
     if plan.rlimits:
         import dockyard.runtime.rlimits
     if plan.seccomp is not None:
@@ -208,7 +210,8 @@ def _setup(plan: Plan, sock: socket) -> str:
         from dockyard.runtime.cgroup_glue import container_cgroup_paths
 
         _wait_cgroup(plan, sock)
-        return container_cgroup_paths()
+        return {mnt: path for mnt, path in container_cgroup_paths().items()
+                if mnt not in plan.cgroups_unjoined}
 
     prepare_rootfs(config, plan.rootfs, cgroup_paths, ns.wants("user"))
     _wait_cgroup(plan, sock)
@@ -243,6 +246,13 @@ def _wait_cgroup(plan: Plan, sock: socket) -> None:
     kind, payload = recv(sock)
     if kind != Kind.CGROUP_JOINED:
         os._exit(1)
+    for path in payload.get("join") or ():  # see container_create._join
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
+    plan.cgroups_unjoined = payload.get("unjoined") or []
     plan.state_for_hooks = payload["state"]
 
 
@@ -297,9 +307,12 @@ def _find_executable(name: str, env: dict[str, str]) -> str:
 
 
 def _confine(plan: Plan, linux: dict[str, Any]) -> None:
-    """rlimits, user, capabilities, no_new_privs, seccomp, cwd, umask, descriptors."""
+    """Landlock, rlimits, user, capabilities, no_new_privs, seccomp, cwd, umask,
+    descriptors."""
     proc = plan.process
     user = proc.get("user") or {}
+    if plan.confine_writes:
+        _confine_writes(plan)
     if plan.rlimits:
         from dockyard.runtime.rlimits import apply_rlimits
 
@@ -337,6 +350,21 @@ def _confine(plan: Plan, linux: dict[str, Any]) -> None:
     _close_descriptors(plan.preserve_fds)
     if plan.seccomp is not None and nnp:
         _load_seccomp(plan)
+
+
+def _confine_writes(plan: Plan) -> None:
+    """Writes only beneath the container's root (now ``/``), its stdio and preserved
+    descriptors, and exec.fifo, which the init still opens for writing."""
+    from dockyard.runtime.landlock import confine_writes
+
+    fds = list(range(3 + plan.preserve_fds))
+    if plan.fifo_fd >= 0:
+        fds.append(plan.fifo_fd)
+    root = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        confine_writes(root, fds)
+    finally:
+        os.close(root)
 
 
 def _load_seccomp(plan: Plan) -> None:

@@ -1,8 +1,10 @@
 """Build the container's filesystem view inside its new mount namespace.
 
-Order, as runc: make ``/`` a slave (or ``rootfsPropagation``) so nothing leaks back to
-the host, bind the rootfs onto itself, mount the config's mounts in order, populate
-``/dev``, pivot_root, then masked and read-only paths and a read-only root. Every
+Order, as runc (1.1): give ``/`` (in the new mount namespace) ``rootfsPropagation``, by
+default rslave, so nothing leaks back to the host; make the mount holding the rootfs
+private if it is still shared; bind the rootfs onto itself, mount the config's mounts
+in order, populate ``/dev``, pivot_root, then masked and read-only paths and a
+read-only root. Like runc 1.1, the value is not applied again after pivot_root. Every
 destination is opened with ``paths.mkdir_in_root`` and mounted through its descriptor.
 """
 
@@ -56,9 +58,11 @@ def prepare_rootfs(config: dict[str, Any], rootfs: str,
     prop = linux.get("rootfsPropagation") or ""
     if prop and prop not in _PROP:
         raise InvalidConfig(f"config.json: linux.rootfsPropagation: unknown value {prop!r}")
-    sc.mount(None, "/", None, sc.MS_REC | sc.MS_SLAVE)
+    flags = _PROP[prop] if prop else sc.MS_REC | sc.MS_SLAVE
+    sc.mount(None, "/", None, flags)
+    if flags & sc.MS_REC == 0 or flags & sc.MS_SHARED:
+        _parent_private(rootfs)  # after rslave or rprivate, nothing is shared any more
     sc.mount(rootfs, rootfs, None, sc.MS_BIND | sc.MS_REC)
-    sc.mount(None, rootfs, None, sc.MS_PRIVATE)
     root_fd = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         dev_bound = False
@@ -71,6 +75,38 @@ def prepare_rootfs(config: dict[str, Any], rootfs: str,
             _populate_dev(root_fd, linux.get("devices") or (), userns)
     finally:
         os.close(root_fd)
+
+
+def _parent_private(rootfs: str) -> None:
+    """Make the mount holding ``rootfs`` private if it is shared (as runc does): the
+    rootfs bound from it then propagates nothing back, and pivot_root accepts it."""
+    best, shared = "", False
+    with open("/proc/self/mountinfo", "rb") as f:
+        for raw in f:
+            fields = raw.split()
+            point = _unescape(fields[4])
+            if (rootfs == point or rootfs.startswith(point.rstrip("/") + "/")) \
+                    and len(point) >= len(best):
+                best = point
+                shared = any(w.startswith(b"shared:") for w in fields[6:fields.index(b"-")])
+    if shared:
+        sc.mount(None, best, None, sc.MS_PRIVATE)
+
+
+def _unescape(field: bytes) -> str:
+    """A mountinfo path: octal escapes (``\\040`` for a space) decoded."""
+    if b"\\" not in field:
+        return os.fsdecode(field)
+    out = bytearray()
+    i = 0
+    while i < len(field):
+        if field[i:i + 1] == b"\\" and field[i + 1:i + 4].isdigit():
+            out.append(int(field[i + 1:i + 4], 8))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return os.fsdecode(bytes(out))
 
 
 def _is_bind(m: dict[str, Any]) -> bool:
@@ -109,12 +145,26 @@ def _mount_one(root_fd: int, m: dict[str, Any], field: str,
             if opts.bind and opts.remount_flags:
                 sc.mount(None, target, None, sc.MS_REMOUNT | sc.MS_BIND | opts.remount_flags
                          | _locked_flags(target))
+                if opts.recursive and opts.flags & MS_RDONLY:
+                    _rdonly_below(fd)
             for p in opts.propagation:
                 sc.mount(None, target, None, p)
     except OSError as exc:
         raise SystemFailure(f"mount {dest} ({kind}): {exc.strerror}") from None
     finally:
         os.close(fd)
+
+
+def _rdonly_below(fd: int) -> None:
+    """Make the mounts under a read-only rbind read-only too, where the kernel can
+    (mount_setattr, Linux 5.12); older kernels keep only the top one read-only."""
+    import errno
+
+    try:
+        sc.mount_setattr_rdonly(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSYS, errno.EPERM):
+            raise
 
 
 def _mount_cgroup(fd: int, flags: int, cgroup_paths: dict[str, str]) -> None:
@@ -235,8 +285,16 @@ def _make_device(dfd: int, name: str, mode: int, major: int, minor: int, userns:
 
 def pivot(rootfs: str) -> None:
     """pivot_root into ``rootfs`` and drop the old root (runc's ``pivot_root(".", ".")``)."""
-    os.chdir(rootfs)
-    sc.pivot_root(".", ".")
+    old = os.open("/", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.chdir(rootfs)
+        sc.pivot_root(".", ".")
+        # The old root is stacked on the new one; "." must name it, not the new root,
+        # or the rslave below lands on the container's mounts (and the old root's
+        # shared mounts would propagate the detach to their peers on the host).
+        os.fchdir(old)
+    finally:
+        os.close(old)
     sc.mount(None, ".", None, sc.MS_SLAVE | sc.MS_REC)
     sc.umount2(".", sc.MNT_DETACH)
     os.chdir("/")
@@ -245,9 +303,6 @@ def pivot(rootfs: str) -> None:
 def finish_rootfs(config: dict[str, Any]) -> None:
     """After pivot_root: sysctls, masked and read-only paths, read-only root."""
     linux = config.get("linux") or {}
-    prop = linux.get("rootfsPropagation")
-    if prop:
-        sc.mount(None, "/", None, _PROP[prop])
     for key, value in (linux.get("sysctl") or {}).items():
         path = "/proc/sys/" + key.replace(".", "/")
         if ".." in key.split("."):

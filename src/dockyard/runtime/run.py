@@ -13,6 +13,7 @@ import os
 from dockyard.runtime import container_create as cr
 from dockyard.runtime.container_delete import delete
 from dockyard.runtime.container_start import start
+from dockyard.runtime.container_state import check_id
 from dockyard.runtime.syscalls import prctl
 
 TYPE_CHECKING = False  # typing itself costs milliseconds per start
@@ -33,16 +34,16 @@ def run(state_root: StrPath, container_id: str, bundle: StrPath, *,
     """Run the container to completion; its exit status (128+N when killed by signal N)."""
     prctl(_PR_SET_CHILD_SUBREAPER, 1)
     ours = None
-    if not console_socket and not detach:
-        config, _ = cr.load_bundle(bundle)
-        if config["process"].get("terminal"):
-            import _socket
+    check_id(container_id)  # before the config, as create checks them
+    loaded = cr.load_bundle(bundle)
+    if not console_socket and not detach and loaded[0]["process"].get("terminal"):
+        import _socket
 
-            ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         cs = cr.create(state_root, container_id, bundle, pid_file=pid_file,
                        console_socket=console_socket, preserve_fds=preserve_fds,
-                       console=theirs if ours is not None else None)
+                       console=theirs if ours is not None else None, loaded=loaded)
     finally:
         if ours is not None:
             theirs.close()

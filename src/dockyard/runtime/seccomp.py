@@ -5,7 +5,7 @@ Compiling and loading are separate (crun's idea): the parent compiles once, the
 result is cached in memory and optionally on disk, keyed by the section's exact
 canonical text, and the container init only loads the bytes. Deny-by-default
 programs get runc's ENOSYS preamble for syscalls newer than the profile. Only
-ctypes and libseccomp are used.
+``_ctypes`` (``runtime/cabi``) and libseccomp are used.
 
 When to load: with ``noNewPrivileges`` the init sets PR_SET_NO_NEW_PRIVS and loads
 the filter as the last step before execve; without it, loading needs CAP_SYS_ADMIN,
@@ -15,12 +15,12 @@ the init still makes: Docker's default profile does).
 
 from __future__ import annotations
 
-import ctypes
 import errno as errno_mod
 import os
 import struct
 
 from dockyard.errors import InvalidConfig, SystemFailure
+from dockyard.runtime import cabi
 
 TYPE_CHECKING = False  # typing, json, hashlib, platform: milliseconds per start
 
@@ -88,45 +88,54 @@ _MEMORY_CACHE_SIZE = 16
 _DISK_CACHE_SIZE = 64
 
 
-class _ArgCmp(ctypes.Structure):
-    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int),
-                ("datum_a", ctypes.c_uint64), ("datum_b", ctypes.c_uint64)]
+class _ArgCmp(cabi.Structure):  # type: ignore[misc]
+    _fields_ = [("arg", cabi.UInt), ("op", cabi.Int), ("datum_a", cabi.U64),
+                ("datum_b", cabi.U64)]
 
 
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+class _SockFprog(cabi.Structure):  # type: ignore[misc]
+    _fields_ = [("len", cabi.UShort), ("filter", cabi.VoidP)]
 
 
-_LIB: list[ctypes.CDLL] = []
+class _Libseccomp:
+    """The libseccomp functions used here, declared once."""
+
+    def __init__(self) -> None:
+        def f(name: str, restype: Any = cabi.Int, *args: Any) -> Any:
+            return cabi.function(name, restype, args, "libseccomp.so.2")
+
+        vp, u32, i, ccp = cabi.VoidP, cabi.U32, cabi.Int, cabi.CharP
+        self.seccomp_init = f("seccomp_init", vp, u32)
+        self.seccomp_release = f("seccomp_release", i, vp)
+        self.seccomp_arch_add = f("seccomp_arch_add", i, vp, u32)
+        self.seccomp_arch_resolve_name = f("seccomp_arch_resolve_name", u32, ccp)
+        self.seccomp_syscall_resolve_name = f("seccomp_syscall_resolve_name", i, ccp)
+        self.seccomp_syscall_resolve_name_arch = f("seccomp_syscall_resolve_name_arch", i,
+                                                   u32, ccp)
+        self.seccomp_arch_native = f("seccomp_arch_native", u32)
+        self.seccomp_rule_add_array = f("seccomp_rule_add_array", i, vp, u32, i,
+                                        cabi.UInt, vp)
+        self.seccomp_attr_set = f("seccomp_attr_set", i, vp, i, u32)
+        self.seccomp_export_bpf = f("seccomp_export_bpf", i, vp, i)
+        self.seccomp_version = f("seccomp_version", vp)
 
 
-def _lib() -> ctypes.CDLL:
+_LIB: list[_Libseccomp] = []
+
+
+def _lib() -> _Libseccomp:
     if _LIB:
         return _LIB[0]
     try:
-        lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
+        lib = _Libseccomp()
     except OSError as e:
-        raise SystemFailure(f"seccomp: cannot load libseccomp.so.2: {e}")
-    lib.seccomp_init.restype = ctypes.c_void_p
-    lib.seccomp_init.argtypes = [ctypes.c_uint32]
-    lib.seccomp_release.argtypes = [ctypes.c_void_p]
-    lib.seccomp_arch_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
-    lib.seccomp_arch_resolve_name.restype = ctypes.c_uint32
-    lib.seccomp_arch_resolve_name.argtypes = [ctypes.c_char_p]
-    lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
-    lib.seccomp_syscall_resolve_name_arch.argtypes = [ctypes.c_uint32, ctypes.c_char_p]
-    lib.seccomp_arch_native.restype = ctypes.c_uint32
-    lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
-                                           ctypes.c_uint, ctypes.POINTER(_ArgCmp)]
-    lib.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
-    lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
-    lib.seccomp_version.restype = ctypes.POINTER(ctypes.c_uint * 3)
+        raise SystemFailure(f"seccomp: cannot load libseccomp.so.2: {e}") from None
     _LIB.append(lib)
     return lib
 
 
 def _libseccomp_version() -> str:
-    v = _lib().seccomp_version().contents
+    v = cabi.array_type(cabi.UInt, 3).from_address(_lib().seccomp_version())
     return f"{v[0]}.{v[1]}.{v[2]}"
 
 
@@ -254,7 +263,7 @@ def _build(ctx: int, section: Mapping[str, Any], default: int) -> None:
             if action == default or nr == _NR_SCMP_ERROR:
                 continue  # libseccomp refuses rules that repeat the default action
             for group in groups:
-                arr = (_ArgCmp * len(group))(*group) if group else None
+                arr = cabi.array(_ArgCmp, len(group), *group) if group else None
                 rc = lib.seccomp_rule_add_array(ctx, action, nr, len(group), arr)
                 if rc < 0:
                     raise InvalidConfig(f"{field}: libseccomp refused the rule for {name}: "
@@ -444,14 +453,13 @@ def load_filter(bpf: bytes, flags: int = 0) -> None:
     nr = _SYS_SECCOMP.get(machine)
     if nr is None:
         raise SystemFailure(f"seccomp: unsupported machine: {machine}")
-    buf = ctypes.create_string_buffer(bpf, len(bpf))
-    prog = _SockFprog(len(bpf) // 8, ctypes.cast(buf, ctypes.c_void_p))
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    rc = libc.syscall(ctypes.c_long(nr), ctypes.c_long(_SECCOMP_SET_MODE_FILTER),
-                      ctypes.c_long(flags), ctypes.byref(prog))
+    buf = cabi.array_type(cabi.U64, len(bpf) // 8).from_buffer_copy(bpf)  # 8-byte insns
+    prog = _SockFprog(len(bpf) // 8, cabi.addressof(buf))
+    rc = cabi.libc("syscall", cabi.Long)(
+        cabi.Long(nr), cabi.Long(_SECCOMP_SET_MODE_FILTER), cabi.Long(flags),
+        cabi.byref(prog))
     if rc != 0:
-        err = ctypes.get_errno() if rc < 0 else errno_mod.ESRCH
+        err = cabi.errno() if rc < 0 else errno_mod.ESRCH
         hint = (" (set no_new_privs or keep CAP_SYS_ADMIN until the filter is loaded)"
                 if err == errno_mod.EACCES else "")
         raise SystemFailure(f"seccomp: cannot load filter: {os.strerror(err).lower()}{hint}")

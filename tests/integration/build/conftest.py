@@ -4,6 +4,7 @@ a ``build`` helper that invokes the real click command against it."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
@@ -18,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from dockyard.settings import Roots
+from tests.support.dockerd import Dockerd
 from tests.support.leaks import remove_cgroup_parent
 
 DOCKYARD = Path(sys.executable).with_name("dockyard")
@@ -112,6 +114,19 @@ def benv(tmp_path: Path, busybox_rootfs_template: Path, cgroup_parent: str,
         for target in reversed(mounted):
             subprocess.run(["umount", "-l", target], check=False)
         remove_cgroup_parent(parent)
+
+
+@pytest.fixture(scope="module")
+def docker_busybox(dockerd: Dockerd, busybox_rootfs_template: Path,
+                   cgroup_parent: str) -> Iterator[Dockerd]:
+    dockerd.import_rootfs(busybox_rootfs_template, "busybox:latest")
+    yield dockerd
+    # BuildKit leaves an empty "buildkit" cgroup under dockerd's cgroup parent
+    for hierarchy in Path("/sys/fs/cgroup").iterdir():
+        left = hierarchy / f"{cgroup_parent}-docker" / "buildkit"
+        for dirpath, _, _ in sorted(os.walk(left), key=lambda w: -len(w[0])):
+            with contextlib.suppress(OSError):
+                os.rmdir(dirpath)
 
 
 def _processes(tmp_path: Path) -> list[str]:

@@ -164,7 +164,7 @@ def test_heredocs_run_scripts_and_copy_files(benv: BuildEnv, tmp_path: Path) -> 
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert lines[:2] == ["plain heredoc", "3"]
-    assert lines[2].startswith("script /") and lines[2].endswith("/SCRIPT")
+    assert lines[2] == "script /dev/pipes/SCRIPT"  # BuildKit's $0 for a heredoc script
     assert lines[3] == "welcome"
     listing = benv.dockyard("run", "--rm", "here:1", "ls", "-a", "/")
     assert ".dockyard-pipes" not in listing.stdout
@@ -208,15 +208,21 @@ def test_cache_tmpfs_and_bind_mounts(benv: BuildEnv, tmp_path: Path) -> None:
         "RUN --mount=type=cache,target=/var/cache/app wc -l < /var/cache/app/runs > /count\n"
         "RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls -a /scratch > /tmp-seen\n"
         "RUN --mount=type=bind,source=data,target=/in "
-        "cat /in/d.txt > /bound && echo changed > /in/d.txt\n"
-        "RUN --mount=type=bind,from=tools,source=/tools,target=/t sh /t/t.sh > /tooled\n")
+        "cat /in/d.txt > /bound && (echo changed > /in/d.txt && echo writable || "
+        "echo read-only) > /ro-check 2>/dev/null\n"
+        "RUN --mount=type=bind,source=data,target=/in,rw echo changed > /in/d.txt && "
+        "cat /in/d.txt > /rw-check\n"
+        "RUN --mount=type=bind,from=tools,source=/tools,target=/t sh /t/t.sh > /tooled\n"
+        "RUN --mount=type=tmpfs,target=/small,size=1m (dd if=/dev/zero of=/small/f bs=1k "
+        "count=2048 && echo fit || echo full) > /tmpfs-size 2>/dev/null\n")
     ctx = write(tmp_path / "ctx", {"Dockerfile": dockerfile, "data/d.txt": "ctx data\n"})
     benv.ok(ctx, "-t", "m:1")
     out = benv.dockyard("run", "--rm", "m:1", "sh", "-c",
-                        "cat /seen /count /tmp-seen /bound /tooled; ls -a /var/cache/app; "
-                        "ls -d /scratch /in /t 2>&1 | wc -l").stdout
-    assert out.split("\n") == ["1", ".", "..", "x", "ctx data", "from-tool",
-                               ".", "..", "own", "3", ""]
+                        "cat /seen /count /tmp-seen /bound /ro-check /rw-check /tooled "
+                        "/tmpfs-size; ls -a /var/cache/app; "
+                        "ls -d /scratch /in /t /small 2>&1 | wc -l").stdout
+    assert out.split("\n") == ["1", ".", "..", "x", "ctx data", "read-only", "changed",
+                               "from-tool", "full", ".", "..", "own", "4", ""]
     assert (ctx / "data/d.txt").read_text() == "ctx data\n"
     # the cache persists: a rebuild without cache sees the earlier run's file
     benv.ok(ctx, "-t", "m:2", "--no-cache")
@@ -251,3 +257,50 @@ def test_independent_stages_build_in_parallel(benv: BuildEnv, tmp_path: Path) ->
     benv.ok(ctx, "-t", "par:1")
     out = benv.dockyard("run", "--rm", "par:1", "sh", "-c", "cat /out/*").stdout
     assert out == "a\nb\nf\nf\n"  # /out/a /out/b /out/fa /out/fb
+
+
+def test_bind_mounts_are_real_read_only_mounts_and_respect_dockerignore(
+        benv: BuildEnv, tmp_path: Path) -> None:
+    dockerfile = ("FROM busybox\nRUN --mount=type=bind,target=/ctx (ls /ctx; cat /ctx/a.txt; "
+                  "grep ' /ctx ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1) > /seen\n")
+    ctx = write(tmp_path / "ctx", {"Dockerfile": dockerfile, "a.txt": "a\n", "secret.txt": "s"})
+    benv.ok(ctx, "-t", "bind:1")
+    seen = benv.dockyard("run", "--rm", "bind:1", "cat", "/seen").stdout.split()
+    assert seen == ["Dockerfile", "a.txt", "secret.txt", "a", "ro"]  # the context, ro
+    # files .dockerignore leaves out are not there (BuildKit never receives them)
+    (ctx / ".dockerignore").write_text("secret.txt\n")
+    benv.ok(ctx, "-t", "bind:2")
+    seen = benv.dockyard("run", "--rm", "bind:2", "cat", "/seen").stdout.split()
+    assert seen == ["Dockerfile", "a.txt", "a"]
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN --mount=type=bind,source=secret.txt,"
+                                    "target=/s cat /s\n")
+    r = benv.build(ctx)
+    assert r.code == 1 and "source secret.txt not found (excluded by .dockerignore)" in r.err
+    (ctx / "Dockerfile").write_text(dockerfile)
+    # what the mount shows is part of the step's cache key
+    (ctx / "a.txt").write_text("b\n")
+    benv.ok(ctx, "-t", "bind:3")
+    seen = benv.dockyard("run", "--rm", "bind:3", "cat", "/seen").stdout.split()
+    assert seen == ["Dockerfile", "a.txt", "b"]
+
+
+def test_child_of_a_built_image_keeps_the_parents_history(benv: BuildEnv,
+                                                          tmp_path: Path) -> None:
+    ctx = write(tmp_path / "ctx", {
+        "Dockerfile.parent": "FROM busybox\nRUN echo 1 > /one\nLABEL x=y\nRUN echo 2 > /two\n",
+        "Dockerfile": "FROM parent:1\nRUN echo 3 > /three\nCMD [\"true\"]\n"})
+    benv.ok(ctx, "-f", str(ctx / "Dockerfile.parent"), "-t", "parent:1")
+    benv.ok(ctx, "-t", "child:1")
+    from dockyard.images import ImageStore
+
+    with ImageStore(benv.roots) as store:
+        parent = store.resolve("parent:1").config
+        child = store.resolve("child:1").config
+    assert [h.created_by for h in child.history[:len(parent.history)]] == \
+        [h.created_by for h in parent.history]
+    assert [h.created for h in child.history[:len(parent.history)]] == \
+        [h.created for h in parent.history]
+    assert [h.created_by.split()[0] for h in child.history[len(parent.history):]] == \
+        ["RUN", "CMD"]
+    # one non-empty history entry per layer, as docker history needs
+    assert sum(not h.empty_layer for h in child.history) == len(child.diff_ids) == 4

@@ -95,9 +95,10 @@ def test_from_sources_are_resolved_inside_the_stage(image: Path, tmp_path: Path)
     for name in ("a.txt", "b.txt", "c.log"):
         (image / "data" / name).write_text(name)
     os.symlink("/etc/passwd", image / "data/link")
-    assert [n for n, _ in source_paths(image, ["/data/*.txt"])] == ["a.txt", "b.txt"]
-    (name, host), = source_paths(image, ["data/link"])
-    assert host == image / "etc/passwd"
+    assert [(n, rel) for n, _, rel in source_paths(image, ["/data/*.txt"])] == \
+        [("a.txt", "data/a.txt"), ("b.txt", "data/b.txt")]
+    (name, host, rel), = source_paths(image, ["data/link"])
+    assert (host, rel) == (image / "etc/passwd", "data/link")
     assert source_paths(image, ["/../../data/c.log"])[0][1] == image / "data/c.log"
     with pytest.raises(NotFound, match="nothing"):
         source_paths(image, ["/nothing"])

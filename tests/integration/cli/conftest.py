@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,11 @@ def dockyard(tmp_path: Path, cgroup_parent: str) -> Iterator[Dockyard]:
         ids = d("ps", "-a", "-q", "--no-trunc").out.split()
         if ids:
             d("rm", "-f", *ids)
+        # a container's exit starts a background tidy helper: let it finish, or the
+        # session's leak check (when this is the last test) finds it still running
+        deadline = time.monotonic() + 10
+        while d.processes() and time.monotonic() < deadline:
+            time.sleep(0.05)
         for target in reversed(d.mounts()):
             subprocess.run(["umount", "-l", target], check=False)
 

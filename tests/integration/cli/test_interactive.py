@@ -83,3 +83,20 @@ def test_exec_it(dockyard: Dockyard) -> None:
     child.close()
     assert child.exitstatus == 4
     assert dockyard.ok("inspect", "-f", "{{.State.Running}}", "host") == "true\n"
+
+
+def test_exec_it_has_the_callers_window_size(dockyard: Dockyard) -> None:
+    # regression: `exec -t` left the pty at 0x0, so `stty size` failed inside
+    dockyard.ok("run", "-d", "--name", "sized", "--network", "none", "busybox", "sleep",
+                "60")
+    child = _spawn(dockyard, "exec", "-it", "sized", "sh")
+    _prompt(child)
+    child.sendline("stty size")
+    child.expect("30 100")
+    child.setwinsize(45, 132)
+    child.sendline("stty size")
+    child.expect("45 132")
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0

@@ -1,12 +1,15 @@
 """A Docker-Hub-style front for a test registry, on loopback: ``/v2/`` answers 401
 with a Bearer challenge unless the request carries a token for its scope; ``/token``
 hands out tokens (pull for anyone, pull+push for a known user by basic auth). It
-counts requests and can fail chosen blob downloads half-way, to test resumption."""
+counts requests and can fail chosen blob downloads half-way, to test resumption, or
+hold them until the test lets them go, to see what the client does meanwhile."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
+import threading
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -28,6 +31,11 @@ class Gate:
         self.counts: Counter[str] = Counter()
         self.cut_blobs: set[str] = set()  # digests whose next GET dies half-way
         self.ranges: list[tuple[str, str]] = []  # (digest, Range) of ranged blob GETs
+        # digest -> event: its GET waits for the event (503 after ``hold_timeout``)
+        self.held: dict[str, threading.Event] = {}
+        # digest -> event: its GET sends half the blob, waits for the event, sends the rest
+        self.paused: dict[str, threading.Event] = {}
+        self.hold_timeout = 20.0
 
     def app(self) -> web.Application:
         from aiohttp import web
@@ -89,6 +97,10 @@ class Gate:
         self.counts[f"{request.method} {kind}"] += 1
         if kind == "blob" and "Range" in request.headers:
             self.ranges.append((parts["ref"], request.headers["Range"]))
+        hold = self.held.get(parts.get("ref", "")) if kind == "blob" else None
+        if hold is not None and request.method == "GET" and not await asyncio.to_thread(
+                hold.wait, self.hold_timeout):
+            return web.Response(status=503, text="held too long")
         body = await request.read()
         headers = {k: request.headers[k] for k in _FORWARD if k in request.headers}
         async with aiohttp.ClientSession(auto_decompress=False) as session, \
@@ -106,6 +118,16 @@ class Gate:
                 await resp.prepare(request)
                 await resp.write(data[: len(data) // 2])
                 request.transport.close()  # type: ignore[union-attr]
+                return resp
+            pause = self.paused.get(parts.get("ref", "")) if kind == "blob" else None
+            if pause is not None and request.method == "GET" and up.status == 200:
+                resp = web.StreamResponse(status=200, headers={
+                    **out, "Content-Length": str(len(data))})
+                await resp.prepare(request)
+                await resp.write(data[: len(data) // 2])
+                await asyncio.to_thread(pause.wait, self.hold_timeout)
+                await resp.write(data[len(data) // 2:])
+                await resp.write_eof()
                 return resp
             if request.method == "HEAD":
                 out["Content-Length"] = up.headers.get("Content-Length", "0")

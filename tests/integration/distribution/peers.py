@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -38,6 +39,18 @@ auth:
 """
 
 
+def htpasswd_line(user: str, password: str, cost: int = 5) -> str:
+    """``user:$2y$…`` as ``htpasswd -B`` writes it (the tool itself when installed:
+    apache2-utils; else the same hash through the bcrypt package, $2b$ renamed $2y$)."""
+    if shutil.which("htpasswd"):
+        return subprocess.run(["htpasswd", "-nbB", "-C", str(cost), user, password],
+                              check=True, capture_output=True, text=True).stdout.strip()
+    import bcrypt
+
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(cost)).decode()
+    return f"{user}:$2y${hashed[4:]}"
+
+
 def start_distribution(base: Path, users: dict[str, str] | None = None,
                        extra: str = "") -> tuple[subprocess.Popen[bytes], str]:
     """Start the registry (with htpasswd basic auth for ``users``); returns the
@@ -47,14 +60,7 @@ def start_distribution(base: Path, users: dict[str, str] | None = None,
     config = base / "config.yml"
     text = CONFIG.format(root=base / "data", port=port)
     if users:
-        import warnings
-
-        with warnings.catch_warnings():  # bcrypt via libxcrypt; crypt leaves in 3.13
-            warnings.simplefilter("ignore", DeprecationWarning)
-            import crypt
-
-        lines = [f"{u}:{crypt.crypt(p, crypt.mksalt(crypt.METHOD_BLOWFISH))}"
-                 for u, p in users.items()]
+        lines = [htpasswd_line(u, p) for u, p in users.items()]
         (base / "htpasswd").write_text("\n".join(lines) + "\n")
         text += HTPASSWD.format(path=base / "htpasswd")
     config.write_text(text + extra)

@@ -63,7 +63,7 @@ def test_login_push_pull_logout(tmp_path: Path, imported: str, secured: str) -> 
     tag = dockyard(tmp_path, "tag", "local/app:v1", target)
     assert tag.returncode == 0, tag.stderr
     denied = dockyard(tmp_path, "push", target)
-    assert denied.returncode == 1 and "authentication required" in denied.stderr
+    assert denied.returncode == 1 and "no basic auth credentials" in denied.stderr
     ok = dockyard(tmp_path, "login", "-u", "alice", "--password-stdin", secured,
                   stdin="s3cret\n")
     assert ok.returncode == 0 and ok.stdout.strip() == "Login Succeeded", ok.stderr
@@ -83,7 +83,9 @@ def test_login_push_pull_logout(tmp_path: Path, imported: str, secured: str) -> 
     assert secured not in json.loads(
         (tmp_path / "docker-config" / "config.json").read_text())["auths"]
     again = dockyard(tmp_path, "pull", target, root="third")
-    assert again.returncode == 1 and "authentication required" in again.stderr
+    assert again.returncode == 1
+    assert again.stderr == (f'Error: Get "http://{secured}/v2/team/app/manifests/v1": '
+                            "no basic auth credentials\n")  # docker's words
 
 
 def test_cli_pull_errors(tmp_path: Path, registry: RegistryThread) -> None:
@@ -102,3 +104,62 @@ def test_cli_push_pull_our_registry(tmp_path: Path, imported: str,
     assert dockyard(tmp_path, "push", "-q", target).stdout.strip() == target
     pulled = dockyard(tmp_path, "pull", "-q", target, root="other")
     assert pulled.returncode == 0 and pulled.stdout.strip() == target
+
+
+@pytest.mark.slow
+def test_cli_mirror_stands_in_for_docker_hub(tmp_path: Path, imported: str,
+                                             registry: RegistryThread) -> None:
+    hub_name = f"127.0.0.1:{registry.port}/library/busybox:latest"
+    assert dockyard(tmp_path, "tag", "local/app:v1", hub_name).returncode == 0
+    assert dockyard(tmp_path, "push", "-q", hub_name).returncode == 0
+    env = {**os.environ, "DOCKER_CONFIG": str(tmp_path / "docker-config"),
+           "DOCKYARD_REGISTRY_MIRRORS": f" {registry.url} "}
+    out = subprocess.run([sys.executable, "-c", CODE, "--root", str(tmp_path / "m"),
+                          "--run-root", str(tmp_path / "m-run"), "pull", "busybox"],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "latest: Pulling from library/busybox"
+    assert lines[-2:] == ["Status: Downloaded newer image for busybox:latest",
+                          "docker.io/library/busybox:latest"]
+    with ImageStore(Roots(tmp_path / "m", tmp_path / "m-run")) as store:
+        assert str(store.resolve("busybox").id) == imported
+    bad = subprocess.run([sys.executable, "-c", CODE, "--root", str(tmp_path / "m"),
+                          "--run-root", str(tmp_path / "m-run"), "pull", "busybox"],
+                         capture_output=True, text=True, timeout=60,
+                         env={**env, "DOCKYARD_REGISTRY_MIRRORS": "127.0.0.1:1"})
+    assert bad.returncode == 1 and "invalid registry mirror '127.0.0.1:1'" in bad.stderr
+
+
+@pytest.mark.slow
+def test_login_push_pull_through_credential_helper(
+        tmp_path: Path, imported: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.integration.distribution.peers import htpasswd_line
+    from tests.unit.distribution.test_auth import _helper
+
+    secrets = _helper(tmp_path, monkeypatch)  # docker-credential-test on PATH
+    (tmp_path / "htpasswd").write_text(htpasswd_line("alice", "s3cret") + "\n")
+    server = RegistryThread(tmp_path / "reg", htpasswd=tmp_path / "htpasswd")
+    try:
+        host = f"127.0.0.1:{server.port}"
+        config = tmp_path / "docker-config" / "config.json"
+        config.parent.mkdir()
+        config.write_text(json.dumps({"credsStore": "test"}))
+        ok = dockyard(tmp_path, "login", "-u", "alice", "--password-stdin", host,
+                      stdin="s3cret\n")
+        assert ok.returncode == 0, ok.stderr
+        assert json.loads(secrets.read_text()) == {host: ["alice", "s3cret"]}
+        assert "auth" not in json.loads(config.read_text())["auths"].get(host, {})
+        target = f"{host}/team/app:v1"
+        assert dockyard(tmp_path, "tag", "local/app:v1", target).returncode == 0
+        pushed = dockyard(tmp_path, "push", target)
+        assert pushed.returncode == 0, pushed.stderr
+        pulled = dockyard(tmp_path, "pull", "-q", target, root="other")
+        assert pulled.returncode == 0 and pulled.stdout.strip() == target, pulled.stderr
+        out = dockyard(tmp_path, "logout", host)
+        assert out.stdout.strip() == f"Removing login credentials for {host}"
+        assert json.loads(secrets.read_text()) == {}
+        denied = dockyard(tmp_path, "pull", target, root="third")
+        assert denied.returncode == 1 and "no basic auth credentials" in denied.stderr
+    finally:
+        server.close()

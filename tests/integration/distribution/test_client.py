@@ -61,7 +61,10 @@ def test_push_without_compression(registry: RegistryThread,
 def round_trip(host: str, source: tuple[ImageStore, Image], dest: ImageStore) -> None:
     store, image = source
     ref = parse_reference(f"{host}/test/busybox:v1")
-    digest = asyncio.run(push(store, "local/busybox:v1", ref))
+    assert store.get(image.id).repo_digests == ()
+    digest = asyncio.run(push(store, "local/busybox:v1", ref)).digest
+    # docker records the pushed manifest's digest under the name (RepoDigests)
+    assert store.inspect("local/busybox:v1")["RepoDigests"] == [f"{host}/test/busybox@{digest}"]
     pulled = asyncio.run(pull(dest, ref))
     assert pulled.id == image.id
     # the uncompressed layer travelled gzipped (level 1), as docker pushes it
@@ -97,20 +100,27 @@ def test_push_again_skips_present_blobs(registry: RegistryThread,
 
 def test_corrupt_layer_is_not_stored(registry: RegistryThread,
                                      source: tuple[ImageStore, Image],
-                                     empty_store: ImageStore) -> None:
+                                     empty_store: ImageStore, busybox_rootfs: Path) -> None:
     store, _ = source
     ref = parse_reference(f"127.0.0.1:{registry.port}/bad:v1")
     asyncio.run(push(store, "local/busybox:v1", ref))
+    first = asyncio.run(pull(empty_store, ref))
+    (busybox_rootfs / "marker").write_text("second version\n")
+    import_rootfs(store, _tar(busybox_rootfs), "local/busybox:v2")
+    asyncio.run(push(store, "local/busybox:v2", ref))
     layer = pushed_layers(registry, "bad", "v1")[0]
     path = registry.root / "blobs" / "sha256" / layer.hex
     data = bytearray(path.read_bytes())
     data[1000] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(Corrupt, match=str(layer)):
+    with pytest.raises(Corrupt, match=f"^filesystem layer verification failed for digest "
+                                      f"{layer} "):
         asyncio.run(pull(empty_store, ref))
     assert not empty_store.content.exists(layer)
-    assert empty_store.list() == []
+    assert [i.id for i in empty_store.list()] == [first.id]
+    assert empty_store.resolve(str(ref)).id == first.id  # the previous image keeps the tag
     assert list(empty_store.content.ingest_dir.iterdir()) == []
+    assert empty_store.check().clean
 
 
 def test_unknown_tag_and_repository(registry: RegistryThread,
@@ -183,11 +193,11 @@ def test_tampered_manifest_keeps_previous_image(registry: RegistryThread,
     first = asyncio.run(pull(empty_store, ref))
     (busybox_rootfs / "marker").write_text("second version\n")
     import_rootfs(store, _tar(busybox_rootfs), "local/busybox:v2")
-    digest = asyncio.run(push(store, "local/busybox:v2", ref))
+    digest = asyncio.run(push(store, "local/busybox:v2", ref)).digest
     stored = registry.root / "blobs" / digest.algorithm / digest.hex
     stored.write_bytes(stored.read_bytes().replace(b'"schemaVersion"', b' "schemaVersion"'))
-    with pytest.raises(Corrupt, match=f"manifest for .*app:v1: digest mismatch: .*want "
-                                      f"{digest}"):
+    with pytest.raises(Corrupt, match=f"^manifest verification failed for digest {digest} "
+                                      r"\(.*app:v1: got sha256:"):
         asyncio.run(pull(empty_store, ref))
     assert empty_store.resolve(str(ref)).id == first.id
     assert [i.id for i in empty_store.list()] == [first.id]
@@ -215,3 +225,18 @@ def test_list_tags_follows_pages_and_all_tags(registry: RegistryThread,
                           "pull", "-a", f"{repo}:a"], capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 1 and "tag can't be used with --all-tags" in bad.stderr
+
+
+def test_unreachable_registry_message(tmp_path: Path) -> None:
+    """docker's words: ``Get "URL": dial tcp HOST:PORT: connect: connection refused``."""
+    from tests.integration.distribution.test_cli import dockyard
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = dockyard(tmp_path, "pull", f"127.0.0.1:{port}/x:1")
+    assert out.returncode == 1
+    assert out.stderr == (f'Error: Get "http://127.0.0.1:{port}/v2/x/manifests/1": dial tcp '
+                          f"127.0.0.1:{port}: connect: connection refused\n")
+    assert not (tmp_path / "store" / "content" / "blobs" / "sha256").exists() or not any(
+        (tmp_path / "store" / "content" / "blobs" / "sha256").iterdir())

@@ -6,27 +6,24 @@ from __future__ import annotations
 import asyncio
 import base64
 import subprocess
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dockyard.distribution import Auth, check_login, pull, push
-from dockyard.distribution.server.htpasswd import Htpasswd
+from dockyard.distribution.server.htpasswd import Htpasswd, verify
 from dockyard.errors import Forbidden, InvalidConfig
 from dockyard.images import ImageStore
 from dockyard.oci import parse_reference
 from dockyard.settings import Roots
 from tests.integration.distribution.conftest import RegistryThread
+from tests.integration.distribution.peers import htpasswd_line
 from tests.integration.distribution.test_token import four_layer_image
 
 
 def bcrypt(password: str) -> str:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt
-    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 5))
+    return htpasswd_line("x", password).partition(":")[2]
 
 
 @pytest.fixture
@@ -100,3 +97,58 @@ def test_bad_htpasswd(tmp_path: Path, content: str, message: str) -> None:
         Htpasswd(path)
     with pytest.raises(InvalidConfig, match="cannot read"):
         Htpasswd(tmp_path / "missing")
+
+
+# Lines written by apache2-utils' ``htpasswd -nbB -C 4`` (2.4.57): the $2y$ prefix, a
+# non-ASCII password, and one past bcrypt's 72 bytes (htpasswd hashes the first 72).
+_LONG = "a" * 80
+_REAL = [
+    ("long", "$2y$04$uwVf/ko5hm8CimWtOPkJOOFnHI5/oPrZ6Fxmyv5aQJRQbpirgp5.K"),
+    ("pässwörd", "$2y$04$QDZGezyCIV9NXarlMvEzd.kmJNaq5Fm2Icccg2pChKxqGSicQkmJO"),
+    (_LONG, "$2y$04$yqOi19kry9EgYZAtA5L56uBMSSK3RaUgPNRQoxsT8pltVTqU5QqSa"),
+]
+
+
+@pytest.mark.parametrize(("password", "hashed"), _REAL)
+def test_verify_real_htpasswd_hashes(password: str, hashed: str) -> None:
+    assert verify(password, hashed)
+    assert not verify(password + "x" if len(password) < 72 else "b" + password, hashed)
+    assert not verify("", hashed)
+    # the same hash in the $2a$/$2b$ spellings other tools write
+    for prefix in ("$2a$", "$2b$"):
+        assert verify(password, prefix + hashed[4:])
+
+
+@pytest.mark.parametrize("hashed", ["$2y$04$short", "$2y$99$" + "a" * 53, "$2y$04$" + "é" * 53,
+                                    "", "$1$abc$def"])
+def test_verify_malformed_hash_matches_nothing(hashed: str) -> None:
+    assert not verify("pw", hashed)
+
+
+def test_verify_without_crypt_module() -> None:
+    """The check works where Python has no ``crypt`` (3.13)."""
+    import sys
+
+    saved = sys.modules.get("crypt")
+    sys.modules["crypt"] = None  # type: ignore[assignment]  # import crypt now fails
+    try:
+        assert verify("long", _REAL[0][1])
+    finally:
+        if saved is None:
+            del sys.modules["crypt"]
+        else:
+            sys.modules["crypt"] = saved
+
+
+@pytest.mark.skipif(not __import__("shutil").which("htpasswd"),
+                    reason="htpasswd (apache2-utils) is not installed")
+def test_file_written_by_htpasswd_tool(tmp_path: Path) -> None:
+    path = tmp_path / "htpasswd"
+    subprocess.run(["htpasswd", "-cbB", "-C", "4", str(path), "carol", "pa:ss"], check=True,
+                   capture_output=True)
+    subprocess.run(["htpasswd", "-bB", "-C", "4", str(path), "dave", _LONG], check=True,
+                   capture_output=True)
+    table = Htpasswd(path)
+    assert table.check("Basic " + base64.b64encode(b"carol:pa:ss").decode()) == "carol"
+    assert table.check("Basic " + base64.b64encode(f"dave:{_LONG}".encode()).decode()) == "dave"
+    assert table.check("Basic " + base64.b64encode(b"carol:pa:sss").decode()) is None

@@ -19,6 +19,7 @@ from tests.integration.distribution.test_spec import push_blob, put_manifest
 from tests.integration.distribution.test_token import _layer
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 
 
 def platform_manifest(reg: RegistryThread, arch: str, variant: str = "") -> dict[str, object]:
@@ -76,8 +77,36 @@ def test_platform_selection(registry: RegistryThread, tmp_path: Path,
     with ImageStore(Roots(tmp_path / "s", tmp_path / "s-run")) as store:
         arm = asyncio.run(pull(store, ref, platform=Platform.parse("linux/arm64")))
         assert arm.config.architecture == "arm64"
-        assert f"{ref.name}@{entries[1]['digest']}" in arm.repo_digests
+        # docker's RepoDigests name the index, which `pull name@digest` finds again
+        index_digest = "sha256:" + hashlib.sha256(index).hexdigest()
+        assert arm.repo_digests == (f"{ref.name}@{index_digest}",)
         s390 = asyncio.run(pull(store, ref, platform=Platform.parse("linux/s390x")))
         assert s390.config.architecture == "s390x"
         with pytest.raises(NotFound, match="no matching manifest for linux/riscv64"):
             asyncio.run(pull(store, ref, platform=Platform.parse("linux/riscv64")))
+
+
+def test_cli_platform(registry: RegistryThread, tmp_path: Path) -> None:
+    from tests.integration.distribution.test_cli import dockyard
+
+    entries = [platform_manifest(registry, "amd64"), platform_manifest(registry, "s390x")]
+    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX,
+                        "manifests": entries}).encode()
+    assert put_manifest(registry, "multi", "v1", index, OCI_INDEX).status == 201
+    name = f"127.0.0.1:{registry.port}/multi:v1"
+    out = dockyard(tmp_path, "pull", "--platform", "linux/s390x", name)
+    assert out.returncode == 0, out.stderr
+    index_digest = "sha256:" + hashlib.sha256(index).hexdigest()
+    assert f"Digest: {index_digest}" in out.stdout.splitlines()
+    info = json.loads(dockyard(tmp_path, "image", "inspect", name).stdout)[0]
+    assert info["Architecture"] == "s390x"
+    assert info["RepoDigests"] == [f"127.0.0.1:{registry.port}/multi@{index_digest}"]
+    missing = dockyard(tmp_path, "pull", "--platform", "linux/riscv64", name)
+    assert missing.returncode == 1
+    assert "no matching manifest for linux/riscv64 in the manifest list entries" \
+        in missing.stderr
+    bad = dockyard(tmp_path, "pull", "--platform", "linux/arm/v7/extra", name)
+    assert bad.returncode != 0 and "linux/arm/v7/extra" in bad.stderr
+    # the image pulled first is still what the name gives
+    info = json.loads(dockyard(tmp_path, "image", "inspect", name).stdout)[0]
+    assert info["Architecture"] == "s390x"

@@ -60,6 +60,18 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None] | str, str]] = {
     "unknown-hook-kind": (_set("hooks", {"prestop": []}), "hooks.prestop"),
     "systemd-cgroups-path": (_set("linux.cgroupsPath", "system.slice:dockyard:x"),
                              "cgroupsPath"),
+    "no-root": (_set("root", _DELETE), "root: missing"),
+    "no-process": (_set("process", _DELETE), "process: missing"),
+    "unknown-effective-capability": (_set("process.capabilities", {
+        "bounding": ["CAP_CHOWN"], "effective": ["CAP_CHOWN", "CAP_FLY"]}), "CAP_FLY"),
+    "rlimit-soft-above-own-hard": (_set("process.rlimits", [
+        {"type": "RLIMIT_NOFILE", "soft": 30_000, "hard": 20_000}]), "RLIMIT_NOFILE"),
+    "unknown-seccomp-action": (_set("linux.seccomp", {"defaultAction": "SCMP_ACT_MAYBE"}),
+                               "SCMP_ACT_MAYBE"),
+    "bad-rootfs-propagation": (_set("linux.rootfsPropagation", "sideways"),
+                               "rootfsPropagation"),
+    "namespace-twice": (_set("linux.namespaces", [{"type": "mount"}, {"type": "mount"}]),
+                        "linux.namespaces"),
 }
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +159,42 @@ def test_remove_kills_waits_and_leaves_no_directory(cg: CgroupManager,
     left = [os.path.join(m, root, name) for m in _mounts()
             for root, dirs, _ in os.walk(os.path.join(m, cgroup_parent)) for name in dirs]
     assert left == []
+
+
+def test_the_init_joins_every_v1_hierarchy_and_the_unified_side_when_needed(
+        runtime_cmd: list[str], tmp_path: Path, busybox_rootfs: Path,
+        cgroup_parent: str) -> None:
+    """The init moves itself into its v1 cgroups (tasks files); on the hybrid layout
+    the unified side is joined for huge-page limits only."""
+    import json
+
+    from dockyard.runtime.cgroups import hierarchies
+    from dockyard.runtime.spec import default_spec
+    from tests.integration.runtime.conftest import run_cmd
+
+    h = hierarchies()
+    if not (h.v1 and h.unified):
+        pytest.skip("not the hybrid layout (v1 hierarchies and a unified mount)")
+    seen = {}
+    for name, resources in (("plain", {}), ("huge", {"hugepageLimits": [
+            {"pageSize": "2MB", "limit": 4 << 20}]})):
+        bundle = tmp_path / name
+        bundle.mkdir()
+        config = default_spec(args=["cat", "/proc/self/cgroup"], terminal=False)
+        config["process"].pop("rlimits")
+        config["root"] = {"path": str(busybox_rootfs)}
+        config["linux"]["cgroupsPath"] = f"/{cgroup_parent}/join-{name}-{os.getpid()}"
+        config["linux"]["namespaces"] = [n for n in config["linux"]["namespaces"]
+                                         if n["type"] != "cgroup"]
+        config["linux"]["resources"] = resources
+        (bundle / "config.json").write_text(json.dumps(config))
+        r = run_cmd([*runtime_cmd, "--root", str(tmp_path / "state"), "run", "--bundle",
+                     str(bundle), f"join-{name}"])
+        assert r.returncode == 0, r.stderr
+        lines = dict(line.split(":", 2)[1:] for line in r.stdout.splitlines())
+        want = config["linux"]["cgroupsPath"]
+        assert all(lines[ctrl] == want for ctrl in lines if ctrl and "name=" not in ctrl
+                   and ctrl.split(",")[0] in h.v1), lines
+        seen[name] = lines[""]
+    assert seen["plain"] != f"/{cgroup_parent}/join-plain-{os.getpid()}"
+    assert seen["huge"] == f"/{cgroup_parent}/join-huge-{os.getpid()}"

@@ -296,12 +296,22 @@ def test_ps_on_a_terminal_is_a_rich_table(fake: FakeEngine, capsys: pytest.Captu
     assert run(capsys, "ps", "--format", "{{.Names}}")[1] == "web\n"
 
 
-def test_volumes_refused_until_supported(fake: FakeEngine,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "run", "-v", "/tmp:/data", "busybox")
+def test_storage_flags_reach_the_engine(fake: FakeEngine,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = run(capsys, "create", "-v", "/tmp:/data", "-v", "/anon", "--tmpfs", "/t",
+                     "--volumes-from", "other:ro", "--mount", "type=volume,dst=/m",
+                     "busybox")
+    assert code == 0
+    [(_, _, config, host)] = fake.calls
+    assert config["Volumes"] == {"/anon": {}}
+    assert host["Binds"] == ["/tmp:/data"] and host["Tmpfs"] == {"/t": ""}
+    assert host["VolumesFrom"] == ["other:ro"]
+    assert host["Mounts"] == [{"Type": "volume", "Target": "/m"}]
+    code, _, err = run(capsys, "run", "--mount", "type=bind,dst=/x,nope=1", "busybox")
     assert code == 125
-    assert err == "Error: -v/--volume: volumes and bind mounts are not supported yet\n"
-    assert fake.calls == []
+    assert err == ('Error: invalid argument "type=bind,dst=/x,nope=1" for "--mount" flag: '
+                   "unexpected key 'nope' in 'nope=1'\n")
+    assert len(fake.calls) == 1
 
 
 def test_cidfile(fake: FakeEngine, capsys: pytest.CaptureFixture[str], tmp_path: Any) -> None:

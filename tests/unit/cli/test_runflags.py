@@ -70,6 +70,13 @@ CASES = [
     ["--group-add", "10", "--oom-score-adj", "100", "--shm-size", "64m", "busybox"],
     ["--cgroup-parent", "mine", "busybox"],
     ["-v", "/tmp:/data", "busybox"],
+    ["-v", "/anon", "-v", "named:/n:ro,nocopy", "-v", "/tmp:/b:rshared,z", "busybox"],
+    ["--mount", "type=bind,src=/tmp,dst=/b,bind-propagation=rslave,readonly",
+     "--mount", "type=volume,source=v,target=/v,volume-nocopy,volume-label=a=b,"
+     "volume-opt=type=tmpfs", "--mount", "type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=1700",
+     "busybox"],
+    ["--tmpfs", "/run:size=1m,mode=700", "--tmpfs", "/t", "--volumes-from", "other:ro",
+     "--volumes-from", "third", "busybox"],
     ["--runtime", "runc", "--add-host", "db:10.0.0.2", "--add-host", "h6:::1", "busybox"],
 ]
 # Where docker's own client changed after 20.10 (the API version dockyard follows).

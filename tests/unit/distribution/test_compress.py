@@ -1,4 +1,4 @@
-"""Gzipping layers for push: only plain OCI tars, the bytes round-trip, and the
+"""Gzipping and zstd-compressing layers for push: only plain OCI tars, the bytes round-trip, and the
 descriptor names the result."""
 
 from __future__ import annotations
@@ -9,7 +9,10 @@ import hashlib
 import os
 from pathlib import Path
 
-from dockyard.distribution.client.compress import gzip_layer
+import pytest
+
+from dockyard.distribution.client.compress import compress_layer, gzip_layer
+from dockyard.errors import InvalidArgument
 from dockyard.oci import Descriptor, Digest, mediatypes
 
 
@@ -35,4 +38,31 @@ def test_compressed_layers_pass_through(tmp_path: Path) -> None:
                        mediatypes.DOCKER_LAYER):
         desc = Descriptor(media_type, Digest.of(b"x"), 1)
         assert asyncio.run(gzip_layer(desc, src, tmp_path / "s")) == (desc, src)
+    assert not (tmp_path / "s").exists()
+
+
+def test_zstd_layer(tmp_path: Path) -> None:
+    import zstandard
+
+    data = os.urandom(3 << 20) + b"\0" * (9 << 20)  # big enough for zstd's workers
+    src = tmp_path / "layer"
+    src.write_bytes(data)
+    desc = Descriptor(mediatypes.OCI_LAYER, Digest.of(data), len(data))
+    new, path = asyncio.run(compress_layer(desc, src, tmp_path / "scratch", "zstd"))
+    packed = path.read_bytes()
+    assert packed[:4] == b"\x28\xb5\x2f\xfd"  # zstd frame magic
+    assert zstandard.ZstdDecompressor().decompress(packed) == data
+    assert new.media_type == mediatypes.OCI_LAYER_ZSTD
+    assert new.digest == Digest("sha256", hashlib.sha256(packed).hexdigest())
+    assert new.size == len(packed) < len(data)
+    again, _ = asyncio.run(compress_layer(desc, src, tmp_path / "scratch2", "zstd"))
+    assert again.digest == new.digest  # deterministic despite the worker threads
+
+
+def test_unknown_format_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "layer"
+    src.write_bytes(b"x")
+    desc = Descriptor(mediatypes.OCI_LAYER, Digest.of(b"x"), 1)
+    with pytest.raises(InvalidArgument, match="unsupported compression format 'lz4'"):
+        asyncio.run(compress_layer(desc, src, tmp_path / "s", "lz4"))
     assert not (tmp_path / "s").exists()

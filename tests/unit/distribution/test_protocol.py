@@ -32,9 +32,23 @@ from dockyard.oci import Digest, parse_reference
     ("reg.lan:5000", ("reg.lan:5000",), "http://reg.lan:5000"),
     ("reg.lan:5000", ("other",), "https://reg.lan:5000"),
     ("128.0.0.1", (), "https://128.0.0.1"),
+    ("localhostx:5000", (), "https://localhostx:5000"),
+    # docker's insecure-registries also take CIDRs holding the registry's address
+    ("10.1.2.3:5000", ("10.0.0.0/8",), "http://10.1.2.3:5000"),
+    ("10.1.2.3", ("192.168.0.0/16", "10.1.2.0/24"), "http://10.1.2.3"),
+    ("10.1.2.3:5000", ("192.168.0.0/16",), "https://10.1.2.3:5000"),
+    ("[fd00::5]:5000", ("fd00::/8",), "http://[fd00::5]:5000"),
+    ("[fd00::5]:5000", ("10.0.0.0/8",), "https://[fd00::5]:5000"),
+    ("reg.lan:5000", ("10.0.0.0/8",), "https://reg.lan:5000"),
+    ("reg.lan", ("reg.lan:5000",), "https://reg.lan"),  # the port is part of the name
 ])
 def test_endpoint(domain: str, insecure: tuple[str, ...], url: str) -> None:
     assert endpoint(domain, frozenset(insecure)) == url
+
+
+def test_bad_insecure_entry() -> None:
+    with pytest.raises(InvalidArgument, match=r"insecure registry '10\.0\.0\.0/33' is not a valid"):
+        endpoint("10.1.2.3", frozenset({"10.0.0.0/33"}))
 
 
 def test_urls() -> None:
@@ -129,7 +143,8 @@ def test_basic_flow() -> None:
 
 @pytest.mark.parametrize(("replies", "message"), [
     ([Response(401, {})], "no authentication challenge"),
-    ([Response(401, {"WWW-Authenticate": 'Basic realm="r"'})], "authentication required"),
+    ([Response(401, {"WWW-Authenticate": 'Basic realm="r"'})],
+     '^Get "https://r/v2/a/manifests/1": no basic auth credentials$'),
     ([Response(401, CHALLENGE), Response(403, {})], "token request refused"),
     ([Response(401, CHALLENGE), Response(200, {}, b"<html>")], "not json"),
     ([Response(401, CHALLENGE), Response(200, {}, b"{}")], "holds no token"),

@@ -119,7 +119,7 @@ def test_user_env_always_wins_and_keeps_its_order(user: list[str], image: list[s
     ({"SecurityOpt": ["no-new-privileges=maybe"]}, "invalid --security-opt 2"),
     ({"SecurityOpt": ["seccomp=/nonexistent/profile.json"]}, "opening seccomp profile"),
     ({"SecurityOpt": ["seccomp={broken"]}, "decoding seccomp profile failed"),
-    ({"NetworkMode": "mynet"}, "network mynet not found"),
+    ({"NetworkMode": "my/net"}, "network my/net not found"),
     ({"AutoRemove": True, "RestartPolicy": {"Name": "always"}}, "AutoRemove"),
     ({"RestartPolicy": {"Name": "sometimes"}}, "invalid restart policy"),
     ({"Bogus": 1}, "hostconfig: unknown field 'Bogus'"),

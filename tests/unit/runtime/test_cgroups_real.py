@@ -309,3 +309,24 @@ def test_v2_device_filter_in_the_kernel(cgroup2: str, cg_path: str) -> None:
     assert got == {"null_rw": 0, "zero_r": 0, "zero_w": 1, "full_r": 1}  # EPERM
     m.remove()
     assert not os.path.exists(path)
+
+
+def test_hybrid_hugetlb_limits_give_the_host_root_back(cg_path: str) -> None:
+    """Enabling hugetlb on the unified side is undone when the last user goes."""
+    root = H.unified
+    assert root is not None
+    before = _kernel(root, "cgroup.subtree_control").split()
+    limits = {"hugepageLimits": [{"pageSize": "2MB", "limit": 4 << 20}]}
+    first, second = manager_for(cg_path + "/a", "a"), manager_for(cg_path + "/b", "b")
+    for m in (first, second):
+        m.create()
+        m.apply(limits)
+    here = os.path.join(root, cg_path.lstrip("/"))
+    assert "hugetlb" in _kernel(root, "cgroup.subtree_control").split()
+    assert _kernel(os.path.join(here, "b"), "hugetlb.2MB.max") == str(4 << 20)
+    first.remove()
+    # The second still limits huge pages: nothing is taken from under it.
+    assert _kernel(os.path.join(here, "b"), "hugetlb.2MB.max") == str(4 << 20)
+    second.remove()
+    assert "hugetlb" not in _kernel(here, "cgroup.subtree_control").split()
+    assert _kernel(root, "cgroup.subtree_control").split() == before

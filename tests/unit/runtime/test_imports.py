@@ -15,9 +15,11 @@ HOT = ["dockyard.runtime.cli.main", "dockyard.runtime.cli.verbs",
        "dockyard.runtime.rootfs", "dockyard.runtime.container_start",
        "dockyard.runtime.container_delete", "dockyard.runtime.container_kill",
        "dockyard.runtime.cgroup_glue", "dockyard.runtime.capabilities",
-       "dockyard.runtime.rlimits", "dockyard.runtime.cgroups"]
+       "dockyard.runtime.rlimits", "dockyard.runtime.cgroups", "dockyard.runtime.syscalls",
+       "dockyard.runtime.paths", "dockyard.runtime.mounts", "dockyard.runtime.seccomp",
+       "dockyard.runtime.landlock"]
 HEAVY = {"typing", "re", "json", "dataclasses", "pathlib", "argparse", "enum", "socket",
-         "subprocess", "signal", "datetime", "inspect", "shutil", "ctypes.util",
+         "subprocess", "signal", "datetime", "inspect", "shutil", "ctypes",
          "threading", "platform", "dockyard.oci"}
 
 

@@ -4,6 +4,7 @@ replies to ``dockyard.errors``."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ from dockyard.errors import DockyardError, Forbidden, NotFound, SystemFailure
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["Session", "raise_for", "resolve_base"]
+__all__ = ["Session", "raise_for", "resolve_base", "transport_error"]
 
 Body = Callable[[], Any] | bytes | None
 
@@ -34,6 +35,19 @@ def raise_for(what: str, status: int, body: bytes) -> DockyardError:
     if status in (401, 403):
         return Forbidden(msg)
     return SystemFailure(msg)
+
+
+def transport_error(err: BaseException) -> str:
+    """What went wrong on the way, in Go's words where docker users know them."""
+    import aiohttp
+
+    if isinstance(err, aiohttp.ClientConnectorError):
+        reason = {errno.ECONNREFUSED: "connection refused",
+                  errno.EHOSTUNREACH: "no route to host",
+                  errno.ENETUNREACH: "network is unreachable"}.get(err.os_error.errno or 0)
+        if reason:
+            return f"dial tcp {err.host}:{err.port}: connect: {reason}"
+    return str(err) or "timeout"
 
 
 _BASES: dict[tuple[str, frozenset[str]], str] = {}
@@ -108,8 +122,8 @@ class Session:
                                                allow_redirects=True,
                                                ssl=self.verify)
             except (aiohttp.ClientError, OSError, TimeoutError) as err:
-                raise SystemFailure(f"{current.method} {current.url}: {err or 'timeout'}"
-                                    ) from None
+                raise SystemFailure(f'{current.method.capitalize()} "{current.url}": '
+                                    f"{transport_error(err)}") from None
             reply = Response(resp.status, dict(resp.headers))
             if current.read_body or resp.status == 401:
                 reply.body = await resp.read()

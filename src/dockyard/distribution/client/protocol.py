@@ -26,22 +26,46 @@ ACCEPT = ", ".join([mediatypes.OCI_INDEX, mediatypes.OCI_MANIFEST,
 _HUB = "registry-1.docker.io"
 
 
-def _is_loopback(host: str) -> bool:
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address a ``host[:port]`` names literally (None for a name)."""
     host = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
-    host = host.strip("[]")
-    if host == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        return False
+        return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host.rsplit(":", 1)[0] == "localhost" or host == "localhost":
+        return True
+    ip = _address(host)
+    return ip is not None and ip.is_loopback
+
+
+def _marked_insecure(domain: str, insecure: frozenset[str]) -> bool:
+    """Docker's ``insecure-registries``: an entry names ``host[:port]`` exactly, or is a
+    CIDR holding the registry's address (names are not resolved here: no I/O)."""
+    if domain in insecure:
+        return True
+    ip = _address(domain)
+    for entry in insecure:
+        if "/" not in entry:
+            continue
+        try:
+            net = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise InvalidArgument(f"insecure registry {entry!r} is not a valid CIDR "
+                                  "or host[:port]") from None
+        if ip is not None and ip.version == net.version and ip in net:
+            return True
+    return False
 
 
 def endpoint(domain: str, insecure: frozenset[str] = frozenset()) -> str:
     """``https://host`` for a registry domain; plain http only for loopback and the
     registries the user marked insecure (docker's rule)."""
     host = _HUB if domain == DEFAULT_DOMAIN else domain
-    scheme = "http" if _is_loopback(host) or domain in insecure else "https"
+    scheme = "http" if _is_loopback(host) or _marked_insecure(domain, insecure) else "https"
     return f"{scheme}://{host}"
 
 
@@ -148,8 +172,9 @@ class Auth:
             raise Forbidden(f"{req.url}: unauthorized and no authentication challenge")
         challenge = parse_challenge(header)
         if challenge.scheme == "basic":
-            if not self.username:
-                raise Forbidden(f"{req.url}: unauthorized: authentication required")
+            if not self.username:  # docker's words
+                raise Forbidden(f'{req.method.capitalize()} "{req.url}": no basic auth '
+                                "credentials")
             self.basic = True
         elif challenge.scheme == "bearer":
             realm = challenge.params.get("realm", "")

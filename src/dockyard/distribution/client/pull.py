@@ -1,17 +1,20 @@
 """Pull: manifest (with platform selection from an index), then config and layers in
-parallel, each streamed into the image store's ingest and verified as it arrives;
-the image is recorded only when every blob is in."""
+parallel, each streamed into the image store's ingest and verified as it arrives, and
+each layer unpacked into its snapshot as soon as it and its parent are in
+(``extract.py``); the image is recorded only when every blob is in."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Coroutine, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard.distribution.client.driver import Session, raise_for, resolve_base
+from dockyard.distribution.client.extract import Arrivals, Progress, apply_layers
+from dockyard.distribution.client.feed import Feed
 from dockyard.distribution.client.protocol import (
     ACCEPT,
     Auth,
@@ -37,11 +40,10 @@ from dockyard.oci import (
 if TYPE_CHECKING:
     from dockyard.images import Image, ImageStore
 
-__all__ = ["MAX_MANIFEST", "fetch_manifest", "pull", "run_all"]
+__all__ = ["MAX_MANIFEST", "Progress", "fetch_manifest", "pull", "run_all"]
 
 MAX_MANIFEST = 4 << 20
 _CHUNK = 1 << 20
-Progress = Callable[[str, Descriptor, str], None]  # (registry path, blob, event)
 
 
 async def fetch_manifest(session: Session, base: str, ref: Reference, target: str = ""
@@ -68,8 +70,8 @@ async def fetch_manifest(session: Session, base: str, ref: Reference, target: st
             want = None
     actual = Digest.of(body, want.algorithm if want else "sha256")
     if want is not None and actual != want:
-        raise Corrupt(f"manifest for {ref.familiar()}: digest mismatch: got {actual}, "
-                      f"want {want}")
+        raise Corrupt(f"manifest verification failed for digest {want} "  # docker's words
+                      f"({ref.familiar()}: got {actual})")
     return body, media_type, actual
 
 
@@ -92,16 +94,31 @@ def _keep_partial(writer: Any, partial: Path) -> None:
 
 async def _fetch_blob(session: Session, store: ImageStore, base: str, ref: Reference,
                       desc: Descriptor, gate: asyncio.Semaphore,
-                      progress: Progress | None) -> None:
+                      progress: Progress | None, arrivals: Arrivals) -> None:
     """Stream one blob into the store, resuming with Range from the bytes an earlier
     interrupted pull left behind."""
     if store.content.exists(desc.digest):
         if progress:
-            progress(ref.path, desc, "exists")
+            progress(desc, "Already exists", desc.size)
+        arrivals.done(desc.digest, store.content.path(desc.digest), desc.size, existed=True)
         return
+    feed = arrivals.feeds[desc.digest]
+    try:
+        await _download(session, store, base, ref, desc, gate, progress, feed)
+    except BaseException as err:
+        feed.fail(err)
+        raise
+    arrivals.done(desc.digest, store.content.path(desc.digest), desc.size)
+
+
+async def _download(session: Session, store: ImageStore, base: str, ref: Reference,
+                    desc: Descriptor, gate: asyncio.Semaphore, progress: Progress | None,
+                    feed: Feed) -> None:
     import aiohttp
 
     partial = _partial(store, desc.digest)
+    if progress and gate.locked():
+        progress(desc, "Waiting", 0)
     async with gate:
         writer = store.content.writer()
         resp = None
@@ -123,6 +140,9 @@ async def _fetch_blob(session: Session, store: ImageStore, base: str, ref: Refer
                                   "asked for")
                 elif resp.status not in (200, 206):
                     raise raise_for(f"blob {desc.digest}", resp.status, await resp.read())
+                writer.flush()
+                feed.start(writer.path, writer.size)  # readers may follow from here on
+                shown = writer.size
                 keep = True
                 try:
                     async for chunk in resp.content.iter_chunked(_CHUNK):
@@ -131,12 +151,26 @@ async def _fetch_blob(session: Session, store: ImageStore, base: str, ref: Refer
                             raise Corrupt(f"blob {desc.digest}: more than the {desc.size} "
                                           "bytes its descriptor gives")
                         writer.write(chunk)
+                        if writer.size - shown >= _CHUNK:  # wake the reader per MiB
+                            writer.flush()
+                            shown = writer.size
+                            feed.grew(shown)
+                        if progress:
+                            progress(desc, "Downloading", writer.size)
                 except (aiohttp.ClientError, OSError, TimeoutError) as err:
                     raise SystemFailure(f"blob {desc.digest}: download interrupted after "
                                         f"{writer.size} bytes: {err or 'timeout'}") from None
             keep = False
             partial.unlink(missing_ok=True)
-            writer.commit(desc.digest, desc.size)  # Corrupt on a digest or size mismatch
+            if progress:
+                progress(desc, "Verifying Checksum", desc.size)
+            try:
+                writer.commit(desc.digest, desc.size)  # Corrupt on a digest or size mismatch
+            except Corrupt as err:
+                if "layer" not in desc.media_type:
+                    raise
+                raise Corrupt(f"filesystem layer verification failed for digest "  # docker's
+                              f"{desc.digest} ({err})") from None
         finally:
             if keep:  # interrupted or cancelled: the next pull continues from here
                 _keep_partial(writer, partial)
@@ -144,7 +178,7 @@ async def _fetch_blob(session: Session, store: ImageStore, base: str, ref: Refer
             if resp is not None:
                 resp.release()
     if progress:
-        progress(ref.path, desc, "done")
+        progress(desc, "Download complete", desc.size)
 
 
 async def run_all(jobs: Iterable[Coroutine[Any, Any, Any]]) -> None:
@@ -172,8 +206,10 @@ def _pick(index: Index, ref: Reference, platform: Platform) -> Descriptor:
 async def pull(store: ImageStore, ref: Reference, *, platform: Platform | None = None,
                insecure: frozenset[str] = frozenset(), auth: Auth | None = None,
                parallel: int = 6, progress: Progress | None = None,
-               mirrors: tuple[str, ...] = ()) -> Image:
+               mirrors: tuple[str, ...] = (), unpack: bool = True) -> Image:
     """Pull ``ref`` into ``store``; returns the image, tagged ``ref`` when it has a tag.
+    Layers are unpacked into snapshots while others download, unless ``unpack`` is
+    false. ``progress`` hears docker's status words for each blob.
     Docker Hub references try each of ``mirrors`` (``http[s]://host[:port]``) first,
     as docker's ``registry-mirrors`` do, and fall back to the Hub."""
     if ref.domain == DEFAULT_DOMAIN:
@@ -182,21 +218,22 @@ async def pull(store: ImageStore, ref: Reference, *, platform: Platform | None =
                 raise InvalidArgument(f"invalid registry mirror {mirror!r}: want a url")
             try:
                 return await _pull_from(store, mirror.rstrip("/"), ref, platform, None,
-                                        parallel, progress)
+                                        parallel, progress, unpack)
             except DockyardError:
                 continue  # docker falls back to the next mirror, then the Hub
     base = await resolve_base(ref.domain, insecure)
-    return await _pull_from(store, base, ref, platform, auth, parallel, progress,
+    return await _pull_from(store, base, ref, platform, auth, parallel, progress, unpack,
                             verify=base == endpoint(ref.domain, insecure))
 
 
 async def _pull_from(store: ImageStore, base: str, ref: Reference, platform: Platform | None,
                      auth: Auth | None, parallel: int, progress: Progress | None,
-                     verify: bool = True) -> Image:
+                     unpack: bool, verify: bool = True) -> Image:
     session = Session(auth, limit=parallel + 2, verify=verify)
     try:
         body, media_type, mdigest = await fetch_manifest(session, base, ref)
         doc = parse_document(body, f"manifest for {ref.familiar()}", media_type)
+        top = mdigest  # docker records the index's digest, not the platform's manifest
         if isinstance(doc, Index):
             child = _pick(doc, ref, platform or host_platform())
             body, media_type, mdigest = await fetch_manifest(session, base, ref,
@@ -205,11 +242,22 @@ async def _pull_from(store: ImageStore, base: str, ref: Reference, platform: Pla
         if not isinstance(doc, Manifest):
             raise Corrupt(f"manifest for {ref.familiar()}: a nested index is not supported")
         gate = asyncio.Semaphore(parallel)
+        blobs = tuple({d.digest: d for d in (doc.config, *doc.layers)}.values())
+        arrivals = Arrivals(blobs)
+        if all(store.content.exists(d.digest) for d in blobs):
+            progress = None  # the image is here already: docker shows no layer then
+        if progress:
+            for d in doc.layers:
+                if not store.content.exists(d.digest):
+                    progress(d, "Pulling fs layer", 0)
         with store.writing():
-            await run_all(_fetch_blob(session, store, base, ref, d, gate, progress)
-                          for d in (doc.config, *doc.layers))
+            jobs = [_fetch_blob(session, store, base, ref, d, gate, progress, arrivals)
+                    for d in blobs]
+            if unpack:
+                jobs.append(apply_layers(store, doc, arrivals, progress))
+            await run_all(jobs)
             image, _ = store.register(doc, [str(ref)] if ref.tag else [],
-                                      [f"{ref.name}@{mdigest}"], hold=False)
+                                      [f"{ref.name}@{top}"], hold=False)
         return image
     finally:
         await session.close()

@@ -7,23 +7,28 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
-import warnings
 from pathlib import Path
 
 from dockyard.errors import InvalidConfig
 
-__all__ = ["Htpasswd"]
+__all__ = ["Htpasswd", "verify"]
 
 _BCRYPT = ("$2a$", "$2b$", "$2y$")
 _REMEMBER = 1024
 
 
-def _crypt(password: str, hashed: str) -> str:
-    with warnings.catch_warnings():  # crypt (libxcrypt) is deprecated, gone in 3.13
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt
-    return crypt.crypt(password, hashed) or ""
+_MAX_PASSWORD = 72  # bcrypt's limit: htpasswd and Go's bcrypt use the first 72 bytes
+
+
+def verify(password: str, hashed: str) -> bool:
+    """Whether ``password`` matches bcrypt ``hashed`` ($2a$, $2b$ or $2y$, the one
+    ``htpasswd -B`` writes); a malformed hash matches nothing."""
+    import bcrypt
+
+    try:
+        return bcrypt.checkpw(password.encode()[:_MAX_PASSWORD], hashed.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        return False
 
 
 class Htpasswd:
@@ -62,7 +67,7 @@ class Htpasswd:
         if key in self._good:
             return user
         hashed = self.users[user]
-        if not hmac.compare_digest(_crypt(password, hashed), hashed):
+        if not verify(password, hashed):
             return None
         if len(self._good) >= _REMEMBER:
             self._good.clear()

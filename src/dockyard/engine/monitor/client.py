@@ -59,6 +59,7 @@ class MonitorConfig(TypedDict):
     log: LogConfig
     autostart: bool  # start right after create (False: wait for start_container)
     cgroups_path: NotRequired[str]  # the spec's linux.cgroupsPath, for the OOM count
+    dns: NotRequired[dict[str, object]]  # user networks: dockyard.network.dns.monitor_config
     restart: NotRequired[dict[str, object]]  # HostConfig.RestartPolicy
     health: NotRequired[dict[str, object]]  # see engine.health.monitor_health
     events: NotRequired[str]  # the event log to append container events to

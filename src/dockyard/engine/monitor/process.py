@@ -572,6 +572,18 @@ def main(argv: list[str]) -> int:
     return run_monitor(cfg, sync_fd)
 
 
+def _start_dns(dns: object) -> None:
+    """User networks: the embedded DNS (threads bound in the container's namespace)."""
+    if not isinstance(dns, dict):
+        return
+    try:
+        from dockyard.network.dns import start_from_config
+
+        start_from_config(dns, P.loads)
+    except Exception as e:  # the container still runs; its names just do not resolve
+        sys.stderr.write(f"monitor: embedded dns: {e}\n")
+
+
 def _report_failure(sync_fd: int, e: BaseException) -> None:
     try:
         os.write(sync_fd, (P.dumps({"ok": False, "error": f"monitor failed: {e}"}) + "\n").encode())
@@ -600,6 +612,7 @@ def run_monitor(cfg: dict[str, object], sync_fd: int,
             f.write(str(os.getpid()))
         os.rename("monitor.pid.tmp", "monitor.pid")
         mon = Monitor(cfg, sync_fd)
+        _start_dns(cfg.get("dns"))
         err = mon.create()
         if err is None and cfg.get("autostart"):
             err = mon.start()

@@ -130,6 +130,11 @@ class Records:
             c.execute("INSERT OR REPLACE INTO tags VALUES (?,?)", (name, image_id))
         return str(old[0]) if old and old[0] != image_id else None
 
+    def add_repo_digest(self, name: str, image_id: str) -> None:
+        """Record ``name@digest`` for the image (a push's result, as docker does)."""
+        with self.db.write() as c:
+            c.execute("INSERT OR REPLACE INTO repo_digests VALUES (?,?)", (name, image_id))
+
     def untag(self, name: str) -> bool:
         with self.db.write() as c:
             cur = c.execute("DELETE FROM tags WHERE name=?", (name,))

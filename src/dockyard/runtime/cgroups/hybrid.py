@@ -36,6 +36,26 @@ class HybridManager:
         self.v1.add_pid(pid)
         self.v2.add_pid(pid)
 
+    def self_join_files(self, resources: Mapping[str, Any] | None = None) -> list[str]:
+        """The v1 side's ``tasks`` files (see ``V1Manager.self_join_files``); the
+        unified side, which has no such file, is joined by ``add_pid_v2`` only when
+        ``resources`` need it (``needs_v2``), as runc does not join it at all."""
+        return self.v1.self_join_files()
+
+    def needs_v2(self, resources: Mapping[str, Any] | None) -> bool:
+        """Whether ``resources`` set anything only the unified side carries."""
+        keys = self._route_v2() | {"unified"}
+        return any((resources or {}).get(k) for k in keys)
+
+    @property
+    def unified_mount(self) -> str:
+        """Where the unified hierarchy is mounted."""
+        return self.v2.root
+
+    def add_pid_v2(self, pid: int) -> None:
+        """Join the unified side only."""
+        self.v2.add_pid(pid)
+
     def _route_v2(self) -> set[str]:
         """linux.resources keys the v1 side cannot take (its controller is absent)."""
         keys = set()

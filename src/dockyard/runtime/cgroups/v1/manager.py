@@ -66,6 +66,13 @@ class V1Manager:
         for d in self._dirs():
             join(d, pid)
 
+    def self_join_files(self, resources: Mapping[str, Any] | None = None) -> list[str]:
+        """The files a single-threaded process writes "0" to, to move itself in: each
+        hierarchy's ``tasks``. Moving the calling thread skips the kernel's global
+        threadgroup lock that a cgroup.procs write takes, and with it an RCU grace
+        period (~12 ms here, on most container starts)."""
+        return [os.path.join(d, "tasks") for d in self._dirs()]
+
     def apply(self, resources: Mapping[str, Any] | None) -> None:
         """Write ``linux.resources`` to the controllers that carry each part."""
         if not resources:

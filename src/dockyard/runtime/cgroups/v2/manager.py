@@ -3,7 +3,10 @@
 Controllers must be enabled in every ancestor's cgroup.subtree_control before their
 files appear. A pure v2 host gets all available ones at ``create`` (as runc does, so
 that stats work); on a hybrid host the unified side only enables a controller when a
-resource needs it, so the host's root is not changed for nothing.
+resource needs it, so the host's root is not changed for nothing, and gives it back:
+each ancestor where it had to enable one is marked (an xattr on the cgroup dir, seen
+by every runtime process whatever its state root), and ``remove`` disables it again
+there once no cgroup below uses it (hugetlb: no limit set; others: no cgroup left).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = ["V2Manager", "controllers_needed"]
+
+_MARK = "trusted.dockyard.enabled"  # controllers Dockyard enabled in this subtree_control
 
 # Controller -> module (pids.max has one name in both versions).
 _MODULES = {"memory": "v2.memory", "cpu": "v2.cpu", "cpuset": "v2.cpu", "pids": "v1.pids",
@@ -91,6 +96,8 @@ class V2Manager:
             if missing:
                 write(d, "cgroup.subtree_control", " ".join("+" + c for c in missing),
                       f"cgroup {d}: enabling {', '.join(missing)}")
+                if not self.enable_all:
+                    _set_marked(d, _marked(d) | set(missing))
 
     def create(self) -> None:
         """mkdir the cgroup (and parents), then enable controllers down to it if asked."""
@@ -189,3 +196,64 @@ class V2Manager:
         if os.path.exists(kill) and procs_under(self.path):
             write(self.path, "cgroup.kill", 1, f"cgroup {self.path}")
         remove_tree([self.path], timeout)
+        if not self.enable_all:
+            self.give_back()
+
+    def give_back(self) -> None:
+        """Disable, deepest ancestor first, the controllers this runtime enabled there
+        (``_MARK``) that no cgroup below uses any more."""
+        for d in reversed(self._ancestors()):
+            marked = _marked(d)
+            for c in sorted(marked):
+                if _in_use(d, c):
+                    continue
+                try:
+                    write(d, "cgroup.subtree_control", "-" + c, f"cgroup {d}")
+                except SystemFailure:
+                    continue  # EBUSY: a cgroup below enables it for its own children
+                marked.discard(c)
+                _set_marked(d, marked)
+
+
+def _marked(d: str) -> set[str]:
+    try:
+        return set(os.getxattr(d, _MARK).decode().split())
+    except OSError:
+        return set()
+
+
+def _set_marked(d: str, controllers: set[str]) -> None:
+    try:
+        if controllers:
+            os.setxattr(d, _MARK, " ".join(sorted(controllers)).encode())
+        else:
+            os.removexattr(d, _MARK)
+    except OSError:
+        pass  # no xattrs here: the controller stays enabled, as before
+
+
+def _limited(value: str) -> bool:
+    """A hugetlb ``*.max`` value that limits: the kernel shows no limit as ``max`` or as
+    LONG_MAX rounded down to a page (9223372036854771712)."""
+    value = value.strip()
+    return value != "max" and int(value) < 1 << 62
+
+
+def _in_use(top: str, controller: str) -> bool:
+    """Whether a cgroup below ``top`` relies on ``controller``: enables it for its own
+    children, or (hugetlb) has a limit set; for other controllers, any cgroup at all."""
+    for d, _subdirs, files in os.walk(top):
+        if d == top:
+            continue
+        if controller != "hugetlb":
+            return True
+        try:
+            if controller in read_text(d, "cgroup.subtree_control").split():
+                return True
+            for name in files:
+                if name.startswith("hugetlb.") and name.endswith("max") and \
+                        _limited(read_text(d, name)):
+                    return True
+        except OSError:
+            continue  # removed meanwhile
+    return False

@@ -1,0 +1,310 @@
+"""The engine's side of networks: which networks a container joins, its namespace and
+endpoints while it runs, and ``NetworkSettings`` for inspect.
+
+``HostConfig.NetworkMode`` names the first network (``default``/``bridge`` the default
+bridge; ``host``, ``none`` and ``container:<ref>`` need no endpoint); the record's
+private ``Networks`` map keeps every network the container is connected to with its
+``--ip``/``--network-alias`` (``EndpointsConfig``). At start the engine pins a network
+namespace at ``$RUN/containers/<id>/netns`` and attaches one endpoint per network
+(address from the store, veth into the namespace); when the container ends, or is
+removed, or a later start finds what a crash left, the endpoints are detached (address
+free, veth gone), the namespace unpinned, and a bridge with no endpoint left removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
+from dockyard.network import names
+from dockyard.settings import Roots
+
+if TYPE_CHECKING:  # imported when used: --network none|host never loads them
+    from dockyard.network.model import Endpoint
+    from dockyard.network.store import NetworkStore
+
+__all__ = ["BRIDGE_MODES", "Networking", "network_of_mode"]
+
+BRIDGE_MODES = ("", "default", "bridge")
+MTU_OPTION = "com.docker.network.driver.mtu"
+_NO_ENDPOINT = ("host", "none")
+
+
+def network_of_mode(mode: str) -> str | None:
+    """The network a NetworkMode attaches to (None: host, none, container:)."""
+    if mode in BRIDGE_MODES:
+        return "bridge"
+    if mode in _NO_ENDPOINT or mode.startswith("container:"):
+        return None
+    return mode
+
+
+def _nft() -> Any:
+    """Net-services' nftables module (masquerade, isolation, published ports)."""
+    from dockyard.network import nft
+
+    return nft
+
+
+class Networking:
+    """Networks of one engine root, as containers use them."""
+
+    def __init__(self, roots: Roots) -> None:
+        self.roots = roots
+
+    @cached_property
+    def store(self) -> NetworkStore:
+        from dockyard.network.store import NetworkStore
+
+        return NetworkStore(self.roots.root / "networks")
+
+    def netns_path(self, cid: str) -> Path:
+        return self.roots.run_containers / cid / "netns"
+
+    # -- create -----------------------------------------------------------------------
+    def plan(self, hc: Mapping[str, Any], networking_config: dict[str, Any] | None
+             ) -> dict[str, dict[str, Any]]:
+        """Check the networks a create asks for; the record's ``Networks`` map
+        (name -> {NetworkID, Aliases, IPAMConfig}). Raises docker's errors."""
+        mode = str(hc.get("NetworkMode") or "default")
+        first = network_of_mode(mode)
+        endpoints = dict((networking_config or {}).get("EndpointsConfig") or {})
+        if first is None:
+            if any((c or {}).get("IPAMConfig") for c in endpoints.values()):
+                raise InvalidArgument("user specified IP address is supported on user "
+                                      "defined networks only")
+            return {}
+        if len(endpoints) > 1:
+            raise InvalidArgument("Container cannot be connected to network endpoints: "
+                                  + ", ".join(sorted(endpoints)))
+        conf = dict(endpoints.get(mode) or endpoints.get(first) or
+                    next(iter(endpoints.values()), None) or {})
+        try:
+            doc = self.store.get(first)
+        except NotFound:
+            raise NotFound(f"network {first} not found") from None
+        ip = str((conf.get("IPAMConfig") or {}).get("IPv4Address") or "")
+        aliases = list(conf.get("Aliases") or [])
+        if doc["Name"] == "bridge" and (ip or aliases):
+            if ip:
+                raise InvalidArgument("user specified IP address is supported on user "
+                                      "defined networks only")
+            raise InvalidArgument("network-scoped alias is supported only for containers "
+                                  "in user defined networks")
+        if ip:
+            from dockyard.network import ipam
+            from dockyard.network.model import pool_of
+
+            pool = pool_of(doc)
+            if pool is None:
+                raise InvalidArgument("user specified IP address is supported on user "
+                                      "defined networks only")
+            ipam.check_requested(pool, ip, [])
+        return {doc["Name"]: {"NetworkID": doc["Id"], "Aliases": aliases,
+                              "IPAMConfig": {"IPv4Address": ip} if ip else None}}
+
+    # -- start, stop ------------------------------------------------------------------
+    def setup(self, cid: str, record: dict[str, Any], stale: Callable[[str], bool]
+              ) -> str | None:
+        """Pin the namespace and attach every network of ``record``; returns the
+        namespace's path for the spec (None when the mode needs none)."""
+        nets = record.get("Networks") or {}
+        if not nets:
+            return None
+        self.teardown(cid)  # what a crash of this very container left
+        self.sweep(stale)
+        from dockyard.network import netns
+
+        path = self.netns_path(cid)
+        netns.create(path)
+        try:
+            eps = [self._attach(cid, record, conf.get("NetworkID") or name, conf,
+                                f"eth{n}", default_route=n == 0)
+                   for n, (name, conf) in enumerate(nets.items())]
+            mappings = port_mappings(record)
+            if mappings:
+                _nft().publish(names.nft_table(), eps[0], mappings)
+        except BaseException:
+            self.teardown(cid)
+            raise
+        return str(path)
+
+    def _attach(self, cid: str, record: dict[str, Any], ref: str, conf: dict[str, Any],
+                ifname: str, default_route: bool) -> Endpoint:
+        from dockyard.network import bridge
+
+        path = self.netns_path(cid)
+        cname = str(record["Name"]).lstrip("/")
+        aliases = list(conf.get("Aliases") or [])
+        ip = str((conf.get("IPAMConfig") or {}).get("IPv4Address") or "")
+
+        def wire(ep: Endpoint, doc: dict[str, Any]) -> None:
+            mtu = int((doc.get("Options") or {}).get(MTU_OPTION) or bridge.DEFAULT_MTU)
+            bridge.ensure_bridge(ep.bridge, ep.gateway, ep.prefixlen, mtu)
+            with contextlib.suppress(ImportError):
+                _nft().network_rules(names.nft_table(), doc)
+            bridge.add_endpoint(path, ep, ifname, mtu=mtu, default_route=default_route
+                                and not doc.get("Internal"))
+
+        try:
+            return self.store.attach(ref, cid, cname, ip=ip, aliases=aliases, then=wire)
+        except NotFound:
+            raise NotFound(f"network {ref} not found") from None
+
+    def _unwire(self, ep: Endpoint, doc: dict[str, Any]) -> None:
+        """Kernel side of a detach, under the store's lock."""
+        from dockyard.network import bridge
+
+        with contextlib.suppress(ImportError, DockyardError):
+            _nft().unpublish(names.nft_table(), ep.endpoint_id)
+        bridge.remove_endpoint(ep.veth)
+        if not doc["Containers"] and ep.bridge:
+            with contextlib.suppress(ImportError, DockyardError):
+                _nft().remove_network_rules(names.nft_table(), doc["Id"])
+                _nft().drop_table_if_empty(names.nft_table())
+            bridge.remove_bridge(ep.bridge)
+
+    def teardown(self, cid: str) -> None:
+        """Detach every endpoint of ``cid`` and unpin its namespace (idempotent)."""
+        from dockyard.network import netns
+
+        for ep in self.store.endpoints(cid):
+            self.store.detach(ep.network_id, cid, then=self._unwire)
+        netns.remove(self.netns_path(cid))
+
+    def sweep(self, stale: Callable[[str], bool]) -> list[Endpoint]:
+        """Release endpoints whose container is gone or no longer running."""
+        from dockyard.network import netns
+
+        dropped = self.store.sweep(stale, then=self._unwire)
+        for ep in dropped:
+            netns.remove(self.netns_path(ep.container_id))
+        return dropped
+
+    # -- connect, disconnect ----------------------------------------------------------
+    def connect(self, cid: str, record: dict[str, Any], ref: str, conf: dict[str, Any],
+                running: bool) -> dict[str, Any]:
+        """Add a network to the record (and an endpoint when running); returns the
+        updated ``Networks`` map."""
+        from dockyard.network import bridge
+
+        doc = self.store.get(ref)
+        nets = dict(record.get("Networks") or {})
+        mode = str(record["HostConfig"].get("NetworkMode") or "default")
+        if network_of_mode(mode) is None:
+            raise InvalidArgument("container sharing network namespace with another "
+                                  "container or host cannot be connected to any other "
+                                  "network" if mode != "none" else
+                                  "container cannot be disconnected from host network "
+                                  "or connected to host network")
+        if doc["Name"] in nets:
+            raise Conflict(f"endpoint with name {record['Name'].lstrip('/')} already "
+                                f"exists in network {doc['Name']}")
+        ip = str((conf.get("IPAMConfig") or {}).get("IPv4Address") or "")
+        entry = {"NetworkID": doc["Id"], "Aliases": list(conf.get("Aliases") or []),
+                 "IPAMConfig": {"IPv4Address": ip} if ip else None}
+        if running:
+            path = self.netns_path(cid)
+            if not path.exists():
+                raise InvalidArgument(f"container {cid} has no network namespace to connect")
+            self._attach(cid, record, doc["Id"], entry, bridge.next_ifname(path),
+                         default_route=False)
+        nets[doc["Name"]] = entry
+        return nets
+
+    def disconnect(self, cid: str, record: dict[str, Any], ref: str) -> dict[str, Any]:
+        doc = self.store.get(ref)
+        nets = dict(record.get("Networks") or {})
+        if doc["Name"] not in nets:
+            raise InvalidArgument(f"container {cid} is not connected to network "
+                                  f"{doc['Name']}")
+        self.store.detach(doc["Id"], cid, then=self._unwire)
+        del nets[doc["Name"]]
+        return nets
+
+    # -- inspect ----------------------------------------------------------------------
+    def _ports(self, record: dict[str, Any], eps: list[Endpoint]) -> dict[str, Any]:
+        from dockyard.network.ports import network_settings_ports
+
+        exposed = list(record["Config"].get("ExposedPorts") or {})
+        published = []
+        if record["HostConfig"].get("PortBindings") or \
+                record["HostConfig"].get("PublishAllPorts"):
+            ids = {ep.endpoint_id for ep in eps}
+            with contextlib.suppress(DockyardError, OSError):
+                published = [p for e, p in _nft().published(names.nft_table()) if e in ids]
+        return dict(network_settings_ports(exposed, published))
+
+    def settings(self, cid: str, record: dict[str, Any], running: bool) -> dict[str, Any]:
+        """``NetworkSettings`` in docker 20.10's shape."""
+        from dockyard.engine import model
+
+        mode = str(record["HostConfig"].get("NetworkMode") or "default")
+        nets = record.get("Networks") or {}
+        if not nets:
+            key = "host" if mode == "host" else "none" if mode == "none" else mode
+            return model.network_settings(key)
+        live = {ep.network_name: ep for ep in self.store.endpoints(cid)} if running else {}
+        out = model.network_settings("bridge")
+        out["Networks"] = {}
+        for name, conf in nets.items():
+            ep = live.get(name) or _blank(conf.get("NetworkID", ""), name, cid)
+            entry = ep.settings()
+            entry["IPAMConfig"] = conf.get("IPAMConfig")
+            entry["Aliases"] = [*(conf.get("Aliases") or []), cid[:12]] \
+                if name != "bridge" else None
+            entry["NetworkID"] = conf.get("NetworkID", "")
+            out["Networks"][name] = entry
+        if running and live:
+            out["SandboxID"] = hashlib.sha256(f"sandbox:{cid}".encode()).hexdigest()
+            out["SandboxKey"] = str(self.netns_path(cid))
+        if live:
+            out["Ports"] = self._ports(record, list(live.values()))
+        default = live.get("bridge")
+        if default is not None:
+            out.update({"EndpointID": default.endpoint_id, "Gateway": default.gateway,
+                        "IPAddress": default.address, "IPPrefixLen": default.prefixlen,
+                        "MacAddress": default.mac})
+        return out
+
+
+def _blank(network_id: str, name: str, cid: str) -> Endpoint:
+    from dockyard.network.model import Endpoint
+
+    return Endpoint(network_id, name, cid, "", "", "")
+
+
+def port_mappings(record: dict[str, Any]) -> list[Any]:
+    """``PortBindings`` (plus every exposed port for ``-P``) as ``PortMapping``s."""
+    hc, cfg = record["HostConfig"], record["Config"]
+    bindings = dict(hc.get("PortBindings") or {})
+    if not bindings and not hc.get("PublishAllPorts"):
+        return []
+    from dockyard.network.ports import PortMapping, publish_all
+
+    if hc.get("PublishAllPorts"):
+        bindings = publish_all(cfg.get("ExposedPorts") or {}, bindings)
+    return [PortMapping(key, b.get("HostIp") or "", b.get("HostPort") or "")
+            for key, binds in bindings.items() for b in binds or [{}]]
+
+
+def op_lock_free(container_dir: Path) -> bool:
+    """Whether nobody holds the container's op lock (a start in progress holds it)."""
+    try:
+        fd = os.open(container_dir / "op.lock", os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)

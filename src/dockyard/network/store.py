@@ -1,0 +1,334 @@
+"""Network records and their address bookkeeping under ``$ROOT/networks``.
+
+Layout::
+
+    networks/.lock        flock held for every change (and every address handed out)
+    networks/<id>.json    one record (docker's inspect shape + private ``Dockyard`` key)
+
+All records change under the one lock, so concurrent ``run``s from several processes
+never get the same address, and names stay unique. Files are written to a temporary
+name, fsynced and renamed. The predefined ``bridge``, ``host`` and ``none`` appear on
+first use; the default bridge takes the first default pool that overlaps no host route.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import socket
+import struct
+from collections.abc import Callable, Iterator
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import Any
+
+from dockyard.errors import AlreadyExists, Conflict, Forbidden, InvalidArgument, NotFound
+from dockyard.network import ipam, names
+from dockyard.network.model import PREDEFINED, Endpoint, new_network, pool_of
+
+__all__ = ["HOST_LOCK", "NetworkStore", "host_routes"]
+
+# Held while a bridge of any engine root comes up with an automatic subnet: two roots
+# (or a docker) must not bring up the same subnet at once.
+HOST_LOCK = Path("/run/lock/dockyard-networks.lock")
+
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+def host_routes(path: str = "/proc/net/route", *, skip_dev: str = "") -> list[IPv4Network]:
+    """The IPv4 destinations of this namespace's main routing table, default excluded
+    (and those through ``skip_dev``)."""
+    out: list[IPv4Network] = []
+    try:
+        lines = Path(path).read_text().splitlines()[1:]
+    except OSError:
+        return out
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 8 or (skip_dev and fields[0] == skip_dev):
+            continue
+        dest, mask = (struct.pack("<I", int(f, 16)) for f in (fields[1], fields[7]))
+        if mask == b"\0\0\0\0":
+            continue
+        out.append(IPv4Network(f"{socket.inet_ntoa(dest)}/{socket.inet_ntoa(mask)}",
+                               strict=False))
+    return out
+
+
+class NetworkStore:
+    """The networks of one engine root (``roots.root / "networks"``)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+
+    # -- files ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the store's lock; makes the predefined networks when missing."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._ensure_predefined()
+            yield
+        finally:
+            os.close(fd)
+
+    def _docs(self) -> list[dict[str, Any]]:
+        docs = []
+        for path in sorted(self.dir.glob("*.json")):
+            with contextlib.suppress(FileNotFoundError, ValueError):
+                docs.append(json.loads(path.read_text()))
+        return docs
+
+    def _write(self, doc: dict[str, Any]) -> None:
+        path = self.dir / f"{doc['Id']}.json"
+        tmp = self.dir / f".tmp-{doc['Id']}"
+        with open(tmp, "w") as f:
+            json.dump(doc, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, path)
+
+    def _ensure_predefined(self) -> None:
+        have = {d["Name"] for d in self._docs()}
+        for name in PREDEFINED:
+            if name in have:
+                continue
+            nid = os.urandom(32).hex()
+            if name == "bridge":
+                taken = host_routes() + [p.subnet for p in map(pool_of, self._docs()) if p]
+                pool = ipam.parse_pool(str(ipam.default_subnet(taken)))
+                doc = new_network(nid, name, "bridge", pool, bridge=names.bridge_name(nid),
+                                  default_bridge=True)
+                doc["Dockyard"]["AutoSubnet"] = True
+            else:
+                doc = new_network(nid, name, "host" if name == "host" else "null", None)
+            self._write(doc)
+
+    # -- reading ----------------------------------------------------------------------
+    def _find(self, ref: str) -> dict[str, Any]:
+        docs = self._docs()
+        for doc in docs:  # exact id, then exact name, then id prefix (docker's order)
+            if doc["Id"] == ref:
+                return doc
+        for doc in docs:
+            if doc["Name"] == ref:
+                return doc
+        found = [d for d in docs if ref and d["Id"].startswith(ref)]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise InvalidArgument(f"network {ref} is ambiguous ({len(found)} matches found)")
+        raise NotFound(f"network {ref} not found")
+
+    def get(self, ref: str) -> dict[str, Any]:
+        """The record named, id'd or id-prefixed by ``ref`` (``NotFound`` otherwise)."""
+        with self.locked():
+            return self._find(ref)
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every record, in id order."""
+        with self.locked():
+            return self._docs()
+
+    # -- create, remove ---------------------------------------------------------------
+    def create(self, name: str, *, driver: str = "bridge", subnet: str = "",
+               gateway: str = "", ip_range: str = "", internal: bool = False,
+               attachable: bool = False, labels: dict[str, str] | None = None,
+               options: dict[str, str] | None = None) -> dict[str, Any]:
+        """A user-defined bridge network, checked like dockerd (nothing stored on error)."""
+        if not _NAME.match(name):
+            raise InvalidArgument(f'invalid network name "{name}": must match '
+                                  "[a-zA-Z0-9][a-zA-Z0-9_.-]")
+        if driver != "bridge":
+            raise NotFound(f'plugin "{driver}" not found')
+        if (gateway or ip_range) and not subnet:
+            raise InvalidArgument("gateway and ip-range need a subnet (--subnet)")
+        pool = ipam.parse_pool(subnet, gateway, ip_range) if subnet else None
+        mtu = (options or {}).get("com.docker.network.driver.mtu")
+        if mtu is not None and not (mtu.isdigit() and 68 <= int(mtu) <= 65535):
+            raise InvalidArgument(f"invalid MTU {mtu!r}: want a number from 68 to 65535")
+        with self.locked():
+            docs = self._docs()
+            if any(d["Name"] == name for d in docs):
+                raise AlreadyExists(f"network with name {name} already exists")
+            taken = [p.subnet for p in map(pool_of, docs) if p]
+            if pool is None:
+                pool = ipam.parse_pool(str(ipam.default_subnet(taken + host_routes())))
+            elif any(pool.subnet.overlaps(t) for t in taken):
+                raise Conflict("Pool overlaps with other one on this address space")
+            nid = os.urandom(32).hex()
+            doc = new_network(nid, name, "bridge", pool, internal=internal,
+                              attachable=attachable, labels=labels, options=options,
+                              bridge=names.bridge_name(nid))
+            if subnet and not gateway:  # docker shows only what was given
+                del doc["IPAM"]["Config"][0]["Gateway"]
+            doc["Dockyard"]["AutoSubnet"] = not subnet
+            self._write(doc)
+            return doc
+
+    def remove(self, ref: str) -> dict[str, Any]:
+        """Drop a user-defined network with no endpoints; returns the removed record."""
+        with self.locked():
+            doc = self._find(ref)
+            if doc["Name"] in PREDEFINED:
+                raise Forbidden(f"{doc['Name']} is a pre-defined network and cannot be removed")
+            if doc["Containers"]:
+                raise Conflict(f"error while removing network: network {doc['Name']} id "
+                               f"{doc['Id']} has active endpoints")
+            (self.dir / f"{doc['Id']}.json").unlink()
+            return doc
+
+    # -- endpoints --------------------------------------------------------------------
+    def attach(self, ref: str, cid: str, cname: str, *, ip: str = "",
+               aliases: list[str] | None = None,
+               then: Callable[[Endpoint, dict[str, Any]], None] | None = None) -> Endpoint:
+        """Record ``cid`` on the network with a fresh address (or ``ip``), then run
+        ``then(endpoint, record)`` under the lock (the kernel side); when that fails
+        the endpoint is forgotten again."""
+        with self.locked(), self._bringing_up(ref):
+            doc = self._find(ref)
+            if cid in doc["Containers"]:
+                raise Conflict(f"endpoint with name {cname} already exists in network "
+                               f"{doc['Name']}")
+            self._move_if_taken(doc)
+            pool = pool_of(doc)
+            private = doc["Dockyard"]
+            eid = os.urandom(32).hex()
+            veths = {e.get("Veth") for d in self._docs()
+                     for e in d["Dockyard"]["Endpoints"].values()}
+            while names.veth_name(eid) in veths:  # short prefixes leave few id digits
+                eid = os.urandom(32).hex()
+            if pool is None:  # host, none: an endpoint without an address
+                ep = Endpoint(doc["Id"], doc["Name"], cid, cname, eid, "")
+            else:
+                used = [IPv4Address(c["IPv4Address"].split("/")[0])
+                        for c in doc["Containers"].values()]
+                if ip:
+                    if doc["Name"] == "bridge":
+                        raise InvalidArgument("user specified IP address is supported on "
+                                              "user defined networks only")
+                    addr = ipam.check_requested(pool, ip, used)
+                else:
+                    last = IPv4Address(private["LastIP"]) if private["LastIP"] else None
+                    addr = ipam.allocate(pool, used, last)
+                    private["LastIP"] = str(addr)
+                ep = Endpoint(doc["Id"], doc["Name"], cid, cname, eid, str(addr),
+                              pool.prefixlen, str(pool.gateway), ipam.mac_for(addr),
+                              names.veth_name(eid), private["Bridge"], list(aliases or []),
+                              ip)
+            doc["Containers"][cid] = {
+                "Name": cname, "EndpointID": eid, "MacAddress": ep.mac,
+                "IPv4Address": f"{ep.address}/{ep.prefixlen}" if ep.address else "",
+                "IPv6Address": ""}
+            private["Endpoints"][cid] = {"Aliases": ep.aliases, "Veth": ep.veth,
+                                         "IPAMAddress": ip}
+            self._write(doc)
+            if then is not None:
+                try:
+                    then(ep, doc)
+                except BaseException:
+                    del doc["Containers"][cid]
+                    del private["Endpoints"][cid]
+                    self._write(doc)
+                    raise
+            return ep
+
+    @contextlib.contextmanager
+    def _bringing_up(self, ref: str) -> Iterator[None]:
+        """The host-wide lock, when this attach may bring up a bridge with an automatic
+        subnet (taken after the store's lock, always in that order)."""
+        doc = self._find(ref)
+        if doc["Containers"] or not doc["Dockyard"].get("AutoSubnet"):
+            yield
+            return
+        HOST_LOCK.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(HOST_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _move_if_taken(self, doc: dict[str, Any]) -> None:
+        """A network with an automatic subnet and no endpoint (so no bridge) moves to a
+        free default pool when something else on the host now routes its subnet (a
+        docker0, another engine's bridge): two bridges with one subnet break both."""
+        private = doc["Dockyard"]
+        pool = pool_of(doc)
+        if doc["Containers"] or not private.get("AutoSubnet") or pool is None:
+            return
+        foreign = host_routes(skip_dev=private["Bridge"])
+        if not any(pool.subnet.overlaps(r) for r in foreign):
+            return
+        others = [p.subnet for d in self._docs() if d["Id"] != doc["Id"]
+                  for p in [pool_of(d)] if p]
+        moved = ipam.parse_pool(str(ipam.default_subnet(foreign + others)))
+        doc["IPAM"]["Config"] = [moved.to_config()]
+        private["LastIP"] = ""
+
+    def detach(self, ref: str, cid: str,
+               then: Callable[[Endpoint, dict[str, Any]], None] | None = None
+               ) -> Endpoint | None:
+        """Forget ``cid``'s endpoint (its address is free again), then run
+        ``then(endpoint, record)`` under the lock; None if it had none."""
+        with self.locked():
+            try:
+                doc = self._find(ref)
+            except NotFound:
+                return None
+            ep = _endpoint(doc, cid)
+            if ep is not None:
+                del doc["Containers"][cid]
+                doc["Dockyard"]["Endpoints"].pop(cid, None)
+                self._write(doc)
+                if then is not None:
+                    then(ep, doc)
+            return ep
+
+    def endpoints(self, cid: str | None = None) -> list[Endpoint]:
+        """Every endpoint (of ``cid`` only, when given), in network-name order."""
+        with self.locked():
+            docs = sorted(self._docs(), key=lambda d: str(d["Name"]))
+        return [ep for d in docs for c in d["Containers"]
+                if cid is None or c == cid
+                for ep in [_endpoint(d, c)] if ep is not None]
+
+    def sweep(self, stale: Callable[[str], bool],
+              then: Callable[[Endpoint, dict[str, Any]], None] | None = None
+              ) -> list[Endpoint]:
+        """Drop the endpoints of containers for which ``stale(cid)`` holds (what a
+        crash left), running ``then(endpoint, record)`` for each under the lock."""
+        dropped: list[Endpoint] = []
+        with self.locked():
+            for doc in self._docs():
+                gone = [c for c in doc["Containers"] if stale(c)]
+                for cid in gone:
+                    ep = _endpoint(doc, cid)
+                    if ep is not None:
+                        dropped.append(ep)
+                    del doc["Containers"][cid]
+                    doc["Dockyard"]["Endpoints"].pop(cid, None)
+                if gone:
+                    self._write(doc)
+                    for ep in dropped:
+                        if then is not None and ep.network_id == doc["Id"]:
+                            then(ep, doc)
+        return dropped
+
+
+def _endpoint(doc: dict[str, Any], cid: str) -> Endpoint | None:
+    entry = doc["Containers"].get(cid)
+    if entry is None:
+        return None
+    private = doc["Dockyard"]["Endpoints"].get(cid, {})
+    pool = pool_of(doc)
+    addr, _, plen = entry["IPv4Address"].partition("/")
+    return Endpoint(doc["Id"], doc["Name"], cid, entry["Name"], entry["EndpointID"], addr,
+                    int(plen or 0), str(pool.gateway) if pool else "", entry["MacAddress"],
+                    private.get("Veth", ""), doc["Dockyard"]["Bridge"],
+                    list(private.get("Aliases") or []), private.get("IPAMAddress", ""))

@@ -1,0 +1,35 @@
+"""Remove the kernel side of one engine root's networks (bridges, veths, nft rules, pinned
+namespaces) after a test, whatever state the test left them in."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+from pathlib import Path
+
+
+def clean_networks(root: Path, run_root: Path) -> None:
+    """Delete every veth and bridge the root's network records name, and unpin any
+    namespace under ``run_root``; the records themselves stay (they are under tmp)."""
+    net_dir = root / "networks"
+    docs = []
+    for path in sorted(net_dir.glob("*.json")) if net_dir.exists() else []:
+        with contextlib.suppress(OSError, ValueError):
+            docs.append(json.loads(path.read_text()))
+    for doc in docs:
+        private = doc.get("Dockyard") or {}
+        links = [e.get("Veth") for e in (private.get("Endpoints") or {}).values()]
+        for link in [*links, private.get("Bridge")]:
+            if link and Path("/sys/class/net", link).exists():
+                subprocess.run(["ip", "link", "del", link], capture_output=True, check=False)
+        with contextlib.suppress(Exception):
+            from dockyard.network import names, nft
+
+            nft.remove_network_rules(names.nft_table(), doc["Id"])
+            for ep in (doc.get("Containers") or {}).values():
+                nft.unpublish(names.nft_table(), ep["EndpointID"])
+            nft.drop_table_if_empty(names.nft_table())
+    containers = run_root / "containers"
+    for ns in containers.glob("*/netns") if containers.exists() else []:
+        subprocess.run(["umount", "-l", str(ns)], capture_output=True, check=False)
