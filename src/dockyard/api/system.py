@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import platform
 from typing import Any
@@ -134,25 +133,35 @@ async def system_df(request: web.Request) -> web.StreamResponse:
 
 
 async def events(request: web.Request) -> web.StreamResponse:
-    """Docker's event stream. The engine records no events yet: the stream stays open
-    (empty) until ``until`` passes or the client leaves, as dockerd's does when idle."""
-    import time
+    """Docker's event stream from the engine's event log (``engine.events``): the stored
+    events from ``since`` (none without it), then new ones until ``until`` passes or
+    the client leaves. One JSON object per line, as dockerd writes them."""
+    import json
 
+    from dockyard.api.streams import pump
+    from dockyard.engine.events import FILTER_KEYS, matches, stream_events
+
+    c = ctx(request)
     until = request.query.get("until")
-    end = parse_timestamp(until, "until") if until else None
+    until_ns = int(parse_timestamp(until, "until") * 1e9) if until else None
     since = request.query.get("since")
-    if since:
-        parse_timestamp(since, "since")
-    params.filters(request)
+    since_ns = int(parse_timestamp(since, "since") * 1e9) if since else None
+    wanted = params.filters(request)
+    for key in wanted:
+        if key not in FILTER_KEYS:
+            raise InvalidArgument(f"invalid filter '{key}'")
     resp = web.StreamResponse()
     resp.content_type = "application/json"
     await resp.prepare(request)
-    if end is not None:
-        await asyncio.sleep(max(0.0, min(end - time.time(), 86400.0)))
-        return resp
     gone = client_gone(request)
-    while not gone():
-        await asyncio.sleep(0.5)
+
+    def gen(stopped: Any) -> Any:
+        return (ev for ev in stream_events(c.roots.root, since_ns, until_ns, follow=True,
+                                           stop=lambda: stopped() or gone())
+                if matches(ev, wanted))
+
+    async for ev in pump(c.pool, gen):
+        await resp.write(json.dumps(ev).encode() + b"\n")
     return resp
 
 
