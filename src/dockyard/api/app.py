@@ -165,12 +165,12 @@ async def _not_found(request: web.Request) -> web.StreamResponse:
 
 def make_app(context: ApiContext) -> web.Application:
     """The application with every implemented endpoint."""
-    from dockyard.api import containers, execs, images, networks, system
+    from dockyard.api import containers, execs, images, networks, stats, system
 
     app = web.Application(middlewares=[_middleware], client_max_size=64 << 20)
     app[CTX] = context
     router = Router(app)
-    for module in (system, containers, execs, images, networks):
+    for module in (system, containers, execs, images, networks, stats):
         module.routes(router)
     app.router.add_route("*", "/{tail:.*}", _not_found)
     return app
