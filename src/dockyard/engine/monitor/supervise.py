@@ -144,6 +144,7 @@ class Supervision:
                 os.close(self.stdin_fd)
             self.stdin_fd = -1
         self.exit_status = None
+        self.pid = 0  # gone: nothing may signal that number until the new init runs
         self.restart_at = time.monotonic() + delay
         return True
 
