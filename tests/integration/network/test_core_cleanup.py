@@ -118,8 +118,12 @@ def test_fifty_concurrent_runs_get_distinct_addresses_and_rm_leaves_nothing(
 def test_system_check_reports_and_repairs_endpoints_a_crash_left(net_engine: Any) -> None:
     cid = start(net_engine, "sleep", "60")
     ep = net_engine.inspect(cid)["NetworkSettings"]["Networks"]["bridge"]
+    # the init's pid first: once the monitor is dead, inspect reports Pid 0, and
+    # os.kill(0, ...) would kill this test's own process group
+    init = net_engine.inspect(cid)["State"]["Pid"]
+    assert init > 0
     os.kill(int((net_engine.lc.run_dir(cid) / "monitor.pid").read_text()), signal.SIGKILL)
-    os.kill(net_engine.inspect(cid)["State"]["Pid"], signal.SIGKILL)
+    os.kill(init, signal.SIGKILL)
     time.sleep(0.2)
     kinds = [p["kind"] for p in net_engine.check()]
     assert "network endpoint of a stopped or missing container" in kinds
