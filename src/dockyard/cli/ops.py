@@ -9,7 +9,7 @@ import click
 from dockyard.cli.context import app_context, engine
 from dockyard.errors import InvalidArgument
 
-__all__ = ["boot", "metrics", "register"]
+__all__ = ["boot", "metrics", "parse_addr", "register"]
 
 
 @click.command("boot")
@@ -27,7 +27,7 @@ def boot() -> None:
         sys.exit(1)
 
 
-def _addr(text: str) -> tuple[str, int]:
+def parse_addr(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
         raise InvalidArgument(f"invalid metrics address {text!r}: expected HOST:PORT")
@@ -46,7 +46,7 @@ def metrics(addr: str) -> None:
     if not addr:
         sys.stdout.write(render_metrics(engine()))
         return
-    host, port = _addr(addr)
+    host, port = parse_addr(addr)
 
     def ready(server: object) -> None:
         click.echo(f"serving metrics on http://{host}:{server.server_address[1]}/metrics",  # type: ignore[attr-defined]

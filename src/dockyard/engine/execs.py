@@ -60,7 +60,13 @@ def exec_create(lc: Lifecycle, ref: str, config: dict[str, Any]) -> str:
     record = {"ID": exec_id, "Config": dict(config), "Running": False, "ExitCode": None,
               "Pid": 0, "ContainerID": cid}
     atomic_write(d / f"{exec_id}.json", json.dumps(record).encode())
+    lc.event(lc.store.load(cid), "exec_create: " + _words(config["Cmd"]), execID=exec_id)
     return exec_id
+
+
+def _words(cmd: list[str]) -> str:
+    """dockerd's event words for an exec: the entrypoint, a space, the arguments."""
+    return f"{cmd[0]} {' '.join(cmd[1:])}"
 
 
 def _process(lc: Lifecycle, cid: str, cfg: dict[str, Any]) -> dict[str, Any]:
@@ -107,6 +113,8 @@ def exec_start(lc: Lifecycle, exec_id: str, detach: bool = False,
     argv = runtime.exec_argv(cid, str(proc_file), bool(proc["terminal"]), detach)
     record["Running"] = True
     atomic_write(path, json.dumps(record).encode())
+    container = lc.store.load(cid)
+    lc.event(container, "exec_start: " + _words(record["Config"]["Cmd"]), execID=record["ID"])
     try:
         stdin, stdout, stderr = stdio or (None, None, None)
         if not record["Config"].get("AttachStdin"):
@@ -119,6 +127,8 @@ def exec_start(lc: Lifecycle, exec_id: str, detach: bool = False,
         proc_file.unlink(missing_ok=True)
     record.update(Running=False, ExitCode=code)
     atomic_write(path, json.dumps(record).encode())
+    if not detach:
+        lc.event(container, "exec_die", execID=record["ID"], exitCode=str(code))
     return code
 
 

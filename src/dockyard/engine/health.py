@@ -94,6 +94,8 @@ def monitor_health(config: dict[str, Any], host_config: dict[str, Any],
     pid_file = run_dir / "health.pid"
     return {
         "argv": exec_argv(str(process_file), str(pid_file)), "pid_file": str(pid_file),
+        # dockerd logs each probe as an exec: "exec_create: <entrypoint> <args>"
+        "words": f"{argv[0]} {' '.join(argv[1:])}",
         "interval": hc.get("Interval") or 0, "timeout": hc.get("Timeout") or 0,
         "start_period": hc.get("StartPeriod") or 0,
         "start_interval": hc.get("StartInterval") or 0, "retries": hc.get("Retries") or 0,

@@ -37,6 +37,7 @@ class NetworkVerbs:
         doc = self.store.create(name, driver=driver or "bridge", subnet=subnet,
                                 gateway=gateway, ip_range=ip_range, internal=internal,
                                 attachable=attachable, labels=labels, options=options)
+        _event(self.lc, "create", doc)
         return {"Id": doc["Id"], "Warning": ""}
 
     def inspect(self, ref: str) -> dict[str, Any]:
@@ -58,6 +59,7 @@ class NetworkVerbs:
         self._tidy()
         doc = self.store.remove(ref)
         self._drop_kernel_side(doc)
+        _event(self.lc, "destroy", doc)
 
     def _drop_kernel_side(self, doc: dict[str, Any]) -> None:
         from dockyard.network import bridge, names
@@ -79,6 +81,7 @@ class NetworkVerbs:
                 continue
             with contextlib.suppress(Conflict, NotFound, Forbidden):
                 self._drop_kernel_side(self.store.remove(doc["Id"]))
+                _event(self.lc, "destroy", doc)
                 removed.append(doc["Name"])
         return sorted(removed)
 
@@ -113,6 +116,14 @@ class NetworkVerbs:
         """Endpoints left by crashed or exited containers do not count as in use."""
         with contextlib.suppress(DockyardError, OSError):
             self.lc.networking.sweep(self.lc.network_stale)
+
+
+def _event(lc: Lifecycle, action: str, doc: dict[str, Any]) -> None:
+    """dockerd's network events: ``name`` and ``type`` (the driver)."""
+    from dockyard.engine.events import emit
+
+    emit(lc.roots, "network", action, doc["Id"], {"name": doc["Name"],
+                                                   "type": doc.get("Driver") or "bridge"})
 
 
 def _matches(doc: dict[str, Any], f: dict[str, list[str]]) -> bool:

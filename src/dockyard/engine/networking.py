@@ -146,6 +146,7 @@ class Networking:
         ip = str((conf.get("IPAMConfig") or {}).get("IPv4Address") or "")
 
         def wire(ep: Endpoint, doc: dict[str, Any]) -> None:
+            seen.append(doc)
             mtu = int((doc.get("Options") or {}).get(MTU_OPTION) or bridge.DEFAULT_MTU)
             bridge.ensure_bridge(ep.bridge, ep.gateway, ep.prefixlen, mtu)
             with contextlib.suppress(ImportError):
@@ -153,15 +154,28 @@ class Networking:
             bridge.add_endpoint(path, ep, ifname, mtu=mtu, default_route=default_route
                                 and not doc.get("Internal"))
 
+        seen: list[dict[str, Any]] = []
         try:
-            return self.store.attach(ref, cid, cname, ip=ip, aliases=aliases, then=wire)
+            ep = self.store.attach(ref, cid, cname, ip=ip, aliases=aliases, then=wire)
         except NotFound:
             raise NotFound(f"network {ref} not found") from None
+        if seen:
+            self._event("connect", seen[0], cid)
+        return ep
+
+    def _event(self, action: str, doc: dict[str, Any], cid: str) -> None:
+        """dockerd's ``network connect|disconnect``: the container, network name, type."""
+        from dockyard.engine.events import emit
+
+        emit(self.roots, "network", action, str(doc["Id"]),
+             {"container": cid, "name": str(doc["Name"]),
+              "type": str(doc.get("Driver") or "bridge")})
 
     def _unwire(self, ep: Endpoint, doc: dict[str, Any]) -> None:
         """Kernel side of a detach, under the store's lock."""
         from dockyard.network import bridge
 
+        self._event("disconnect", doc, ep.container_id)
         with contextlib.suppress(ImportError, DockyardError):
             _nft().unpublish(names.nft_table(), ep.endpoint_id)
         bridge.remove_endpoint(ep.veth)

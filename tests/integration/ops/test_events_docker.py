@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from dockyard.engine.events import read_events
+from tests.integration.ops.conftest import eventually
 from tests.support.dockerd import Dockerd
 
 IMAGE = "busybox"
@@ -157,3 +158,70 @@ def test_rename_and_update_events_match_docker(dockerd: Dockerd, busybox_rootfs_
     assert [e["Action"] for e in theirs] == ["create", "rename", "update", "destroy"]
     assert [(e["Action"], e["Actor"]["Attributes"]) for e in ours] == \
         [(e["Action"], e["Actor"]["Attributes"]) for e in theirs]
+
+
+@pytest.mark.peer
+@pytest.mark.slow
+def test_exec_events_match_docker(dockerd: Dockerd, busybox_rootfs_template: Path,
+                                  engine: Any) -> None:
+    dockerd.import_rootfs(busybox_rootfs_template, IMAGE)
+    dockerd.docker("run", "-d", "--name", "evx", "--network", "none", IMAGE, "sleep", "60")
+    try:
+        since = time.time()
+        dockerd.docker("exec", "evx", "sh", "-c", "exit 3", check=False)
+        dockerd.docker("exec", "evx", "true")
+        until = time.time() + 0.5
+        time.sleep(0.6)
+        out = dockerd.docker("events", "--since", f"{since:.6f}", "--until", f"{until:.6f}",
+                             "--filter", "container=evx", "--format", "{{json .}}").stdout
+    finally:
+        dockerd.docker("rm", "-f", "evx", check=False)
+    theirs = [json.loads(line) for line in out.splitlines() if line.strip()]
+    cid = engine.create("evx", {"Image": IMAGE, "Cmd": ["sleep", "60"]},
+                        {"NetworkMode": "none"})["Id"]
+    engine.start(cid)
+    start = time.time_ns()
+    for cmd in (["sh", "-c", "exit 3"], ["true"]):
+        engine.exec_start(engine.exec_create(cid, {"Cmd": cmd, "AttachStdout": True}))
+    ours = [e for e in read_events(engine.roots.root, since_ns=start) if e.get("id") == cid]
+
+    def shape(evs: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return [(e["Action"], sorted(e["Actor"]["Attributes"]),
+                 e["Actor"]["Attributes"].get("exitCode")) for e in evs]
+
+    assert shape(ours) == shape(theirs)
+    assert theirs[1]["Action"] == "exec_start: sh -c exit 3"
+
+
+@pytest.mark.peer
+@pytest.mark.slow
+def test_health_check_events_match_docker(dockerd: Dockerd, busybox_rootfs_template: Path,
+                                          engine: Any) -> None:
+    """Each probe is an exec to dockerd (exec_create, exec_start, exec_die), then the
+    status change."""
+    dockerd.import_rootfs(busybox_rootfs_template, IMAGE)
+    since = time.time()
+    dockerd.docker("run", "-d", "--name", "evh", "--network", "none", "--health-cmd",
+                   "exit 0", "--health-interval", "300ms", IMAGE, "sleep", "60")
+    try:
+        time.sleep(1.5)
+        until = time.time()
+        out = dockerd.docker("events", "--since", f"{since:.6f}", "--until", f"{until:.6f}",
+                             "--filter", "container=evh", "--format", "{{json .}}").stdout
+    finally:
+        dockerd.docker("rm", "-f", "evh", check=False)
+    theirs = [json.loads(line) for line in out.splitlines() if line.strip()][:6]
+    cid = engine.create("evh", {"Image": IMAGE, "Cmd": ["sleep", "60"], "Healthcheck": {
+        "Test": ["CMD-SHELL", "exit 0"], "Interval": 300_000_000}},
+        {"NetworkMode": "none"})["Id"]
+    engine.start(cid)
+    ours = eventually(lambda: len(x := [e for e in read_events(engine.roots.root)
+                                        if e.get("id") == cid]) >= 6 and x)[:6]
+
+    def shape(evs: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return [(e["Action"], sorted(e["Actor"]["Attributes"]),
+                 e["Actor"]["Attributes"].get("exitCode")) for e in evs]
+
+    assert shape(ours) == shape(theirs)
+    assert theirs[2]["Action"] == "exec_create: /bin/sh -c exit 0"
+    assert ours[2]["Actor"]["Attributes"]["execID"] == ours[4]["Actor"]["Attributes"]["execID"]

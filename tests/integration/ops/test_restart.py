@@ -33,8 +33,8 @@ def actions(engine: Any, cid: str) -> list[str]:
 
 def test_on_failure_3_stops_after_three_restarts(engine: Any) -> None:
     cid = run(engine, ["sh", "-c", "echo ran; exit 3"], "on-failure", 3)
-    assert engine.wait(cid)["StatusCode"] == 3
-    doc = engine.inspect(cid)
+    assert engine.wait(cid)["StatusCode"] == 3  # docker's wait ends at the first exit
+    doc = eventually(lambda: (d := engine.inspect(cid))["State"]["Status"] == "exited" and d)
     assert doc["RestartCount"] == 3 and doc["State"]["Status"] == "exited"
     assert doc["State"]["ExitCode"] == 3 and not doc["State"]["Restarting"]
     assert actions(engine, cid) == ["create"] + ["start", "die"] * 4
@@ -117,9 +117,11 @@ def test_boot_brings_back_always_and_unless_stopped_but_not_a_stopped_one(
 
 @pytest.mark.slow
 def test_backoff_follows_dockers_schedule(engine: Any) -> None:
-    """Gaps between the starts of a crash loop grow as 100 ms doubling; each gap is the
-    delay plus a roughly constant cost (exit, delete, create, start), so after removing
-    the median cost every delay is within 20% of docker's."""
+    """Gaps between a crash loop's die and next start grow as 100 ms doubling. Each gap is
+    the delay plus the cost of a restart (delete, create, start), which on this shared
+    machine varies by a tenth of a second or more; so, after removing the median cost,
+    delays from 0.8 s up are checked within 20% of docker's, and every gap is at least
+    its delay and at most the delay plus twice the median cost."""
     cid = run(engine, ["sh", "-c", "exit 1"], "always")
     eventually(lambda: len([a for a in actions(engine, cid) if a == "start"]) >= 7, timeout=30)
     engine.stop(cid, timeout=0)
@@ -130,9 +132,9 @@ def test_backoff_follows_dockers_schedule(engine: Any) -> None:
     expected = [0.1 * 2 ** i for i in range(len(gaps))]
     cost = statistics.median(g - e for g, e in zip(gaps, expected, strict=True))
     for gap, want in zip(gaps, expected, strict=True):
-        if want >= 0.4:
+        if want >= 0.8:
             assert abs(gap - cost - want) <= 0.2 * want, (gaps, expected, cost)
-        assert gap >= want, (gaps, expected)
+        assert want <= gap <= want + 2 * cost + 0.05, (gaps, expected, cost)
 
 
 @pytest.mark.slow

@@ -70,6 +70,7 @@ class Supervision:
 
             self.health = HealthCheck(health)
         self.probe: Probe | None = None
+        self.probe_exec = ""  # the exec id its events name
         self.manual_stop = False  # a user stopped or killed it: no restart
         self.forced_restart = False  # --health-on-failure=restart
         self.restart_at: float | None = None  # monotonic time of a pending restart
@@ -144,6 +145,7 @@ class Supervision:
                 os.close(self.stdin_fd)
             self.stdin_fd = -1
         self.exit_status = None
+        self.pid = 0  # gone: nothing may signal that number until the new init runs
         self.restart_at = time.monotonic() + delay
         return True
 
@@ -199,6 +201,10 @@ class Supervision:
             health.schedule(now, time.time_ns())
             return
         self.ep.register(self.probe.fd, select.EPOLLIN)
+        self.probe_exec = os.urandom(32).hex()
+        words = str(health.cfg.get("words") or "")
+        self.emit("exec_create: " + words, execID=self.probe_exec)
+        self.emit("exec_start: " + words, execID=self.probe_exec)
 
     def _timer_timeout(self, timeout: float) -> float:
         now = time.monotonic()
@@ -220,6 +226,10 @@ class Supervision:
             self.ep.unregister(probe.fd)
         probe.close()
         result = health.timeout_result(probe.start_ns) if probe.timed_out else probe.result()
+        if probe.status is not None:
+            from dockyard.engine.monitor.verbs import status_code
+
+            self.emit("exec_die", execID=self.probe_exec, exitCode=str(status_code(probe.status)))
         changed = health.record(result)
         health.schedule(time.monotonic(), time.time_ns())
         if self.exit_status is not None or not self.state.get("Running"):
