@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import platform
 from typing import Any
 
 from aiohttp import web
 
-from dockyard import __version__
 from dockyard.api.app import (
     API_VERSION,
     MIN_API_VERSION,
@@ -23,11 +20,6 @@ from dockyard.errors import InvalidArgument
 __all__ = ["routes"]
 
 
-def _arch() -> str:
-    machine = platform.machine()
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
-
-
 async def ping(request: web.Request) -> web.StreamResponse:
     resp = web.Response(text="OK" if request.method != "HEAD" else None,
                         content_type="text/plain")
@@ -37,71 +29,16 @@ async def ping(request: web.Request) -> web.StreamResponse:
 
 
 async def version(request: web.Request) -> web.StreamResponse:
-    details = {"ApiVersion": API_VERSION, "Arch": _arch(), "KernelVersion": platform.release(),
-               "MinAPIVersion": MIN_API_VERSION, "Os": "linux",
-               "PythonVersion": platform.python_version()}
-    return reply({
-        "Platform": {"Name": "Dockyard Engine"},
-        "Components": [{"Name": "Engine", "Version": __version__, "Details": details}],
-        "Version": __version__, "ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
-        "GitCommit": "", "GoVersion": "", "Os": "linux", "Arch": _arch(),
-        "KernelVersion": platform.release(), "BuildTime": "",
-    })
+    from dockyard.engine.sysinfo import server_version
 
-
-def _os_name() -> str:
-    try:
-        with open("/etc/os-release") as f:
-            for line in f:
-                if line.startswith("PRETTY_NAME="):
-                    return line.split("=", 1)[1].strip().strip('"')
-    except OSError:
-        pass
-    return "Linux"
-
-
-def _mem_total() -> int:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    return reply(server_version(API_VERSION, MIN_API_VERSION))
 
 
 def _info(c: ApiContext) -> dict[str, Any]:
-    from dockyard.runtime.cgroups import detect_mode
+    from dockyard.engine.sysinfo import info
 
-    entries = c.engine().list(all=True)
-    states = [e.get("State") for e in entries]
-    mode = str(detect_mode()).lower()
-    return {
-        "ID": "", "Containers": len(entries),
-        "ContainersRunning": sum(s in ("running", "restarting") for s in states),
-        "ContainersPaused": states.count("paused"),
-        "ContainersStopped": sum(s not in ("running", "restarting", "paused") for s in states),
-        "Images": len(c.images().list()), "Driver": "overlay2", "DriverStatus": [],
-        "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "null"],
-                    "Log": ["json-file", "local", "none"]},
-        "MemoryLimit": True, "SwapLimit": True, "CpuCfsPeriod": True, "CpuCfsQuota": True,
-        "CPUShares": True, "CPUSet": True, "PidsLimit": True, "OomKillDisable": True,
-        "IPv4Forwarding": True, "Debug": c.debug, "NFd": len(os.listdir("/proc/self/fd")),
-        "NGoroutines": 0, "SystemTime": "", "LoggingDriver": "json-file",
-        "CgroupDriver": "cgroupfs", "CgroupVersion": "2" if mode.endswith("v2") else "1",
-        "KernelVersion": platform.release(), "OperatingSystem": _os_name(),
-        "OSVersion": "", "OSType": "linux", "Architecture": platform.machine(),
-        "NCPU": os.cpu_count() or 1, "MemTotal": _mem_total(),
-        "DockerRootDir": str(c.roots.root), "Name": platform.node(), "Labels": [],
-        "ExperimentalBuild": False, "ServerVersion": __version__,
-        "Runtimes": {"dockyard": {"path": "dockyard-runtime"}, "runc": {"path": "runc"},
-                     "crun": {"path": "crun"}},
-        "DefaultRuntime": "dockyard", "Swarm": {"LocalNodeState": "inactive"},
-        "LiveRestoreEnabled": True, "Isolation": "", "InitBinary": "dockyard-init",
-        "SecurityOptions": ["name=seccomp,profile=default"], "Warnings": [],
-        "RegistryConfig": {"IndexConfigs": {}, "InsecureRegistryCIDRs": ["127.0.0.0/8"]},
-    }
+    return info(c.engine().list(all=True), len(c.images().list()), str(c.roots.root),
+                c.debug)
 
 
 async def info(request: web.Request) -> web.StreamResponse:

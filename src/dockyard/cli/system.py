@@ -6,7 +6,6 @@ return (``{{.Server.Version}}``, ``{{.ContainersRunning}}``, ``{{json .}}``).
 
 from __future__ import annotations
 
-import os
 import platform
 import sys
 from typing import Any
@@ -22,58 +21,15 @@ API_VERSION = "1.41"  # the Engine API of docker 20.10, whose shapes dockyard fo
 MIN_API_VERSION = "1.12"
 
 
-def _arch() -> str:
-    machine = platform.machine()
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
-
-
 def version_dict() -> dict[str, Any]:
     """The ``/version`` answer, with the client half ``docker version`` adds."""
-    python = platform.python_version()
-    server = {
-        "Platform": {"Name": "Dockyard Engine"},
-        "Components": [{"Name": "Engine", "Version": __version__,
-                        "Details": {"ApiVersion": API_VERSION, "Arch": _arch(),
-                                    "KernelVersion": platform.release(),
-                                    "MinAPIVersion": MIN_API_VERSION, "Os": "linux",
-                                    "PythonVersion": python}}],
-        "Version": __version__, "ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
-        "PythonVersion": python, "Os": "linux", "Arch": _arch(),
-        "KernelVersion": platform.release(),
-    }
+    from dockyard.engine.sysinfo import arch, server_version
+
     client = {"Platform": {"Name": "Dockyard"}, "Version": __version__,
               "ApiVersion": API_VERSION, "DefaultAPIVersion": API_VERSION,
-              "PythonVersion": python, "Os": "linux", "Arch": _arch(), "Context": "default"}
-    return {"Client": client, "Server": server}
-
-
-def _os_name() -> str:
-    try:
-        with open("/etc/os-release") as f:
-            for line in f:
-                if line.startswith("PRETTY_NAME="):
-                    return line.split("=", 1)[1].strip().strip('"')
-    except OSError:
-        pass
-    return "Linux"
-
-
-def _mem_total() -> int:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _cgroup_version() -> str:
-    from dockyard.runtime.cgroups import detect_mode
-
-    mode = str(detect_mode()).lower()
-    return "2" if mode.endswith("v2") or mode == "2" else "1"
+              "PythonVersion": platform.python_version(), "Os": "linux", "Arch": arch(),
+              "Context": "default"}
+    return {"Client": client, "Server": server_version(API_VERSION, MIN_API_VERSION)}
 
 
 def _image_count() -> int:
@@ -88,28 +44,10 @@ def _image_count() -> int:
 
 def info_dict() -> dict[str, Any]:
     """The ``/info`` answer for this engine and host."""
-    entries = engine().list(all=True)
-    states = [e.get("State") for e in entries]
-    roots = app_context().roots
-    return {
-        "ID": "", "Containers": len(entries),
-        "ContainersRunning": sum(s in ("running", "restarting") for s in states),
-        "ContainersPaused": states.count("paused"),
-        "ContainersStopped": sum(s not in ("running", "restarting", "paused") for s in states),
-        "Images": _image_count(), "Driver": "overlay2", "DriverStatus": [],
-        "MemoryLimit": True, "SwapLimit": True, "CpuCfsPeriod": True, "CpuCfsQuota": True,
-        "CPUShares": True, "CPUSet": True, "PidsLimit": True, "OomKillDisable": True,
-        "Debug": app_context().debug, "LoggingDriver": "json-file",
-        "CgroupDriver": "cgroupfs", "CgroupVersion": _cgroup_version(),
-        "KernelVersion": platform.release(), "OperatingSystem": _os_name(),
-        "OSType": "linux", "Architecture": platform.machine(), "NCPU": os.cpu_count() or 1,
-        "MemTotal": _mem_total(), "DockerRootDir": str(roots.root), "Name": platform.node(),
-        "Labels": [], "ServerVersion": __version__,
-        "Runtimes": {"dockyard": {"path": "dockyard-runtime"}, "runc": {"path": "runc"},
-                     "crun": {"path": "crun"}},
-        "DefaultRuntime": "dockyard", "SecurityOptions": ["name=seccomp,profile=default"],
-        "Warnings": [],
-    }
+    from dockyard.engine.sysinfo import info
+
+    return info(engine().list(all=True), _image_count(), str(app_context().roots.root),
+                app_context().debug)
 
 
 def _print_formatted(data: Any, fmt: str) -> None:
