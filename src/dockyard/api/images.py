@@ -100,7 +100,9 @@ async def tag(request: web.Request) -> web.StreamResponse:
     if not repo:
         raise InvalidArgument("repository name must have at least one component")
     target = f"{repo}:{tag_}" if tag_ else repo
-    await c.run(lambda: c.images().tag(name, target))
+    from dockyard.engine.image_verbs import tag_image
+
+    await c.run(lambda: tag_image(c.roots, c.images(), name, target))
     return web.Response(status=201)
 
 
@@ -108,7 +110,9 @@ async def remove(request: web.Request) -> web.StreamResponse:
     c = ctx(request)
     name = _name(request)
     force = params.boolean(request, "force")
-    return reply(await c.run(lambda: c.images().remove(name, force)))
+    from dockyard.engine.image_verbs import remove_image
+
+    return reply(await c.run(lambda: remove_image(c.roots, c.images(), name, force)))
 
 
 async def prune(request: web.Request) -> web.StreamResponse:
@@ -267,6 +271,9 @@ async def create(request: web.Request) -> web.StreamResponse:
             task.cancel()
     while not events.empty():
         await stream.send(events.get_nowait())
+    from dockyard.engine.events import image_event
+
+    image_event(c.roots, "pull", ref.familiar(), ref.familiar())
     digest = img.repo_digests[-1].rpartition("@")[2] if img.repo_digests else ""
     await stream.send({"status": f"Digest: {digest}"})
     await stream.send({"status": f"Status: Downloaded newer image for {ref.familiar()}"})
@@ -320,6 +327,9 @@ async def push_image(request: web.Request) -> web.StreamResponse:
                           auth=_auth(request, ref.domain))
     except DockyardError as err:
         return await stream.fail(err)
+    from dockyard.engine.events import image_event
+
+    image_event(c.roots, "push", ref.familiar(), ref.familiar())
     await stream.send({"status": f"{ref.tag}: digest: {sent.digest} size: {sent.size}"})
     await stream.send({"progressDetail": {}, "aux": {"Tag": ref.tag, "Digest": str(sent.digest),
                                                      "Size": sent.size}})

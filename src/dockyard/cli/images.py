@@ -266,13 +266,9 @@ def history_cmd(image: str, human: bool, no_trunc: bool, quiet: bool, fmt: str) 
 @click.argument("target")
 def tag_cmd(source: str, target: str) -> None:
     """Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE."""
-    from dockyard.engine.events import image_event
-    from dockyard.oci import parse_reference
+    from dockyard.engine.image_verbs import tag_image
 
-    store = _store()
-    store.tag(source, target)
-    image_event(app_context().roots, "tag", str(store.resolve(target).id),
-                parse_reference(target).familiar())
+    tag_image(app_context().roots, _store(), source, target)
 
 
 # -- rmi, prune ----------------------------------------------------------------------------
@@ -285,16 +281,11 @@ def rmi_cmd(images: tuple[str, ...], force: bool, no_prune: bool) -> None:
     store = _store()
 
     def remove(ref: str) -> None:
-        from dockyard.engine.events import image_event
+        from dockyard.engine.image_verbs import remove_image
 
-        image_id = str(store.resolve(ref).id)
-        for event in store.remove(ref, force=force):
-            for key, value in event.items():
+        for change in remove_image(app_context().roots, store, ref, force):
+            for key, value in change.items():
                 click.echo(f"{key}: {value}")
-                # dockerd names the image id in both (LogImageEvent(id, id, ...))
-                gone = image_id if key == "Untagged" else str(value)
-                image_event(app_context().roots, "untag" if key == "Untagged" else "delete",
-                            gone, gone)
     _fail_each(list(images), remove)
 
 

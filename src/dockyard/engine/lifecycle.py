@@ -462,7 +462,7 @@ class Lifecycle:
             from dockyard.engine.mounts import release, remove_anonymous
 
             with contextlib.suppress(DockyardError, OSError):
-                release(self, record)
+                release(self, record, log=False)  # the stop logged its unmounts
             if volumes:
                 remove_anonymous(self, record)
         if record is not None:
@@ -500,7 +500,7 @@ class Lifecycle:
             return
         if self.monitor_alive(cid):  # still draining output and deleting
             return
-        self._unmount(cid)
+        stopped_now = self._unmount(cid)
         self._release_network(cid)
         with contextlib.suppress(FileNotFoundError):
             (self.run_dir(cid) / "paused").unlink()
@@ -509,17 +509,26 @@ class Lifecycle:
         except FileNotFoundError:
             return
         if record["HostConfig"].get("AutoRemove") and state.get("Status") == "exited":
+            if stopped_now and record.get("MountPoints"):
+                from dockyard.engine.mounts import release
+
+                with contextlib.suppress(DockyardError, OSError):
+                    release(self, record)  # its volumes' unmount events
             self._destroy(cid, volumes=True)
         elif record.get("MountPoints"):
             from dockyard.engine.mounts import release
 
             with contextlib.suppress(DockyardError, OSError):
-                release(self, record)
+                release(self, record, log=stopped_now)
 
-    def _unmount(self, cid: str) -> None:
+    def _unmount(self, cid: str) -> bool:
+        """Unmount the container's rootfs; whether it was mounted (the first tidy after
+        a run: what happens once per stop, like its volumes' unmount events)."""
         target = self.rootfs(cid)
         if is_mounted(target):
             self.images.unmount(target)
+            return True
+        return False
 
     def _release_network(self, cid: str) -> None:
         """Endpoints, addresses and the namespace go when the container stops."""

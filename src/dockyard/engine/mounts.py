@@ -144,19 +144,32 @@ def remove_anonymous(lc: Lifecycle, record: dict[str, Any]) -> None:
             store.remove(mp.name, lambda n: volume_users(lc, n, skip=record["Id"]))
 
 
-def release(lc: Lifecycle, record: dict[str, Any]) -> None:
+def release(lc: Lifecycle, record: dict[str, Any], log: bool = True) -> None:
     """After a container stopped: unmount its driver-option volumes no running
-    container still uses."""
+    container still uses; ``log`` its volumes' ``unmount`` events (once: at the stop)."""
     store = VolumeStore(lc.roots)
     for mp in mount_points(record):
         if mp.type != "volume" or not store.exists(mp.name):
             continue
+        if log:
+            _volume_event(lc, "unmount", mp, record["Id"])
         if not (store.meta(mp.name).get("Options") or {}):
             continue
         running = [c for c in volume_users(lc, mp.name, skip=record["Id"])
                    if lc.store.state(c).get("Running")]
         if not running:
             store.unmount(mp.name)
+
+
+def _volume_event(lc: Lifecycle, action: str, mp: Any, cid: str) -> None:
+    """dockerd's volume ``mount`` (at start) and ``unmount`` (after stop) events."""
+    from dockyard.engine.events import emit
+
+    attrs = {"container": cid, "driver": "local"}
+    if action == "mount":
+        attrs.update({"destination": mp.destination, "propagation": mp.propagation or "",
+                      "read/write": str(bool(mp.rw)).lower()})
+    emit(lc.roots, "volume", action, mp.name, attrs)
 
 
 # -- start ------------------------------------------------------------------------------
@@ -236,6 +249,7 @@ def oci_mounts(lc: Lifecycle, record: dict[str, Any], rootfs: Path) -> tuple[
             if mp.copy_data:
                 _copy_up(store, mp, rootfs)
             source = str(store.mountpoint(mp.name))
+            _volume_event(lc, "mount", mp, record["Id"])
         else:
             source = mp.source
             if not os.path.exists(source):

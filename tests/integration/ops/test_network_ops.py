@@ -91,3 +91,43 @@ def test_volume_events_match_docker(dockerd: Dockerd, net_engine: Any,
             "ID": "dyvol", "Attributes": {"driver": "local"}})]
     assert [(tuple(e), e["Action"], e["Actor"]) for e in ours] == \
         [(tuple(e), e["Action"], e["Actor"]) for e in theirs]
+
+
+@pytest.mark.peer
+@pytest.mark.slow
+def test_volume_mount_and_unmount_events_match_docker(
+        dockerd: Dockerd, net_engine: Any, busybox_rootfs_template: Path) -> None:
+    """A container using a named volume: ``mount`` at its start, ``unmount`` at its stop,
+    with dockerd's attributes (regression: these were not logged)."""
+    dockerd.import_rootfs(busybox_rootfs_template, "busybox")
+    since = time.time()
+    dockerd.docker("volume", "create", "dymnt")
+    theirs_id = dockerd.docker("run", "-d", "--network", "none", "-v", "dymnt:/data:ro",
+                               "busybox", "sleep", "100").stdout.strip()
+    dockerd.docker("stop", "-t", "1", theirs_id)
+    dockerd.docker("rm", theirs_id)
+    dockerd.docker("volume", "rm", "dymnt")
+    until = time.time() + 0.5
+    time.sleep(0.6)
+    out = dockerd.docker("events", "--since", f"{since:.6f}", "--until", f"{until:.6f}",
+                         "--filter", "type=volume", "--filter", "event=mount",
+                         "--filter", "event=unmount", "--format", "{{json .}}").stdout
+    theirs = [json.loads(line) for line in out.splitlines() if line.strip()]
+    start_ns = time.time_ns()
+    net_engine.volume_create("dymnt")
+    cid = net_engine.create(None, {"Image": "busybox", "Cmd": ["sleep", "100"]},
+                            {"NetworkMode": "none", "Binds": ["dymnt:/data:ro"]})["Id"]
+    net_engine.start(cid)
+    net_engine.stop(cid, timeout=1)
+    net_engine.remove(cid)
+    net_engine.volume_remove("dymnt")
+    ours = [e for e in read_events(net_engine.roots.root, since_ns=start_ns)
+            if e["Action"] in ("mount", "unmount")]
+
+    def shape(events: list[dict[str, Any]], container: str) -> list[Any]:
+        return [(tuple(e), e["Type"], e["Action"], e["Actor"]["ID"],
+                 {k: (v if v != container else "<id>")
+                  for k, v in e["Actor"]["Attributes"].items()}) for e in events]
+
+    assert [e["Action"] for e in theirs] == ["mount", "unmount"]
+    assert shape(ours, cid) == shape(theirs, theirs_id)
