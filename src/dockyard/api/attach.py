@@ -200,6 +200,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
     ref = request.match_info["id"]
     want = _want(request)
     info = await c.run(lambda: c.engine().inspect(ref))
+    await c.run(lambda: c.engine().log_event(ref, "attach"))
     arrived_ns = time.time_ns()
     tty = bool(info["Config"].get("Tty"))
     conn = await hijack(request, RAW if tty else MULTIPLEXED)
@@ -215,6 +216,7 @@ async def attach_ws(request: web.Request) -> web.StreamResponse:
     ref = request.match_info["id"]
     want = _want(request)
     info = await c.run(lambda: c.engine().inspect(ref))
+    await c.run(lambda: c.engine().log_event(ref, "attach"))
     arrived_ns = time.time_ns()
     ws = web.WebSocketResponse()
     await ws.prepare(request)

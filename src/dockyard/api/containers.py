@@ -278,6 +278,7 @@ async def resize(request: web.Request) -> web.StreamResponse:
         if not eng.inspect(ref)["State"].get("Running"):
             raise Conflict(f"Container {eng.resolve(ref)} is not running")
         monitor_resize(eng.run_dir(ref), h, w)
+        eng.log_event(ref, "resize", height=str(h), width=str(w))
 
     await c.run(apply)
     return web.Response(status=200)

@@ -151,6 +151,9 @@ async def get_images(request: web.Request) -> web.StreamResponse:
     try:
         with os.fdopen(fd, "wb") as out:
             await c.run(lambda: save(c.images(), list(names), out, "docker"))
+        from dockyard.engine.image_verbs import log_saved
+
+        await c.run(lambda: log_saved(c.roots, c.images(), list(names)))
         return await _stream_file(request, path)
     finally:
         os.unlink(path)
@@ -171,6 +174,9 @@ async def load_images(request: web.Request) -> web.StreamResponse:
             lines = await c.run(lambda: load(c.images(), src, unpack=True))
     finally:
         os.unlink(path)
+    from dockyard.engine.image_verbs import log_loaded
+
+    await c.run(lambda: log_loaded(c.roots, c.images(), list(lines)))
     body = b"".join(json.dumps({"stream": line + "\n"}).encode() + b"\r\n" for line in lines)
     del quiet
     return web.Response(body=body, content_type="application/json")
@@ -306,6 +312,9 @@ async def _import(request: web.Request) -> web.StreamResponse:
                 message=params.text(request, "message"), platform=plat))
     finally:
         os.unlink(path)
+    from dockyard.engine.image_verbs import log_imported
+
+    log_imported(c.roots, str(img.id))
     stream = JsonStream(request)
     await stream.send({"status": str(img.id)})
     return await stream.finish()

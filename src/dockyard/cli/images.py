@@ -332,21 +332,30 @@ def save_cmd(images: tuple[str, ...], output: str | None, fmt: str) -> None:
     with _progress("saving", total_size(store, list(images))) as progress:
         if not output:
             save(store, list(images), sys.stdout.buffer, fmt, progress)
-            return
-        dest = Path(output)
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent or ".")
-        except OSError as err:
-            raise InvalidArgument(f"save: {output}: {err.strerror}") from None
-        try:
-            with os.fdopen(fd, "wb") as f:
-                save(store, list(images), f, fmt, progress)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        else:
+            _save_to(store, list(images), Path(output), fmt, progress)
+    from dockyard.engine.image_verbs import log_saved
+
+    log_saved(app_context().roots, store, list(images))
+
+
+def _save_to(store: Any, images: list[str], dest: Path, fmt: str, progress: Any) -> None:
+    """Write the archive to ``dest`` atomically (a temp file renamed into place)."""
+    from dockyard.images import save
+
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent or ".")
+    except OSError as err:
+        raise InvalidArgument(f"save: {dest}: {err.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            save(store, images, f, fmt, progress)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 @click.command("load")
@@ -368,6 +377,9 @@ def load_cmd(input_: str | None, quiet: bool) -> None:
     finally:
         if input_:
             src.close()
+    from dockyard.engine.image_verbs import log_loaded
+
+    log_loaded(app_context().roots, store, list(lines))
     if not quiet:
         for line in lines:
             click.echo(line)
@@ -403,6 +415,9 @@ def import_cmd(file: str, reference: str, changes: tuple[str, ...], message: str
             reader = cast(BinaryIO, _Counting(src, progress)) if progress else src
             img = import_rootfs(store, reader, reference, source=file, changes=list(changes),
                                 message=message, platform=plat)
+    from dockyard.engine.image_verbs import log_imported
+
+    log_imported(app_context().roots, str(img.id))
     click.echo(str(img.id))
 
 

@@ -267,6 +267,8 @@ def run(ctx: click.Context, /, image: str, command: tuple[str, ...], **flags: An
         ctx.exit(1)
     eng = engine()
     cid = _create(eng, req)
+    if not req.detach:
+        eng.log_event(cid, "attach")  # docker's client attaches before the start
     _start_or_clean(eng, cid, bool(req.host_config["AutoRemove"]))
     if req.detach:
         click.echo(cid)
@@ -304,6 +306,7 @@ def start(ctx: click.Context, attach_: bool, interactive: bool, detach_keys: str
         config = dict(info.get("Config") or {})
         config.update(AttachStdin=interactive and bool(config.get("OpenStdin")),
                       AttachStdout=True, AttachStderr=True)
+        eng.log_event(cid, "attach")
         eng.start(cid)
         ctx.exit(_stay_attached(eng, cid, config, dict(info.get("HostConfig") or {}),
                                 not config.get("Tty"), detach_keys))
@@ -338,6 +341,7 @@ def attach_cmd(ctx: click.Context, detach_keys: str | None, no_stdin: bool, sig_
         raise DockyardError("You cannot attach to a stopped container, start it first")
     config = eng.inspect(cid)["Config"]
     stdin = not no_stdin and bool(config.get("OpenStdin"))
+    eng.log_event(cid, "attach")
     with _proxy_signals(eng, cid, sig_proxy and not config.get("Tty")):
         code = _attach(eng, cid, stdin, detach_keys)
     if code is None:

@@ -212,17 +212,27 @@ class Engine:
         """A new image from the container's changes; its id."""
         from dockyard.engine.commit import commit
 
-        return commit(self.lc, ref, repo_tag, changes, message, author, pause)
+        image_id = commit(self.lc, ref, repo_tag, changes, message, author, pause)
+        self.lc.event(self.lc.store.load(self.lc.resolve(ref)), "commit", comment=message,
+                      imageID=image_id, imageRef=repo_tag)
+        return image_id
 
     def export(self, ref: str, out: BinaryIO) -> int:
         """The container's filesystem as a tar stream."""
         from dockyard.engine.commit import export
 
-        return export(self.lc, ref, out)
+        size = export(self.lc, ref, out)
+        self.lc.event(self.lc.store.load(self.lc.resolve(ref)), "export")
+        return size
 
     def run_dir(self, ref: str) -> str:
         """``$RUN/containers/<id>``: where the monitor's socket lives (for attach/logs)."""
         return str(self.lc.run_dir(self.lc.resolve(ref)))
+
+    def log_event(self, ref: str, action: str, **attributes: str) -> None:
+        """Log a container event for a verb served outside the engine (``attach``,
+        ``resize``: the CLI and the API talk to the monitor themselves)."""
+        self.lc.event(self.lc.store.load(self.lc.resolve(ref)), action, **attributes)
 
     def container_dir(self, ref: str) -> str:
         """``$ROOT/containers/<id>``: state.json and logs."""

@@ -8,7 +8,7 @@ from typing import Any
 from dockyard.engine.events import image_event
 from dockyard.settings import Roots
 
-__all__ = ["remove_image", "tag_image"]
+__all__ = ["log_imported", "log_loaded", "log_saved", "remove_image", "tag_image"]
 
 
 def tag_image(roots: Roots, store: Any, source: str, target: str) -> None:
@@ -31,3 +31,29 @@ def remove_image(roots: Roots, store: Any, ref: str, force: bool) -> list[dict[s
             gone = image_id if key == "Untagged" else str(value)
             image_event(roots, "untag" if key == "Untagged" else "delete", gone, gone)
     return changes
+
+
+def log_saved(roots: Roots, store: Any, refs: list[str]) -> None:
+    """``save`` events, one per image written to an archive."""
+    for ref in refs:
+        image_id = str(store.resolve(ref).id)
+        image_event(roots, "save", image_id, image_id)
+
+
+def log_loaded(roots: Roots, store: Any, lines: list[str]) -> None:
+    """``load`` events from ``load``'s docker lines (``Loaded image: name`` or
+    ``Loaded image ID: sha256:…``)."""
+    for line in lines:
+        _, sep, what = line.partition(": ")
+        if not sep or not line.startswith("Loaded image"):
+            continue
+        try:
+            image_id = str(store.resolve(what.strip()).id)
+        except Exception:  # an event is never worth failing the load
+            continue
+        image_event(roots, "load", image_id, image_id)
+
+
+def log_imported(roots: Roots, image_id: str) -> None:
+    """The ``import`` event of ``docker import``."""
+    image_event(roots, "import", image_id, image_id)
