@@ -9,6 +9,7 @@ import time
 import pexpect
 
 from tests.integration.api.conftest import Served
+from tests.support.pty import wait_for_prompt
 
 
 def _spawn(served: Served, *args: str) -> pexpect.spawn:
@@ -52,12 +53,7 @@ def test_run_foreground_exit_code_and_rm(served: Served) -> None:
 
 def test_run_it_in_a_pty(served: Served, name: str) -> None:
     child = _spawn(served, "run", "-it", "--name", name, "--network", "none", "busybox", "sh")
-    for _ in range(20):
-        try:
-            child.expect("# ", timeout=1)
-            break
-        except pexpect.TIMEOUT:
-            child.sendline("")
+    wait_for_prompt(child)
     child.sendline("echo $((6*7))")
     child.expect("42")
     child.sendline("exit 3")
@@ -200,12 +196,7 @@ def test_logs_options_wait_restart_kill(served: Served, name: str) -> None:
 
 def test_detach_keys_and_reattach(served: Served, name: str) -> None:
     child = _spawn(served, "run", "-it", "--name", name, "--network", "none", "busybox", "sh")
-    for _ in range(20):
-        try:
-            child.expect("# ", timeout=1)
-            break
-        except pexpect.TIMEOUT:
-            child.sendline("")
+    wait_for_prompt(child)
     child.sendline("echo first-$((1+1))")
     child.expect("first-2")
     child.send("\x10\x11")  # ctrl-p ctrl-q
