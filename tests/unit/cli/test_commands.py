@@ -37,6 +37,9 @@ class FakeEngine:
             raise self.create_error
         return {"Id": CID, "Warnings": ["careful"]}
 
+    def log_event(self, ref: str, action: str, **attributes: str) -> None:
+        self.calls.append(("event", ref, action))
+
     def start(self, ref: str) -> int:
         self.calls.append(("start", ref))
         if self.start_error:
@@ -163,6 +166,8 @@ def test_start_errors_and_rm(fake: FakeEngine, capsys: pytest.CaptureFixture[str
     assert (got, out) == (code, "")
     assert err.splitlines()[-1] == f"Error: {error}"
     assert ("remove", CID, True, False) in fake.calls
+    # an attached run logs docker's attach event before the start, as dockerd does
+    assert fake.calls.index(("event", CID, "attach")) < fake.calls.index(("start", CID))
 
 
 def test_many_targets_report_each(fake: FakeEngine, capsys: pytest.CaptureFixture[str]) -> None:
