@@ -11,7 +11,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "dockyard"
 
 # Rank of each package; a module may import packages of strictly lower rank (or its own).
 RANK: dict[str, float] = {
-    "errors": 0, "settings": 0, "oci": 1, "runtime": 2,
+    "errors": 0, "settings": 0, "fileio": 0, "oci": 1, "runtime": 2,
     "images": 3, "network": 3, "build": 3.5, "distribution": 3.5, "volumes": 3.5,
     "engine": 4, "cli": 5, "api": 5,
 }

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.errors import InvalidArgument, InvalidConfig, NotFound, SystemFailure
+from dockyard.fileio import atomic_write
 from dockyard.oci import DEFAULT_DOMAIN
 
 __all__ = ["HUB_KEY", "config_path", "erase_credentials", "get_credentials",
@@ -50,13 +51,7 @@ def _load(path: Path) -> dict[str, Any]:
 
 def _save(path: Path, doc: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(doc, f, indent="\t")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(doc, indent="\t").encode(), sync_dir=False)
 
 
 def _helper_of(doc: dict[str, Any], key: str) -> str:

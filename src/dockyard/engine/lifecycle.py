@@ -37,7 +37,7 @@ from dockyard.errors import (
     InvalidArgument,
     NotFound,
 )
-from dockyard.runtime.filelock import locked_file
+from dockyard.fileio import locked_file
 from dockyard.settings import Roots
 
 __all__ = ["Lifecycle", "container_attributes", "parse_signal"]

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from dockyard.runtime.filelock import locked_file
+from dockyard.fileio import atomic_write, fsync_dir, locked_file
 
 __all__ = [
     "ContainerStore",
@@ -58,32 +58,6 @@ def now_rfc3339() -> str:
     digits = f"{frac:09d}".rstrip("0")
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + \
         (f".{digits}Z" if digits else "Z")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file, fsync and rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.rename(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
 
 
 def read_json(path: Path) -> Any:
@@ -161,7 +135,7 @@ class ContainerStore:
         tmp = self.names / f".{name}.{os.urandom(4).hex()}"
         os.symlink(cid, tmp)
         os.rename(tmp, self.names / name)
-        _fsync_dir(self.names)
+        fsync_dir(self.names)
 
     def _unlink_name(self, name: str, cid: str) -> None:
         with contextlib.suppress(OSError):
@@ -187,10 +161,10 @@ class ContainerStore:
                     f.write(data)
                     f.flush()
                     os.fsync(f.fileno())
-            _fsync_dir(tmp)
+            fsync_dir(tmp)
             self._link_name(name, cid)
             os.rename(tmp, self.base / cid)
-            _fsync_dir(self.base)
+            fsync_dir(self.base)
 
     def save(self, cid: str, record: dict[str, Any]) -> None:
         """Rewrite the record of an existing container (not its name: see rename)."""
@@ -223,7 +197,7 @@ class ContainerStore:
                 os.rename(self.base / cid, trash)
             except FileNotFoundError:
                 return
-            _fsync_dir(self.base)
+            fsync_dir(self.base)
             if name:
                 self._unlink_name(name, cid)
             shutil.rmtree(trash, ignore_errors=True)

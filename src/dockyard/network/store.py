@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.errors import AlreadyExists, Conflict, Forbidden, InvalidArgument, NotFound
+from dockyard.fileio import atomic_write, locked_file
 from dockyard.network import ipam, names
 from dockyard.network.model import PREDEFINED, Endpoint, new_network, pool_of
-from dockyard.runtime.filelock import locked_file
 
 __all__ = ["HOST_LOCK", "NetworkStore", "host_routes"]
 
@@ -81,13 +81,8 @@ class NetworkStore:
         return docs
 
     def _write(self, doc: dict[str, Any]) -> None:
-        path = self.dir / f"{doc['Id']}.json"
-        tmp = self.dir / f".tmp-{doc['Id']}"
-        with open(tmp, "w") as f:
-            json.dump(doc, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.rename(tmp, path)
+        atomic_write(self.dir / f"{doc['Id']}.json", json.dumps(doc, indent=1).encode(),
+                     mode=0o666, sync_dir=False)
 
     def _ensure_predefined(self) -> None:
         have = {d["Name"] for d in self._docs()}

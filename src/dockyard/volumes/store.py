@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.errors import Conflict, InvalidArgument, NotFound, SystemFailure
-from dockyard.runtime.filelock import locked_file
+from dockyard.fileio import locked_file
 from dockyard.settings import Roots
 from dockyard.volumes.parse import check_volume_name
 

@@ -25,30 +25,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from dockyard import fileio
 from dockyard.distribution.server.gc import writer_lock
 from dockyard.oci import Digest, Digester
 
 __all__ = ["RegistryStorage", "Upload", "atomic_write"]
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so a crash leaves the old file or the new, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fileio.atomic_write(path, data, mode=0o666)
 
 
 def _key(d: Digest) -> str:
@@ -174,7 +161,7 @@ class RegistryStorage:
             if not self._refresh(target):
                 os.utime(up.data)  # its mtime is the last chunk's, maybe long ago
                 os.replace(up.data, target)
-                _fsync_dir(target.parent)
+                fileio.fsync_dir(target.parent)
             self.link_blob(name, d)
         self.drop_upload(upload_id)
 

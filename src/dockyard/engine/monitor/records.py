@@ -10,26 +10,16 @@ from __future__ import annotations
 
 import os
 
+from dockyard.fileio import atomic_write
+
 from .protocol import dumps
 
 __all__ = ["error_exit_code", "oom_kill_count", "read_state", "write_json_atomic"]
 
 
 def write_json_atomic(path: str, obj: object) -> None:
-    """Write to a temporary name, fsync, rename over ``path``, fsync the directory."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-    try:
-        os.write(fd, dumps(obj).encode() + b"\n")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.rename(tmp, path)
-    dfd = os.open(os.path.dirname(path) or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    """``obj`` as one line of JSON, replacing ``path`` atomically and durably."""
+    atomic_write(path, dumps(obj).encode() + b"\n", mode=0o644)
 
 
 def read_state(container_dir: str | os.PathLike[str]) -> dict[str, object] | None:
