@@ -3,8 +3,9 @@
 This is what the docker CLI does before it calls ``POST /containers/create``: the
 same flag names and short forms, the same parsing and messages, the same dict shape
 (checked against the real docker client in ``tests/unit/cli/test_runflags_oracle.py``).
-Storage flags (``-v``, ``--mount``, ``--tmpfs``, ``--volumes-from``) are read with
-``dockyard.volumes.parse``; ports (``-p``) belong to a later issue.
+Storage flags (``--mount``, ``--tmpfs``) are read with ``dockyard.volumes.parse`` and
+ports (``-p``, ``--expose``) with ``dockyard.network.ports``, each imported only when
+its flags are given.
 """
 
 from __future__ import annotations
@@ -265,8 +266,6 @@ def _storage(p: dict[str, Any]) -> tuple[list[str], dict[str, Any], list[dict[st
                                          dict[str, str]]:
     """-v, --mount and --tmpfs as the docker CLI sends them: ``-v`` with a source goes
     to Binds (``./x`` made absolute), a bare ``-v /path`` to Config.Volumes."""
-    from dockyard.volumes.parse import parse_mount_flag, parse_tmpfs_flag
-
     binds: list[str] = []
     volumes: dict[str, Any] = {}
     for spec in p.get("volume") or ():
@@ -277,8 +276,13 @@ def _storage(p: dict[str, Any]) -> tuple[list[str], dict[str, Any], list[dict[st
         if host == "." or host.startswith("./"):
             host = os.path.abspath(host)
         binds.append(f"{host}:{rest}")
-    mounts = [parse_mount_flag(m) for m in p.get("mount_") or ()]
-    tmpfs = dict(parse_tmpfs_flag(t) for t in p.get("tmpfs") or ())
+    mounts: list[dict[str, Any]] = []
+    tmpfs: dict[str, str] = {}
+    if p.get("mount_") or p.get("tmpfs"):  # the parser loads the volume store: only then
+        from dockyard.volumes.parse import parse_mount_flag, parse_tmpfs_flag
+
+        mounts = [parse_mount_flag(m) for m in p.get("mount_") or ()]
+        tmpfs = dict(parse_tmpfs_flag(t) for t in p.get("tmpfs") or ())
     return binds, volumes, mounts, tmpfs
 
 

@@ -207,17 +207,17 @@ class Lifecycle:
         return model.CreateResult(Id=cid, Warnings=warnings)
 
     def _volumes_lock(self, record: dict[str, Any]) -> Any:
+        if not _has_storage(record):  # no storage import on a plain create
+            return contextlib.nullcontext()
         from dockyard.volumes import VolumeStore
 
-        if not _has_storage(record):
-            return contextlib.nullcontext()
         return VolumeStore(self.roots).lock()
 
     def _register_mounts(self, cid: str, record: dict[str, Any]) -> None:
-        from dockyard.engine.mounts import register
-
         if not _has_storage(record):
             return
+        from dockyard.engine.mounts import register
+
         hc, cfg = record["HostConfig"], record["Config"]
         record["MountPoints"] = [m.to_json() for m in register(self, cid, cfg, hc)]
 
