@@ -195,13 +195,19 @@ async def _serve(c: ApiContext, conn: Conn, info: dict[str, Any], want: _Want,
             await out_task
 
 
-async def attach(request: web.Request) -> web.StreamResponse:
+async def _begin(request: web.Request) -> tuple[Any, _Want, dict[str, Any], int]:
+    """What both attach endpoints start with: the context, the streams asked for, the
+    container's inspect (its ``attach`` event logged) and when the client arrived."""
     c = ctx(request)
     ref = request.match_info["id"]
     want = _want(request)
     info = await c.run(lambda: c.engine().inspect(ref))
     await c.run(lambda: c.engine().log_event(ref, "attach"))
-    arrived_ns = time.time_ns()
+    return c, want, info, time.time_ns()
+
+
+async def attach(request: web.Request) -> web.StreamResponse:
+    c, want, info, arrived_ns = await _begin(request)
     tty = bool(info["Config"].get("Tty"))
     conn = await hijack(request, RAW if tty else MULTIPLEXED)
     await _serve(c, conn, info, want, arrived_ns, multiplex=not tty)
@@ -212,12 +218,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
 
 async def attach_ws(request: web.Request) -> web.StreamResponse:
     """The same over a websocket: raw bytes both ways, no multiplexing."""
-    c = ctx(request)
-    ref = request.match_info["id"]
-    want = _want(request)
-    info = await c.run(lambda: c.engine().inspect(ref))
-    await c.run(lambda: c.engine().log_event(ref, "attach"))
-    arrived_ns = time.time_ns()
+    c, want, info, arrived_ns = await _begin(request)
     ws = web.WebSocketResponse()
     await ws.prepare(request)
     conn = WsConn(ws)
