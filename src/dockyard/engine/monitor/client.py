@@ -135,12 +135,15 @@ def _spawner_dir(run_dir: str) -> str:
     return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(run_dir))), "monitor")
 
 
-def _connect_spawner(directory: str) -> socket.socket | None:
+def _connect_in(directory: str | os.PathLike[str], name: str,
+                timeout: float | None) -> socket.socket | None:
+    """Connect to the unix socket ``name`` in ``directory``; None if nobody listens.
+    Through /proc/self/fd: sun_path holds 108 bytes, run dirs may be longer."""
     dfd = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.settimeout(10.0)
-        sock.connect(f"/proc/self/fd/{dfd}/spawner.sock")
+        sock.settimeout(timeout)
+        sock.connect(f"/proc/self/fd/{dfd}/{name}")
     except (FileNotFoundError, ConnectionRefusedError):
         sock.close()
         return None
@@ -150,6 +153,10 @@ def _connect_spawner(directory: str) -> socket.socket | None:
     finally:
         os.close(dfd)
     return sock
+
+
+def _connect_spawner(directory: str) -> socket.socket | None:
+    return _connect_in(directory, "spawner.sock", 10.0)
 
 
 def _start_spawner(directory: str, timeout: float) -> None:
@@ -256,22 +263,11 @@ def monitor_pid(run_dir: str | os.PathLike[str]) -> int | None:
 def connect(run_dir: str | os.PathLike[str], timeout: float | None = 10.0) -> socket.socket:
     """A connection to the monitor's socket; NotFound-like Conflict if it is gone."""
     try:
-        dfd = os.open(run_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        sock = _connect_in(run_dir, "monitor.sock", timeout)
     except FileNotFoundError:
-        raise Conflict(f"container is not running: no monitor in {os.fspath(run_dir)}") from None
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.settimeout(timeout)
-        # Through /proc/self/fd: sun_path holds 108 bytes, run dirs may be longer.
-        sock.connect(f"/proc/self/fd/{dfd}/monitor.sock")
-    except (FileNotFoundError, ConnectionRefusedError):
-        sock.close()
-        raise Conflict(f"container is not running: no monitor in {os.fspath(run_dir)}") from None
-    except BaseException:
-        sock.close()
-        raise
-    finally:
-        os.close(dfd)
+        sock = None
+    if sock is None:
+        raise Conflict(f"container is not running: no monitor in {os.fspath(run_dir)}")
     return sock
 
 
