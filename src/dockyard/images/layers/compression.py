@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from dockyard.errors import Corrupt, Forbidden
 
@@ -64,45 +65,17 @@ class _Engine(Protocol):
     def finished(self) -> bool: ...
 
 
-class _Gzip:
-    """Multi-member gzip, as ``gzip -c a b`` writes and some registries serve."""
+class _Frames:
+    """A stream of concatenated frames (multi-member gzip, as ``gzip -c a b`` writes and
+    some registries serve; zstd frames likewise), with zero padding allowed at the end.
+    ``new`` makes a decompressor for one frame; ``magic``, when given, is what a next
+    frame must start with (anything else after the last one is trailing garbage)."""
 
-    def __init__(self) -> None:
-        self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        self._between = False  # a member ended; the next bytes must start a new one
-
-    def feed(self, data: bytes) -> bytes:
-        out: list[bytes] = []
-        while data:
-            if self._between:
-                if not data.startswith(GZIP_MAGIC[: len(data)]):
-                    if data.strip(b"\0"):
-                        raise Corrupt("layer: trailing garbage after the gzip stream")
-                    return b"".join(out)
-                self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                self._between = False
-            try:
-                out.append(self._d.decompress(data))
-            except zlib.error as e:
-                raise Corrupt(f"layer: bad gzip data: {e}")
-            if self._d.eof:
-                data = self._d.unused_data
-                self._between = True
-            else:
-                data = b""
-        return b"".join(out)
-
-    def finished(self) -> bool:
-        return self._between
-
-
-class _Zstd:
-    def __init__(self) -> None:
-        import zstandard
-
-        self._mod = zstandard
-        self._d = zstandard.ZstdDecompressor().decompressobj()
-        self._between = False
+    def __init__(self, name: str, new: Callable[[], Any], error: type[Exception],
+                 magic: bytes = b"") -> None:
+        self._name, self._new, self._error, self._magic = name, new, error, magic
+        self._d = new()
+        self._between = False  # a frame ended; the next bytes must start a new one
 
     def feed(self, data: bytes) -> bytes:
         out: list[bytes] = []
@@ -110,12 +83,14 @@ class _Zstd:
             if self._between:
                 if not data.strip(b"\0"):
                     return b"".join(out)
-                self._d = self._mod.ZstdDecompressor().decompressobj()
+                if self._magic and not data.startswith(self._magic[: len(data)]):
+                    raise Corrupt(f"layer: trailing garbage after the {self._name} stream")
+                self._d = self._new()
                 self._between = False
             try:
                 out.append(self._d.decompress(data))
-            except self._mod.ZstdError as e:
-                raise Corrupt(f"layer: bad zstd data: {e}")
+            except self._error as e:
+                raise Corrupt(f"layer: bad {self._name} data: {e}")
             if self._d.eof:
                 data = self._d.unused_data
                 self._between = True
@@ -125,6 +100,18 @@ class _Zstd:
 
     def finished(self) -> bool:
         return self._between
+
+
+def _gzip() -> _Frames:
+    return _Frames("gzip", lambda: zlib.decompressobj(16 + zlib.MAX_WBITS), zlib.error,
+                   GZIP_MAGIC)
+
+
+def _zstd() -> _Frames:
+    import zstandard
+
+    return _Frames("zstd", lambda: zstandard.ZstdDecompressor().decompressobj(),
+                   zstandard.ZstdError)
 
 
 class Decompressor:
@@ -137,9 +124,9 @@ class Decompressor:
         self.compression = detect_compression(head)
         self._engine: _Engine | None = None
         if self.compression == "gzip":
-            self._engine = _Gzip()
+            self._engine = _gzip()
         elif self.compression == "zstd":
-            self._engine = _Zstd()
+            self._engine = _zstd()
         self._pending = head  # compressed (or raw) input not yet fed
         self._buf = bytearray()  # uncompressed output not yet returned
         self._hash = hashlib.sha256()
