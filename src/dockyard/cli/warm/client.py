@@ -22,7 +22,7 @@ __all__ = ["main"]
 
 # Signals passed on to the worker, as a shell's child would have received them.
 _FORWARDED = (1, 2, 3, 10, 12, 15, 28)  # HUP INT QUIT USR1 USR2 TERM WINCH
-_COLD_VERBS = {"serve"}  # long-lived servers keep their own process
+_COLD_VERBS = {"serve"}  # long-lived servers keep their own process (also ``registry serve``)
 
 
 def main() -> None:
@@ -39,8 +39,16 @@ def main() -> None:
 
 
 def _cold_verb(argv: list[str]) -> bool:
-    words = [a for a in argv if not a.startswith("-")]
-    return bool(words) and words[0] in _COLD_VERBS
+    words: list[str] = []
+    value_of = ""
+    for arg in argv:
+        if value_of:
+            value_of = ""  # the value of --root or --run-root
+        elif arg in ("--root", "--run-root"):
+            value_of = arg
+        elif not arg.startswith("-"):
+            words.append(arg)
+    return bool(_COLD_VERBS.intersection(words[:2]))
 
 
 def _run_warm(argv: list[str]) -> int | None:
