@@ -20,8 +20,12 @@ from dockyard.cli.warm import wire
 
 __all__ = ["main"]
 
-# Signals passed on to the worker, as a shell's child would have received them.
+# Signals passed on to the worker, as a shell's child would have received them. Those
+# a terminal sends go to the worker's process group (its children, e.g. a runtime's
+# `exec -t`, got them from the terminal when the command ran cold); the others, which
+# come from kill(1) and the like, to the worker alone.
 _FORWARDED = (1, 2, 3, 10, 12, 15, 28)  # HUP INT QUIT USR1 USR2 TERM WINCH
+_TO_GROUP = (2, 3, 28)  # INT QUIT WINCH
 _COLD_VERBS = {"serve"}  # long-lived servers keep their own process (also ``registry serve``)
 
 
@@ -111,7 +115,7 @@ def _await_worker(sock: object) -> int | None:
 
     def forward(signum: int, frame: object) -> None:
         if worker[0]:
-            os.kill(worker[0], signum)
+            _send(worker[0], signum)
         else:
             pending.append(signum)
 
@@ -138,9 +142,16 @@ def _await_worker(sock: object) -> int | None:
             if kind == "P":
                 worker[0] = int(value)
                 for signum in pending:
-                    os.kill(worker[0], signum)
+                    _send(worker[0], signum)
             elif kind == "X":
                 return _exit_code(int(value))
+
+
+def _send(worker: int, signum: int) -> None:
+    try:
+        os.kill(-worker if signum in _TO_GROUP else worker, signum)
+    except OSError:
+        pass  # it has just ended
 
 
 def _exit_code(status: int) -> int:
