@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, BinaryIO
 from dockyard.errors import Corrupt, Forbidden, InvalidArgument
 from dockyard.images.changes import apply_changes
 from dockyard.images.content import LocalStore, LocalWriter
-from dockyard.images.layers import ALL_FORMATS, Decompressor
 from dockyard.oci import (
     Descriptor,
     Digest,
@@ -61,6 +60,8 @@ def import_rootfs(store: ImageStore, src: BinaryIO, name: str = "", *, source: s
 def ingest_tar(store: LocalStore, src: BinaryIO, where: str) -> tuple[LocalWriter, Digest]:
     """Write ``src``, decompressed, to an ingest file and check it is a tar archive.
     Returns the *uncommitted* writer and the diff id; commit or abort it."""
+    from dockyard.images.layers import ALL_FORMATS, Decompressor  # ~10 ms: not for `run`
+
     w = store.writer()
     try:
         try:

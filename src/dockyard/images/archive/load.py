@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, BinaryIO, cast
 
 from dockyard.errors import Corrupt, InvalidArgument, InvalidConfig
 from dockyard.images.content import LocalWriter
-from dockyard.images.layers import Decompressor, detect_compression
 from dockyard.oci import (
     Descriptor,
     Digest,
@@ -109,6 +108,8 @@ def _rehash(w: LocalWriter, algorithm: str) -> Digest:
 
 def _diff_id(w: LocalWriter, where: str) -> tuple[Digest, str]:
     """The uncompressed tar's digest and the blob's compression."""
+    from dockyard.images.layers import Decompressor, detect_compression  # not for `run`
+
     with open(w.path, "rb") as f:
         if not detect_compression(f.read(8)):
             return w.digest(), ""
