@@ -102,10 +102,12 @@ def emit(roots: Roots, type_: str, action: str, actor_id: str,
     return record
 
 
-def image_event(roots: Roots, action: str, image: str, name: str) -> None:
+def image_event(roots: Roots, action: str, image: str, name: str,
+                labels: dict[str, str] | None = None) -> None:
     """dockerd's ``LogImageEvent``: pull/push (``image`` is the reference), tag, untag,
-    delete (``image`` is the image id); ``name`` is the reference in familiar form."""
-    emit(roots, "image", action, image, {"name": name})
+    delete (``image`` is the image id); ``name`` is the reference in familiar form, and
+    the image's ``labels`` come first among the attributes, as dockerd copies them."""
+    emit(roots, "image", action, image, {**(labels or {}), "name": name})
 
 
 def _parse(line: bytes) -> dict[str, object] | None:

@@ -16,8 +16,9 @@ def tag_image(roots: Roots, store: Any, source: str, target: str) -> None:
     from dockyard.oci import parse_reference
 
     store.tag(source, target)
-    image_event(roots, "tag", str(store.resolve(target).id),
-                parse_reference(target).familiar())
+    image = store.resolve(target)
+    image_event(roots, "tag", str(image.id), parse_reference(target).familiar(),
+                image.config.config.get("Labels"))
 
 
 def remove_image(roots: Roots, store: Any, ref: str, force: bool) -> list[dict[str, str]]:
