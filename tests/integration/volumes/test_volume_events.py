@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from tests.integration.volumes.conftest import Dockyard
 from tests.support.dockerd import Dockerd
 
 
-def _volume_events(run: Any, since: float, until: float,
+def _volume_events(run: Callable[..., str], since: float, until: float,
                    *types: str) -> list[dict[str, Any]]:
     filters = [a for t in types or ("volume",) for a in ("--filter", f"type={t}")]
     out = run("events", "--since", f"{since:.6f}", "--until", f"{until:.6f}", *filters,
@@ -89,10 +90,7 @@ def test_anonymous_volume_events_match_docker(dockerd: Dockerd, dockyard: Dockya
     dockerd.import_rootfs(busybox_rootfs_template, "busybox")
     since = time.time()
     dockerd.docker("run", "--rm", "--network", "none", "-v", "/anon", "busybox", "true")
-    until = time.time() + 0.5
-    time.sleep(0.6)
-    theirs = _volume_events(lambda *a: dockerd.docker(*a).stdout, since, until, "volume",
-                            "container")
+    theirs = dockerd.events(since, "type=volume", "type=container")
     since = time.time()
     dockyard.ok("run", "--rm", "--network", "none", "-v", "/anon", "busybox", "true")
     ours = _volume_events(dockyard.ok, since, time.time(), "volume", "container")
