@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.integration.volumes.conftest import Dockyard
-from tests.support.dockerd import Dockerd
+from tests.support.dockerd import DOCKER, Dockerd
 
 
 def _volume_events(run: Callable[..., str], since: float, until: float,
@@ -100,3 +101,31 @@ def test_anonymous_volume_events_match_docker(dockerd: Dockerd, dockyard: Dockya
     vol = [e for e in ours if e["Type"] == "volume"]
     assert _seq(vol) == _seq([e for e in theirs if e["Type"] == "volume"])
     assert [sorted(e) for e in vol] == [sorted(e) for e in theirs if e["Type"] == "volume"]
+
+
+@pytest.mark.peer
+@pytest.mark.slow
+def test_image_volume_and_named_volume_events_match_docker(
+        dockerd: Dockerd, dockyard: Dockyard, volume_image: str,
+        busybox_rootfs_template: Path, tmp_path: Path) -> None:
+    dockerd.import_rootfs(busybox_rootfs_template, "busybox")
+    ctx = tmp_path / "peer-ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN mkdir /data\nVOLUME /data\n")
+    assert DOCKER is not None
+    built = subprocess.run([DOCKER, "build", "-q", "-t", volume_image, str(ctx)],
+                           env={**dockerd.env(), "DOCKER_BUILDKIT": "0"},  # the classic builder
+                           capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    steps = [("create", "--network", "none", "--name", "vc", "-v", "newvol:/n", volume_image,
+              "true"), ("rm", "-v", "vc")]
+    since = time.time()
+    for step in steps:
+        dockerd.docker(*step)
+    theirs = dockerd.events(since, "type=volume")
+    since = time.time()
+    for step in steps:
+        dockyard.ok(*step)
+    ours = _volume_events(dockyard.ok, since, time.time())
+    assert _seq(ours) == _seq(theirs)
+    assert [sorted(e) for e in ours] == [sorted(e) for e in theirs]
