@@ -20,14 +20,19 @@ DOCKERFILE = "FROM busybox\nLABEL built=yes\n"
 TAGS = ("evb:1", "other/evb", "localhost:5000/evb:x")
 
 
-def _events(benv: BuildEnv, since: float, until: float) -> list[dict[str, Any]]:
+def _cli(benv: BuildEnv, *args: str) -> str:
     roots = benv.roots
     out = subprocess.run([sys.executable, "-m", "dockyard.cli.main", "--root", str(roots.root),
-                          "--run-root", str(roots.run_root), "events", "--since",
-                          f"{since:.6f}", "--until", f"{until:.6f}", "--format", "{{json .}}"],
+                          "--run-root", str(roots.run_root), *args],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    return [json.loads(line) for line in out.stdout.splitlines()]
+    return out.stdout
+
+
+def _events(benv: BuildEnv, since: float, until: float) -> list[dict[str, Any]]:
+    out = _cli(benv, "events", "--since", f"{since:.6f}", "--until", f"{until:.6f}",
+               "--format", "{{json .}}")
+    return [json.loads(line) for line in out.splitlines()]
 
 
 def test_build_tags_are_logged_once_each(benv: BuildEnv, tmp_path: Path) -> None:
@@ -72,3 +77,34 @@ def test_build_tag_events_match_docker(benv: BuildEnv, docker_busybox: Dockerd,
 
     assert [e["Action"] for e in theirs] == ["tag"] * len(TAGS)
     assert shape(ours, image_id) == shape(theirs, built.stdout.strip())
+
+
+@pytest.mark.peer
+@pytest.mark.slow
+def test_tag_untag_and_delete_of_a_labelled_image_match_docker(
+        benv: BuildEnv, docker_busybox: Dockerd, tmp_path: Path) -> None:
+    """dockerd copies the image's labels into tag and untag events; the delete event,
+    logged once the image is gone, has none."""
+    ctx = write(tmp_path / "ctx", {"Dockerfile": DOCKERFILE})
+    steps = [("tag", "evl:1", "evl:2"), ("rmi", "evl:2"), ("rmi", "evl:1")]
+    assert DOCKER is not None
+    built = subprocess.run([DOCKER, "build", "-q", "-t", "evl:1", str(ctx)],
+                           env={**docker_busybox.env(), "DOCKER_BUILDKIT": "0"},
+                           capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    since = time.time()
+    for step in steps:
+        docker_busybox.docker(*step)
+    theirs = docker_busybox.events(since, "type=image")
+    benv.ok(ctx, "-t", "evl:1")
+    since = time.time()
+    for step in steps:
+        _cli(benv, *step)
+    ours = [e for e in _events(benv, since, time.time()) if e["Type"] == "image"]
+
+    def shape(evs: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return [(e["Action"], {k: v for k, v in e["Actor"]["Attributes"].items()
+                               if k != "name" or not v.startswith("sha256:")}) for e in evs]
+
+    assert [e["Action"] for e in theirs] == ["tag", "untag", "untag", "delete"]
+    assert shape(ours) == shape(theirs)
