@@ -85,7 +85,8 @@ def test_tag_untag_and_delete_of_a_labelled_image_match_docker(
         benv: BuildEnv, docker_busybox: Dockerd, tmp_path: Path) -> None:
     """dockerd copies the image's labels into tag and untag events; the delete event,
     logged once the image is gone, has none."""
-    ctx = write(tmp_path / "ctx", {"Dockerfile": DOCKERFILE})
+    # an image of its own: the other tests' tags must not keep it from being deleted
+    ctx = write(tmp_path / "ctx", {"Dockerfile": DOCKERFILE + "LABEL only=labelled\n"})
     steps = [("tag", "evl:1", "evl:2"), ("rmi", "evl:2"), ("rmi", "evl:1")]
     assert DOCKER is not None
     built = subprocess.run([DOCKER, "build", "-q", "-t", "evl:1", str(ctx)],
