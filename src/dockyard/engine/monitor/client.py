@@ -66,6 +66,7 @@ class MonitorConfig(TypedDict):
     event_attrs: NotRequired[dict[str, str]]  # the events' Actor.Attributes (image, name...)
     stop_signal: NotRequired[int]  # for --health-on-failure=stop
     stop_timeout: NotRequired[int]
+    attach: NotRequired[dict[str, object]]  # attach.AttachPoint.spec: connect before create
 
 
 def monitor_python() -> str:
