@@ -8,13 +8,14 @@ private ``Networks`` map keeps every network the container is connected to with 
 namespace at ``$RUN/containers/<id>/netns`` and attaches one endpoint per network
 (address from the store, veth into the namespace); when the container ends, or is
 removed, or a later start finds what a crash left, the endpoints are detached (address
-free, veth gone), the namespace unpinned, and a bridge with no endpoint left removed.
+free, veth gone), the namespace unpinned; the bridge stays until ``network rm``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Mapping
@@ -171,27 +172,34 @@ class Networking:
              {"container": cid, "name": str(doc["Name"]),
               "type": str(doc.get("Driver") or "bridge")})
 
-    def _unwire(self, ep: Endpoint, doc: dict[str, Any]) -> None:
-        """Kernel side of a detach, under the store's lock."""
+    def _unwire(self, ep: Endpoint, doc: dict[str, Any], *, with_netns: bool = False
+                ) -> None:
+        """Kernel side of a detach, under the store's lock. ``with_netns``: the veth's
+        peer is in a namespace that dies as it is unpinned, and the kernel deletes the
+        pair with it in the background (an explicit delete waits out an RCU grace
+        period, 15-40 ms). The bridge and its rules stay until ``network rm``."""
         from dockyard.network import bridge
 
         self._event("disconnect", doc, ep.container_id)
         with contextlib.suppress(ImportError, DockyardError):
             _nft().unpublish(names.nft_table(), ep.endpoint_id)
-        bridge.remove_endpoint(ep.veth)
-        if not doc["Containers"] and ep.bridge:
-            with contextlib.suppress(ImportError, DockyardError):
-                _nft().remove_network_rules(names.nft_table(), doc["Id"])
-                _nft().drop_table_if_empty(names.nft_table())
-            bridge.remove_bridge(ep.bridge)
+        if not with_netns:
+            bridge.remove_endpoint(ep.veth)
 
     def teardown(self, cid: str) -> None:
-        """Detach every endpoint of ``cid`` and unpin its namespace (idempotent)."""
+        """Detach every endpoint of ``cid`` and unpin its namespace (idempotent).
+
+        The namespace is unpinned first: a kill at any point leaves either endpoints
+        the sweep releases or nothing, never a pinned namespace nobody knows."""
         from dockyard.network import netns
 
-        for ep in self.store.endpoints(cid):
-            self.store.detach(ep.network_id, cid, then=self._unwire)
-        netns.remove(self.netns_path(cid))
+        path = self.netns_path(cid)
+        eps = self.store.endpoints(cid)
+        dies = bool(eps) and netns.exists(path) and not netns.in_use(path)
+        netns.remove(path)
+        for ep in eps:
+            self.store.detach(ep.network_id, cid,
+                              then=functools.partial(self._unwire, with_netns=dies))
 
     def sweep(self, stale: Callable[[str], bool]) -> list[Endpoint]:
         """Release endpoints whose container is gone or no longer running."""

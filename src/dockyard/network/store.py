@@ -38,9 +38,10 @@ HOST_LOCK = Path("/run/lock/dockyard-networks.lock")
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
-def host_routes(path: str = "/proc/net/route", *, skip_dev: str = "") -> list[IPv4Network]:
+def host_routes(path: str = "/proc/net/route", *, skip_dev: str = "", dev: str = ""
+                ) -> list[IPv4Network]:
     """The IPv4 destinations of this namespace's main routing table, default excluded
-    (and those through ``skip_dev``)."""
+    (and those through ``skip_dev``; only those through ``dev`` when given)."""
     out: list[IPv4Network] = []
     try:
         lines = Path(path).read_text().splitlines()[1:]
@@ -48,7 +49,8 @@ def host_routes(path: str = "/proc/net/route", *, skip_dev: str = "") -> list[IP
         return out
     for line in lines:
         fields = line.split()
-        if len(fields) < 8 or (skip_dev and fields[0] == skip_dev):
+        if len(fields) < 8 or (skip_dev and fields[0] == skip_dev) or \
+                (dev and fields[0] != dev):
             continue
         dest, mask = (struct.pack("<I", int(f, 16)) for f in (fields[1], fields[7]))
         if mask == b"\0\0\0\0":
