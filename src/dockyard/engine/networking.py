@@ -69,6 +69,11 @@ class Networking:
     def netns_path(self, cid: str) -> Path:
         return self.roots.run_containers / cid / "netns"
 
+    def _ports_marker(self, cid: str) -> Path:
+        """Present while the container may have published ports: a teardown without
+        it skips looking through the nft table for its rules."""
+        return self.roots.run_containers / cid / "published"
+
     # -- create -----------------------------------------------------------------------
     def plan(self, hc: Mapping[str, Any], networking_config: dict[str, Any] | None
              ) -> dict[str, dict[str, Any]]:
@@ -131,6 +136,7 @@ class Networking:
                    for n, (name, conf) in enumerate(nets.items())]
             mappings = port_mappings(record)
             if mappings:
+                self._ports_marker(cid).touch()  # before the rules: teardown looks
                 _nft().publish(names.nft_table(), eps[0], mappings)
         except BaseException:
             self.teardown(cid)
@@ -172,17 +178,19 @@ class Networking:
              {"container": cid, "name": str(doc["Name"]),
               "type": str(doc.get("Driver") or "bridge")})
 
-    def _unwire(self, ep: Endpoint, doc: dict[str, Any], *, with_netns: bool = False
-                ) -> None:
+    def _unwire(self, ep: Endpoint, doc: dict[str, Any], *, with_netns: bool = False,
+                ports: bool = True) -> None:
         """Kernel side of a detach, under the store's lock. ``with_netns``: the veth's
         peer is in a namespace that dies as it is unpinned, and the kernel deletes the
         pair with it in the background (an explicit delete waits out an RCU grace
-        period, 15-40 ms). The bridge and its rules stay until ``network rm``."""
+        period, 15-40 ms). ``ports``: it may have published ports. The bridge and its
+        rules stay until ``network rm``."""
         from dockyard.network import bridge
 
         self._event("disconnect", doc, ep.container_id)
-        with contextlib.suppress(ImportError, DockyardError):
-            _nft().unpublish(names.nft_table(), ep.endpoint_id)
+        if ports:
+            with contextlib.suppress(ImportError, DockyardError):
+                _nft().unpublish(names.nft_table(), ep.endpoint_id)
         if not with_netns:
             bridge.remove_endpoint(ep.veth)
 
@@ -197,9 +205,12 @@ class Networking:
         eps = self.store.endpoints(cid)
         dies = bool(eps) and netns.exists(path) and not netns.in_use(path)
         netns.remove(path)
+        marker = self._ports_marker(cid)
+        unwire = functools.partial(self._unwire, with_netns=dies, ports=marker.exists())
         for ep in eps:
-            self.store.detach(ep.network_id, cid,
-                              then=functools.partial(self._unwire, with_netns=dies))
+            self.store.detach(ep.network_id, cid, then=unwire)
+        with contextlib.suppress(FileNotFoundError):
+            marker.unlink()
 
     def sweep(self, stale: Callable[[str], bool]) -> list[Endpoint]:
         """Release endpoints whose container is gone or no longer running."""

@@ -67,6 +67,16 @@ def links_with(prefix: str) -> list[str]:
     return sorted(n for n in os.listdir("/sys/class/net") if n.startswith(prefix))
 
 
+def wait_for(pred: Any, timeout: float = 5.0) -> bool:
+    """Whether ``pred()`` came true within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def veths_left(prefix: str = "", timeout: float = 5.0) -> list[str]:
     """The engine's host-side veths still there once ``timeout`` has passed without
     them all going: the kernel deletes a pair with the container's namespace a moment

@@ -164,3 +164,35 @@ def test_an_automatic_subnet_moves_when_the_host_now_routes_it(
     routes.append(IPv4Network("10.206.0.0/24"))
     store.attach("fixed", "c" * 64, "c")
     assert store.get("fixed")["IPAM"]["Config"] == fixed["IPAM"]["Config"]
+
+
+def test_endpoint_changes_skip_the_fsync_definitions_keep_it(
+        store: NetworkStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Endpoints mean nothing after a reboot, so attach/detach/sweep write without an
+    fsync (a killed process still finds the old record or the new: rename); creating a
+    network, or moving its subnet, is made durable."""
+    import os
+
+    from dockyard.network import store as store_mod
+
+    store.all()  # the predefined networks (written durably)
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    store.create("durable", subnet="10.207.0.0/24")
+    assert len(synced) == 1
+    store.attach("durable", "a" * 64, "a")
+    store.detach("durable", "a" * 64)
+    store.attach("durable", "b" * 64, "b")
+    store.sweep(lambda cid: True)
+    with pytest.raises(RuntimeError):
+        store.attach("durable", "c" * 64, "c",
+                     then=lambda ep, doc: (_ for _ in ()).throw(RuntimeError("wire")))
+    assert len(synced) == 1
+    assert store.get("durable")["Containers"] == {}
+    subnet = store.get("bridge")["IPAM"]["Config"][0]["Subnet"]
+    from ipaddress import IPv4Network
+
+    monkeypatch.setattr(store_mod, "host_routes", lambda **_: [IPv4Network(subnet)])
+    store.attach("bridge", "d" * 64, "d")  # moves to a free pool: durable
+    assert len(synced) == 2
