@@ -39,8 +39,11 @@ RECORDING = [False]  # phases are kept for the bridge's runs only
 
 
 def _timed(owner: Any, attr: str, label: str) -> None:
-    """Wrap ``owner.attr`` so each call adds its duration to ``PHASES[label]``."""
-    fn: Callable[..., Any] = getattr(owner, attr)
+    """Wrap ``owner.attr`` so each call adds its duration to ``PHASES[label]`` (older
+    trees lack some: they are left out)."""
+    fn: Callable[..., Any] | None = getattr(owner, attr, None)
+    if fn is None:
+        return
     PHASES[label] = []  # printed in this order
 
     @functools.wraps(fn)
