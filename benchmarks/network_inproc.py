@@ -31,7 +31,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import remove_cgroup_parent, tar_rootfs  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    remove_cgroup_parent,
+    stop_warm_engines,
+    tar_rootfs,
+)
 from tests.support.busybox import make_busybox_rootfs  # noqa: E402
 
 PHASES: dict[str, list[float]] = {}
@@ -101,7 +105,7 @@ def _engine(base: Path, parent: str) -> Iterator[Any]:
     image = tar_rootfs(make_busybox_rootfs(base / "rootfs"), base / "busybox.tar")
     subprocess.run([sys.executable, "-m", "dockyard.cli.main", "--root", str(roots.root),
                     "--run-root", str(roots.run_root), "import", str(image), "busybox"],
-                   check=True, capture_output=True)
+                   check=True, capture_output=True, env=dict(os.environ, DOCKYARD_WARM="0"))
     eng = Engine(roots, cgroup_parent=parent)
     try:
         yield eng
@@ -112,6 +116,7 @@ def _engine(base: Path, parent: str) -> Iterator[Any]:
         from tests.support.netclean import clean_networks
 
         clean_networks(roots.root, roots.run_root)
+        stop_warm_engines(base)
         subprocess.run(["umount", "-R", "-l", str(roots.run_root)], capture_output=True)
 
 
