@@ -70,6 +70,8 @@ class NetworkVerbs:
             nft.remove_network_rules(names.nft_table(), doc["Id"])
             nft.drop_table_if_empty(names.nft_table())
         with contextlib.suppress(DockyardError):
+            for port in bridge.ports(doc["Dockyard"]["Bridge"]):  # no endpoint owns one
+                bridge.remove_endpoint(port)
             bridge.remove_bridge(doc["Dockyard"]["Bridge"])
 
     def prune(self) -> list[str]:

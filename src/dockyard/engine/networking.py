@@ -18,6 +18,7 @@ import fcntl
 import functools
 import hashlib
 import os
+import time
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -36,6 +37,7 @@ __all__ = ["BRIDGE_MODES", "Networking", "network_of_mode"]
 BRIDGE_MODES = ("", "default", "bridge")
 MTU_OPTION = "com.docker.network.driver.mtu"
 _NO_ENDPOINT = ("host", "none")
+GRACE_SECONDS = 1.0  # a veth outlives its unpinned namespace by tens of ms
 
 
 def network_of_mode(mode: str) -> str | None:
@@ -211,6 +213,25 @@ class Networking:
             self.store.detach(ep.network_id, cid, then=unwire)
         with contextlib.suppress(FileNotFoundError):
             marker.unlink()
+
+    def stray_veths(self) -> list[str]:
+        """Veths on this root's bridges that no endpoint owns: one whose namespace
+        something other than a process (an open socket, a bind mount elsewhere) kept
+        alive after its container was removed (see :meth:`teardown`)."""
+        from dockyard.network import bridge
+
+        def stray(owned: dict[str, set[str]]) -> list[str]:
+            return [port for name, veths in owned.items() for port in bridge.ports(name)
+                    if port not in veths]
+
+        found = self.store.veths_by_bridge(stray)
+        # A removed container's veth stays a moment, until the kernel has torn down its
+        # namespace: only one still there after that is stray (names are never reused).
+        deadline = time.monotonic() + GRACE_SECONDS
+        while found and time.monotonic() < deadline:
+            time.sleep(0.02)
+            found = [v for v in found if bridge.link_exists(v)]
+        return found
 
     def sweep(self, stale: Callable[[str], bool]) -> list[Endpoint]:
         """Release endpoints whose container is gone or no longer running."""

@@ -23,7 +23,7 @@ from dockyard.network.model import Endpoint
 from dockyard.network.store import host_routes
 
 __all__ = ["add_endpoint", "bridge_exists", "ensure_bridge", "link_exists", "next_ifname",
-           "remove_bridge", "remove_endpoint"]
+           "ports", "remove_bridge", "remove_endpoint"]
 
 DEFAULT_MTU = 1500
 
@@ -39,6 +39,14 @@ def link_exists(name: str) -> bool:
 
 def bridge_exists(name: str) -> bool:
     return Path("/sys/class/net", name, "bridge").exists()
+
+
+def ports(name: str) -> list[str]:
+    """The links on the bridge ``name`` (none when it does not exist)."""
+    try:
+        return sorted(os.listdir(f"/sys/class/net/{name}/brif"))
+    except OSError:
+        return []
 
 
 def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = DEFAULT_MTU) -> None:

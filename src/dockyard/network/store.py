@@ -19,10 +19,11 @@ import os
 import re
 import socket
 import struct
+import threading
 from collections.abc import Callable, Iterator
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dockyard.errors import AlreadyExists, Conflict, Forbidden, InvalidArgument, NotFound
 from dockyard.fileio import atomic_write, locked_file
@@ -35,6 +36,7 @@ __all__ = ["HOST_LOCK", "NetworkStore", "host_routes"]
 # (or a docker) must not bring up the same subnet at once.
 HOST_LOCK = Path("/run/lock/dockyard-networks.lock")
 
+T = TypeVar("T")
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
@@ -65,29 +67,58 @@ class NetworkStore:
 
     def __init__(self, directory: Path) -> None:
         self.dir = directory
+        self._held = threading.local()  # .files: name -> text, while this thread locks
 
     # -- files ------------------------------------------------------------------------
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the store's lock; makes the predefined networks when missing."""
+        """Hold the store's lock; makes the predefined networks when missing. While it
+        is held nobody else writes, so the records are read from disk once."""
         self.dir.mkdir(parents=True, exist_ok=True)
         with locked_file(self.dir / ".lock"):
-            self._ensure_predefined()
-            yield
+            self._held.files = None
+            try:
+                self._ensure_predefined()
+                yield
+            finally:
+                self._held.files = None
+
+    def _read(self) -> dict[str, str]:
+        files = {}
+        for path in self.dir.glob("*.json"):
+            with contextlib.suppress(FileNotFoundError):
+                files[path.name] = path.read_text()
+        return files
 
     def _docs(self) -> list[dict[str, Any]]:
+        files = getattr(self._held, "files", None)
+        if files is None:
+            files = self._read()
+            self._held.files = files
         docs = []
-        for path in sorted(self.dir.glob("*.json")):
-            with contextlib.suppress(FileNotFoundError, ValueError):
-                docs.append(json.loads(path.read_text()))
+        for name in sorted(files):
+            with contextlib.suppress(ValueError):
+                docs.append(json.loads(files[name]))
         return docs
 
     def _write(self, doc: dict[str, Any], durable: bool = True) -> None:
         """Replace the record. ``durable=False`` when only endpoints changed: they are
         void after a reboot (no container runs), and a killed process still leaves the
         old file or the new; an fsync per ``run`` and ``rm`` costs 1-7 ms here."""
-        atomic_write(self.dir / f"{doc['Id']}.json", json.dumps(doc, indent=1).encode(),
-                     mode=0o666, sync_dir=False, sync=durable)
+        text = json.dumps(doc, indent=1)
+        name = f"{doc['Id']}.json"
+        self._forget(name)
+        atomic_write(self.dir / name, text.encode(), mode=0o666, sync_dir=False,
+                     sync=durable)
+        files = getattr(self._held, "files", None)
+        if files is not None:
+            files[name] = text
+
+    def _forget(self, name: str) -> None:
+        """Drop a record from what this hold has read (before it changes on disk)."""
+        files = getattr(self._held, "files", None)
+        if files is not None:
+            files.pop(name, None)
 
     def _ensure_predefined(self) -> None:
         have = {d["Name"] for d in self._docs()}
@@ -176,6 +207,7 @@ class NetworkStore:
             if doc["Containers"]:
                 raise Conflict(f"error while removing network: network {doc['Name']} id "
                                f"{doc['Id']} has active endpoints")
+            self._forget(f"{doc['Id']}.json")
             (self.dir / f"{doc['Id']}.json").unlink()
             return doc
 
@@ -284,10 +316,26 @@ class NetworkStore:
                     then(ep, doc)
             return ep
 
-    def endpoints(self, cid: str | None = None) -> list[Endpoint]:
-        """Every endpoint (of ``cid`` only, when given), in network-name order."""
+    def veths_by_bridge(self, then: Callable[[dict[str, set[str]]], T]) -> T:
+        """``then(bridge -> the veths its network's endpoints own)``, run under the
+        lock (so that no attach adds a veth while the caller looks at the bridges)."""
         with self.locked():
-            docs = sorted(self._docs(), key=lambda d: str(d["Name"]))
+            owned = {str(d["Dockyard"]["Bridge"]): {str(e.get("Veth") or "") for e in
+                                                   d["Dockyard"]["Endpoints"].values()}
+                     for d in self._docs() if d["Dockyard"].get("Bridge")}
+            return then(owned)
+
+    def endpoints(self, cid: str | None = None) -> list[Endpoint]:
+        """Every endpoint (of ``cid`` only, when given), in network-name order.
+
+        Read without the lock (every start and teardown asks): records are replaced
+        by rename, so each file read is whole, and the answer may be stale as soon as
+        it is given either way."""
+        docs = []
+        for text in self._read().values():
+            with contextlib.suppress(ValueError):
+                docs.append(json.loads(text))
+        docs.sort(key=lambda d: str(d["Name"]))
         return [ep for d in docs for c in d["Containers"]
                 if cid is None or c == cid
                 for ep in [_endpoint(d, c)] if ep is not None]

@@ -91,3 +91,32 @@ def test_network_rm_takes_the_bridge_and_its_rules(net_engine: Any) -> None:
     assert name in bridges() and _rule_handles(net_id)
     net_engine.networks.remove("brief")
     assert veths_left() == [] and name not in bridges() and _rule_handles(net_id) == []
+
+
+def test_a_namespace_kept_by_a_socket_leaves_a_veth_check_finds(net_engine: Any) -> None:
+    """No process is in the namespace, but an open socket keeps it (and the veth on
+    the bridge) alive after rm: system check reports the veth and repair deletes it;
+    network rm deletes such veths with the bridge."""
+    from dockyard.network.dns_netns import netns_socket
+
+    net_engine.networks.create("kept", subnet=free_subnet(35))
+    for repair_by in ("check", "network rm"):
+        cid = start(net_engine, "sleep", "60", network="kept")
+        ep = net_engine.inspect(cid)["NetworkSettings"]["Networks"]["kept"]
+        veth = names.veth_name(ep["EndpointID"])
+        sock = netns_socket(str(net_engine.lc.networking.netns_path(cid)))
+        try:
+            net_engine.remove(cid, force=True)
+            assert veth in links_with(names.prefix())
+            if repair_by == "check":
+                problems = net_engine.check()
+                assert {"kind": "veth without endpoint", "id": "", "detail": veth,
+                        "repaired": False} in problems
+                net_engine.check(repair=True)
+                assert veth not in links_with(names.prefix())
+                assert not [p for p in net_engine.check() if "veth" in p["kind"]]
+            else:
+                net_engine.networks.remove("kept")
+                assert veths_left() == [] and bridges() == []
+        finally:
+            sock.close()
