@@ -103,9 +103,8 @@ def add_endpoint(ns_path: Path, ep: Endpoint, ifname: str = "eth0", *,
     """The veth pair of ``ep``: host side ``ep.veth`` on ``ep.bridge``, peer ``ifname``
     inside the namespace at ``ns_path`` with the endpoint's address and MAC."""
     fd = os.open(ns_path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        rtnl.veth_add(ep.veth, ifname, fd, mtu, ep.mac)
-        rtnl.link_set(ep.veth, up=True, master=ep.bridge)
+    try:  # the host end up and on the bridge, in one request
+        rtnl.veth_add(ep.veth, ifname, fd, mtu, ep.mac, master=ep.bridge, up=True)
     except OSError as e:
         remove_endpoint(ep.veth)
         raise _fail(f"endpoint {ep.veth} on {ep.bridge}", e) from None
@@ -113,12 +112,8 @@ def add_endpoint(ns_path: Path, ep: Endpoint, ifname: str = "eth0", *,
         os.close(fd)
 
     def configure() -> None:
-        rtnl.link_set("lo", up=True)
-        rtnl.addr_add(ifname, ep.address, ep.prefixlen)
-        rtnl.link_set(ifname, up=True)
-        if default_route and ep.gateway:
-            with contextlib.suppress(FileExistsError):
-                rtnl.route_add_default(ep.gateway, ifname)
+        rtnl.configure(ifname, ep.address, ep.prefixlen,
+                       ep.gateway if default_route else "")
 
     try:
         netns.inside(ns_path, configure)
