@@ -198,8 +198,11 @@ class NetworkStore:
             self._write(doc)
             return doc
 
-    def remove(self, ref: str) -> dict[str, Any]:
-        """Drop a user-defined network with no endpoints; returns the removed record."""
+    def remove(self, ref: str, then: Callable[[dict[str, Any]], None] | None = None
+               ) -> dict[str, Any]:
+        """Drop a user-defined network with no endpoints; returns the removed record.
+        ``then(record)`` runs under the lock before the record goes (the kernel side:
+        killed there, the record stays and a next ``rm`` finishes)."""
         with self.locked():
             doc = self._find(ref)
             if doc["Name"] in PREDEFINED:
@@ -207,6 +210,8 @@ class NetworkStore:
             if doc["Containers"]:
                 raise Conflict(f"error while removing network: network {doc['Name']} id "
                                f"{doc['Id']} has active endpoints")
+            if then is not None:
+                then(doc)
             self._forget(f"{doc['Id']}.json")
             (self.dir / f"{doc['Id']}.json").unlink()
             return doc

@@ -196,3 +196,20 @@ def test_endpoint_changes_skip_the_fsync_definitions_keep_it(
     monkeypatch.setattr(store_mod, "host_routes", lambda **_: [IPv4Network(subnet)])
     store.attach("bridge", "d" * 64, "d")  # moves to a free pool: durable
     assert len(synced) == 2
+
+
+def test_remove_runs_the_kernel_side_before_the_record_goes(store: NetworkStore) -> None:
+    """Killed while deleting the bridge and rules, the record stays for a next rm."""
+    nid = store.create("doomed", subnet="10.208.0.0/24")["Id"]
+    seen: list[bool] = []
+
+    def kernel(doc: dict[str, object]) -> None:
+        seen.append((store.dir / f"{doc['Id']}.json").exists())
+        raise KeyboardInterrupt  # as a kill would stop it
+
+    with pytest.raises(KeyboardInterrupt):
+        store.remove("doomed", then=kernel)
+    assert seen == [True] and store.get("doomed")["Id"] == nid
+    store.remove("doomed", then=lambda doc: seen.append(True))
+    with pytest.raises(NotFound):
+        store.get("doomed")
