@@ -13,8 +13,9 @@ never a second one). It listens on ``$RUN/warm/engine.sock`` and, per request:
   starts a fresh engine;
 - forks a worker that takes the client's stdio, working directory, umask, environment
   and argv, runs ``cli.main`` and exits with its code (``worker.py``);
-- reports the worker's pid and then its wait status; kills it (SIGKILL) if the client
-  goes away first, as killing a command kills its process.
+- reports the worker's pid and then its wait status (a worker that ends normally
+  reports its exit code itself, just before it exits); kills it (SIGKILL) if the
+  client goes away first, as killing a command kills its process.
 
 It exits after ``DOCKYARD_WARM_IDLE`` seconds (default 300) without a command, or on
 SIGTERM once its running workers have ended.
@@ -251,7 +252,6 @@ class _Engine:
             for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
                 signal.signal(signum, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.default_int_handler)
-            conn.close()
             for other in self.clients.values():
                 other.close()
             if self.listener is not None:
@@ -262,6 +262,12 @@ class _Engine:
             from dockyard.cli.warm.worker import run_command
 
             code = run_command(req, fds)
+            # Tell the client now: tearing down this process's memory takes a millisecond
+            # or two that it need not wait for. Its stdio goes first, so that a reader of
+            # the client's output sees the end of it no later than the client's exit.
+            for fd in (0, 1, 2):
+                os.close(fd)
+            conn.sendall(f"X {(code & 0xFF) << 8}\n".encode())
         finally:
             os._exit(code)
 
