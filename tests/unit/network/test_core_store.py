@@ -213,3 +213,22 @@ def test_remove_runs_the_kernel_side_before_the_record_goes(store: NetworkStore)
     store.remove("doomed", then=lambda doc: seen.append(True))
     with pytest.raises(NotFound):
         store.get("doomed")
+
+
+def test_host_routes_by_device(tmp_path: Path) -> None:
+    """/proc/net/route's lines: default routes never count; ``dev`` keeps one link's,
+    ``skip_dev`` drops them."""
+    from ipaddress import IPv4Network
+
+    table = tmp_path / "route"
+    table.write_text(
+        "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n"
+        "eth0\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+        "eth0\t0001A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+        "dyb1\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n")
+    everything = [IPv4Network("192.168.1.0/24"), IPv4Network("172.17.0.0/16")]
+    assert host_routes(str(table)) == everything
+    assert host_routes(str(table), dev="dyb1") == [IPv4Network("172.17.0.0/16")]
+    assert host_routes(str(table), skip_dev="dyb1") == [IPv4Network("192.168.1.0/24")]
+    assert host_routes(str(table), dev="nosuch") == []
+    assert host_routes(str(tmp_path / "missing")) == []
