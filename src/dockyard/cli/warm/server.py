@@ -189,10 +189,6 @@ class _Engine:
         finally:
             for fd in fds:
                 os.close(fd)
-        # For the next command, while this one runs; forked only now that the client's
-        # descriptors are closed here (a spare holding its stdout would keep a reader
-        # of the client's output from ever seeing the end).
-        self.fork_spare()
 
     def receive(self, conn: socket.socket) -> tuple[bytes, list[int]]:
         """The request's body and its four descriptors."""
@@ -329,9 +325,9 @@ class _Engine:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                break
             if pid == 0:
-                return
+                break
             conn = self.workers.pop(pid, None)
             if conn is not None:
                 try:
@@ -341,6 +337,11 @@ class _Engine:
                     pass
                 self.forget(conn)
             self.last_used = time.monotonic()
+        # The next command's worker: forked once a command has ended, not while one
+        # runs (on two cores the fork would compete with it), and never while this
+        # process holds a client's descriptors (a spare holding a command's stdout
+        # kept a reader of the client's output from seeing its end).
+        self.fork_spare()
 
     def client_gone(self, fd: int) -> None:
         conn = self.clients[fd]
