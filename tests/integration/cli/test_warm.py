@@ -179,7 +179,7 @@ def _raw_request(d: Dockyard, code: str) -> bytes:
     cwd = os.open("/", os.O_PATH)
     try:
         sock.connect(f"/proc/self/fd/{dir_fd}/{path.name}")
-        body = wire.encode_request(wire.Request(code, "dockyard", ["version"], {}, 0o22))
+        body = wire.encode_request(code, "dockyard", ["version"], {}, 0o22)
         rights = b"".join(fd.to_bytes(4, "little") for fd in (0, 1, 2, cwd))
         sock.sendmsg([body], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
         sock.settimeout(10)

@@ -13,7 +13,7 @@ namespaces or privileges), with ``DOCKYARD_WARM=0``, and for ``serve``.
 
 from __future__ import annotations
 
-import os
+import posix  # not os: see wire.py
 import sys
 
 from dockyard.cli.warm import wire
@@ -38,14 +38,14 @@ def main(python: str | None = None) -> None:
     """
     python = python or sys.executable
     argv = sys.argv[1:]
-    if os.environ.get("DOCKYARD_WARM", "1") != "0" and not _cold_verb(argv):
+    if wire.environ("DOCKYARD_WARM") != "0" and not _cold_verb(argv):
         code = _run_warm(argv, python)
         if code is not None:
             sys.stdout.flush()
-            os._exit(code)
+            posix._exit(code)
     if python != sys.executable:  # this interpreter lacks click and the rest
         sys.stdout.flush()
-        os.execv(python, [python, "-P", "-m", "dockyard.cli.main", *argv])
+        posix.execv(python, [python, "-P", "-m", "dockyard.cli.main", *argv])
     from dockyard.cli.main import main as cold_main
 
     sys.exit(cold_main(argv))
@@ -68,41 +68,37 @@ def _run_warm(argv: list[str], python: str) -> int | None:
     """The command's exit code from the warm engine, or None to run it here."""
     import _socket
 
-    run_root = wire.run_root_of(argv, os.environ)
-    directory = wire.warm_dir(run_root)
+    run_root = wire.run_root_of(argv)
     try:
-        dir_fd = os.open(directory, os.O_PATH | os.O_DIRECTORY)
+        dir_fd = posix.open(wire.warm_dir(run_root), posix.O_PATH | posix.O_DIRECTORY)
     except OSError:
         _start_engine(run_root, python)
         return None
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    fds: list[int] = []
     try:
         try:
             sock.connect(f"/proc/self/fd/{dir_fd}/{wire.SOCKET_NAME}")
         except OSError:
             _start_engine(run_root, python)
             return None
-        fds = [0, 1, 2]
         try:
-            for fd in fds:
-                os.fstat(fd)
+            for fd in (0, 1, 2):
+                posix.fstat(fd)
         except OSError:
             return None  # a closed stdio descriptor cannot be passed on
-        cwd = os.open(".", os.O_PATH | os.O_DIRECTORY)
-        fds.append(cwd)
-        umask = os.umask(0o22)
-        os.umask(umask)
-        code = f"{python}:{os.path.dirname(sys.modules['dockyard'].__file__ or '')}"
-        body = wire.encode_request(wire.Request(code, sys.argv[0], argv, dict(os.environ),
-                                                umask))
-        rights = b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds)
+        cwd = posix.open(".", posix.O_PATH | posix.O_DIRECTORY)
+        umask = posix.umask(0o22)
+        posix.umask(umask)
+        package = sys.modules["dockyard"].__file__ or ""
+        code = f"{python}:{package.rpartition('/')[0]}"
+        body = wire.encode_request(code, sys.argv[0], argv, dict(posix.environ), umask)
+        rights = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2, cwd))
         sock.sendmsg([body], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
-        os.close(cwd)
+        posix.close(cwd)
         return _await_worker(sock)
     finally:
         sock.close()
-        os.close(dir_fd)
+        posix.close(dir_fd)
 
 
 def _await_worker(sock: object) -> int | None:
@@ -149,16 +145,16 @@ def _await_worker(sock: object) -> int | None:
 
 def _send(worker: int, signum: int) -> None:
     try:
-        os.kill(-worker if signum in _TO_GROUP else worker, signum)
+        posix.kill(-worker if signum in _TO_GROUP else worker, signum)
     except OSError:
         pass  # it has just ended
 
 
 def _exit_code(status: int) -> int:
     """The shell's view of a wait status: the code, or 128 + the signal."""
-    if os.WIFSIGNALED(status):
-        return 128 + os.WTERMSIG(status)
-    return os.waitstatus_to_exitcode(status)
+    if posix.WIFSIGNALED(status):
+        return 128 + posix.WTERMSIG(status)
+    return posix.waitstatus_to_exitcode(status)
 
 
 def _start_engine(run_root: str, python: str) -> None:
@@ -167,9 +163,10 @@ def _start_engine(run_root: str, python: str) -> None:
     The lock is taken here and handed to the engine (it inherits the descriptor), so
     two clients never start two engines and an engine never starts twice.
     """
-    if os.environ.get("DOCKYARD_WARM_AUTOSTART", "1") == "0":
+    if wire.environ("DOCKYARD_WARM_AUTOSTART") == "0":
         return
     import fcntl
+    import os
 
     directory = wire.warm_dir(run_root)
     try:
