@@ -131,11 +131,12 @@ class ContainerStore:
             return None
         return cid if record.get("Name") == "/" + name else None
 
-    def _link_name(self, name: str, cid: str) -> None:
+    def _link_name(self, name: str, cid: str, durable: bool = True) -> None:
         tmp = self.names / f".{name}.{os.urandom(4).hex()}"
         os.symlink(cid, tmp)
         os.rename(tmp, self.names / name)
-        fsync_dir(self.names)
+        if durable:
+            fsync_dir(self.names)
 
     def _unlink_name(self, name: str, cid: str) -> None:
         with contextlib.suppress(OSError):
@@ -145,7 +146,13 @@ class ContainerStore:
     def add(self, cid: str, name: str, record: dict[str, Any], state: dict[str, Any],
             files: dict[str, bytes] | None = None,
             conflict: Callable[[str, str], Exception] | None = None) -> None:
-        """Create a record atomically, taking ``name`` (``conflict(name, owner)`` if taken)."""
+        """Create a record atomically, taking ``name`` (``conflict(name, owner)`` if taken).
+
+        It is also durable (fsynced), except for a ``--rm`` container's: that one is
+        gone with its run, and one a power loss leaves is removed by the next tidy, as an
+        exited AutoRemove container; the renames keep it whole against a killed process.
+        """
+        durable = _durable(record)
         with self.locked():
             owner = self.owner_of(name)
             if owner is not None:
@@ -159,12 +166,15 @@ class ContainerStore:
                                 STATE: json.dumps(state).encode(), **(files or {})}.items():
                 with open(tmp / fname, "wb") as f:
                     f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
-            fsync_dir(tmp)
-            self._link_name(name, cid)
+                    if durable:
+                        f.flush()
+                        os.fsync(f.fileno())
+            if durable:
+                fsync_dir(tmp)
+            self._link_name(name, cid, durable)
             os.rename(tmp, self.base / cid)
-            fsync_dir(self.base)
+            if durable:
+                fsync_dir(self.base)
 
     def save(self, cid: str, record: dict[str, Any]) -> None:
         """Rewrite the record of an existing container (not its name: see rename)."""
@@ -189,15 +199,17 @@ class ContainerStore:
         """Make the record disappear at once, then delete its files."""
         with self.locked():
             try:
-                name = str(self.load(cid).get("Name", "")).lstrip("/")
+                record = self.load(cid)
             except (OSError, ValueError):
-                name = ""
+                record = {}
+            name = str(record.get("Name", "")).lstrip("/")
             trash = self.base / f".trash-{cid}"
             try:
                 os.rename(self.base / cid, trash)
             except FileNotFoundError:
                 return
-            fsync_dir(self.base)
+            if _durable(record):  # a --rm container's removal need not outlive a crash
+                fsync_dir(self.base)
             if name:
                 self._unlink_name(name, cid)
             shutil.rmtree(trash, ignore_errors=True)
@@ -230,3 +242,9 @@ class ContainerStore:
                 with contextlib.suppress(OSError):
                     os.unlink(self.names / n)
             return stale
+
+
+def _durable(record: dict[str, Any]) -> bool:
+    """Whether a container's record is fsynced: all but ``--rm`` containers'."""
+    host_config = record.get("HostConfig")
+    return not (isinstance(host_config, dict) and host_config.get("AutoRemove"))
