@@ -45,10 +45,11 @@ def _unlink(name: str) -> None:
 
 def serve(directory: str, ready_fd: int) -> int:
     """Run the spawner in ``directory`` (boot.py has detached us); ``ready_fd`` gets "ok"."""
-    import ctypes
     import fcntl
 
-    libc = ctypes.CDLL(None, use_errno=True)  # loaded before forking: shared by children
+    from .libc import Libc
+
+    libc = Libc()  # loaded before forking: shared by children
     os.chdir(directory)
     log_fd = os.open("spawner.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
     null = os.open(os.devnull, os.O_RDONLY)
