@@ -128,10 +128,12 @@ def _cleanup(d: Dockyard) -> None:
     clean_networks(d.root, d.run_root)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def served(tmp_path_factory: pytest.TempPathFactory, cgroup_parent: str,
            session_token: str) -> Iterator[Served]:
-    """One server for the session (tests use their own container names)."""
+    """One server for the API tests (they use their own container names). Package scope:
+    its default bridge stays up until the network is removed (as docker0 does), and the
+    network tests that run later count the bridges of the session."""
     tmp = tmp_path_factory.mktemp("api")
     d = Dockyard(tmp, cgroup_parent)
     sock = f"/tmp/dy-{session_token}-api-{secrets.token_hex(3)}.sock"
