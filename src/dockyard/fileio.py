@@ -22,10 +22,12 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o600,
-                 sync_dir: bool = True) -> None:
+                 sync_dir: bool = True, sync: bool = True) -> None:
     """Write ``data`` to ``path`` through a unique temporary file (created with ``mode``,
     less the umask), fsync it and rename it over ``path``: a crash leaves the old
-    file or the new, never half. ``sync_dir`` also makes the rename durable."""
+    file or the new, never half. ``sync_dir`` also makes the rename durable.
+    ``sync=False`` skips both fsyncs: still atomic against a killed process, but not
+    durable against a power loss (for files that need not outlive one)."""
     path = os.fspath(path)
     head, name = os.path.split(path)
     tmp = os.path.join(head, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
@@ -33,7 +35,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o600,
     try:
         try:
             os.write(fd, data)
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.rename(tmp, path)
@@ -43,7 +46,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o600,
         except OSError:
             pass
         raise
-    if sync_dir:
+    if sync_dir and sync:
         fsync_dir(head or ".")
 
 

@@ -66,6 +66,7 @@ class Monitor(Supervision):
         self.container_dir = str(cfg["container_dir"])
         self.tty = bool(cfg.get("tty"))
         self.stdin_once = bool(cfg.get("stdin_once"))
+        self.durable = cfg.get("durable", True) is not False
         self.sync_fd = sync_fd
         self.state: dict[str, object] = {
             "Status": "created", "Running": False, "Paused": False, "Restarting": False,
@@ -90,7 +91,8 @@ class Monitor(Supervision):
     # -- records -----------------------------------------------------------------
     def record(self, **changes: object) -> None:
         self.state.update(changes)
-        write_json_atomic(os.path.join(self.container_dir, "state.json"), self.state)
+        write_json_atomic(os.path.join(self.container_dir, "state.json"), self.state,
+                          durable=self.durable)
 
     def report(self, msg: dict[str, object]) -> None:
         """Tell the process that started us how creation went (once)."""
@@ -584,6 +586,19 @@ def _start_dns(dns: object) -> None:
         sys.stderr.write(f"monitor: embedded dns: {e}\n")
 
 
+def _tidy(where: object, container_id: str) -> None:
+    """The built-in runtime's containers: what their poststop hook would start (see
+    ``dockyard.engine.tidy``), done here once everything else of ours is finished."""
+    if not isinstance(where, dict):
+        return
+    try:
+        from dockyard.engine.tidy import after_monitor
+
+        after_monitor(str(where["root"]), str(where["run_root"]), container_id)
+    except Exception as e:
+        sys.stderr.write(f"monitor: tidy: {type(e).__name__}: {e}\n")
+
+
 def _report_failure(sync_fd: int, e: BaseException) -> None:
     try:
         os.write(sync_fd, (P.dumps({"ok": False, "error": f"monitor failed: {e}"}) + "\n").encode())
@@ -630,6 +645,7 @@ def run_monitor(cfg: dict[str, object], sync_fd: int,
         if idle is not None:
             idle()  # give back what creating the container needed, before settling down
         mon.serve(listener)
+        _tidy(cfg.get("tidy"), mon.id)
         return 0
     except BaseException as e:
         sys.stderr.write(f"monitor: {type(e).__name__}: {e}\n")

@@ -17,9 +17,10 @@ from .protocol import dumps
 __all__ = ["error_exit_code", "oom_kill_count", "read_state", "write_json_atomic"]
 
 
-def write_json_atomic(path: str, obj: object) -> None:
-    """``obj`` as one line of JSON, replacing ``path`` atomically and durably."""
-    atomic_write(path, dumps(obj).encode() + b"\n", mode=0o644)
+def write_json_atomic(path: str, obj: object, durable: bool = True) -> None:
+    """``obj`` as one line of JSON, replacing ``path`` atomically (and, with
+    ``durable``, fsynced so that it survives a power loss)."""
+    atomic_write(path, dumps(obj).encode() + b"\n", mode=0o644, sync=durable)
 
 
 def read_state(container_dir: str | os.PathLike[str]) -> dict[str, object] | None:

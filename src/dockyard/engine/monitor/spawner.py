@@ -10,11 +10,14 @@ One spawner per run root, in ``$RUN/monitor/`` (``spawner.sock``, ``spawner.pid`
 and start it when it is not there. A request is one JSON line ``{"config": path}``
 with the caller's sync pipe attached (SCM_RIGHTS); the reply is ``{"ok": true, "pid":
 N}``. The forked child detaches (setsid, child subreaper) and runs the monitor exactly
-as a directly launched one would, reporting on that pipe. The spawner exits as soon as
-it has no monitor left, holding the lock so no client races its exit; monitors do not
-depend on it and outlive it if it is killed. Requests carry ``protocol.code_version()``:
-a spawner running older code gives up its socket (the client starts a new one) and
-stays only to reap the monitors it forked.
+as a directly launched one would, reporting on that pipe. Once it has no monitor left
+the spawner lingers ``DOCKYARD_SPAWNER_LINGER`` seconds (default 30; 0: leave at once),
+so that sequential ``run --rm`` commands do not each pay for a new one, then exits,
+holding the lock so no client races its exit; monitors do not depend on it and outlive
+it if it is killed. ``{"exit": true}`` (``client.stop_spawner``) ends the lingering: the
+spawner leaves as soon as it has no monitor. Requests carry
+``protocol.code_version()``: a spawner running older code gives up its socket (the
+client starts a new one) and stays only to reap the monitors it forked.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import gc
 import os
 import select
 import sys
+import time
 
 from dockyard.engine.monitor import protocol as P
 from dockyard.engine.monitor.process import load_config, run_monitor
@@ -34,6 +38,18 @@ __all__ = ["serve"]
 SOCKET = "spawner.sock"
 LOCK = "spawner.lock"
 PID = "spawner.pid"
+LINGER_ENV = "DOCKYARD_SPAWNER_LINGER"
+DEFAULT_LINGER = 30.0
+_EXIT = -2  # _accept_one: a client asked us to stop lingering
+
+
+def linger_seconds() -> float:
+    """How long an idle spawner stays (``DOCKYARD_SPAWNER_LINGER``, default 30 s)."""
+    try:
+        value = float(os.environ.get(LINGER_ENV, DEFAULT_LINGER))
+    except ValueError:
+        return DEFAULT_LINGER
+    return value if value >= 0 else 0.0
 
 
 def _unlink(name: str) -> None:
@@ -73,9 +89,10 @@ def serve(directory: str, ready_fd: int) -> int:
     os.close(ready_fd)
     lock_fd = os.open(LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     children: set[int] = set()
-    served = False
     owner = True  # of spawner.sock and spawner.pid, until a newer spawner takes over
     version = P.code_version()
+    linger = linger_seconds()
+    idle_until: float | None = time.monotonic() + linger  # when childless: leave after
     gc.collect()
     gc.freeze()
     libc.malloc_trim(0)  # type: ignore[attr-defined]  # fewer resident pages to hand down
@@ -83,22 +100,33 @@ def serve(directory: str, ready_fd: int) -> int:
     ep.register(listener.fileno(), select.EPOLLIN)
     ep.register(wake_r, select.EPOLLIN)
     while True:
-        # Idle and childless: leave, but only while no client is mid-request.
+        # Idle and childless for the linger period: leave, but only while no client is
+        # mid-request (it holds the lock from connecting until its monitor is forked).
         if not children and not owner:
             return 0
-        if not children:
-            try:
-                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                pass
+        timeout = -1.0
+        if children:
+            idle_until = None
+        else:
+            now = time.monotonic()
+            if idle_until is None:
+                idle_until = now + linger
+            if now >= idle_until:
+                try:
+                    fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    pass
+                else:
+                    if not _pending(listener):
+                        _unlink(SOCKET)
+                        _unlink(PID)
+                        return 0
+                    fcntl.flock(lock_fd, fcntl.LOCK_UN)
+                timeout = 0.05
             else:
-                if not _pending(listener):
-                    _unlink(SOCKET)
-                    _unlink(PID)
-                    return 0
-                fcntl.flock(lock_fd, fcntl.LOCK_UN)
+                timeout = idle_until - now
         try:
-            events = ep.poll(-1 if children else (5.0 if not served else 0.05))
+            events = ep.poll(timeout)
         except InterruptedError:
             continue
         for fd, _ in events:
@@ -114,7 +142,9 @@ def serve(directory: str, ready_fd: int) -> int:
                                   (listener, wake_r, wake_w, lock_fd, ep))
                 if pid > 0:
                     children.add(pid)
-                    served = True
+                elif pid == _EXIT:  # leave as soon as no monitor is left
+                    linger = 0.0
+                    idle_until = None
                 elif pid < 0:  # our code is stale: step aside, keep reaping our monitors
                     ep.unregister(listener.fileno())
                     listener.close()
@@ -142,8 +172,9 @@ def _reap(children: set[int]) -> None:
 
 def _accept_one(listener: _socket.socket, libc: object, version: str,
                 close_in_child: tuple[object, ...]) -> int:
-    """Serve one request; return the forked monitor's pid, 0 if the request was bad, or
-    -1 if the client runs newer code (then the socket and pid file are already gone)."""
+    """Serve one request; return the forked monitor's pid, 0 if the request was bad,
+    -1 if the client runs newer code (then the socket and pid file are already gone), or
+    ``_EXIT`` if it asked us to stop lingering."""
     try:
         fd, _ = listener._accept()  # type: ignore[attr-defined]
     except OSError:
@@ -157,6 +188,9 @@ def _accept_one(listener: _socket.socket, libc: object, version: str,
             if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS and len(payload) >= 4:
                 sync_fd = int.from_bytes(payload[:4], sys.byteorder)
         req = P.loads(data.split(b"\n", 1)[0])
+        if isinstance(req, dict) and req.get("exit") is True:
+            conn.sendall((P.dumps({"ok": True}) + "\n").encode())
+            return _EXIT
         if not isinstance(req, dict) or not isinstance(req.get("config"), str) or sync_fd < 0:
             raise ValueError("expected {\"config\": path} with a sync fd")
         if req.get("version") != version:
