@@ -26,7 +26,7 @@ from dockyard.engine.logs.writer import LineSplitter, LogWriter, open_writer
 from dockyard.engine.monitor import protocol as P
 from dockyard.engine.monitor.records import error_exit_code, oom_kill_count, write_json_atomic
 from dockyard.engine.monitor.supervise import RESTARTING, Supervision
-from dockyard.engine.monitor.verbs import run_verb, runtime_error, status_code
+from dockyard.engine.monitor.verbs import is_builtin, run_verb, runtime_error, status_code
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost memory
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ class Monitor(Supervision):
             "StartedAt": ZERO_TIME, "FinishedAt": ZERO_TIME,
         }
         self.pid = 0
+        self.started_by_create = False
         self.exit_status: int | None = None
         self.stdin_fd = -1
         self.outputs: dict[int, str] = {}  # fd -> stream name
@@ -105,21 +106,25 @@ class Monitor(Supervision):
             self.sync_fd = -1
 
     # -- runtime -----------------------------------------------------------------
-    def create(self) -> str | None:
-        """Run the runtime's create; on failure return its error message."""
+    def create(self, start: bool = False) -> str | None:
+        """Run the runtime's create; on failure return its error message.
+
+        ``start`` with the built-in runtime: its start runs in the same child right
+        after (``start()`` then only records it)."""
         null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         child_fds = [null, err_w]
         argv = [*self.runtime, "create", "--bundle", str(self.cfg["bundle"]),
                 "--pid-file", os.path.join(self.run_dir, "init.pid")]
         console: _socket.socket | None = None
+        then = [*self.runtime, "start", self.id] if start and is_builtin(self.runtime) else None
         if self.tty:
             console = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
             console.bind(CONSOLE)  # relative to run_dir: long tmp paths overflow sun_path
             console.listen(1)
             # runc resolves relative paths from the bundle; our cwd via /proc stays short.
             argv += ["--console-socket", f"/proc/{os.getpid()}/cwd/{CONSOLE}"]
-            pid = run_verb([*argv, self.id], null, null, err_w)
+            pid = run_verb([*argv, self.id], null, null, err_w, then)
         else:
             if self.cfg.get("stdin"):
                 in_r, self.stdin_fd = os.pipe2(os.O_CLOEXEC)
@@ -129,7 +134,7 @@ class Monitor(Supervision):
             out_r, out_w = os.pipe2(os.O_CLOEXEC)
             child_fds.append(out_w)
             self.outputs = {out_r: "stdout", err_r: "stderr"}
-            pid = run_verb([*argv, self.id], in_r, out_w, err_w)
+            pid = run_verb([*argv, self.id], in_r, out_w, err_w, then)
         for fd in child_fds:
             os.close(fd)
         _, status = os.waitpid(pid, 0)
@@ -154,6 +159,7 @@ class Monitor(Supervision):
             os.close(err_r)
         with open(os.path.join(self.run_dir, "init.pid")) as f:
             self.pid = int(f.read().strip())
+        self.started_by_create = then is not None
         return None
 
     def _receive_console(self, console: _socket.socket) -> int:
@@ -178,16 +184,19 @@ class Monitor(Supervision):
         """Run the runtime's start; on failure return its error message."""
         if self.state["Status"] != "created":
             return f"container {self.id} is already {self.state['Status']}"
-        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
-        err_r, err_w = os.pipe2(os.O_CLOEXEC)
-        pid = run_verb([*self.runtime, "start", self.id], null, null, err_w)
-        os.close(null)
-        os.close(err_w)
-        _, status = os.waitpid(pid, 0)
-        text = os.read(err_r, 65536).decode("utf-8", "replace") if status else ""
-        os.close(err_r)
-        if status != 0:
-            return runtime_error(text) or f"runtime start exited with status {status}"
+        if self.started_by_create:  # create's child has run the start too
+            self.started_by_create = False
+        else:
+            null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+            err_r, err_w = os.pipe2(os.O_CLOEXEC)
+            pid = run_verb([*self.runtime, "start", self.id], null, null, err_w)
+            os.close(null)
+            os.close(err_w)
+            _, status = os.waitpid(pid, 0)
+            text = os.read(err_r, 65536).decode("utf-8", "replace") if status else ""
+            os.close(err_r)
+            if status != 0:
+                return runtime_error(text) or f"runtime start exited with status {status}"
         now = time.time_ns()
         self._started(now)
         self.record(Status="running", Running=True, Restarting=False, Pid=self.pid,
@@ -628,7 +637,7 @@ def run_monitor(cfg: dict[str, object], sync_fd: int,
         os.rename("monitor.pid.tmp", "monitor.pid")
         mon = Monitor(cfg, sync_fd)
         _start_dns(cfg.get("dns"))
-        err = mon.create()
+        err = mon.create(start=bool(cfg.get("autostart")))
         if err is None and cfg.get("autostart"):
             err = mon.start()
         if err is not None:
