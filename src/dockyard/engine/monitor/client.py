@@ -124,9 +124,9 @@ def start_monitor(cfg: MonitorConfig, *, timeout: float = 30.0) -> int:
 
 def _env() -> dict[str, str]:
     env = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")}
-    linger = os.environ.get("DOCKYARD_SPAWNER_LINGER")
-    if linger is not None:
-        env["DOCKYARD_SPAWNER_LINGER"] = linger
+    for name in ("DOCKYARD_SPAWNER_LINGER", "DOCKYARD_MONITOR_PREFORK"):
+        if name in os.environ:
+            env[name] = os.environ[name]
     return env
 
 

@@ -32,6 +32,8 @@ TYPE_CHECKING = False  # not typing's: importing typing would cost memory
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from dockyard.engine.monitor.prepared import Prepared
+
 __all__ = ["main", "run_monitor"]
 
 SOCKET = "monitor.sock"
@@ -74,6 +76,7 @@ class Monitor(Supervision):
             "StartedAt": ZERO_TIME, "FinishedAt": ZERO_TIME,
         }
         self.pid = 0
+        self.prepared: Prepared | None = None  # a child ready for create (spare monitors)
         self.started_by_create = False
         self.exit_status: int | None = None
         self.stdin_fd = -1
@@ -124,7 +127,7 @@ class Monitor(Supervision):
             console.listen(1)
             # runc resolves relative paths from the bundle; our cwd via /proc stays short.
             argv += ["--console-socket", f"/proc/{os.getpid()}/cwd/{CONSOLE}"]
-            pid = run_verb([*argv, self.id], null, null, err_w, then)
+            pid = self._run_create([*argv, self.id], null, null, err_w, then)
         else:
             if self.cfg.get("stdin"):
                 in_r, self.stdin_fd = os.pipe2(os.O_CLOEXEC)
@@ -134,7 +137,7 @@ class Monitor(Supervision):
             out_r, out_w = os.pipe2(os.O_CLOEXEC)
             child_fds.append(out_w)
             self.outputs = {out_r: "stdout", err_r: "stderr"}
-            pid = run_verb([*argv, self.id], in_r, out_w, err_w, then)
+            pid = self._run_create([*argv, self.id], in_r, out_w, err_w, then)
         for fd in child_fds:
             os.close(fd)
         _, status = os.waitpid(pid, 0)
@@ -161,6 +164,21 @@ class Monitor(Supervision):
             self.pid = int(f.read().strip())
         self.started_by_create = then is not None
         return None
+
+    def _run_create(self, argv: list[str], stdin: int, stdout: int, stderr: int,
+                    then: list[str] | None) -> int:
+        """The create verb's child: the prepared one if there is one (built-in runtime)."""
+        prepared, self.prepared = self.prepared, None
+        if prepared is not None:
+            if is_builtin(argv):
+                try:
+                    return prepared.run(argv[3:], then[3:] if then else None,
+                                        stdin, stdout, stderr)
+                except OSError as e:
+                    sys.stderr.write(f"monitor: prepared runtime child: {e}\n")
+            else:
+                prepared.discard()
+        return run_verb(argv, stdin, stdout, stderr, then)
 
     def _receive_console(self, console: _socket.socket) -> int:
         console.settimeout(5.0)
@@ -616,8 +634,10 @@ def _report_failure(sync_fd: int, e: BaseException) -> None:
 
 
 def run_monitor(cfg: dict[str, object], sync_fd: int,
-                idle: Callable[[], object] | None = None) -> int:
-    """Everything after detaching: own stdio and signals, create, report, serve."""
+                idle: Callable[[], object] | None = None,
+                prepared: Prepared | None = None) -> int:
+    """Everything after detaching: own stdio and signals, create, report, serve.
+    ``prepared``: a child ready to run the built-in runtime's create (see ``prepared``)."""
     os.set_inheritable(sync_fd, False)  # the runtime must not hold our report pipe
     run_dir = str(cfg["run_dir"])
     os.chdir(run_dir)
@@ -636,6 +656,7 @@ def run_monitor(cfg: dict[str, object], sync_fd: int,
             f.write(str(os.getpid()))
         os.rename("monitor.pid.tmp", "monitor.pid")
         mon = Monitor(cfg, sync_fd)
+        mon.prepared, prepared = prepared, None
         _start_dns(cfg.get("dns"))
         err = mon.create(start=bool(cfg.get("autostart")))
         if err is None and cfg.get("autostart"):
@@ -658,6 +679,9 @@ def run_monitor(cfg: dict[str, object], sync_fd: int,
         return 0
     except BaseException as e:
         sys.stderr.write(f"monitor: {type(e).__name__}: {e}\n")
+        for unused in (prepared, mon.prepared if mon is not None else None):
+            if unused is not None:
+                unused.discard()
         if mon is not None:
             mon.report({"ok": False, "error": f"monitor failed: {e}"})
         else:

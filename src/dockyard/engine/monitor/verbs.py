@@ -13,7 +13,11 @@ import _signal  # type: ignore[import-not-found]  # the C module: signal imports
 import os
 import sys
 
-__all__ = ["is_builtin", "run_verb", "runtime_error", "status_code"]
+TYPE_CHECKING = False  # not typing's: importing typing would cost memory
+if TYPE_CHECKING:
+    from typing import NoReturn
+
+__all__ = ["builtin_child", "is_builtin", "run_verb", "runtime_error", "status_code"]
 
 # Every catchable signal except glibc's internal 32 and 33: the runtime's child becomes
 # the container's process, and ignored signals survive execve.
@@ -47,14 +51,18 @@ def run_verb(argv: list[str], stdin: int, stdout: int, stderr: int,
 
 def _run_builtin(args: list[str], stdin: int, stdout: int, stderr: int,
                  then: list[str] | None = None) -> int:
-    """Our own runtime's command line in a forked child: no interpreter start per verb.
-
-    The child is what ``python -m dockyard.runtime ARGS`` would be, with the signal
-    state of a fresh process (Python itself ignores SIGPIPE and SIGXFSZ).
-    """
+    """Our own runtime's command line in a forked child: no interpreter start per verb."""
     pid = os.fork()
     if pid:
         return pid
+    builtin_child(args, then, stdin, stdout, stderr)
+
+
+def builtin_child(args: list[str], then: list[str] | None, stdin: int, stdout: int,
+                  stderr: int) -> NoReturn:
+    """In a forked child: be ``python -m dockyard.runtime ARGS`` (then ``THEN`` if ARGS
+    succeeded) with the given stdio and the signal state of a fresh process (Python
+    itself ignores SIGPIPE and SIGXFSZ); exit with its status."""
     code = 1
     try:
         _signal.set_wakeup_fd(-1)

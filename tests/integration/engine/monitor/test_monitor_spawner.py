@@ -181,3 +181,75 @@ def test_linger_setting(monkeypatch: pytest.MonkeyPatch, value: str | None,
     else:
         monkeypatch.setenv("DOCKYARD_SPAWNER_LINGER", value)
     assert linger_seconds() == seconds
+
+
+def _children(pid: int) -> set[int]:
+    return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def _kill_all(cs: list[Launched]) -> None:
+    for c in cs:
+        subprocess.run([*c.cfg["runtime"], "kill", c.id, "KILL"], check=True)
+        assert wait_exit(c.run_dir, c.container_dir, timeout=20) == 137
+
+
+def test_a_spare_monitor_with_a_prepared_runtime_serves_the_next_launch(
+        launch: Callable[..., Launched], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKYARD_SPAWNER_LINGER", "30")
+    spawner_dir = tmp_path / "run" / "monitor"
+    c1 = launch(["sleep", "60"], runtime="dockyard")
+    spawner = int((spawner_dir / "spawner.pid").read_text())
+    m1 = monitor_pid(c1.run_dir)
+    assert m1 is not None and _ppid(c1.pid) == m1
+    spares = _children(spawner) - {m1}
+    assert len(spares) == 1  # forked after the request, ready for the next one
+    spare = spares.pop()
+    assert len(_children(spare)) == 1  # its runtime child, imported and waiting
+    c2 = launch(["sh", "-c", "echo from the spare; sleep 60"], runtime="dockyard")
+    assert monitor_pid(c2.run_dir) == spare
+    assert _ppid(c2.pid) == spare  # the init is the monitor's child, as when forked
+    deadline = time.monotonic() + 10
+    while not list(read_logs(c2.container_dir, c2.id, "json-file")) and \
+            time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [e.data for e in read_logs(c2.container_dir, c2.id, "json-file")] == \
+        [b"from the spare\n"]
+    _kill_all([c1, c2])
+    deadline = time.monotonic() + 10
+    while _children(spawner) & {m1, spare} and time.monotonic() < deadline:
+        time.sleep(0.02)  # the monitors answered the waiters; now they exit
+    spares = _children(spawner)
+    assert len(spares) == 1  # the next spare
+    # Stopping the spawner sends its spare (and the spare's runtime child) away too.
+    assert stop_spawner(tmp_path / "run")
+    assert all(_gone(p) for p in spares)
+
+
+def test_a_dead_spare_and_runc_fall_back_to_forking(
+        launch: Callable[..., Launched], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKYARD_SPAWNER_LINGER", "30")
+    spawner_dir = tmp_path / "run" / "monitor"
+    c1 = launch(["sleep", "60"], runtime="dockyard")
+    spawner = int((spawner_dir / "spawner.pid").read_text())
+    spare = (_children(spawner) - {monitor_pid(c1.run_dir)}).pop()
+    os.kill(spare, signal.SIGKILL)
+    assert _gone(spare)
+    c2 = launch(["sh", "-c", "exit 3"], runtime="dockyard")
+    assert wait_exit(c2.run_dir, c2.container_dir, timeout=20) == 3
+    # runc: the spare's prepared child is of no use and is let go.
+    c3 = launch(["sh", "-c", "exit 5"], runtime="runc")
+    assert wait_exit(c3.run_dir, c3.container_dir, timeout=20) == 5
+    _kill_all([c1])
+    assert stop_spawner(tmp_path / "run")
+
+
+def test_no_spare_without_prefork(launch: Callable[..., Launched], tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKYARD_SPAWNER_LINGER", "30")
+    monkeypatch.setenv("DOCKYARD_MONITOR_PREFORK", "0")
+    c = launch(["sleep", "60"], runtime="dockyard")
+    spawner = int((tmp_path / "run" / "monitor" / "spawner.pid").read_text())
+    assert _children(spawner) == {monitor_pid(c.run_dir)}
+    _kill_all([c])
