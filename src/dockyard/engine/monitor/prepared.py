@@ -31,7 +31,11 @@ _WARM = (
     "dockyard.runtime.cgroup_glue", "dockyard.runtime.init",
     "dockyard.runtime.capabilities", "dockyard.runtime.paths", "dockyard.runtime.rootfs",
     "dockyard.runtime.rlimits", "dockyard.runtime.seccomp", "dockyard.runtime.mounts",
-    "dockyard.runtime.namespaces",
+    "dockyard.runtime.namespaces", "dockyard.runtime.cgroups.factory",
+    "dockyard.runtime.cgroups.hybrid", "dockyard.runtime.cgroups.devices_rules",
+    "dockyard.runtime.cgroups.v1.manager", "dockyard.runtime.cgroups.v1.cpuset",
+    "dockyard.runtime.cgroups.v1.devices", "dockyard.runtime.cgroups.v1.memory",
+    "dockyard.runtime.cgroups.v1.pids", "dockyard.runtime.cgroups.v2.manager", "zlib",
 )
 
 
