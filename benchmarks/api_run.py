@@ -27,7 +27,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import median_ms, remove_cgroup_parent, timed_run  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    median_ms,
+    remove_cgroup_parent,
+    stop_warm_engines,
+    timed_run,
+)
 from benchmarks.run_start import System, _docker, _dockyard  # noqa: E402
 from tests.support.busybox import make_busybox_rootfs  # noqa: E402
 
@@ -78,6 +83,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as tmp, \
             contextlib.ExitStack() as stack:
         base = Path(tmp)
+        stack.callback(stop_warm_engines, tmp)  # the dockyard commands started one
         stack.callback(remove_cgroup_parent, parent)
         rootfs = make_busybox_rootfs(base / "rootfs")
         systems = [stack.enter_context(_served(base / "serve", parent)),

@@ -88,3 +88,11 @@ def remove_cgroup_parent(parent: str) -> None:
             for dirpath, _, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
                 with contextlib.suppress(OSError):
                     os.rmdir(dirpath)
+
+
+def stop_warm_engines(prefix: str | Path) -> None:
+    """Stop the warm engines (``dockyard.cli.warm``) of run roots under ``prefix``: the
+    benchmark's ``dockyard`` commands start one, and it would idle on after the run."""
+    from tests.support.warm import stop_engines_under
+
+    stop_engines_under(str(prefix))

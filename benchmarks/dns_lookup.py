@@ -41,6 +41,7 @@ from benchmarks.common import (  # noqa: E402
     free_subnets,
     print_medians,
     remove_cgroup_parent,
+    stop_warm_engines,
     timed_run,
 )
 from network_run import _free_subnet  # noqa: E402
@@ -121,6 +122,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dockyard-dnsbench-") as tmp, \
             contextlib.ExitStack() as stack:
         base = Path(tmp)
+        stack.callback(stop_warm_engines, tmp)  # the dockyard commands started one
         stack.callback(remove_cgroup_parent, parent)
         rootfs = make_busybox_rootfs(base / "rootfs")
         ours = stack.enter_context(_dockyard(base / "dockyard", parent, None))

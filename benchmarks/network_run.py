@@ -39,6 +39,7 @@ from benchmarks.common import (  # noqa: E402
     free_subnets,
     print_medians,
     remove_cgroup_parent,
+    stop_warm_engines,
     tar_rootfs,
     timed_run,
 )
@@ -93,6 +94,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dockyard-netbench-") as tmp, \
             contextlib.ExitStack() as stack:
         base = Path(tmp)
+        stack.callback(stop_warm_engines, tmp)  # the dockyard commands started one
         stack.callback(remove_cgroup_parent, parent)
         rootfs = make_busybox_rootfs(base / "rootfs")
         image_tar = tar_rootfs(rootfs, base / "busybox.tar")

@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support he
 from tests.support.busybox import make_busybox_rootfs
 from tests.support.dockerd import Dockerd, start_dockerd, stop_dockerd
 from tests.support.leaks import remove_cgroup_parent
+from tests.support.warm import stop_engines_under as stop_warm_engines
 
 from dockyard.engine.logs import parse_nano
 
@@ -128,6 +129,7 @@ def main() -> None:
                         str(base / "dy" / "root"), "--run-root", str(base / "dy" / "run"),
                         "rm", "-f", "bprobe", "bloop", "bstat"], capture_output=True,
                        check=False)
+        stop_warm_engines(base)
         remove_cgroup_parent(parent)
         subprocess.run(["rm", "-rf", str(base)], check=False)
 

@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.integration.distribution.layout import OCI_MANIFEST
 from tests.integration.distribution.peers import free_port, start_distribution, stop
+from tests.support.warm import stop_engines_under as stop_warm_engines
 
 from dockyard.distribution.client import pull, push
 from dockyard.images import ImageStore
@@ -193,6 +194,7 @@ def main() -> None:
 
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, work, True)
+        stack.callback(stop_warm_engines, work)  # `dockyard registry serve` starts one
         src, plain = work / "layout", work / "plain"
         total = make_layout(src, args.size_mib << 20, args.layers)
         raw = make_layout(plain, args.size_mib << 20, args.layers, plain=True)

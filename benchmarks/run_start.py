@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks.common import (  # noqa: E402
     print_medians,
     remove_cgroup_parent,
+    stop_warm_engines,
     tar_rootfs,
     timed_run,
 )
@@ -144,6 +145,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as tmp, \
             contextlib.ExitStack() as stack:
         base = Path(tmp)
+        stack.callback(stop_warm_engines, tmp)  # the dockyard commands started one
         # Registered first so that it runs last, after every system has been torn down.
         stack.callback(remove_cgroup_parent, parent)
         rootfs = make_busybox_rootfs(base / "rootfs")

@@ -25,7 +25,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import print_kinds, remove_cgroup_parent, tar_rootfs, timed_run  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    print_kinds,
+    remove_cgroup_parent,
+    stop_warm_engines,
+    tar_rootfs,
+    timed_run,
+)
 from tests.support.busybox import make_busybox_rootfs  # noqa: E402
 
 DOCKYARD = Path(sys.executable).with_name("dockyard")
@@ -50,6 +56,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as tmp, \
             contextlib.ExitStack() as stack:
         base = Path(tmp)
+        stack.callback(stop_warm_engines, tmp)  # the dockyard commands started one
         stack.callback(remove_cgroup_parent, parent)
         rootfs = make_busybox_rootfs(base / "rootfs")
         tree = _tree(base)

@@ -44,6 +44,18 @@ def cgroup_parent() -> Iterator[str]:
     remove_cgroup_parent(name)
 
 
+@pytest.fixture(autouse=True)
+def _stop_warm_engines(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test's ``dockyard`` commands start a warm engine per run root: stop them."""
+    # Asked for here, so the tmp dir's fixture outlives this one's teardown.
+    tmp = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if tmp is not None:
+        from tests.support.warm import stop_engines_under
+
+        stop_engines_under(str(tmp))
+
+
 @pytest.fixture(scope="session")
 def busybox_rootfs_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A busybox rootfs shared by the session. Do not write into it: copy it."""
@@ -106,6 +118,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if os.geteuid() != 0 or hasattr(session.config, "workerinput"):
         return
     basetemp = session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    from tests.support.warm import stop_engines_under
+
+    stop_engines_under(str(basetemp))  # those of module- and session-scoped fixtures
     stop_spawners(str(basetemp))  # idle ones linger by design; the rest is a leak
     leaks = find_leaks(TOKEN, str(basetemp))
     if leaks:

@@ -8,12 +8,10 @@ parsing (``opts``, ``runflags``, ``units``), ``--format`` (``template``, ``forma
 
 from __future__ import annotations
 
-from typing import Any
-
 __all__ = ["main"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:  # no typing import: the client starts here
     if name == "main":  # imported on use: click is not needed to import the package
         from dockyard.cli.main import main
 

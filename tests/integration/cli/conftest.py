@@ -62,7 +62,8 @@ class Dockyard:
             except OSError:
                 continue
             mine = str(self.run_root) in cmd or str(self.root) in cmd
-            if mine and "pytest" not in cmd:
+            # the warm engine serves the run root's commands; it is no container's
+            if mine and "pytest" not in cmd and "dockyard.cli.warm.server" not in cmd:
                 found.append(f"{pid}: {cmd}")
         return found
 

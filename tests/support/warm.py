@@ -1,0 +1,55 @@
+"""Stop the warm engines (``dockyard.cli.warm.server``) that tests' commands started.
+
+Every ``dockyard`` command starts one per run root when none runs; it would idle on
+for minutes after the test. Tests stop theirs when they end (an autouse fixture in
+tests/conftest.py), and the session stops any left before its leak check.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+MARK = b"dockyard.cli.warm.server"
+
+
+def engines_under(prefix: str) -> dict[int, str]:
+    """The warm engines (pid → run root) whose run root lies under ``prefix``."""
+    found = {}
+    want = os.fsencode(prefix)
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if MARK in args:
+            i = args.index(MARK)
+            if i + 1 < len(args) and args[i + 1].startswith(want):
+                found[int(pid)] = os.fsdecode(args[i + 1])
+    return found
+
+
+def stop_engines_under(prefix: str, timeout: float = 10.0) -> None:
+    """Stop every warm engine whose run root lies under ``prefix``: SIGTERM (which also
+    ends one still warming up, before it has a pid file), then SIGKILL."""
+    pids = engines_under(prefix)
+    for pid in pids:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while pids and time.monotonic() < deadline:
+        pids = {pid: root for pid, root in pids.items() if _alive(pid)}
+        time.sleep(0.01)
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
