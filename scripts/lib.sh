@@ -28,6 +28,9 @@ venv_install() {
         "$VENV/bin/pip" install -q --disable-pip-version-check -e ".$extras"
         touch "$stamp"
     fi
+    # The fast launcher over pip's console script (no site on the client's start):
+    # see src/dockyard/cli/warm/launcher.py. Cheap, so written every time.
+    "$VENV/bin/python" -m dockyard.cli.warm.launcher "$VENV/bin/dockyard" >/dev/null
 }
 
 # What Dockyard itself needs at run time.

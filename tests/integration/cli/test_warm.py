@@ -196,3 +196,27 @@ def test_disabled_with_dockyard_warm_0(dockyard: Dockyard) -> None:
     dockyard.ok("version")
     dockyard.ok("ps")
     assert not os.path.exists(wire.warm_dir(str(dockyard.run_root)))
+
+
+def test_launcher_runs_the_client_without_site(dockyard: Dockyard, tmp_path: Path) -> None:
+    from dockyard.cli.warm.launcher import write_launcher
+
+    launcher = write_launcher(tmp_path / "dockyard")
+    first = launcher.read_text().splitlines()[0]
+    assert first.startswith("#!") and first.endswith(" -S")
+    argv = [str(launcher), "--root", str(dockyard.root), "--run-root", str(dockyard.run_root)]
+    engine = _engine_pid(dockyard)
+    proc = subprocess.Popen([*argv, "run", "--rm", "--network", "none", "busybox", "sh", "-c",
+                             "echo up; sleep 1; exit 6"], env=dockyard.env,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "up\n"
+    assert len(_workers(engine)) == 1  # the launcher's client reached the same engine
+    assert proc.wait(timeout=30) == 6
+    # Cold, it re-executes the venv's interpreter, which has click and the rest.
+    cold = subprocess.run([*argv, "ps", "--format", "{{.Names}}"], capture_output=True,
+                          text=True, env=dict(dockyard.env, DOCKYARD_WARM="0"), timeout=60)
+    assert (cold.returncode, cold.stdout) == (0, ""), cold.stderr
+    bad = subprocess.run([*argv, "--no-such-flag"], capture_output=True, text=True,
+                         env=dict(dockyard.env, DOCKYARD_WARM="0"), timeout=60)
+    assert bad.returncode == 125 and "no-such-flag" in bad.stderr

@@ -25,14 +25,23 @@ _FORWARDED = (1, 2, 3, 10, 12, 15, 28)  # HUP INT QUIT USR1 USR2 TERM WINCH
 _COLD_VERBS = {"serve"}  # long-lived servers keep their own process (also ``registry serve``)
 
 
-def main() -> None:
-    """Run ``dockyard`` with ``sys.argv``; exits with the command's code."""
+def main(python: str | None = None) -> None:
+    """Run ``dockyard`` with ``sys.argv``; exits with the command's code.
+
+    ``python`` is the interpreter with Dockyard's dependencies, for the engine and for
+    a command that runs cold; the launcher passes it, as it runs this client on another
+    interpreter without ``site``. By default it is this one.
+    """
+    python = python or sys.executable
     argv = sys.argv[1:]
     if os.environ.get("DOCKYARD_WARM", "1") != "0" and not _cold_verb(argv):
-        code = _run_warm(argv)
+        code = _run_warm(argv, python)
         if code is not None:
             sys.stdout.flush()
             os._exit(code)
+    if python != sys.executable:  # this interpreter lacks click and the rest
+        sys.stdout.flush()
+        os.execv(python, [python, "-P", "-m", "dockyard.cli.main", *argv])
     from dockyard.cli.main import main as cold_main
 
     sys.exit(cold_main(argv))
@@ -51,7 +60,7 @@ def _cold_verb(argv: list[str]) -> bool:
     return bool(_COLD_VERBS.intersection(words[:2]))
 
 
-def _run_warm(argv: list[str]) -> int | None:
+def _run_warm(argv: list[str], python: str) -> int | None:
     """The command's exit code from the warm engine, or None to run it here."""
     import _socket
 
@@ -60,7 +69,7 @@ def _run_warm(argv: list[str]) -> int | None:
     try:
         dir_fd = os.open(directory, os.O_PATH | os.O_DIRECTORY)
     except OSError:
-        _start_engine(run_root)
+        _start_engine(run_root, python)
         return None
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     fds: list[int] = []
@@ -68,7 +77,7 @@ def _run_warm(argv: list[str]) -> int | None:
         try:
             sock.connect(f"/proc/self/fd/{dir_fd}/{wire.SOCKET_NAME}")
         except OSError:
-            _start_engine(run_root)
+            _start_engine(run_root, python)
             return None
         fds = [0, 1, 2]
         try:
@@ -80,7 +89,7 @@ def _run_warm(argv: list[str]) -> int | None:
         fds.append(cwd)
         umask = os.umask(0o22)
         os.umask(umask)
-        code = f"{sys.executable}:{os.path.dirname(sys.modules['dockyard'].__file__ or '')}"
+        code = f"{python}:{os.path.dirname(sys.modules['dockyard'].__file__ or '')}"
         body = wire.encode_request(wire.Request(code, sys.argv[0], argv, dict(os.environ),
                                                 umask))
         rights = b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds)
@@ -141,7 +150,7 @@ def _exit_code(status: int) -> int:
     return os.waitstatus_to_exitcode(status)
 
 
-def _start_engine(run_root: str) -> None:
+def _start_engine(run_root: str, python: str) -> None:
     """Start the warm engine for ``run_root`` in the background, unless one is starting.
 
     The lock is taken here and handed to the engine (it inherits the descriptor), so
@@ -169,8 +178,8 @@ def _start_engine(run_root: str) -> None:
                    (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
                    (os.POSIX_SPAWN_OPEN, 2, log, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
                     0o600)]
-        os.posix_spawn(sys.executable,
-                       [sys.executable, "-P", "-m", "dockyard.cli.warm.server", run_root,
+        os.posix_spawn(python,
+                       [python, "-P", "-m", "dockyard.cli.warm.server", run_root,
                         str(lock)],
                        dict(os.environ), file_actions=actions, setsid=True)
     except OSError:
