@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from dockyard.engine import rooted, spec
-from dockyard.errors import InvalidArgument
+from dockyard.errors import InvalidArgument, NotFound
 from dockyard.settings import Roots
 
 if TYPE_CHECKING:
@@ -36,9 +36,11 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
     cfg, hc = record["Config"], record["HostConfig"]
     cdir, rdir, rootfs = lc.store.dir(cid), lc.run_dir(cid), lc.rootfs(cid)
     rdir.mkdir(parents=True, exist_ok=True)
-    image = lc.images.resolve(record["Image"])
-    lc.images.prepare(cid, image)
-    lc.images.mount(cid, rootfs)
+    try:
+        lc.images.mount(cid, rootfs)
+    except NotFound:  # create made the snapshot; only a crash meanwhile removed it
+        lc.images.prepare(cid, lc.images.resolve(record["Image"]))
+        lc.images.mount(cid, rootfs)
     mode = hc.get("NetworkMode") or "default"
     netns_path = lc.networking.setup(cid, record, lc.network_stale)
     apply_rates(hc, netns_path)
