@@ -91,7 +91,6 @@ class StoreImages:
 
     def prepare(self, key: str, image: ResolvedImage) -> None:
         from dockyard.errors import NotFound
-
         from dockyard.images.snapshots import has_committed
 
         try:
