@@ -15,7 +15,9 @@ the spawner lingers ``DOCKYARD_SPAWNER_LINGER`` seconds (default 30; 0: leave at
 so that sequential ``run --rm`` commands do not each pay for a new one, then exits,
 holding the lock so no client races its exit; monitors do not depend on it and outlive
 it if it is killed. ``{"exit": true}`` (``client.stop_spawner``) ends the lingering: the
-spawner leaves as soon as it has no monitor. Requests carry
+spawner leaves as soon as it has no monitor. After each request it forks a *spare*
+monitor for the next one, which prepares the built-in runtime's create (see
+``prepared``); ``DOCKYARD_MONITOR_PREFORK=0`` turns that off. Requests carry
 ``protocol.code_version()``: a spawner running older code gives up its socket (the
 client starts a new one) and stays only to reap the monitors it forked.
 """
@@ -42,9 +44,9 @@ PID = "spawner.pid"
 LINGER_ENV = "DOCKYARD_SPAWNER_LINGER"
 DEFAULT_LINGER = 30.0
 _EXIT = -2  # _accept_one: a client asked us to stop lingering
+MAX_LINGER = 86400.0
 # DOCKYARD_MONITOR_PREFORK=0: no spare monitor, and no prepared runtime child.
 _PREFORK = os.environ.get("DOCKYARD_MONITOR_PREFORK", "1") != "0"
-_PREPARE = _PREFORK
 
 
 def linger_seconds() -> float:
@@ -53,7 +55,7 @@ def linger_seconds() -> float:
         value = float(os.environ.get(LINGER_ENV, DEFAULT_LINGER))
     except ValueError:
         return DEFAULT_LINGER
-    return value if value >= 0 else 0.0
+    return min(value, MAX_LINGER) if value >= 0 else 0.0  # NaN: not >= 0
 
 
 def _unlink(name: str) -> None:
@@ -315,8 +317,7 @@ def _spare_child(sock: _socket.socket, libc: object, close_in_child: tuple[objec
     prepared: Prepared | None = None
     try:
         _detach(libc, close_in_child)
-        if _PREPARE:
-            prepared = Prepared()
+        prepared = Prepared()
         data, anc, _, _ = sock.recvmsg(65536, _socket.CMSG_SPACE(4), _socket.MSG_CMSG_CLOEXEC)
         for level, kind, payload in anc:
             if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS and len(payload) >= 4:

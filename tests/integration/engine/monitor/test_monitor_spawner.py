@@ -171,7 +171,8 @@ def test_stop_spawner_ends_an_idle_one_at_once(
 
 
 @pytest.mark.parametrize(("value", "seconds"), [
-    (None, 30.0), ("0", 0.0), ("2.5", 2.5), ("-4", 0.0), ("soon", 30.0), ("", 30.0)])
+    (None, 30.0), ("0", 0.0), ("2.5", 2.5), ("-4", 0.0), ("soon", 30.0), ("", 30.0),
+    ("nan", 0.0), ("inf", 86400.0), ("1e9", 86400.0)])
 def test_linger_setting(monkeypatch: pytest.MonkeyPatch, value: str | None,
                         seconds: float) -> None:
     from dockyard.engine.monitor.spawner import linger_seconds
