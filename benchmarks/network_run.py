@@ -8,7 +8,8 @@ hits all alike; it prints medians and the ratios dockyard/peer, and ``--network 
 of dockyard as the baseline that shows what the network costs.
 
 - dockyard: its default ``bridge`` network (netns, veth, address, route, nft
-  masquerade rules; the bridge comes and goes with its endpoints).
+  masquerade rules; the bridge and its rules come up with the first run and stay,
+  like docker0, until the benchmark removes them).
 - docker: a private dockerd (tests/support/dockerd.py) whose default network uses a
   bridge this script creates with an address, so it never makes docker0 or leaves one;
   it runs with ``--iptables=false`` (its default would add iptables chains it does not

@@ -93,6 +93,9 @@ def _dockyard(base: Path, parent: str, runtime: str | None) -> Iterator[System]:
         yield system
     finally:
         system.remove_all()
+        from tests.support.netclean import clean_networks
+
+        clean_networks(base / "root", base / "run")  # bridges stay up until removed
 
 
 @contextlib.contextmanager

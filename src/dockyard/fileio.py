@@ -25,9 +25,9 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o600,
                  sync_dir: bool = True, sync: bool = True) -> None:
     """Write ``data`` to ``path`` through a unique temporary file (created with ``mode``,
     less the umask), fsync it and rename it over ``path``: a crash leaves the old
-    file or the new, never half. ``sync_dir`` also makes the rename durable.
-    ``sync=False`` skips both fsyncs: still atomic against a killed process, but not
-    durable against a power loss (for files that need not outlive one)."""
+    file or the new, never half. ``sync_dir`` also makes the rename durable;
+    ``sync=False`` skips both fsyncs, for state that a killed process must find whole
+    but that means nothing after a reboot."""
     path = os.fspath(path)
     head, name = os.path.split(path)
     tmp = os.path.join(head, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")

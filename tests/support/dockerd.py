@@ -8,6 +8,7 @@ check sees any it forgets. Use the ``dockerd`` fixture from tests/conftest.py.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -16,7 +17,7 @@ import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from tests.support.leaks import remove_cgroup_parent
 
@@ -46,6 +47,16 @@ class Dockerd:
             [DOCKER, *args], env=self.env(), check=check, capture_output=True, text=True,
             input=None if input is None else input.decode("latin-1"), timeout=timeout,
         )
+
+    def events(self, since: float, *filters: str) -> list[dict[str, Any]]:
+        """``docker events`` as JSON from ``since`` until half a second from now (waited
+        for), with ``filters`` such as ``type=image``."""
+        until = time.time() + 0.5
+        time.sleep(0.6)
+        out = self.docker("events", "--since", f"{since:.6f}", "--until", f"{until:.6f}",
+                          *[a for f in filters for a in ("--filter", f)],
+                          "--format", "{{json .}}").stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
 
     def import_rootfs(self, rootfs: Path, name: str) -> None:
         """``tar -C rootfs -c . | docker import - name``."""

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 from pathlib import Path
 
 
 def clean_networks(root: Path, run_root: Path) -> None:
-    """Delete every veth and bridge the root's network records name, and unpin any
-    namespace under ``run_root``; the records themselves stay (they are under tmp)."""
+    """Delete every veth and bridge the root's network records name (and whatever is
+    on those bridges: a removed container's veth goes with its namespace a moment
+    later), and unpin any namespace under ``run_root``; the records themselves stay
+    (they are under tmp)."""
     net_dir = root / "networks"
     docs = []
     for path in sorted(net_dir.glob("*.json")) if net_dir.exists() else []:
@@ -20,7 +23,10 @@ def clean_networks(root: Path, run_root: Path) -> None:
     for doc in docs:
         private = doc.get("Dockyard") or {}
         links = [e.get("Veth") for e in (private.get("Endpoints") or {}).values()]
-        for link in [*links, private.get("Bridge")]:
+        bridge = private.get("Bridge")
+        with contextlib.suppress(OSError):  # a removed container's veth may still be there
+            links += os.listdir(f"/sys/class/net/{bridge}/brif") if bridge else []
+        for link in [*links, bridge]:
             if link and Path("/sys/class/net", link).exists():
                 subprocess.run(["ip", "link", "del", link], capture_output=True, check=False)
         with contextlib.suppress(Exception):

@@ -38,13 +38,20 @@ def stop_engines_under(prefix: str, timeout: float = 10.0) -> None:
     ends one still warming up, before it has a pid file), then SIGKILL."""
     pids = engines_under(prefix)
     for pid in pids:
-        os.kill(pid, signal.SIGTERM)
+        _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while pids and time.monotonic() < deadline:
         pids = {pid: root for pid, root in pids.items() if _alive(pid)}
         time.sleep(0.01)
     for pid in pids:
-        os.kill(pid, signal.SIGKILL)
+        _signal(pid, signal.SIGKILL)
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass  # it ended on its own meanwhile (idle, or stepped down for newer code)
 
 
 def _alive(pid: int) -> bool:

@@ -4,7 +4,9 @@ An attach made before start (``docker run`` makes one) waits for the start. With
 stdin or a tty, output is read from the container's log, which has every byte from the
 first; with a tty or stdin it goes through the monitor's attach (a prompt has no
 newline, so it is not in the log yet), after replaying what was logged before. With the
-``none`` log driver the monitor's attach carries the output too.
+``none`` log driver the monitor's attach carries the output too. For those, an attach
+made before the start holds an ``AttachPoint`` the start hands to the new monitor, which
+connects to it before the container exists: no output is lost.
 """
 
 from __future__ import annotations
@@ -56,20 +58,41 @@ def _want(request: web.Request) -> _Want:
     return want
 
 
+@contextlib.contextmanager
+def _attach_point(c: ApiContext, cid: str, wanted: bool) -> Iterator[Any]:
+    """While an attach made before start waits: the ``AttachPoint`` the start hands to
+    the new monitor (one a container; the first attach to wait has it)."""
+    if not wanted or cid in c.attach_points:
+        yield None
+        return
+    from dockyard.engine.monitor import AttachPoint
+
+    point = AttachPoint()
+    c.attach_points[cid] = point
+    try:
+        yield point
+    finally:
+        if c.attach_points.get(cid) is point:
+            del c.attach_points[cid]
+        point.close()
+
+
 async def _relay_monitor(c: ApiContext, conn: Conn, run_dir: str, *, tty: bool,
                          stdin: bool, stdout: bool, stderr: bool, detach_keys: bytes,
                          multiplex: bool,
-                         on_attached: Callable[[], Awaitable[None]] | None) -> None:
+                         on_attached: Callable[[], Awaitable[None]] | None,
+                         sock: socket.socket | None = None) -> None:
     """Both directions through the monitor's attach until the container ends, the
     client leaves or types the detach keys. ``on_attached`` runs once the monitor has
-    accepted (to replay what was logged before)."""
+    accepted (to replay what was logged before). ``sock``: the monitor's connection to
+    our attach point (its reply line comes next), else we connect."""
     from dockyard.engine.monitor import DetachFilter, connect
     from dockyard.engine.monitor import protocol as P
 
     loop = asyncio.get_running_loop()
-    sock: socket.socket | None = None
+    ours = sock is None
     # The State says running a moment before the monitor's socket takes connections.
-    for _ in range(200):
+    for _ in range(200 if ours else 0):
         try:
             sock = await c.run(connect, run_dir, None)
             break
@@ -81,8 +104,9 @@ async def _relay_monitor(c: ApiContext, conn: Conn, run_dir: str, *, tty: bool,
         raise Conflict(f"container is not running: no monitor in {run_dir}")
     feeder: asyncio.Future[None] | None = None
     try:
-        sock.sendall(P.dumps({"op": "attach", "stdin": stdin, "stdout": True,
-                              "stderr": True}).encode() + b"\n")
+        if ours:
+            sock.sendall(P.dumps({"op": "attach", "stdin": stdin, "stdout": True,
+                                  "stderr": True}).encode() + b"\n")
         sock.setblocking(False)
         data = b""
         while b"\n" not in data:
@@ -159,9 +183,13 @@ async def _serve(c: ApiContext, conn: Conn, info: dict[str, Any], want: _Want,
 
     async def output() -> None:
         since: int | None = None if want.past else arrived_ns
+        early: socket.socket | None = None  # the monitor's, connected before the start
         if want.stream and not state.get("Running"):
-            started = await c.run(wait_started, c, cid, state.get("StartedAt", ""),
-                                  gone.is_set)
+            with _attach_point(c, cid, tty or stdin or driver == "none") as point:
+                started = await c.run(wait_started, c, cid, state.get("StartedAt", ""),
+                                      gone.is_set)
+                if started is not None and point is not None:
+                    early = point.accept()
             if started is None:
                 return
         if not want.stream:
@@ -169,15 +197,18 @@ async def _serve(c: ApiContext, conn: Conn, info: dict[str, Any], want: _Want,
                 await send_entries(entries_gen(None, None, False))
             return
         if tty or stdin or driver == "none":
+            # an early attach has all of this run's output: replay only what came before
+            until = arrived_ns if early is not None else time.time_ns()
+
             async def replay() -> None:
                 if driver != "none":
-                    await send_entries(entries_gen(since, time.time_ns() - 1, False))
+                    await send_entries(entries_gen(since, until - 1, False))
 
             try:
                 await _relay_monitor(c, conn, run_dir, tty=tty, stdin=stdin,
                                      stdout=want.stdout, stderr=want.stderr,
                                      detach_keys=want.keys, multiplex=multiplex,
-                                     on_attached=replay)
+                                     on_attached=replay, sock=early)
             except (DockyardError, OSError) as err:
                 log.debug("attach %s: %s", cid, err)
             return

@@ -91,7 +91,8 @@ async def start(request: web.Request) -> web.StreamResponse:
     await json_body(request)  # old clients send a HostConfig here; docker ignores it now
     if await c.run(_running, c, ref):
         return web.Response(status=304)
-    await c.run(lambda: c.engine().start(ref))
+    point = c.attach_points.get(await c.run(lambda: c.engine().resolve(ref)))
+    await c.run(lambda: c.engine().start(ref, point.spec if point is not None else None))
     return web.Response(status=204)
 
 

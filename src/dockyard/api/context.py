@@ -39,6 +39,9 @@ class ApiContext:
         self.debug = False
         # Set when the server stops: blocking loops in workers (wait, log follow) end.
         self.stopping = threading.Event()
+        # Attaches made before a start, by container id (``AttachPoint``s): the start
+        # hands the one there to the new monitor. Used from the event loop only.
+        self.attach_points: dict[str, Any] = {}
 
     def engine(self) -> Engine:
         """This thread's engine."""

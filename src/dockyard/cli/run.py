@@ -12,7 +12,6 @@ import contextlib
 import os
 import signal
 import sys
-import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,8 @@ from dockyard.cli.runflags import CreateRequest, build_request, create_options, 
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
 
 if TYPE_CHECKING:
+    import socket
+
     from dockyard.engine import Engine
 
 __all__ = ["register"]
@@ -109,129 +110,47 @@ def _proxy_signals(eng: Engine, cid: str, enabled: bool) -> Iterator[None]:
             signal.signal(s, handler)
 
 
-def _log_type(host_config: dict[str, Any]) -> str:
-    return (host_config.get("LogConfig") or {}).get("Type") or "json-file"
-
-
-def _follow_output(cdir: str, cid: str, config: dict[str, Any],
-                   host_config: dict[str, Any]) -> None:
-    """Copy the container's output from its log as it is written, until it ends.
-
-    The log holds everything from the first byte, so nothing printed before we got
-    here is lost (attaching after start would miss it).
-    """
-    from dockyard.engine.logs import read_logs
-    from dockyard.engine.monitor import read_state
-
-    # Poll quickly right after start and after output (short commands end fast), then
-    # back off to 50 ms while the container is quiet.
-    delay = [0.001]
-    first: list[object] = []
-
-    def running() -> bool:
-        state = read_state(cdir) or {}
-        if not first:
-            first.append(state.get("StartedAt"))
-        if not state.get("Running") or state.get("Restarting") or \
-                state.get("StartedAt") != first[0]:
-            return False  # ended (a restart policy may start it again: docker stops here)
-        time.sleep(delay[0])
-        delay[0] = min(delay[0] * 2, 0.05)
-        return True
-
-    out, err = sys.stdout.buffer, sys.stderr.buffer
-    for entry in read_logs(cdir, cid, _log_type(host_config), follow=True,
-                           stdout=bool(config["AttachStdout"]),
-                           stderr=bool(config["AttachStderr"]),
-                           is_running=running, poll_interval=0):
-        stream = out if entry.stream == "stdout" else err
-        stream.write(entry.data)
-        stream.flush()
-        delay[0] = 0.001
-
-
-def _replay(cdir: str, cid: str, driver: str, until_ns: int) -> None:
-    """Print what the container logged before ``until_ns``: the output it made between
-    its start and our attach, which the attach itself does not carry."""
-    from dockyard.engine.logs import read_logs
-
-    if driver == "none":
-        return
-    out, err = sys.stdout.buffer, sys.stderr.buffer
-    with contextlib.suppress(DockyardError, OSError):
-        for entry in read_logs(cdir, cid, driver, until_ns=until_ns - 1):
-            (out if entry.stream == "stdout" else err).write(entry.data)
-    out.flush()
-    err.flush()
-
-
-def _attach(eng: Engine, cid: str, stdin: bool, detach_keys: str | None,
-            output: bool = True, replay_driver: str | None = None) -> int | None:
-    """Relay through the monitor; with ``output=False`` only stdin goes through it.
-
-    With ``replay_driver`` (``run``, which started the container a moment ago) the
-    output logged before the attach is printed first, so a shell's first prompt shows.
-    """
+def _attach(eng: Engine, cid: str, stdin: bool, detach_keys: str | None) -> int | None:
+    """Relay through the monitor of the running container (from now on)."""
     from dockyard.engine.monitor import DEFAULT_DETACH_KEYS, attach, parse_detach_keys
 
     keys = parse_detach_keys(detach_keys) if detach_keys else DEFAULT_DETACH_KEYS
     sys.stdout.flush()
-    if output:
-        on_attached = None
-        if replay_driver is not None:
-            # Output logged before this moment never reaches an attach made after it.
-            cdir, since = eng.container_dir(cid), time.time_ns()
-
-            def on_attached() -> None:
-                _replay(cdir, cid, replay_driver, since)
-
-        return attach(eng.run_dir(cid), stdin=0 if stdin else None, detach_keys=keys,
-                      on_attached=on_attached)
-    with open(os.devnull, "wb") as sink:
-        return attach(eng.run_dir(cid), stdin=0 if stdin else None, stdout=sink.fileno(),
-                      stderr=sink.fileno(), detach_keys=keys)
+    return attach(eng.run_dir(cid), stdin=0 if stdin else None, detach_keys=keys)
 
 
-def _stdin_and_log(eng: Engine, cid: str, cfg: dict[str, Any], hc: dict[str, Any],
-                   detach_keys: str | None) -> int | None:
-    """``-i`` without a tty: stdin goes through an attach, output comes from the log
-    (which has it from the first byte, while an attach made after start may not)."""
-    import threading
+def _start_attached(eng: Engine, cid: str, cfg: dict[str, Any],
+                    auto_remove: bool) -> socket.socket | None:
+    """Start ``cid`` attached first, as docker's client does: its new monitor connects to
+    us before the container exists, so no output is lost, even with no log kept. None
+    when the container ran already (no new monitor: attach to it as it runs)."""
+    from dockyard.engine.monitor import AttachPoint
 
-    follower = threading.Thread(target=_follow_output,
-                                args=(eng.container_dir(cid), cid, cfg, hc), daemon=True)
-    follower.start()
-    code = _attach(eng, cid, True, detach_keys, output=False)
-    follower.join()
-    return code
+    with AttachPoint(bool(cfg["AttachStdout"]), bool(cfg["AttachStderr"])) as point:
+        _start_or_clean(eng, cid, auto_remove, point.spec)
+        return point.accept()
 
 
 def _stay_attached(eng: Engine, cid: str, cfg: dict[str, Any], hc: dict[str, Any],
-                   sig_proxy: bool, detach_keys: str | None) -> int:
-    """Stream the started container's output, then return its exit status."""
-    from dockyard.engine.monitor import read_state
+                   sig_proxy: bool, detach_keys: str | None,
+                   sock: socket.socket | None) -> int:
+    """Relay the container's stdio (on ``sock``, made before its start, or a new attach),
+    then return its exit status."""
+    from dockyard.engine.monitor import DEFAULT_DETACH_KEYS, parse_detach_keys, read_state, relay
 
     cdir = eng.container_dir(cid)
-    interactive = bool(cfg["Tty"] or (cfg["OpenStdin"] and cfg["AttachStdin"]))
+    stdin = bool(cfg["AttachStdin"])
     with _proxy_signals(eng, cid, sig_proxy and not cfg["Tty"]):
-        if interactive and not cfg["Tty"] and _log_type(hc) != "none":
-            if _stdin_and_log(eng, cid, cfg, hc, detach_keys) is None:
-                return 0
-        elif interactive or _log_type(hc) == "none":
-            code = _attach(eng, cid, bool(cfg["AttachStdin"]), detach_keys,
-                           replay_driver=_log_type(hc))
-            if code is None:  # detached with the detach keys: the container runs on
-                return 0
+        if sock is not None:
+            sys.stdout.flush()
+            keys = parse_detach_keys(detach_keys) if detach_keys else DEFAULT_DETACH_KEYS
+            code = relay(sock, stdin=0 if stdin else None, detach_keys=keys)
         else:
-            since = time.time_ns()
-            _follow_output(cdir, cid, cfg, hc)
-            policy = (hc.get("RestartPolicy") or {}).get("Name") or "no"
-            if policy != "no":  # docker's run waits for the next exit only
-                from dockyard.engine.events import exit_code_since
-
-                code = exit_code_since(eng.roots.root, cid, since)
-                if code is not None:
-                    return code
+            code = _attach(eng, cid, stdin, detach_keys)
+        if code is None and stdin:  # detached with the detach keys: the container runs on
+            return 0
+        if code is not None and not hc.get("AutoRemove"):
+            return code  # the first exit's status: docker's run does not wait for a restart
         # Another dockyard command may tidy (and, with --rm, remove) the container as
         # soon as it ends: keep the status it recorded in case the record is gone.
         recorded = read_state(cdir) or {}
@@ -244,9 +163,10 @@ def _stay_attached(eng: Engine, cid: str, cfg: dict[str, Any], hc: dict[str, Any
             raise
 
 
-def _start_or_clean(eng: Engine, cid: str, auto_remove: bool) -> None:
+def _start_or_clean(eng: Engine, cid: str, auto_remove: bool,
+                    attach: dict[str, object] | None = None) -> None:
     try:
-        eng.start(cid)
+        eng.start(cid, attach)
     except DockyardError:
         if auto_remove:
             with contextlib.suppress(DockyardError):
@@ -267,14 +187,14 @@ def run(ctx: click.Context, /, image: str, command: tuple[str, ...], **flags: An
         ctx.exit(1)
     eng = engine()
     cid = _create(eng, req)
+    auto_remove = bool(req.host_config["AutoRemove"])
     if not req.detach:
         eng.log_event(cid, "attach")  # docker's client attaches before the start
-    _start_or_clean(eng, cid, bool(req.host_config["AutoRemove"]))
-    if req.detach:
-        click.echo(cid)
-        return
-    ctx.exit(_stay_attached(eng, cid, req.config, req.host_config, flags["sig_proxy"],
-                            flags["detach_keys"]))
+        sock = _start_attached(eng, cid, req.config, auto_remove)
+        ctx.exit(_stay_attached(eng, cid, req.config, req.host_config, flags["sig_proxy"],
+                                flags["detach_keys"], sock))
+    _start_or_clean(eng, cid, auto_remove)
+    click.echo(cid)
 
 
 @click.command("create", context_settings=_RUN_SETTINGS)
@@ -307,9 +227,9 @@ def start(ctx: click.Context, attach_: bool, interactive: bool, detach_keys: str
         config.update(AttachStdin=interactive and bool(config.get("OpenStdin")),
                       AttachStdout=True, AttachStderr=True)
         eng.log_event(cid, "attach")
-        eng.start(cid)
+        sock = _start_attached(eng, cid, config, False)
         ctx.exit(_stay_attached(eng, cid, config, dict(info.get("HostConfig") or {}),
-                                not config.get("Tty"), detach_keys))
+                                not config.get("Tty"), detach_keys, sock))
     failed = False
     for ref in containers:
         try:

@@ -355,7 +355,13 @@ class BuildExecutor:
                     tuple(Descriptor(mediatypes.OCI_LAYER, Digest.parse(d), s)
                           for d, s, _ in layers))
                 image, _ = store.register(manifest, full_tags, hold=False)
-            return str(image.id)
+        from dockyard.engine.events import image_event
+
+        labels = dict(config.get("Labels") or {})
+        for tag in tags:  # docker's builder: one ``tag`` event a name, as ``docker tag``
+            image_event(self.roots, "tag", str(image.id), parse_reference(tag).familiar(),
+                        labels)
+        return str(image.id)
 
     def close(self) -> None:
         """Release the store and snapshotter connections."""

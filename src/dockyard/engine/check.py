@@ -94,6 +94,8 @@ def check_containers(lc: Lifecycle, repair: bool = False) -> list[dict[str, Any]
             found("network endpoint of a stopped or missing container", ep.container_id,
                   f"{ep.network_name} {ep.address}",
                   lambda: lc.networking.sweep(lc.network_stale))
+    for veth in lc.networking.stray_veths():
+        found("veth without endpoint", "", veth, lambda v=veth: _delete_link(v))
     run = lc.roots.run_containers
     for entry in sorted(os.listdir(run)) if run.is_dir() else []:
         if entry in ids:
@@ -124,6 +126,12 @@ def _check_volumes(lc: Lifecycle, found: Any) -> None:
             for mp in mount_points(lc.store.load(cid)):
                 if mp.type == "volume" and not store.exists(mp.name):
                     found("missing volume", cid, mp.name)
+
+
+def _delete_link(name: str) -> None:
+    from dockyard.network import bridge
+
+    bridge.remove_endpoint(name)
 
 
 def _remove_run_dir(lc: Lifecycle, path: Path) -> None:

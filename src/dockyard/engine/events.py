@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
     from dockyard.settings import Roots
 
-__all__ = ["FILTER_KEYS", "MAX_BYTES", "append", "emit", "event", "exit_code_since",
-           "image_event", "log_path", "matches", "read_events", "stream_events"]
+__all__ = ["FILTER_KEYS", "MAX_BYTES", "append", "emit", "event", "image_event", "log_path",
+           "matches", "read_events", "stream_events"]
 
 MAX_BYTES = 8 << 20
 FILTER_KEYS = ("config", "container", "daemon", "event", "image", "label", "network", "node",
@@ -102,10 +102,12 @@ def emit(roots: Roots, type_: str, action: str, actor_id: str,
     return record
 
 
-def image_event(roots: Roots, action: str, image: str, name: str) -> None:
+def image_event(roots: Roots, action: str, image: str, name: str,
+                labels: dict[str, str] | None = None) -> None:
     """dockerd's ``LogImageEvent``: pull/push (``image`` is the reference), tag, untag,
-    delete (``image`` is the image id); ``name`` is the reference in familiar form."""
-    emit(roots, "image", action, image, {"name": name})
+    delete (``image`` is the image id); ``name`` is the reference in familiar form, and
+    the image's ``labels`` come first among the attributes, as dockerd copies them."""
+    emit(roots, "image", action, image, {**(labels or {}), "name": name})
 
 
 def _parse(line: bytes) -> dict[str, object] | None:
@@ -193,18 +195,6 @@ def stream_events(root: str | os.PathLike[str], since_ns: int | None = None,
     finally:
         if f is not None:
             f.close()
-
-
-def exit_code_since(root: str | os.PathLike[str], container_id: str,
-                    since_ns: int) -> int | None:
-    """The exit code in the container's first ``die`` event since ``since_ns``."""
-    for ev in read_events(root, since_ns=since_ns):
-        if ev.get("id") == container_id and ev.get("Action") == "die":
-            actor = ev.get("Actor")
-            attrs = actor.get("Attributes") if isinstance(actor, dict) else None
-            code = attrs.get("exitCode") if isinstance(attrs, dict) else None
-            return int(str(code)) if code is not None else None
-    return None
 
 
 def _label_matches(attrs: dict[str, object], wanted: str) -> bool:

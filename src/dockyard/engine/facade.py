@@ -49,9 +49,10 @@ class Engine:
         """Store a new container; ``{"Id": ..., "Warnings": [...]}``."""
         return self.lc.create(name, config, host_config, networking_config)
 
-    def start(self, ref: str) -> int:
-        """Start it under its monitor; returns the init's host pid."""
-        return self.lc.start(ref)
+    def start(self, ref: str, attach: dict[str, object] | None = None) -> int:
+        """Start it under its monitor; returns the init's host pid. ``attach``: an
+        ``AttachPoint.spec`` the new monitor connects to first (attach before start)."""
+        return self.lc.start(ref, attach)
 
     def stop(self, ref: str, timeout: int | None = None) -> None:
         self.lc.stop(ref, timeout)

@@ -16,20 +16,25 @@ def tag_image(roots: Roots, store: Any, source: str, target: str) -> None:
     from dockyard.oci import parse_reference
 
     store.tag(source, target)
-    image_event(roots, "tag", str(store.resolve(target).id),
-                parse_reference(target).familiar())
+    image = store.resolve(target)
+    image_event(roots, "tag", str(image.id), parse_reference(target).familiar(),
+                image.config.config.get("Labels"))
 
 
 def remove_image(roots: Roots, store: Any, ref: str, force: bool) -> list[dict[str, str]]:
     """``docker rmi``: docker's ``[{"Untagged": …}, {"Deleted": …}]`` and, for each,
     an ``untag`` or ``delete`` event."""
-    image_id = str(store.resolve(ref).id)
+    image = store.resolve(ref)
+    image_id, labels = str(image.id), image.config.config.get("Labels")
     changes: list[dict[str, str]] = store.remove(ref, force=force)
     for change in changes:
         for key, value in change.items():
-            # dockerd names the image id in both (LogImageEvent(id, id, ...))
-            gone = image_id if key == "Untagged" else str(value)
-            image_event(roots, "untag" if key == "Untagged" else "delete", gone, gone)
+            # dockerd names the image id in both (LogImageEvent(id, id, ...)); an untag
+            # still finds the image's labels, a delete (logged once it is gone) does not
+            if key == "Untagged":
+                image_event(roots, "untag", image_id, image_id, labels)
+            else:
+                image_event(roots, "delete", str(value), str(value))
     return changes
 
 

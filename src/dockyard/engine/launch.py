@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 __all__ = ["exit_hook", "launch", "namespace_of"]
 
 
-def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
-    """Prepare the container's root, /etc files and bundle, then start its monitor;
+def launch(lc: Lifecycle, cid: str, record: dict[str, Any],
+           attach: dict[str, object] | None = None) -> int:
+    """Prepare the container's root, /etc files and bundle, then start its monitor
+    (which first connects to ``attach``, an ``AttachPoint.spec``, when given);
     returns the init's pid."""
     from dockyard.engine import etcfiles
     from dockyard.engine.logs import parse_log_config
@@ -118,6 +120,8 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any]) -> int:
         launch["dns"] = monitor_config(netns_path, str(lc.networking.store.dir), cid,
                                        dns=hc.get("Dns"))
     launch.update(_supervision(lc, cid, record, oci["process"], runtime))  # type: ignore[typeddict-item]
+    if attach is not None:
+        launch["attach"] = attach
     with contextlib.suppress(FileNotFoundError):
         (rdir / "paused").unlink()
     return start_monitor(launch)

@@ -230,8 +230,10 @@ class Lifecycle:
                 remove_anonymous(self, record)
 
     # -- start ----------------------------------------------------------------------
-    def start(self, ref: str) -> int:
-        """Start a created or exited container; returns its init's pid."""
+    def start(self, ref: str, attach: dict[str, object] | None = None) -> int:
+        """Start a created or exited container; returns its init's pid. ``attach`` (an
+        ``AttachPoint.spec``) is where its new monitor connects before the container is
+        created (not when it runs already)."""
         cid = self.resolve(ref)
         with self._op_lock(cid):
             self._settle(cid)
@@ -243,7 +245,7 @@ class Lifecycle:
             with contextlib.suppress(FileNotFoundError):
                 (self.store.dir(cid) / MANUALLY_STOPPED).unlink()
             try:
-                return self._start(cid, record)
+                return self._start(cid, record, attach)
             except DockyardError as err:
                 self._unmount(cid)
                 self._release_network(cid)
@@ -253,10 +255,11 @@ class Lifecycle:
                 update_state_file(self.store.dir(cid), lambda s: _failed_start(s, message, code))
                 raise
 
-    def _start(self, cid: str, record: dict[str, Any]) -> int:
+    def _start(self, cid: str, record: dict[str, Any],
+               attach: dict[str, object] | None = None) -> int:
         from dockyard.engine.launch import launch
 
-        return launch(self, cid, record)
+        return launch(self, cid, record, attach)
 
     # -- stop, kill, wait -----------------------------------------------------------
     def kill(self, ref: str, sig: str | int = "KILL") -> None:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from dockyard.engine.lifecycle import Lifecycle
 
 __all__ = ["inspect_mounts", "mount_points", "oci_mounts", "register", "release",
-           "remove_anonymous", "volume_users"]
+           "remove_anonymous", "volume_event", "volume_users"]
 
 # Destinations no mount may cover (runc's rule for /proc), and those an image's VOLUME
 # may not cover either (CVE-2019-16884): users do bind /dev and /sys/fs/cgroup on purpose.
@@ -113,25 +113,36 @@ def register(lc: Lifecycle, cid: str, config: dict[str, Any],
             points[dest] = MountPoint(type="volume", destination=dest, copy_data=True,
                                       driver=str(hc.get("VolumeDriver") or ""),
                                       from_config=True)
-    out = []
     for mp in points.values():
         _check_destination(mp.destination, mp.from_config)
-        if mp.type == "volume" and not mp.source:
-            _create_volume(store, mp)
-        out.append(mp)
-    return out
+    made: list[MountPoint] = []
+    try:
+        for mp in points.values():
+            if mp.type == "volume" and not mp.source and _create_volume(store, mp):
+                made.append(mp)
+                volume_event(lc, "create", mp.name, mp.driver)
+    except BaseException:  # a create that fails leaves no volume it made
+        for mp in made:
+            with contextlib.suppress(DockyardError, OSError):
+                store.remove_locked(mp.name, lambda _: [])
+                volume_event(lc, "destroy", mp.name, mp.driver)
+        raise
+    return list(points.values())
 
 
-def _create_volume(store: VolumeStore, mp: MountPoint) -> None:
+def _create_volume(store: VolumeStore, mp: MountPoint) -> bool:
+    """Create (or find) ``mp``'s volume; whether it is new."""
     opts = mp.volume_options
     from_config = mp.from_config
     driver_cfg = opts.get("DriverConfig") or {}
+    new = not mp.name or not store.exists(mp.name)
     info = store.create_locked(mp.name or None, mp.driver or "local",
                                driver_cfg.get("Options"), opts.get("Labels"),
                                anonymous=not mp.name)
     mp.name, mp.driver, mp.source = info["Name"], info["Driver"], info["Mountpoint"]
     if not mp.mode and not from_config:
         mp.mode = "z"  # dockerd's setBindModeIfNull for local volumes
+    return new
 
 
 def remove_anonymous(lc: Lifecycle, record: dict[str, Any]) -> None:
@@ -142,6 +153,7 @@ def remove_anonymous(lc: Lifecycle, record: dict[str, Any]) -> None:
             continue
         with contextlib.suppress(DockyardError, OSError):
             store.remove(mp.name, lambda n: volume_users(lc, n, skip=record["Id"]))
+            volume_event(lc, "destroy", mp.name, mp.driver)
 
 
 def release(lc: Lifecycle, record: dict[str, Any], log: bool = True) -> None:
@@ -161,15 +173,21 @@ def release(lc: Lifecycle, record: dict[str, Any], log: bool = True) -> None:
             store.unmount(mp.name)
 
 
-def _volume_event(lc: Lifecycle, action: str, mp: Any, cid: str) -> None:
-    """dockerd's volume ``mount`` (at start) and ``unmount`` (after stop) events."""
+def volume_event(lc: Lifecycle, action: str, name: str, driver: str = "",
+                 attrs: dict[str, str] | None = None) -> None:
+    """dockerd's volume events: the volume's name as the actor, its driver (and ``attrs``)."""
     from dockyard.engine.events import emit
 
-    attrs = {"container": cid, "driver": "local"}
+    emit(lc.roots, "volume", action, name, {"driver": driver or "local", **(attrs or {})})
+
+
+def _volume_event(lc: Lifecycle, action: str, mp: Any, cid: str) -> None:
+    """dockerd's volume ``mount`` (at start) and ``unmount`` (after stop) events."""
+    attrs = {"container": cid}
     if action == "mount":
         attrs.update({"destination": mp.destination, "propagation": mp.propagation or "",
                       "read/write": str(bool(mp.rw)).lower()})
-    emit(lc.roots, "volume", action, mp.name, attrs)
+    volume_event(lc, action, mp.name, "local", attrs)
 
 
 # -- start ------------------------------------------------------------------------------

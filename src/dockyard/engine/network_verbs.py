@@ -55,10 +55,10 @@ class NetworkVerbs:
         return sorted((d for d in docs if _matches(d, wanted)), key=lambda d: str(d["Name"]))
 
     def remove(self, ref: str) -> None:
-        """Drop the record, then whatever of its bridge and rules a crash left up."""
+        """Delete the network's bridge and rules (they stay up between containers),
+        then its record."""
         self._tidy()
-        doc = self.store.remove(ref)
-        self._drop_kernel_side(doc)
+        doc = self.store.remove(ref, then=self._drop_kernel_side)
         _event(self.lc, "destroy", doc)
 
     def _drop_kernel_side(self, doc: dict[str, Any]) -> None:
@@ -70,6 +70,8 @@ class NetworkVerbs:
             nft.remove_network_rules(names.nft_table(), doc["Id"])
             nft.drop_table_if_empty(names.nft_table())
         with contextlib.suppress(DockyardError):
+            for port in bridge.ports(doc["Dockyard"]["Bridge"]):  # no endpoint owns one
+                bridge.remove_endpoint(port)
             bridge.remove_bridge(doc["Dockyard"]["Bridge"])
 
     def prune(self) -> list[str]:
@@ -80,7 +82,7 @@ class NetworkVerbs:
             if doc["Name"] in PREDEFINED or doc["Containers"]:
                 continue
             with contextlib.suppress(Conflict, NotFound, Forbidden):
-                self._drop_kernel_side(self.store.remove(doc["Id"]))
+                self.store.remove(doc["Id"], then=self._drop_kernel_side)
                 _event(self.lc, "destroy", doc)
                 removed.append(doc["Name"])
         return sorted(removed)

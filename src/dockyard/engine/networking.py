@@ -8,15 +8,17 @@ private ``Networks`` map keeps every network the container is connected to with 
 namespace at ``$RUN/containers/<id>/netns`` and attaches one endpoint per network
 (address from the store, veth into the namespace); when the container ends, or is
 removed, or a later start finds what a crash left, the endpoints are detached (address
-free, veth gone), the namespace unpinned, and a bridge with no endpoint left removed.
+free, veth gone), the namespace unpinned; the bridge stays until ``network rm``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import os
+import time
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -35,6 +37,7 @@ __all__ = ["BRIDGE_MODES", "Networking", "network_of_mode"]
 BRIDGE_MODES = ("", "default", "bridge")
 MTU_OPTION = "com.docker.network.driver.mtu"
 _NO_ENDPOINT = ("host", "none")
+GRACE_SECONDS = 1.0  # a veth outlives its unpinned namespace by tens of ms
 
 
 def network_of_mode(mode: str) -> str | None:
@@ -67,6 +70,11 @@ class Networking:
 
     def netns_path(self, cid: str) -> Path:
         return self.roots.run_containers / cid / "netns"
+
+    def _ports_marker(self, cid: str) -> Path:
+        """Present while the container may have published ports: a teardown without
+        it skips looking through the nft table for its rules."""
+        return self.roots.run_containers / cid / "published"
 
     # -- create -----------------------------------------------------------------------
     def plan(self, hc: Mapping[str, Any], networking_config: dict[str, Any] | None
@@ -130,6 +138,7 @@ class Networking:
                    for n, (name, conf) in enumerate(nets.items())]
             mappings = port_mappings(record)
             if mappings:
+                self._ports_marker(cid).touch()  # before the rules: teardown looks
                 _nft().publish(names.nft_table(), eps[0], mappings)
         except BaseException:
             self.teardown(cid)
@@ -171,27 +180,58 @@ class Networking:
              {"container": cid, "name": str(doc["Name"]),
               "type": str(doc.get("Driver") or "bridge")})
 
-    def _unwire(self, ep: Endpoint, doc: dict[str, Any]) -> None:
-        """Kernel side of a detach, under the store's lock."""
+    def _unwire(self, ep: Endpoint, doc: dict[str, Any], *, with_netns: bool = False,
+                ports: bool = True) -> None:
+        """Kernel side of a detach, under the store's lock. ``with_netns``: the veth's
+        peer is in a namespace that dies as it is unpinned, and the kernel deletes the
+        pair with it in the background (an explicit delete waits out an RCU grace
+        period, 15-40 ms). ``ports``: it may have published ports. The bridge and its
+        rules stay until ``network rm``."""
         from dockyard.network import bridge
 
         self._event("disconnect", doc, ep.container_id)
-        with contextlib.suppress(ImportError, DockyardError):
-            _nft().unpublish(names.nft_table(), ep.endpoint_id)
-        bridge.remove_endpoint(ep.veth)
-        if not doc["Containers"] and ep.bridge:
+        if ports:
             with contextlib.suppress(ImportError, DockyardError):
-                _nft().remove_network_rules(names.nft_table(), doc["Id"])
-                _nft().drop_table_if_empty(names.nft_table())
-            bridge.remove_bridge(ep.bridge)
+                _nft().unpublish(names.nft_table(), ep.endpoint_id)
+        if not with_netns:
+            bridge.remove_endpoint(ep.veth)
 
     def teardown(self, cid: str) -> None:
-        """Detach every endpoint of ``cid`` and unpin its namespace (idempotent)."""
+        """Detach every endpoint of ``cid`` and unpin its namespace (idempotent).
+
+        The namespace is unpinned first: a kill at any point leaves either endpoints
+        the sweep releases or nothing, never a pinned namespace nobody knows."""
         from dockyard.network import netns
 
-        for ep in self.store.endpoints(cid):
-            self.store.detach(ep.network_id, cid, then=self._unwire)
-        netns.remove(self.netns_path(cid))
+        path = self.netns_path(cid)
+        eps = self.store.endpoints(cid)
+        dies = bool(eps) and netns.exists(path) and not netns.in_use(path)
+        netns.remove(path)
+        marker = self._ports_marker(cid)
+        unwire = functools.partial(self._unwire, with_netns=dies, ports=marker.exists())
+        for ep in eps:
+            self.store.detach(ep.network_id, cid, then=unwire)
+        with contextlib.suppress(FileNotFoundError):
+            marker.unlink()
+
+    def stray_veths(self) -> list[str]:
+        """Veths on this root's bridges that no endpoint owns: one whose namespace
+        something other than a process (an open socket, a bind mount elsewhere) kept
+        alive after its container was removed (see :meth:`teardown`)."""
+        from dockyard.network import bridge
+
+        def stray(owned: dict[str, set[str]]) -> list[str]:
+            return [port for name, veths in owned.items() for port in bridge.ports(name)
+                    if port not in veths]
+
+        found = self.store.veths_by_bridge(stray)
+        # A removed container's veth stays a moment, until the kernel has torn down its
+        # namespace: only one still there after that is stray (names are never reused).
+        deadline = time.monotonic() + GRACE_SECONDS
+        while found and time.monotonic() < deadline:
+            time.sleep(0.02)
+            found = [v for v in found if bridge.link_exists(v)]
+        return found
 
     def sweep(self, stale: Callable[[str], bool]) -> list[Endpoint]:
         """Release endpoints whose container is gone or no longer running."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dockyard.engine.mounts import mount_points, volume_users
+from dockyard.engine.mounts import mount_points, volume_event, volume_users
 from dockyard.errors import InvalidArgument
 from dockyard.volumes import VolumeStore
 
@@ -29,15 +29,8 @@ def volume_create(lc: Lifecycle, name: str | None, driver: str = "local",
                   options: dict[str, str] | None = None,
                   labels: dict[str, str] | None = None) -> dict[str, Any]:
     vol = _store(lc).create(name, driver, dict(options or {}), dict(labels or {}))
-    _event(lc, "create", vol["Name"], vol.get("Driver") or driver)
+    volume_event(lc, "create", vol["Name"], vol.get("Driver") or driver)
     return vol
-
-
-def _event(lc: Lifecycle, action: str, name: str, driver: str) -> None:
-    """dockerd's volume events: the volume's name as the actor, its driver."""
-    from dockyard.engine.events import emit
-
-    emit(lc.roots, "volume", action, name, {"driver": driver or "local"})
 
 
 def _users_by_volume(lc: Lifecycle) -> dict[str, list[str]]:
@@ -82,7 +75,7 @@ def volume_list(lc: Lifecycle,
 
 def volume_remove(lc: Lifecycle, name: str, force: bool = False) -> None:
     _store(lc).remove(name, lambda n: volume_users(lc, n), force)
-    _event(lc, "destroy", name, "local")
+    volume_event(lc, "destroy", name, "local")
 
 
 def volume_prune(lc: Lifecycle, filters: dict[str, list[str]] | None = None
@@ -107,7 +100,7 @@ def volume_prune(lc: Lifecycle, filters: dict[str, list[str]] | None = None
 
     report = _store(lc).prune(lambda n: volume_users(lc, n), keep)
     for name in report.get("VolumesDeleted") or []:
-        _event(lc, "destroy", str(name), "local")
+        volume_event(lc, "destroy", str(name), "local")
     return report
 
 

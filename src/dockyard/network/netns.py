@@ -19,7 +19,7 @@ from typing import TypeVar
 from dockyard.errors import SystemFailure
 from dockyard.runtime import syscalls as sc
 
-__all__ = ["create", "exists", "inside", "remove"]
+__all__ = ["create", "exists", "in_use", "inside", "remove"]
 
 T = TypeVar("T")
 
@@ -78,6 +78,24 @@ def remove(path: Path) -> None:
             break
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
+
+
+def in_use(path: Path) -> bool:
+    """Whether a process is in the namespace pinned at ``path`` (False when none is
+    pinned there). A namespace that no process is in dies when it is unpinned, and the
+    kernel deletes the veth pairs with an end in it then, in the background."""
+    if not exists(path):
+        return False
+    pinned = os.stat(path)
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                ns = os.stat(f"/proc/{pid}/ns/net")
+            except OSError:  # gone, or a zombie
+                continue
+            if (ns.st_ino, ns.st_dev) == (pinned.st_ino, pinned.st_dev):
+                return True
+    return False
 
 
 def inside(path: Path, fn: Callable[[], T]) -> T:

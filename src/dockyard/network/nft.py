@@ -26,8 +26,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import ipaddress
+import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from dockyard.errors import InvalidArgument, NotFound
@@ -177,7 +178,8 @@ def network_rules(table: str, net: Mapping[str, Any]) -> None:
     """Masquerade (unless ``Internal``) and isolation for a bridge network record.
 
     ``net`` is the network's inspect-shaped record with Dockyard's ``Dockyard.Bridge``.
-    Calling it again replaces the network's rules.
+    Calling it again replaces the network's rules (nothing changes when they are in
+    place: the bridge and its rules stay between containers).
     """
     net_id, bridge = str(net["Id"]), str(net["Dockyard"]["Bridge"])
     subnet, owner = prefix(_subnet(net)), f"net:{net_id}"
@@ -200,7 +202,15 @@ def network_rules(table: str, net: Mapping[str, Any]) -> None:
     with _locked(table):
         items = _ensure(table)
         _set_route_localnet(bridge)
-        run_batch(_delete(table, _owned(items, owner)) + adds)
+        have = _owned(items, owner)
+        if _shape(have) != _shape(r["add"]["rule"] for r in adds):
+            run_batch(_delete(table, have) + adds)
+
+
+def _shape(rules: Iterable[Expr]) -> list[tuple[str, str]]:
+    """Rules compared by chain and expressions (the listing gives back what was added,
+    so a network whose rules are in place needs no transaction)."""
+    return sorted((str(r["chain"]), json.dumps(r["expr"], sort_keys=True)) for r in rules)
 
 
 def remove_network_rules(table: str, net_id: str) -> None:

@@ -19,10 +19,11 @@ import os
 import re
 import socket
 import struct
+import threading
 from collections.abc import Callable, Iterator
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dockyard.errors import AlreadyExists, Conflict, Forbidden, InvalidArgument, NotFound
 from dockyard.fileio import atomic_write, locked_file
@@ -35,12 +36,14 @@ __all__ = ["HOST_LOCK", "NetworkStore", "host_routes"]
 # (or a docker) must not bring up the same subnet at once.
 HOST_LOCK = Path("/run/lock/dockyard-networks.lock")
 
+T = TypeVar("T")
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
-def host_routes(path: str = "/proc/net/route", *, skip_dev: str = "") -> list[IPv4Network]:
+def host_routes(path: str = "/proc/net/route", *, skip_dev: str = "", dev: str = ""
+                ) -> list[IPv4Network]:
     """The IPv4 destinations of this namespace's main routing table, default excluded
-    (and those through ``skip_dev``)."""
+    (and those through ``skip_dev``; only those through ``dev`` when given)."""
     out: list[IPv4Network] = []
     try:
         lines = Path(path).read_text().splitlines()[1:]
@@ -48,7 +51,8 @@ def host_routes(path: str = "/proc/net/route", *, skip_dev: str = "") -> list[IP
         return out
     for line in lines:
         fields = line.split()
-        if len(fields) < 8 or (skip_dev and fields[0] == skip_dev):
+        if len(fields) < 8 or (skip_dev and fields[0] == skip_dev) or \
+                (dev and fields[0] != dev):
             continue
         dest, mask = (struct.pack("<I", int(f, 16)) for f in (fields[1], fields[7]))
         if mask == b"\0\0\0\0":
@@ -63,26 +67,58 @@ class NetworkStore:
 
     def __init__(self, directory: Path) -> None:
         self.dir = directory
+        self._held = threading.local()  # .files: name -> text, while this thread locks
 
     # -- files ------------------------------------------------------------------------
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the store's lock; makes the predefined networks when missing."""
+        """Hold the store's lock; makes the predefined networks when missing. While it
+        is held nobody else writes, so the records are read from disk once."""
         self.dir.mkdir(parents=True, exist_ok=True)
         with locked_file(self.dir / ".lock"):
-            self._ensure_predefined()
-            yield
+            self._held.files = None
+            try:
+                self._ensure_predefined()
+                yield
+            finally:
+                self._held.files = None
+
+    def _read(self) -> dict[str, str]:
+        files = {}
+        for path in self.dir.glob("*.json"):
+            with contextlib.suppress(FileNotFoundError):
+                files[path.name] = path.read_text()
+        return files
 
     def _docs(self) -> list[dict[str, Any]]:
+        files = getattr(self._held, "files", None)
+        if files is None:
+            files = self._read()
+            self._held.files = files
         docs = []
-        for path in sorted(self.dir.glob("*.json")):
-            with contextlib.suppress(FileNotFoundError, ValueError):
-                docs.append(json.loads(path.read_text()))
+        for name in sorted(files):
+            with contextlib.suppress(ValueError):
+                docs.append(json.loads(files[name]))
         return docs
 
-    def _write(self, doc: dict[str, Any]) -> None:
-        atomic_write(self.dir / f"{doc['Id']}.json", json.dumps(doc, indent=1).encode(),
-                     mode=0o666, sync_dir=False)
+    def _write(self, doc: dict[str, Any], durable: bool = True) -> None:
+        """Replace the record. ``durable=False`` when only endpoints changed: they are
+        void after a reboot (no container runs), and a killed process still leaves the
+        old file or the new; an fsync per ``run`` and ``rm`` costs 1-7 ms here."""
+        text = json.dumps(doc, indent=1)
+        name = f"{doc['Id']}.json"
+        self._forget(name)
+        atomic_write(self.dir / name, text.encode(), mode=0o666, sync_dir=False,
+                     sync=durable)
+        files = getattr(self._held, "files", None)
+        if files is not None:
+            files[name] = text
+
+    def _forget(self, name: str) -> None:
+        """Drop a record from what this hold has read (before it changes on disk)."""
+        files = getattr(self._held, "files", None)
+        if files is not None:
+            files.pop(name, None)
 
     def _ensure_predefined(self) -> None:
         have = {d["Name"] for d in self._docs()}
@@ -162,8 +198,11 @@ class NetworkStore:
             self._write(doc)
             return doc
 
-    def remove(self, ref: str) -> dict[str, Any]:
-        """Drop a user-defined network with no endpoints; returns the removed record."""
+    def remove(self, ref: str, then: Callable[[dict[str, Any]], None] | None = None
+               ) -> dict[str, Any]:
+        """Drop a user-defined network with no endpoints; returns the removed record.
+        ``then(record)`` runs under the lock before the record goes (the kernel side:
+        killed there, the record stays and a next ``rm`` finishes)."""
         with self.locked():
             doc = self._find(ref)
             if doc["Name"] in PREDEFINED:
@@ -171,6 +210,9 @@ class NetworkStore:
             if doc["Containers"]:
                 raise Conflict(f"error while removing network: network {doc['Name']} id "
                                f"{doc['Id']} has active endpoints")
+            if then is not None:
+                then(doc)
+            self._forget(f"{doc['Id']}.json")
             (self.dir / f"{doc['Id']}.json").unlink()
             return doc
 
@@ -186,7 +228,7 @@ class NetworkStore:
             if cid in doc["Containers"]:
                 raise Conflict(f"endpoint with name {cname} already exists in network "
                                f"{doc['Name']}")
-            self._move_if_taken(doc)
+            moved = self._move_if_taken(doc)
             pool = pool_of(doc)
             private = doc["Dockyard"]
             eid = os.urandom(32).hex()
@@ -218,14 +260,14 @@ class NetworkStore:
                 "IPv6Address": ""}
             private["Endpoints"][cid] = {"Aliases": ep.aliases, "Veth": ep.veth,
                                          "IPAMAddress": ip}
-            self._write(doc)
+            self._write(doc, durable=moved)
             if then is not None:
                 try:
                     then(ep, doc)
                 except BaseException:
                     del doc["Containers"][cid]
                     del private["Endpoints"][cid]
-                    self._write(doc)
+                    self._write(doc, durable=False)
                     raise
             return ep
 
@@ -241,22 +283,24 @@ class NetworkStore:
         with locked_file(HOST_LOCK):
             yield
 
-    def _move_if_taken(self, doc: dict[str, Any]) -> None:
-        """A network with an automatic subnet and no endpoint (so no bridge) moves to a
-        free default pool when something else on the host now routes its subnet (a
-        docker0, another engine's bridge): two bridges with one subnet break both."""
+    def _move_if_taken(self, doc: dict[str, Any]) -> bool:
+        """A network with an automatic subnet and no endpoint moves to a free default
+        pool when something else on the host now routes its subnet (a docker0, another
+        engine's bridge): two bridges with one subnet break both. Whether it moved (its
+        bridge, if still up, is made again by ``bridge.ensure_bridge``)."""
         private = doc["Dockyard"]
         pool = pool_of(doc)
         if doc["Containers"] or not private.get("AutoSubnet") or pool is None:
-            return
+            return False
         foreign = host_routes(skip_dev=private["Bridge"])
         if not any(pool.subnet.overlaps(r) for r in foreign):
-            return
+            return False
         others = [p.subnet for d in self._docs() if d["Id"] != doc["Id"]
                   for p in [pool_of(d)] if p]
         moved = ipam.parse_pool(str(ipam.default_subnet(foreign + others)))
         doc["IPAM"]["Config"] = [moved.to_config()]
         private["LastIP"] = ""
+        return True
 
     def detach(self, ref: str, cid: str,
                then: Callable[[Endpoint, dict[str, Any]], None] | None = None
@@ -272,15 +316,31 @@ class NetworkStore:
             if ep is not None:
                 del doc["Containers"][cid]
                 doc["Dockyard"]["Endpoints"].pop(cid, None)
-                self._write(doc)
+                self._write(doc, durable=False)
                 if then is not None:
                     then(ep, doc)
             return ep
 
-    def endpoints(self, cid: str | None = None) -> list[Endpoint]:
-        """Every endpoint (of ``cid`` only, when given), in network-name order."""
+    def veths_by_bridge(self, then: Callable[[dict[str, set[str]]], T]) -> T:
+        """``then(bridge -> the veths its network's endpoints own)``, run under the
+        lock (so that no attach adds a veth while the caller looks at the bridges)."""
         with self.locked():
-            docs = sorted(self._docs(), key=lambda d: str(d["Name"]))
+            owned = {str(d["Dockyard"]["Bridge"]): {str(e.get("Veth") or "") for e in
+                                                   d["Dockyard"]["Endpoints"].values()}
+                     for d in self._docs() if d["Dockyard"].get("Bridge")}
+            return then(owned)
+
+    def endpoints(self, cid: str | None = None) -> list[Endpoint]:
+        """Every endpoint (of ``cid`` only, when given), in network-name order.
+
+        Read without the lock (every start and teardown asks): records are replaced
+        by rename, so each file read is whole, and the answer may be stale as soon as
+        it is given either way."""
+        docs = []
+        for text in self._read().values():
+            with contextlib.suppress(ValueError):
+                docs.append(json.loads(text))
+        docs.sort(key=lambda d: str(d["Name"]))
         return [ep for d in docs for c in d["Containers"]
                 if cid is None or c == cid
                 for ep in [_endpoint(d, c)] if ep is not None]
@@ -301,7 +361,7 @@ class NetworkStore:
                     del doc["Containers"][cid]
                     doc["Dockyard"]["Endpoints"].pop(cid, None)
                 if gone:
-                    self._write(doc)
+                    self._write(doc, durable=False)
                     for ep in dropped:
                         if then is not None and ep.network_id == doc["Id"]:
                             then(ep, doc)

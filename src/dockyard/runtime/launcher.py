@@ -48,9 +48,9 @@ def launcher_text(python: str | None = None) -> str:
 
 def write_launcher(dest: str | Path, python: str | None = None) -> Path:
     """Write the launcher script to ``dest`` (atomically, mode 0755); return its path."""
+    from dockyard.fileio import atomic_write
+
     dest = Path(dest)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}")
-    tmp.write_text(launcher_text(python))
-    os.chmod(tmp, 0o755)
-    os.rename(tmp, dest)
+    atomic_write(dest, launcher_text(python).encode(), mode=0o755)
+    os.chmod(dest, 0o755)  # whatever the umask
     return dest

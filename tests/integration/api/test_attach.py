@@ -63,3 +63,14 @@ def test_attach_socket_docker_py(served: Served, name: str) -> None:
         c.remove()
     finally:
         client.close()
+
+
+def test_docker_run_with_no_log_gets_the_first_byte(served: Served) -> None:
+    """``docker run`` attaches before it starts: with the ``none`` log driver the
+    monitor connects to the attach the API holds, so nothing written at once is lost."""
+    for attach in ((), ("-a", "stdout")):
+        for _ in range(3):
+            r = served.docker("run", "--rm", *attach, "--network", "none", "--log-driver",
+                              "none", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3")
+            want_err = "" if attach else "err\n"
+            assert (r.returncode, r.stdout, r.stderr) == (3, "out\n", want_err), attach

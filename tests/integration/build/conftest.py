@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from dockyard.settings import Roots
 from tests.support.dockerd import Dockerd
 from tests.support.leaks import remove_cgroup_parent
+from tests.support.netclean import clean_networks
 
 DOCKYARD = Path(sys.executable).with_name("dockyard")
 
@@ -116,6 +117,7 @@ def benv(tmp_path: Path, busybox_rootfs_template: Path, cgroup_parent: str,
             mounted = [line.split()[4] for line in f if str(tmp_path) in line]
         for target in reversed(mounted):
             subprocess.run(["umount", "-l", target], check=False)
+        clean_networks(roots.root, roots.run_root)  # RUN steps' bridge stays up
         remove_cgroup_parent(parent)
 
 

@@ -92,6 +92,9 @@ def dockyard(tmp_path: Path, cgroup_parent: str) -> Iterator[Dockyard]:
             time.sleep(0.05)
         for target in reversed(d.mounts()):
             subprocess.run(["umount", "-l", target], check=False)
+        from tests.support.netclean import clean_networks
+
+        clean_networks(d.root, d.run_root)  # bridges stay up until removed
 
 
 @pytest.fixture(scope="session", autouse=True)

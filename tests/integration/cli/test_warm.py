@@ -35,9 +35,22 @@ def _engine_pid(d: Dockyard) -> int:
     return int(pid_file.read_text())
 
 
-def _workers(engine: int) -> list[int]:
+def _children(engine: int, name: str) -> list[int]:
     with open(f"/proc/{engine}/task/{engine}/children") as f:
-        return [int(p) for p in f.read().split()]
+        pids = [int(p) for p in f.read().split()]
+    found = []
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == name:
+                found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+def _workers(engine: int) -> list[int]:
+    """The engine's children running a command (not its spare, waiting for one)."""
+    return _children(engine, "dockyard-worker")
 
 
 def _wait_for(predicate: object, timeout: float = 20) -> None:
@@ -54,9 +67,12 @@ def test_commands_run_in_workers_of_the_engine(dockyard: Dockyard) -> None:
                             env=dockyard.env, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     assert proc.stdout.readline() == "up\n"
-    assert len(_workers(engine)) == 1  # the client's command, forked from the engine
+    [worker] = _workers(engine)  # the client's command, in a process forked from the engine
     assert proc.wait(timeout=30) == 3
     _wait_for(lambda: _workers(engine) == [])
+    # the next command's worker is forked ahead, and waits
+    _wait_for(lambda: len(_children(engine, "dockyard-spare")) == 1)
+    assert worker not in _children(engine, "dockyard-spare")
     assert dockyard.containers() == []
 
 
@@ -163,7 +179,7 @@ def _raw_request(d: Dockyard, code: str) -> bytes:
     cwd = os.open("/", os.O_PATH)
     try:
         sock.connect(f"/proc/self/fd/{dir_fd}/{path.name}")
-        body = wire.encode_request(wire.Request(code, "dockyard", ["version"], {}, 0o22))
+        body = wire.encode_request(code, "dockyard", ["version"], {}, 0o22)
         rights = b"".join(fd.to_bytes(4, "little") for fd in (0, 1, 2, cwd))
         sock.sendmsg([body], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
         sock.settimeout(10)
@@ -220,3 +236,35 @@ def test_launcher_runs_the_client_without_site(dockyard: Dockyard, tmp_path: Pat
     bad = subprocess.run([*argv, "--no-such-flag"], capture_output=True, text=True,
                          env=dict(dockyard.env, DOCKYARD_WARM="0"), timeout=60)
     assert bad.returncode == 125 and "no-such-flag" in bad.stderr
+
+
+def test_output_ends_when_the_command_does(dockyard: Dockyard) -> None:
+    """Regression: the spare worker forked after a command held that command's stdout,
+    so a reader of it (``capture_output``) waited for EOF until the spare's end."""
+    _engine_pid(dockyard)
+    for _ in range(3):
+        proc = subprocess.run(dockyard.argv("ps", "-a", "-q"), env=dockyard.env,
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                              timeout=20)
+        assert (proc.returncode, proc.stdout) == (0, "")
+
+
+def test_exec_it_resize_reaches_the_runtime_child(dockyard: Dockyard) -> None:
+    """Regression: a resize was passed to the worker only; `exec -t` relays the pty in a
+    child process (the runtime's), which a terminal's SIGWINCH reaches when cold."""
+    engine = _engine_pid(dockyard)
+    dockyard.ok("run", "-d", "--name", "sized", "--network", "none", "busybox", "sleep", "60")
+    argv = dockyard.argv("exec", "-it", "sized", "sh")
+    child = pexpect.spawn(argv[0], argv[1:], env=dockyard.env, timeout=20, encoding="utf-8")
+    child.setwinsize(30, 100)
+    wait_for_prompt(child)
+    assert len(_workers(engine)) == 1
+    for rows, cols in ((30, 100), (45, 132), (22, 77)):
+        child.setwinsize(rows, cols)
+        child.sendline("stty size")
+        child.expect(f"{rows} {cols}")
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    dockyard.ok("rm", "-f", "sized")

@@ -67,6 +67,36 @@ def links_with(prefix: str) -> list[str]:
     return sorted(n for n in os.listdir("/sys/class/net") if n.startswith(prefix))
 
 
+def wait_for(pred: Any, timeout: float = 5.0) -> bool:
+    """Whether ``pred()`` came true within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def veths_left(prefix: str = "", timeout: float = 5.0) -> list[str]:
+    """The engine's host-side veths still there once ``timeout`` has passed without
+    them all going: the kernel deletes a pair with the container's namespace a moment
+    after the engine unpins it (tens of ms)."""
+    from dockyard.network import names
+
+    head = (prefix or names.prefix()) + "v"
+    deadline = time.monotonic() + timeout
+    while links_with(head) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return links_with(head)
+
+
+def bridges(prefix: str = "") -> list[str]:
+    """The engine's bridges (they stay up until ``network rm``)."""
+    from dockyard.network import names
+
+    return links_with((prefix or names.prefix()) + "b")
+
+
 def free_subnet(seed: int) -> str:
     """A /24 in 10.0.0.0/8 that no host route overlaps (tests pick their own)."""
     from dockyard.network.store import host_routes

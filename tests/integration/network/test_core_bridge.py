@@ -17,11 +17,13 @@ from dockyard.network import names, netns
 from tests.integration.network import core_world
 from tests.integration.network.core_world import (
     Outside,
+    bridges,
     exit_code,
     free_subnet,
     links_with,
     run,
     start,
+    veths_left,
 )
 
 net_engine = core_world.net_engine  # fixtures
@@ -70,7 +72,9 @@ def test_default_bridge_address_route_and_nothing_left_after_rm(net_engine: Any)
     assert hosts.endswith(f"{ep['IPAddress']}\t{info['Config']['Hostname']}\n")
 
     net_engine.remove(cid, force=True)
-    assert links_with(names.prefix()) == []  # veth and bridge gone
+    assert veths_left() == []  # the pair goes with the namespace
+    # the bridge stays up for the next container, like docker0
+    assert bridges() == [net_engine.networks.store.get("bridge")["Dockyard"]["Bridge"]]
     assert not netns.exists(Path(sandbox)) and not Path(sandbox).exists()
     assert net_engine.networks.inspect("bridge")["Containers"] == {}
 
@@ -80,7 +84,7 @@ def test_stop_releases_the_endpoint_and_start_attaches_again(net_engine: Any) ->
     first = net_engine.inspect(cid)["NetworkSettings"]["IPAddress"]
     net_engine.stop(cid, timeout=0)
     assert net_engine.networks.inspect("bridge")["Containers"] == {}
-    assert links_with(names.prefix()) == []
+    assert veths_left() == []
     stopped = net_engine.inspect(cid)["NetworkSettings"]
     assert stopped["Networks"]["bridge"]["IPAddress"] == "" and stopped["SandboxKey"] == ""
     net_engine.start(cid)
@@ -193,7 +197,7 @@ def test_requested_address_and_docker_errors_leave_nothing(net_engine: Any) -> N
         net_engine.networks.remove("fixed")
     net_engine.remove(cid, force=True)
     net_engine.networks.remove("fixed")
-    assert links_with(names.prefix()) == []
+    assert veths_left() == [] and bridges() == []
 
 
 def test_connect_and_disconnect_a_running_container(net_engine: Any) -> None:

@@ -18,7 +18,13 @@ import pytest
 from dockyard.network import names, netns
 from dockyard.settings import Roots
 from tests.integration.network import core_world
-from tests.integration.network.core_world import free_subnet, links_with, start
+from tests.integration.network.core_world import (
+    bridges,
+    free_subnet,
+    links_with,
+    start,
+    veths_left,
+)
 
 net_engine = core_world.net_engine  # fixture
 
@@ -51,7 +57,7 @@ def test_a_killed_engine_and_monitor_leave_state_the_next_start_removes(
     assert list(net_engine.networks.store.get("crashy")["Containers"]) == [other]
     net_engine.remove(other, force=True)
     net_engine.remove(cid, force=True)
-    assert links_with(names.prefix()) == []
+    assert veths_left() == []
 
 
 def test_a_half_done_attach_killed_mid_way_is_swept(net_engine: Any, roots: Roots) -> None:
@@ -78,7 +84,7 @@ def test_a_half_done_attach_killed_mid_way_is_swept(net_engine: Any, roots: Root
     other = start(net_engine, "sleep", "60", network="half")
     assert list(net_engine.networks.store.get("half")["Containers"]) == [other]
     net_engine.remove(other, force=True)
-    assert links_with(names.prefix()) == []
+    assert veths_left() == []
 
 
 @pytest.mark.slow
@@ -109,11 +115,15 @@ def test_fifty_concurrent_runs_get_distinct_addresses_and_rm_leaves_nothing(
     with ThreadPoolExecutor(10) as pool:
         list(pool.map(lambda c: net_engine.remove(c, force=True), ids))
     assert net_engine.networks.inspect(net)["Containers"] == {}
-    assert links_with(names.prefix()) == []  # no veth, no bridge
-    assert _nft_rules_for([*eps, net]) == []
+    assert veths_left() == []
+    assert _nft_rules_for(eps) == []
     assert not any(netns.exists(net_engine.lc.networking.netns_path(c)) for c in ids)
     with open("/proc/self/mountinfo") as f:
         assert not [line for line in f if str(roots.run_root) in line and "netns" in line]
+    # the bridge and the network's own rules stay for its next containers, until rm
+    assert bridges() != [] and _nft_rules_for([net]) != []
+    net_engine.networks.remove(net)
+    assert links_with(names.prefix()) == [] and _nft_rules_for([net]) == []
 
 
 def test_system_check_reports_and_repairs_endpoints_a_crash_left(net_engine: Any) -> None:
@@ -129,7 +139,7 @@ def test_system_check_reports_and_repairs_endpoints_a_crash_left(net_engine: Any
     assert "network endpoint of a stopped or missing container" in kinds
     assert names.veth_name(ep["EndpointID"]) in links_with(names.prefix())
     net_engine.check(repair=True)
-    assert links_with(names.prefix()) == []
+    assert veths_left() == []
     assert net_engine.networks.inspect("bridge")["Containers"] == {}
     assert not [p for p in net_engine.check() if p["kind"].startswith("network")]
 

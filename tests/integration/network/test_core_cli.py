@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.integration.cli.conftest import Dockyard
-from tests.integration.network.core_world import free_subnet, links_with
+from tests.integration.network.core_world import free_subnet, links_with, veths_left
 from tests.support.netclean import clean_networks
 
 IMAGE = "dytest/busybox:1"
@@ -120,7 +120,8 @@ def test_bad_input_gets_dockers_message_and_exit_code(dy: Dockyard, docker: Any)
     dy.ok("rm", "-f", "user")
     dy.ok("network", "rm", "taken")
     assert "taken" not in dy.ok("network", "ls")
-    assert [n for n in links_with(dy.env.get("DOCKYARD_NET_PREFIX", "dy"))] == []
+    prefix = dy.env.get("DOCKYARD_NET_PREFIX", "dy")
+    assert veths_left(prefix) == [] and links_with(prefix) == []
 
 
 def test_publish_and_port_command(dy: Dockyard) -> None:

@@ -40,7 +40,7 @@ class FakeEngine:
     def log_event(self, ref: str, action: str, **attributes: str) -> None:
         self.calls.append(("event", ref, action))
 
-    def start(self, ref: str) -> int:
+    def start(self, ref: str, attach: dict[str, object] | None = None) -> int:
         self.calls.append(("start", ref))
         if self.start_error:
             raise self.start_error

@@ -17,8 +17,9 @@ _text = st.text(st.characters(blacklist_characters="\0", blacklist_categories=["
        umask=st.integers(0, 0o777), argv0=_text)
 def test_request_round_trip(argv: list[str], env: dict[str, str], umask: int,
                             argv0: str) -> None:
-    req = wire.Request("/py:/pkg", argv0, argv, env, umask)
-    data = wire.encode_request(req)
+    raw_env = {k.encode("utf-8", "surrogateescape"): v.encode("utf-8", "surrogateescape")
+               for k, v in env.items()}
+    data = wire.encode_request("/py:/pkg", argv0, argv, raw_env, umask)
     assert int.from_bytes(data[:4], "little") == len(data) - 4
     back = wire.decode_request(data[4:])
     assert (back.code, back.argv0, back.argv, back.env, back.umask) == \
@@ -44,8 +45,18 @@ def test_malformed_requests_are_refused(body: bytes) -> None:
     (["ps", "--run-root", "/late"], {}, "/run/dockyard"),  # after the verb: not global
     (["-D", "--run-root", "/a", "run"], {}, "/a"),
 ])
-def test_run_root_of(argv: list[str], env: dict[str, str], want: str) -> None:
-    assert wire.run_root_of(argv, env) == want
+def test_run_root_of(argv: list[str], env: dict[str, str], want: str,
+                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DOCKYARD_RUN_ROOT", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert wire.run_root_of(argv) == want
+
+
+@pytest.mark.parametrize(("run_root", "want"), [("/run/dockyard", "/run/dockyard/warm"),
+                                                ("/tmp/x/", "/tmp/x/warm"), ("/", "/warm")])
+def test_warm_dir(run_root: str, want: str) -> None:
+    assert wire.warm_dir(run_root) == want
 
 
 @pytest.mark.parametrize(("argv", "cold"), [

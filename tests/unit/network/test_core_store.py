@@ -164,3 +164,71 @@ def test_an_automatic_subnet_moves_when_the_host_now_routes_it(
     routes.append(IPv4Network("10.206.0.0/24"))
     store.attach("fixed", "c" * 64, "c")
     assert store.get("fixed")["IPAM"]["Config"] == fixed["IPAM"]["Config"]
+
+
+def test_endpoint_changes_skip_the_fsync_definitions_keep_it(
+        store: NetworkStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Endpoints mean nothing after a reboot, so attach/detach/sweep write without an
+    fsync (a killed process still finds the old record or the new: rename); creating a
+    network, or moving its subnet, is made durable."""
+    import os
+
+    from dockyard.network import store as store_mod
+
+    store.all()  # the predefined networks (written durably)
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    store.create("durable", subnet="10.207.0.0/24")
+    assert len(synced) == 1
+    store.attach("durable", "a" * 64, "a")
+    store.detach("durable", "a" * 64)
+    store.attach("durable", "b" * 64, "b")
+    store.sweep(lambda cid: True)
+    with pytest.raises(RuntimeError):
+        store.attach("durable", "c" * 64, "c",
+                     then=lambda ep, doc: (_ for _ in ()).throw(RuntimeError("wire")))
+    assert len(synced) == 1
+    assert store.get("durable")["Containers"] == {}
+    subnet = store.get("bridge")["IPAM"]["Config"][0]["Subnet"]
+    from ipaddress import IPv4Network
+
+    monkeypatch.setattr(store_mod, "host_routes", lambda **_: [IPv4Network(subnet)])
+    store.attach("bridge", "d" * 64, "d")  # moves to a free pool: durable
+    assert len(synced) == 2
+
+
+def test_remove_runs_the_kernel_side_before_the_record_goes(store: NetworkStore) -> None:
+    """Killed while deleting the bridge and rules, the record stays for a next rm."""
+    nid = store.create("doomed", subnet="10.208.0.0/24")["Id"]
+    seen: list[bool] = []
+
+    def kernel(doc: dict[str, object]) -> None:
+        seen.append((store.dir / f"{doc['Id']}.json").exists())
+        raise KeyboardInterrupt  # as a kill would stop it
+
+    with pytest.raises(KeyboardInterrupt):
+        store.remove("doomed", then=kernel)
+    assert seen == [True] and store.get("doomed")["Id"] == nid
+    store.remove("doomed", then=lambda doc: seen.append(True))
+    with pytest.raises(NotFound):
+        store.get("doomed")
+
+
+def test_host_routes_by_device(tmp_path: Path) -> None:
+    """/proc/net/route's lines: default routes never count; ``dev`` keeps one link's,
+    ``skip_dev`` drops them."""
+    from ipaddress import IPv4Network
+
+    table = tmp_path / "route"
+    table.write_text(
+        "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n"
+        "eth0\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+        "eth0\t0001A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+        "dyb1\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n")
+    everything = [IPv4Network("192.168.1.0/24"), IPv4Network("172.17.0.0/16")]
+    assert host_routes(str(table)) == everything
+    assert host_routes(str(table), dev="dyb1") == [IPv4Network("172.17.0.0/16")]
+    assert host_routes(str(table), skip_dev="dyb1") == [IPv4Network("192.168.1.0/24")]
+    assert host_routes(str(table), dev="nosuch") == []
+    assert host_routes(str(tmp_path / "missing")) == []

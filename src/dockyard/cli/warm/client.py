@@ -13,15 +13,19 @@ namespaces or privileges), with ``DOCKYARD_WARM=0``, and for ``serve``.
 
 from __future__ import annotations
 
-import os
+import posix  # not os: see wire.py
 import sys
 
 from dockyard.cli.warm import wire
 
 __all__ = ["main"]
 
-# Signals passed on to the worker, as a shell's child would have received them.
+# Signals passed on to the worker, as a shell's child would have received them. Those
+# a terminal sends go to the worker's process group (its children, e.g. a runtime's
+# `exec -t`, got them from the terminal when the command ran cold); the others, which
+# come from kill(1) and the like, to the worker alone.
 _FORWARDED = (1, 2, 3, 10, 12, 15, 28)  # HUP INT QUIT USR1 USR2 TERM WINCH
+_TO_GROUP = (2, 3, 28)  # INT QUIT WINCH
 _COLD_VERBS = {"serve"}  # long-lived servers keep their own process (also ``registry serve``)
 
 
@@ -34,14 +38,14 @@ def main(python: str | None = None) -> None:
     """
     python = python or sys.executable
     argv = sys.argv[1:]
-    if os.environ.get("DOCKYARD_WARM", "1") != "0" and not _cold_verb(argv):
+    if wire.environ("DOCKYARD_WARM") != "0" and not _cold_verb(argv):
         code = _run_warm(argv, python)
         if code is not None:
             sys.stdout.flush()
-            os._exit(code)
+            posix._exit(code)
     if python != sys.executable:  # this interpreter lacks click and the rest
         sys.stdout.flush()
-        os.execv(python, [python, "-P", "-m", "dockyard.cli.main", *argv])
+        posix.execv(python, [python, "-P", "-m", "dockyard.cli.main", *argv])
     from dockyard.cli.main import main as cold_main
 
     sys.exit(cold_main(argv))
@@ -64,41 +68,37 @@ def _run_warm(argv: list[str], python: str) -> int | None:
     """The command's exit code from the warm engine, or None to run it here."""
     import _socket
 
-    run_root = wire.run_root_of(argv, os.environ)
-    directory = wire.warm_dir(run_root)
+    run_root = wire.run_root_of(argv)
     try:
-        dir_fd = os.open(directory, os.O_PATH | os.O_DIRECTORY)
+        dir_fd = posix.open(wire.warm_dir(run_root), posix.O_PATH | posix.O_DIRECTORY)
     except OSError:
         _start_engine(run_root, python)
         return None
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    fds: list[int] = []
     try:
         try:
             sock.connect(f"/proc/self/fd/{dir_fd}/{wire.SOCKET_NAME}")
         except OSError:
             _start_engine(run_root, python)
             return None
-        fds = [0, 1, 2]
         try:
-            for fd in fds:
-                os.fstat(fd)
+            for fd in (0, 1, 2):
+                posix.fstat(fd)
         except OSError:
             return None  # a closed stdio descriptor cannot be passed on
-        cwd = os.open(".", os.O_PATH | os.O_DIRECTORY)
-        fds.append(cwd)
-        umask = os.umask(0o22)
-        os.umask(umask)
-        code = f"{python}:{os.path.dirname(sys.modules['dockyard'].__file__ or '')}"
-        body = wire.encode_request(wire.Request(code, sys.argv[0], argv, dict(os.environ),
-                                                umask))
-        rights = b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds)
+        cwd = posix.open(".", posix.O_PATH | posix.O_DIRECTORY)
+        umask = posix.umask(0o22)
+        posix.umask(umask)
+        package = sys.modules["dockyard"].__file__ or ""
+        code = f"{python}:{package.rpartition('/')[0]}"
+        body = wire.encode_request(code, sys.argv[0], argv, dict(posix.environ), umask)
+        rights = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2, cwd))
         sock.sendmsg([body], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
-        os.close(cwd)
+        posix.close(cwd)
         return _await_worker(sock)
     finally:
         sock.close()
-        os.close(dir_fd)
+        posix.close(dir_fd)
 
 
 def _await_worker(sock: object) -> int | None:
@@ -111,7 +111,7 @@ def _await_worker(sock: object) -> int | None:
 
     def forward(signum: int, frame: object) -> None:
         if worker[0]:
-            os.kill(worker[0], signum)
+            _send(worker[0], signum)
         else:
             pending.append(signum)
 
@@ -138,16 +138,23 @@ def _await_worker(sock: object) -> int | None:
             if kind == "P":
                 worker[0] = int(value)
                 for signum in pending:
-                    os.kill(worker[0], signum)
+                    _send(worker[0], signum)
             elif kind == "X":
                 return _exit_code(int(value))
 
 
+def _send(worker: int, signum: int) -> None:
+    try:
+        posix.kill(-worker if signum in _TO_GROUP else worker, signum)
+    except OSError:
+        pass  # it has just ended
+
+
 def _exit_code(status: int) -> int:
     """The shell's view of a wait status: the code, or 128 + the signal."""
-    if os.WIFSIGNALED(status):
-        return 128 + os.WTERMSIG(status)
-    return os.waitstatus_to_exitcode(status)
+    if posix.WIFSIGNALED(status):
+        return 128 + posix.WTERMSIG(status)
+    return posix.waitstatus_to_exitcode(status)
 
 
 def _start_engine(run_root: str, python: str) -> None:
@@ -156,9 +163,10 @@ def _start_engine(run_root: str, python: str) -> None:
     The lock is taken here and handed to the engine (it inherits the descriptor), so
     two clients never start two engines and an engine never starts twice.
     """
-    if os.environ.get("DOCKYARD_WARM_AUTOSTART", "1") == "0":
+    if wire.environ("DOCKYARD_WARM_AUTOSTART") == "0":
         return
     import fcntl
+    import os
 
     directory = wire.warm_dir(run_root)
     try:

@@ -36,6 +36,7 @@ import sys
 import time
 
 from dockyard.cli.warm import wire
+from dockyard.cli.warm.sources import SourceWatch
 
 __all__ = ["serve", "stop"]
 
@@ -61,29 +62,6 @@ def _warm_up() -> None:
                 importlib.import_module(info.name)
 
 
-def _sources() -> dict[str, tuple[int, int]]:
-    """(mtime, size) of every imported module of the ``dockyard`` package."""
-    base = os.path.dirname(sys.modules["dockyard"].__file__ or "")
-    found = {}
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", None)
-        if path and path.startswith(base):
-            st = os.stat(path)
-            found[path] = (st.st_mtime_ns, st.st_size)
-    return found
-
-
-def _changed(sources: dict[str, tuple[int, int]]) -> bool:
-    for path, stamp in sources.items():
-        try:
-            st = os.stat(path)
-        except OSError:
-            return True
-        if (st.st_mtime_ns, st.st_size) != stamp:
-            return True
-    return False
-
-
 def _identity(pid: int | str) -> tuple[object, ...]:
     """What a command's process may do: namespaces, root, credentials' limits."""
     proc = f"/proc/{pid}"
@@ -104,7 +82,7 @@ class _Engine:
         self.directory = wire.warm_dir(run_root)
         self.lock_fd = lock_fd
         self.idle = idle
-        self.sources = _sources()
+        self.sources = SourceWatch()
         self.identity = _identity("self")
         self.uid = os.getuid()
         self.code = code_key()
@@ -115,6 +93,7 @@ class _Engine:
         self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self.clients: dict[int, socket.socket] = {}  # socket fd → connection
         self.workers: dict[int, socket.socket | None] = {}  # pid → its client's connection
+        self.spare: tuple[int, socket.socket] | None = None  # a worker waiting for work
         self.stopping = False
         self.last_used = time.monotonic()
 
@@ -139,10 +118,14 @@ class _Engine:
         signal.signal(signal.SIGTERM, lambda *_: self.stop_listening())
         with open(os.path.join(self.directory, wire.PID_NAME), "w") as f:
             f.write(f"{os.getpid()}\n")
+        self.fork_spare()
 
     def stop_listening(self) -> None:
         """Take no more commands; the loop ends once the running workers have."""
         self.stopping = True
+        if self.spare is not None:
+            self.spare[1].close()  # the spare reads the end of its link and exits
+            self.spare = None
         if self.listener is not None:
             self.poll.unregister(self.listener.fileno())
             self.listener.close()
@@ -181,15 +164,19 @@ class _Engine:
         fds: list[int] = []
         try:
             conn.settimeout(2.0)
-            req, fds = self.receive(conn)
+            body, fds = self.receive(conn)
+            req = wire.decode_request(body)
             refusal = self.refusal(conn, req)
             if refusal:
                 conn.sendall(f"R {refusal}\n".encode())
                 conn.close()
                 return
-            pid = os.fork()
-            if pid == 0:
-                self.become_worker(conn, req, fds)
+            pid = self.hand_to_spare(body, fds, conn)
+            if pid is None:
+                pid = os.fork()
+                if pid == 0:
+                    self.become_worker(conn, req, fds)
+                _own_group(pid)
             self.last_used = time.monotonic()
             conn.sendall(f"P {pid}\n".encode())
             conn.setblocking(False)
@@ -203,13 +190,10 @@ class _Engine:
             for fd in fds:
                 os.close(fd)
 
-    def receive(self, conn: socket.socket) -> tuple[wire.Request, list[int]]:
+    def receive(self, conn: socket.socket) -> tuple[bytes, list[int]]:
+        """The request's body and its four descriptors."""
         data, ancdata, _, _ = conn.recvmsg(65536, socket.CMSG_SPACE(4 * 4))
-        fds: list[int] = []
-        for level, kind, payload in ancdata:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds += [int.from_bytes(payload[i:i + 4], sys.byteorder)
-                        for i in range(0, len(payload) - len(payload) % 4, 4)]
+        fds = _received_fds(ancdata)
         try:
             if len(data) < 4 or len(fds) != 4:
                 raise ValueError("a request needs its length and four descriptors")
@@ -220,7 +204,7 @@ class _Engine:
                 if not more:
                     raise ValueError("request cut short")
                 body += more
-            return wire.decode_request(body), fds
+            return body, fds
         except BaseException:
             for fd in fds:
                 os.close(fd)
@@ -239,37 +223,97 @@ class _Engine:
                 return "other namespaces or privileges"
         except OSError:
             return "caller not readable"
-        if req.code != self.code or _changed(self.sources):
+        if req.code != self.code or self.sources.stale():
             self.stop_listening()  # a newer engine will start for the new code
             return "other code"
         return ""
+
+    def fork_spare(self) -> None:
+        """Fork the worker for the next command ahead of it (fork is off its path)."""
+        if self.spare is not None or self.stopping:
+            return
+        link, child_link = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            link.close()
+            self.become_spare(child_link)
+        _own_group(pid)
+        child_link.close()
+        self.spare = (pid, link)
+
+    def hand_to_spare(self, body: bytes, fds: list[int], conn: socket.socket) -> int | None:
+        """Pass a command to the spare worker: its pid, or None if there is none."""
+        if self.spare is None:
+            return None
+        pid, link = self.spare
+        self.spare = None
+        try:
+            link.sendmsg([body], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                   _fd_bytes([*fds, conn.fileno()]))])
+        except OSError:
+            return None  # it died: fork one now; its exit is reaped as nobody's
+        finally:
+            link.close()
+        return pid
+
+    def become_spare(self, link: socket.socket) -> None:
+        code = 1
+        try:
+            self.shed()
+            _name_process(b"dockyard-spare")
+            body, ancdata, _, _ = link.recvmsg(1 << 20, socket.CMSG_SPACE(5 * 4))
+            fds = _received_fds(ancdata)
+            if not body or len(fds) != 5:
+                code = 0  # the engine is stopping: no command comes
+                return
+            link.close()
+            code = self.work(socket.socket(fileno=fds[4]), wire.decode_request(body), fds[:4])
+        finally:
+            os._exit(code)
 
     def become_worker(self, conn: socket.socket, req: wire.Request,
                       fds: list[int]) -> None:
         code = 1
         try:
-            signal.set_wakeup_fd(-1)
-            for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-                signal.signal(signum, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            for other in self.clients.values():
-                other.close()
-            if self.listener is not None:
-                self.listener.close()
-            self.poll.close()
-            for fd in (self.wake_r, self.wake_w, self.dir_fd, self.lock_fd):
-                os.close(fd)
-            from dockyard.cli.warm.worker import run_command
-
-            code = run_command(req, fds)
-            # Tell the client now: tearing down this process's memory takes a millisecond
-            # or two that it need not wait for. Its stdio goes first, so that a reader of
-            # the client's output sees the end of it no later than the client's exit.
-            for fd in (0, 1, 2):
-                os.close(fd)
-            conn.sendall(f"X {(code & 0xFF) << 8}\n".encode())
+            self.shed()
+            code = self.work(conn, req, fds)
         finally:
             os._exit(code)
+
+    def shed(self) -> None:
+        """In a forked child: lead a process group of its own (the client signals it:
+        a resize reaches a runtime child as the terminal's would), and drop the
+        engine's signal handlers and descriptors."""
+        _own_group(0)
+        signal.set_wakeup_fd(-1)
+        for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+            signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for other in self.clients.values():
+            other.close()
+        if self.listener is not None:
+            self.listener.close()
+        if self.spare is not None:
+            self.spare[1].close()
+        self.poll.close()
+        self.sources.close()
+        for fd in (self.wake_r, self.wake_w, self.dir_fd, self.lock_fd):
+            os.close(fd)
+
+    @staticmethod
+    def work(conn: socket.socket, req: wire.Request, fds: list[int]) -> int:
+        """Run the command; report its code to the client; return it."""
+        from dockyard.cli.warm.worker import run_command
+
+        _name_process(b"dockyard-worker")
+        code = run_command(req, fds)
+        # Tell the client now: tearing down this process's memory takes a millisecond
+        # or two that it need not wait for. Its stdio goes first, so that a reader of
+        # the client's output sees the end of it no later than the client's exit.
+        for fd in (0, 1, 2):
+            os.close(fd)
+        conn.sendall(f"X {(code & 0xFF) << 8}\n".encode())
+        return code
 
     def reap(self) -> None:
         try:
@@ -281,9 +325,9 @@ class _Engine:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                break
             if pid == 0:
-                return
+                break
             conn = self.workers.pop(pid, None)
             if conn is not None:
                 try:
@@ -293,6 +337,11 @@ class _Engine:
                     pass
                 self.forget(conn)
             self.last_used = time.monotonic()
+        # The next command's worker: forked once a command has ended, not while one
+        # runs (on two cores the fork would compete with it), and never while this
+        # process holds a client's descriptors (a spare holding a command's stdout
+        # kept a reader of the client's output from seeing its end).
+        self.fork_spare()
 
     def client_gone(self, fd: int) -> None:
         conn = self.clients[fd]
@@ -316,6 +365,37 @@ class _Engine:
             del self.clients[fd]
             self.poll.unregister(fd)
         conn.close()
+
+
+def _received_fds(ancdata: list[tuple[int, int, bytes]]) -> list[int]:
+    fds: list[int] = []
+    for level, kind, payload in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds += [int.from_bytes(payload[i:i + 4], sys.byteorder)
+                    for i in range(0, len(payload) - len(payload) % 4, 4)]
+    return fds
+
+
+def _fd_bytes(fds: list[int]) -> bytes:
+    return b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds)
+
+
+def _own_group(pid: int) -> None:
+    """Make ``pid`` (0: this process) lead its own process group; both the engine and
+    the child call it, so the group exists before either goes on (as shells do)."""
+    try:
+        os.setpgid(pid, 0)
+    except OSError:
+        pass  # already done by the other side, or the child has already exited
+
+
+def _name_process(name: bytes) -> None:
+    """Set the process's name as ps shows it (``comm``): spare or worker."""
+    try:
+        with open("/proc/self/comm", "wb") as f:
+            f.write(name[:15])
+    except OSError:
+        pass
 
 
 def serve(run_root: str, lock_fd: int | None = None) -> int:

@@ -1,7 +1,8 @@
 """What the thin client and the warm engine say to each other, and where they meet.
 
-Standard library only, and only modules the interpreter has loaded at start-up (no
-``socket``, ``signal`` or ``json``: each would cost the client milliseconds).
+Standard library only, and only modules the interpreter has loaded at start-up: no
+``socket``, ``signal`` or ``json``, and not even ``os`` (~1 ms without ``site``) on the
+client's side; ``posix`` is what ``os`` wraps.
 
 A request is one ``sendmsg``: a 4-byte little-endian length, then NUL-separated fields
 (see ``encode_request``), with the client's stdin, stdout, stderr and an ``O_PATH``
@@ -13,7 +14,8 @@ itself).
 
 from __future__ import annotations
 
-import os
+import posix
+import sys
 
 __all__ = [
     "FORMAT",
@@ -35,7 +37,7 @@ DEFAULT_RUN_ROOT = "/run/dockyard"  # settings.DEFAULT_RUN_ROOT, without importi
 
 
 class Request:
-    """One command handed to the warm engine."""
+    """One command handed to the warm engine, as the engine reads it."""
 
     __slots__ = ("argv", "argv0", "code", "env", "umask")
 
@@ -48,16 +50,21 @@ class Request:
         self.umask = umask
 
 
-def encode_request(req: Request) -> bytes:
-    """The length-prefixed request: format, code, umask, argv0, argc, argv..., env..."""
-    fields = [FORMAT, req.code, f"{req.umask:o}", req.argv0, str(len(req.argv)), *req.argv,
-              *(f"{k}={v}" for k, v in req.env.items())]
-    body = b"\0".join(os.fsencode(f) for f in fields)
+def encode_request(code: str, argv0: str, argv: list[str], env: dict[bytes, bytes],
+                   umask: int) -> bytes:
+    """The length-prefixed request: format, code, umask, argv0, argc, argv..., env...
+    (``env`` as the process has it: ``posix.environ``)."""
+    fields = [_fsencode(f) for f in (FORMAT, code, f"{umask:o}", argv0, str(len(argv)),
+                                     *argv)]
+    fields += [k + b"=" + v for k, v in env.items()]
+    body = b"\0".join(fields)
     return len(body).to_bytes(4, "little") + body
 
 
 def decode_request(body: bytes) -> Request:
     """The request in ``body`` (without its length); ValueError if it is malformed."""
+    import os
+
     fields = [os.fsdecode(f) for f in body.split(b"\0")]
     if len(fields) < 5 or fields[0] != FORMAT:
         raise ValueError("not a dockyard-warm-1 request")
@@ -74,7 +81,19 @@ def decode_request(body: bytes) -> Request:
     return Request(fields[1], fields[3], argv, env, int(fields[2], 8))
 
 
-def run_root_of(argv: list[str], env: dict[str, str] | os._Environ[str]) -> str:
+def _fsencode(text: str) -> bytes:
+    """``os.fsencode`` without ``os``."""
+    return text.encode(sys.getfilesystemencoding(), "surrogateescape")
+
+
+def environ(name: str) -> str | None:
+    """``os.environ.get`` without ``os``."""
+    value = posix.environ.get(_fsencode(name))
+    return None if value is None else value.decode(sys.getfilesystemencoding(),
+                                                   "surrogateescape")
+
+
+def run_root_of(argv: list[str]) -> str:
     """The run root a command will use: ``--run-root`` before the verb, else the
     environment, else the default (as ``Roots.from_env`` decides it)."""
     found = None
@@ -91,9 +110,9 @@ def run_root_of(argv: list[str], env: dict[str, str] | os._Environ[str]) -> str:
         elif arg == "--root":
             i += 1
         i += 1
-    return found or env.get("DOCKYARD_RUN_ROOT") or DEFAULT_RUN_ROOT
+    return found or environ("DOCKYARD_RUN_ROOT") or DEFAULT_RUN_ROOT
 
 
 def warm_dir(run_root: str) -> str:
     """``$RUN/warm``: the engine's socket, lock, pid and log."""
-    return os.path.join(run_root, "warm")
+    return run_root.rstrip("/") + "/warm"

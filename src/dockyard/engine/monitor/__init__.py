@@ -6,7 +6,7 @@ records its State into ``$ROOT/containers/<id>/state.json``. The other functions
 to it over ``$RUN/containers/<id>/monitor.sock`` (see ``protocol``).
 """
 
-from .attach import attach
+from .attach import AttachPoint, attach, relay
 from .client import (
     MonitorConfig,
     connect,
@@ -25,6 +25,7 @@ from .records import read_state
 
 __all__ = [
     "DEFAULT_DETACH_KEYS",
+    "AttachPoint",
     "DetachFilter",
     "MonitorConfig",
     "attach",
@@ -33,6 +34,7 @@ __all__ = [
     "monitor_python",
     "parse_detach_keys",
     "read_state",
+    "relay",
     "request",
     "resize",
     "start_container",

@@ -3,6 +3,12 @@
 The caller's input goes through the detach-key filter to the container's stdin;
 output frames go to the caller's stdout/stderr. With a tty the local terminal is put
 in raw mode and SIGWINCH sends the new size, as ``docker attach`` does.
+
+:func:`attach` connects to a running container's monitor. To attach *before* a start
+(as docker's client does for ``run`` and ``start -a``), the command opens an
+:class:`AttachPoint`, hands its ``spec`` to the start (``MonitorConfig["attach"]``): the
+new monitor connects to it before the container exists, so the first byte of output
+reaches the command whatever the log driver keeps. Then :func:`relay` serves it.
 """
 
 from __future__ import annotations
@@ -11,13 +17,53 @@ import json
 import os
 import select
 import signal
+import socket
+import sys
 from collections.abc import Callable
 
 from . import protocol as P
 from .client import connect
 from .detachkeys import DEFAULT_DETACH_KEYS, DetachFilter
 
-__all__ = ["attach"]
+__all__ = ["AttachPoint", "attach", "relay"]
+
+
+class AttachPoint:
+    """An abstract unix socket the monitor of the container being started connects to
+    (nothing on disk to clean up; a killed command just drops the monitor's client)."""
+
+    def __init__(self, stdout: bool = True, stderr: bool = True) -> None:
+        import secrets
+
+        name = f"dockyard-attach-{secrets.token_hex(16)}"
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        self._listener.bind("\0" + name)
+        self._listener.listen(1)
+        self._listener.setblocking(False)
+        self.spec: dict[str, object] = {"socket": name, "stdout": stdout, "stderr": stderr}
+
+    def accept(self) -> socket.socket | None:
+        """The monitor's connection, once the start returned; None when no monitor
+        came (the container was running already, so no new monitor was made)."""
+        while True:
+            try:
+                sock, _ = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return None
+            creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+            if int.from_bytes(creds[4:8], sys.byteorder) == os.geteuid():  # ucred's uid
+                sock.setblocking(True)
+                return sock
+            sock.close()  # not a monitor of ours
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def __enter__(self) -> AttachPoint:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def _terminal_size(fd: int) -> tuple[int, int] | None:
@@ -36,6 +82,14 @@ def _set_handler(sig: int, handler: object) -> None:
     signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
+def _recv(sock: socket.socket) -> bytes:
+    """The next bytes from the monitor; b"" once it is gone (reset at its exit too)."""
+    try:
+        return sock.recv(65536)
+    except ConnectionError:
+        return b""
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -50,16 +104,29 @@ def attach(run_dir: str | os.PathLike[str], *, stdin: int | None = 0, stdout: in
 
     Returns the container's exit code, or None when the user typed the detach keys
     (or the monitor went away). ``on_attached`` runs once the monitor has accepted the
-    attach: ``run -it`` starts the container there, so no output is missed.
+    attach (to print what was logged before it).
     """
     sock = connect(run_dir, timeout=None)
-    restore: list[Callable[[], None]] = []
     try:
         sock.sendall(json.dumps({"op": "attach", "stdin": stdin is not None,
                                  "stdout": True, "stderr": True}).encode() + b"\n")
+    except BaseException:
+        sock.close()
+        raise
+    return relay(sock, stdin=stdin, stdout=stdout, stderr=stderr, detach_keys=detach_keys,
+                 on_attached=on_attached)
+
+
+def relay(sock: socket.socket, *, stdin: int | None = 0, stdout: int = 1, stderr: int = 2,
+          detach_keys: bytes = DEFAULT_DETACH_KEYS,
+          on_attached: Callable[[], object] | None = None) -> int | None:
+    """Serve an attach the monitor accepted (its reply line is next on ``sock``) until
+    the container exits (its exit code) or we detach (None); closes ``sock``."""
+    restore: list[Callable[[], None]] = []
+    try:
         data = b""
         while b"\n" not in data:
-            chunk = sock.recv(65536)
+            chunk = _recv(sock)
             if not chunk:
                 return None
             data += chunk
@@ -105,7 +172,7 @@ def attach(run_dir: str | os.PathLike[str], *, stdin: int | None = 0, stdout: in
             except InterruptedError:
                 continue
             if sock.fileno() in ready:
-                pending = sock.recv(65536)
+                pending = _recv(sock)
                 if not pending:
                     return None
             if wake_r >= 0 and wake_r in ready:

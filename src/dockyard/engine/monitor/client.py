@@ -72,6 +72,7 @@ class MonitorConfig(TypedDict):
     # False: state.json is written without fsync (a --rm container need not survive a
     # power loss; a rename still makes each write whole against kill -9)
     durable: NotRequired[bool]
+    attach: NotRequired[dict[str, object]]  # attach.AttachPoint.spec: connect before create
 
 
 def monitor_python() -> str:

@@ -246,6 +246,27 @@ class Monitor(Supervision):
         finally:
             os.close(null)
 
+    def dial_attach(self) -> None:
+        """``run``/``start -a``: connect to the command's ``AttachPoint`` before the
+        container exists, as its first attached client (docker's client attaches before
+        it starts), so all the output reaches it, whatever the log driver keeps."""
+        spec = self.cfg.get("attach")
+        if not isinstance(spec, dict):
+            return
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            sock.connect("\0" + str(spec.get("socket")))
+        except OSError as e:  # the command is gone already: nobody to attach
+            sys.stderr.write(f"monitor: attach: {e}\n")
+            sock.close()
+            return
+        client = _Client(sock)
+        self.clients[client.fd] = client
+        self.ep.register(client.fd, select.EPOLLIN)
+        self._request(client, {"op": "attach", "stdout": spec.get("stdout", True),
+                               "stderr": spec.get("stderr", True)}, b"")
+
     # -- event loop ----------------------------------------------------------------
     def listen(self) -> _socket.socket:
         """Bind ``monitor.sock`` (before reporting, so clients find it at once)."""
@@ -671,6 +692,7 @@ def run_monitor(cfg: dict[str, object], sync_fd: int,
         mon = Monitor(cfg, sync_fd)
         mon.prepared, prepared = prepared, None
         _start_dns(cfg.get("dns"))
+        mon.dial_attach()
         err = mon.create(start=bool(cfg.get("autostart")))
         if err is None and cfg.get("autostart"):
             err = mon.start()

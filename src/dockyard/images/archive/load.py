@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, BinaryIO, cast
 
 from dockyard.errors import Corrupt, InvalidArgument, InvalidConfig
 from dockyard.images.content import LocalWriter
-from dockyard.images.layerio import detect_compression, open_decompressed
 from dockyard.oci import (
     Descriptor,
     Digest,
@@ -109,20 +108,15 @@ def _rehash(w: LocalWriter, algorithm: str) -> Digest:
 
 def _diff_id(w: LocalWriter, where: str) -> tuple[Digest, str]:
     """The uncompressed tar's digest and the blob's compression."""
+    from dockyard.images.layers import Decompressor, detect_compression  # not for `run`
+
     with open(w.path, "rb") as f:
-        kind = detect_compression(f.read(8))
-        if not kind:
+        if not detect_compression(f.read(8)):
             return w.digest(), ""
         f.seek(0)
-        h = Digester()
-        try:
-            for chunk in open_decompressed(f)[1]:
-                h.update(chunk)
-        except InvalidArgument as err:
-            raise Corrupt(f"{where}: {err}") from None
-    if kind not in ("gzip", "zstd"):
-        raise InvalidArgument(f"{where}: unsupported layer compression {kind}")
-    return h.digest(), kind
+        d = Decompressor(f, what=where)
+        d.drain()
+    return Digest.parse(d.digest()), d.compression
 
 
 def _stage(store: ImageStore, src: BinaryIO, staged: _Staged) -> None:

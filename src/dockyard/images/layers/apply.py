@@ -492,4 +492,4 @@ def apply_layer(stream: BinaryIO, dest: str | Path, *, format: Format = Format.D
     if expected_diff_id is not None and diff_id != expected_diff_id:
         raise Corrupt(f"layer: diff id {diff_id} does not match the expected {expected_diff_id}")
     return AppliedLayer(diff_id=diff_id, size=src.size, compressed_size=src.compressed_size,
-                        compression=src.compression, entries=count)
+                        compression=src.compression or "tar", entries=count)

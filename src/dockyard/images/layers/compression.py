@@ -1,30 +1,32 @@
-"""Decompress a layer stream (tar, gzip or zstd) while hashing the uncompressed bytes.
+"""Detect and decompress a tar stream (plain, gzip, zstd, and for rootfs imports bzip2 and
+xz) while hashing the uncompressed bytes: the one decoder of every image path.
 
-The reader yields the uncompressed tar in bounded pieces: every decompressor call is fed a
-small slice of input so one call can never expand into gigabytes, and the totals are
-checked against :class:`Limits` as they grow. The sha256 of everything read (the layer's
-diff id) is available once the stream is exhausted.
+The output comes in bounded pieces: zlib, bz2 and lzma are asked for at most ``STEP``
+bytes per call, zstd (which has no such bound) is fed small slices of input, so one call
+never expands into gigabytes. Totals are checked against :class:`Limits` as they grow,
+and the sha256 of everything produced (a layer's diff id) is available at the end.
 """
 
 from __future__ import annotations
 
 import hashlib
-import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 
 from dockyard.errors import Corrupt, Forbidden
 
-__all__ = ["Decompressor", "Limits", "detect_compression"]
+__all__ = ["ALL_FORMATS", "LAYER_FORMATS", "Decompressor", "Limits", "detect_compression"]
 
-GZIP_MAGIC = b"\x1f\x8b"
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_OTHER_MAGIC = {b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"\x04\x22\x4d\x18": "lz4"}
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"\x28\xb5\x2f\xfd", "zstd"), (b"BZh", "bzip2"),
+          (b"\xfd7zXZ\x00", "xz"), (b"\x04\x22\x4d\x18", "lz4"))
+LAYER_FORMATS = ("gzip", "zstd")  # what an image layer may be compressed with
+ALL_FORMATS = ("gzip", "zstd", "bzip2", "xz")  # what ``docker import`` also takes
 
-# Input fed to a decompressor per call. A zstd RLE block turns 4 bytes into 128 KiB, so a
-# 1 KiB slice bounds one call's output to ~32 MiB even for a hostile stream.
-_FEED = 1024
+STEP = 1 << 20  # most output of one zlib, bz2 or lzma call
+# A zstd RLE block turns 4 bytes into 128 KiB, so a 1 KiB slice bounds one call's output
+# to ~32 MiB even for a hostile stream.
+ZSTD_FEED = 1024
 _READ = 256 * 1024
 
 
@@ -49,20 +51,41 @@ class Limits:
 
 
 def detect_compression(head: bytes) -> str:
-    """``"gzip"``, ``"zstd"`` or ``"tar"`` from the first bytes; other formats raise."""
-    if head.startswith(GZIP_MAGIC):
-        return "gzip"
-    if head.startswith(ZSTD_MAGIC):
-        return "zstd"
-    for magic, name in _OTHER_MAGIC.items():
+    """``gzip``, ``zstd``, ``bzip2``, ``xz``, ``lz4`` or ``""`` (none) from the first bytes."""
+    for magic, name in _MAGIC:
         if head.startswith(magic):
-            raise Corrupt(f"layer: unsupported compression {name} (want tar, gzip or zstd)")
-    return "tar"
+            return name
+    return ""
 
 
-class _Engine(Protocol):
-    def feed(self, data: bytes) -> bytes: ...
-    def finished(self) -> bool: ...
+class _Bad(Exception):
+    """Bad compressed data; the decompressor adds what the stream is."""
+
+
+def _bounded(d: Any, data: bytes) -> Iterator[bytes]:
+    """bz2 and lzma: at most STEP per call, the rest stays inside the decompressor."""
+    out = d.decompress(data, STEP)
+    while True:
+        if out:
+            yield out
+        if d.eof or d.needs_input:
+            return
+        out = d.decompress(b"", STEP)
+
+
+def _zlib(d: Any, data: bytes) -> Iterator[bytes]:
+    """zlib keeps input it did not get to in ``unconsumed_tail``."""
+    out = d.decompress(data, STEP)
+    while True:
+        if out:
+            yield out
+        if d.eof or (not d.unconsumed_tail and len(out) < STEP):
+            return
+        out = d.decompress(d.unconsumed_tail, STEP)
+
+
+def _sliced(d: Any, data: bytes) -> Iterator[bytes]:
+    yield d.decompress(data)
 
 
 class _Frames:
@@ -71,133 +94,162 @@ class _Frames:
     ``new`` makes a decompressor for one frame; ``magic``, when given, is what a next
     frame must start with (anything else after the last one is trailing garbage)."""
 
-    def __init__(self, name: str, new: Callable[[], Any], error: type[Exception],
-                 magic: bytes = b"") -> None:
-        self._name, self._new, self._error, self._magic = name, new, error, magic
+    def __init__(self, name: str, new: Callable[[], Any], error: type[Exception] | tuple[
+                 type[Exception], ...], run: Callable[[Any, bytes], Iterator[bytes]],
+                 feed: int, magic: bytes = b"") -> None:
+        self.name, self._new, self._error, self._run = name, new, error, run
+        self.feed_size, self._magic = feed, magic
         self._d = new()
         self._between = False  # a frame ended; the next bytes must start a new one
 
-    def feed(self, data: bytes) -> bytes:
-        out: list[bytes] = []
+    def feed(self, data: bytes) -> Iterator[bytes]:
         while data:
             if self._between:
                 if not data.strip(b"\0"):
-                    return b"".join(out)
+                    return
                 if self._magic and not data.startswith(self._magic[: len(data)]):
-                    raise Corrupt(f"layer: trailing garbage after the {self._name} stream")
+                    raise _Bad(f"trailing garbage after the {self.name} stream")
                 self._d = self._new()
                 self._between = False
             try:
-                out.append(self._d.decompress(data))
+                yield from self._run(self._d, data)
             except self._error as e:
-                raise Corrupt(f"layer: bad {self._name} data: {e}")
+                raise _Bad(f"bad {self.name} data: {e}") from None
             if self._d.eof:
                 data = self._d.unused_data
                 self._between = True
             else:
                 data = b""
-        return b"".join(out)
 
     def finished(self) -> bool:
         return self._between
 
 
-def _gzip() -> _Frames:
-    return _Frames("gzip", lambda: zlib.decompressobj(16 + zlib.MAX_WBITS), zlib.error,
-                   GZIP_MAGIC)
+def _engine(kind: str) -> _Frames:
+    if kind == "gzip":
+        import zlib
 
+        return _Frames(kind, lambda: zlib.decompressobj(16 + zlib.MAX_WBITS), zlib.error,
+                       _zlib, _READ, b"\x1f\x8b")
+    if kind == "zstd":
+        import zstandard
 
-def _zstd() -> _Frames:
-    import zstandard
+        return _Frames(kind, lambda: zstandard.ZstdDecompressor().decompressobj(),
+                       zstandard.ZstdError, _sliced, ZSTD_FEED)
+    if kind == "bzip2":
+        import bz2
 
-    return _Frames("zstd", lambda: zstandard.ZstdDecompressor().decompressobj(),
-                   zstandard.ZstdError)
+        return _Frames(kind, bz2.BZ2Decompressor, OSError, _bounded, _READ, b"BZh")
+    import lzma
+
+    return _Frames(kind, lzma.LZMADecompressor, lzma.LZMAError, _bounded, _READ,
+                   b"\xfd7zXZ\x00")
 
 
 class Decompressor:
-    """A file-like ``read(n)`` over the uncompressed layer, hashing what it returns."""
+    """A file-like ``read(n)`` over the uncompressed stream (or :meth:`chunks`), hashing
+    what it returns. ``formats`` are the compressions taken; ``what`` starts every error
+    message. Errors: :class:`Corrupt` for bad, cut or unsupported data, :class:`Forbidden`
+    past ``limits``."""
 
-    def __init__(self, stream: BinaryIO, limits: Limits) -> None:
+    def __init__(self, stream: BinaryIO, limits: Limits | None = None, *,
+                 formats: tuple[str, ...] = LAYER_FORMATS, what: str = "layer") -> None:
         self._src = stream
-        self._limits = limits
+        self._limits = limits or Limits()
+        self._what = what
+        self.compressed_size = 0
+        self.size = 0  # uncompressed bytes produced so far
+        self._hash = hashlib.sha256()
+        self._buf = bytearray()  # uncompressed output not yet returned
         head = self._read_src(_READ)
         self.compression = detect_compression(head)
-        self._engine: _Engine | None = None
-        if self.compression == "gzip":
-            self._engine = _gzip()
-        elif self.compression == "zstd":
-            self._engine = _zstd()
-        self._pending = head  # compressed (or raw) input not yet fed
-        self._buf = bytearray()  # uncompressed output not yet returned
-        self._hash = hashlib.sha256()
-        self.compressed_size = len(head)
-        self.size = 0  # uncompressed bytes produced so far
-        self._eof = False
+        self._engine: _Frames | None = None
+        if self.compression:
+            if self.compression not in formats:
+                raise Corrupt(f"{what}: unsupported compression {self.compression} "
+                              f"(want tar or one of {', '.join(formats)})")
+            self._engine = _engine(self.compression)
+            self._out: Iterator[bytes] = self._decode(head)
+        else:
+            self._take(head)
+            self._buf += head
+            self._out = iter(())
 
     def _read_src(self, n: int) -> bytes:
         try:
-            return self._src.read(n) or b""
+            data = self._src.read(n) or b""
         except OSError as e:
-            raise Corrupt(f"layer: reading the stream failed: {e}")
+            raise Corrupt(f"{self._what}: reading the stream failed: {e}") from None
+        self.compressed_size += len(data)
+        return data
 
-    def _fill(self, want: int) -> None:
-        while len(self._buf) < want and not self._eof:
-            if not self._pending:
-                self._pending = self._read_src(_READ)
-                self.compressed_size += len(self._pending)
-                if not self._pending:
-                    self._eof = True
-                    if self._engine is not None and not self._engine.finished():
-                        raise Corrupt(f"layer: truncated {self.compression} stream")
-                    break
-            if self._engine is None:
-                chunk, self._pending = self._pending, b""
-            else:
-                piece, self._pending = self._pending[:_FEED], self._pending[_FEED:]
-                chunk = self._engine.feed(piece)
-            self._account(len(chunk))
-            self._hash.update(chunk)
-            self._buf += chunk
+    def _decode(self, data: bytes) -> Iterator[bytes]:
+        assert self._engine is not None
+        step = self._engine.feed_size
+        try:
+            while data:
+                for i in range(0, len(data), step):
+                    for chunk in self._engine.feed(data[i:i + step]):
+                        self._take(chunk)
+                        yield chunk
+                data = self._read_src(_READ)
+        except _Bad as e:
+            raise Corrupt(f"{self._what}: {e}") from None
+        if not self._engine.finished():
+            raise Corrupt(f"{self._what}: truncated {self.compression} stream")
 
-    def _account(self, n: int) -> None:
-        self.size += n
+    def _take(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        self._hash.update(chunk)
         lim = self._limits
         if self.size > lim.max_size:
-            raise Forbidden(f"layer: uncompressed size exceeds the limit of {lim.max_size} "
-                            "bytes (Limits.max_size)")
+            raise Forbidden(f"{self._what}: uncompressed size exceeds the limit of "
+                            f"{lim.max_size} bytes (Limits.max_size)")
         if (self._engine is not None and self.size > lim.ratio_grace
                 and self.size > lim.max_ratio * max(self.compressed_size, 1)):
             raise Forbidden(
-                f"layer: {self.compression} stream expands more than {lim.max_ratio:g}x "
-                "(decompression bomb? raise Limits.max_ratio to allow)")
+                f"{self._what}: {self.compression} stream expands more than "
+                f"{lim.max_ratio:g}x (decompression bomb? raise Limits.max_ratio to allow)")
 
     def read(self, n: int) -> bytes:
         """Up to ``n`` bytes; fewer only at the end of the stream."""
-        if self._engine is None and not self._buf and not self._pending and n >= _READ:
-            return self._read_plain(n)  # big reads of a plain tar skip the buffer
-        self._fill(n)
+        if self._engine is None:
+            if not self._buf and n >= _READ:
+                return self._read_plain(n)  # big reads of a plain tar skip the buffer
+            while len(self._buf) < n:
+                if not (data := self._read_src(max(_READ, n - len(self._buf)))):
+                    break
+                self._take(data)
+                self._buf += data
+        else:
+            while len(self._buf) < n and (chunk := next(self._out, None)) is not None:
+                self._buf += chunk
         out = bytes(self._buf[:n])
         del self._buf[:n]
         return out
 
     def _read_plain(self, n: int) -> bytes:
         parts = []
-        left = n
-        while left and not self._eof:
-            data = self._read_src(left)
-            if not data:
-                self._eof = True
-                break
-            self.compressed_size += len(data)
-            self._account(len(data))
-            self._hash.update(data)
+        while n and (data := self._read_src(n)):
+            self._take(data)
             parts.append(data)
-            left -= len(data)
+            n -= len(data)
         return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def chunks(self) -> Iterator[bytes]:
+        """The rest of the uncompressed stream, in pieces as they come."""
+        if self._buf:
+            yield bytes(self._buf)
+            self._buf.clear()
+        if self._engine is not None:
+            yield from self._out
+        else:
+            while data := self._read_plain(_READ):
+                yield data
 
     def drain(self) -> None:
         """Read (and hash) the rest of the stream, e.g. padding after the end of the tar."""
-        while self.read(_READ):
+        for _ in self.chunks():
             pass
 
     def digest(self) -> str:

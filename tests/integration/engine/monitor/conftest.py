@@ -22,7 +22,8 @@ RUNTIMES = {"runc": ["runc"], "dockyard": [sys.executable, "-m", "dockyard.runti
 @pytest.fixture
 def launch(tmp_path: Path, busybox_rootfs: Path, cgroup_parent: str
            ) -> Iterator[Callable[..., Launched]]:
-    """``launch(args, tty=False, stdin=False, log=None, autostart=True, memory=None)``."""
+    """``launch(args, tty=False, stdin=False, log=None, autostart=True, memory=None,
+    runtime="runc", attach=None)``."""
     runc_root = tmp_path / "runc"
     launched: list[Launched] = []
     bundles = tmp_path / "bundles"
@@ -30,7 +31,7 @@ def launch(tmp_path: Path, busybox_rootfs: Path, cgroup_parent: str
     def _launch(args: list[str], *, tty: bool = False, stdin: bool = False,
                 stdin_once: bool = False, log: LogConfig | None = None,
                 autostart: bool = True, memory: int | None = None,
-                runtime: str = "runc") -> Launched:
+                runtime: str = "runc", attach: dict[str, object] | None = None) -> Launched:
         cid = "mon" + secrets.token_hex(6)
         bundle = bundles / cid
         bundle.mkdir(parents=True)
@@ -46,6 +47,8 @@ def launch(tmp_path: Path, busybox_rootfs: Path, cgroup_parent: str
             tty=tty, stdin=stdin, stdin_once=stdin_once,
             log=log or parse_log_config("json-file"), autostart=autostart,
             cgroups_path=cgroups_path)
+        if attach is not None:
+            cfg["attach"] = attach
         c = Launched(cid, Path(cfg["run_dir"]), Path(cfg["container_dir"]), cfg, 0)
         launched.append(c)
         c.pid = start_monitor(cfg)

@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 from monitor_harness import Launched
 
-from dockyard.engine.logs import read_logs
+from dockyard.engine.logs import parse_log_config, read_logs
 from dockyard.engine.monitor import (
+    AttachPoint,
     attach,
     monitor_pid,
     read_state,
+    relay,
     start_container,
     state,
     wait_exit,
@@ -265,3 +267,30 @@ def test_wait_on_a_killed_monitor_fails_fast(launch: Callable[..., Launched]) ->
     assert time.monotonic() - t0 < 5
     st = read_state(c.container_dir)
     assert st is not None and st["Status"] == "running"  # as last recorded: the engine decides
+
+
+def test_the_attach_point_gets_the_first_byte_with_no_log(
+        launch: Callable[..., Launched]) -> None:
+    """The monitor connects to the command's AttachPoint before the container exists:
+    output written at once reaches it though no log is kept."""
+    with AttachPoint(stdout=True, stderr=True) as point:
+        c = launch(["sh", "-c", "echo one; echo two >&2; exit 7"],
+                   log=parse_log_config("none"), attach=point.spec)
+        sock = point.accept()
+    assert sock is not None
+    r_out, w_out = os.pipe()
+    r_err, w_err = os.pipe()
+    code = relay(sock, stdin=None, stdout=w_out, stderr=w_err)
+    os.close(w_out)
+    os.close(w_err)
+    assert (code, os.read(r_out, 100), os.read(r_err, 100)) == (7, b"one\n", b"two\n")
+    assert not any(c.container_dir.glob("*log*"))  # nothing kept: the attach had it all
+
+
+def test_a_gone_attach_point_leaves_the_container_to_run(
+        launch: Callable[..., Launched]) -> None:
+    point = AttachPoint()
+    point.close()  # the command died before the monitor came
+    c = launch(["sh", "-c", "echo alone; exit 2"], attach=point.spec)
+    assert wait_exit(c.run_dir, c.container_dir, 10) == 2
+    assert [e.data for e in read_logs(c.container_dir, c.id, "json-file")] == [b"alone\n"]
