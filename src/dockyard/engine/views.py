@@ -11,7 +11,7 @@ from typing import Any
 from dockyard.engine import model
 from dockyard.engine.lifecycle import Lifecycle
 from dockyard.engine.status import human_duration, parse_time
-from dockyard.errors import Conflict, InvalidArgument
+from dockyard.errors import Conflict, InvalidArgument, NotFound
 
 __all__ = ["FILTERS", "inspect", "list_containers", "status_text", "top"]
 
@@ -53,8 +53,11 @@ def inspect(lc: Lifecycle, ref: str) -> model.ContainerJSON:
 
     cid = lc.resolve(ref)
     lc.tidy(cid, block=False)
-    record = lc.store.load(cid)
-    state = lc.state(cid)
+    try:
+        record = lc.store.load(cid)
+        state = lc.state(cid)
+    except FileNotFoundError:  # an exited --rm container, just removed (by that tidy too)
+        raise NotFound(f"No such container: {ref}") from None
     cdir = lc.store.dir(cid)
     hc = record["HostConfig"]
     started = state.get("StartedAt", model.ZERO_TIME) != model.ZERO_TIME
