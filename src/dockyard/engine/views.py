@@ -52,12 +52,14 @@ def inspect(lc: Lifecycle, ref: str) -> model.ContainerJSON:
     from dockyard.engine.logs import log_file
 
     cid = lc.resolve(ref)
-    lc.tidy(cid, block=False)
     try:
         record = lc.store.load(cid)
         state = lc.state(cid)
-    except FileNotFoundError:  # an exited --rm container, just removed (by that tidy too)
+    except FileNotFoundError:  # removed since resolve
         raise NotFound(f"No such container: {ref}") from None
+    # Read first: an exited --rm container this tidy removes is described as it ended
+    # (a waiter polling inspect, like the API's, still learns its exit code).
+    lc.tidy(cid, block=False)
     cdir = lc.store.dir(cid)
     hc = record["HostConfig"]
     started = state.get("StartedAt", model.ZERO_TIME) != model.ZERO_TIME

@@ -11,18 +11,19 @@ from dockyard.errors import NotFound
 from dockyard.settings import Roots
 
 
-def test_inspect_of_an_exited_rm_container_removes_it_and_says_not_found(
+def test_inspect_of_an_exited_rm_container_shows_how_it_ended_then_it_is_gone(
         engine: Any, roots: Roots) -> None:
-    """Views tidy: the inspect itself removes it, and must then answer docker's 404
-    (the API's wait looked at such a container and failed with a 500)."""
-    cid = engine.create(None, {"Image": "busybox", "Cmd": ["true"]},
+    """Views tidy, so the inspect itself removes it; it still describes the container
+    as it ended (the API's wait polls inspect for the exit code: it got a 500, then
+    a wrong 0), and the next one is docker's 404."""
+    cid = engine.create(None, {"Image": "busybox", "Cmd": ["sh", "-c", "exit 7"]},
                         {"NetworkMode": "none", "AutoRemove": True})["Id"]
     engine.start(cid)
     # The monitor's answer: the exit is recorded, nobody has tidied yet.
-    assert wait_exit(engine.run_dir(cid), engine.container_dir(cid), timeout=20) == 0
+    assert wait_exit(engine.run_dir(cid), engine.container_dir(cid), timeout=20) == 7
     assert (roots.containers / cid / "container.json").exists()
-    with pytest.raises(NotFound, match="No such container"):
-        engine.inspect(cid)
+    state = engine.inspect(cid)["State"]
+    assert (state["Status"], state["Running"], state["ExitCode"]) == ("exited", False, 7)
     assert not (roots.containers / cid).exists()
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="No such container"):
         engine.inspect(cid)
