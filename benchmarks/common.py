@@ -92,7 +92,10 @@ def remove_cgroup_parent(parent: str) -> None:
 
 def stop_warm_engines(prefix: str | Path) -> None:
     """Stop the warm engines (``dockyard.cli.warm``) of run roots under ``prefix``: the
-    benchmark's ``dockyard`` commands start one, and it would idle on after the run."""
+    benchmark's ``dockyard`` commands start one, and it would idle on after the run;
+    and the monitor spawners, which linger idle too (``DOCKYARD_SPAWNER_LINGER``)."""
+    from tests.support.leaks import stop_spawners
     from tests.support.warm import stop_engines_under
 
     stop_engines_under(str(prefix))
+    stop_spawners(str(prefix))

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.busybox import copy_rootfs, make_busybox_rootfs
-from tests.support.leaks import find_leaks, remove_cgroup_parent
+from tests.support.leaks import find_leaks, remove_cgroup_parent, stop_spawners, stop_spawners_in
 
 TOKEN = os.environ.setdefault("DOCKYARD_TEST_TOKEN", "dyt" + secrets.token_hex(3))
 # Bridges, veths and the nftables table of engines under test carry the token.
@@ -80,6 +80,16 @@ def roots(tmp_path: Path) -> Iterator[object]:
     clean_networks(r.root, r.run_root)  # bridges and veths a failed test left
 
 
+@pytest.fixture(autouse=True)
+def _no_lingering_spawner(request: pytest.FixtureRequest) -> Iterator[None]:
+    """An idle monitor spawner lingers for a while after its last monitor (so commands
+    in a row share it): stop those of the test's run roots when the test ends."""
+    path = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if path is not None:
+        stop_spawners_in(path)
+
+
 @pytest.fixture(scope="session")
 def dockerd(tmp_path_factory: pytest.TempPathFactory, cgroup_parent: str) -> Iterator[object]:
     """A private Docker daemon (docker.io 20.10) for comparison tests; skips if absent."""
@@ -111,6 +121,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from tests.support.warm import stop_engines_under
 
     stop_engines_under(str(basetemp))  # those of module- and session-scoped fixtures
+    stop_spawners(str(basetemp))  # idle ones linger by design; the rest is a leak
     leaks = find_leaks(TOKEN, str(basetemp))
     if leaks:
         lines = [f"  {kind}: {item}" for kind, items in leaks.items() for item in items]

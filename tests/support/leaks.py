@@ -95,6 +95,39 @@ def remove_cgroup_parent(name: str, max_depth: int = 4, *, children: bool = Fals
                         pass
 
 
+def stop_spawners(tmpdir: str) -> None:
+    """Ask every monitor spawner serving a run root under ``tmpdir`` to leave: an idle
+    one lingers (``DOCKYARD_SPAWNER_LINGER``), which is not a leak of the test."""
+    try:
+        from dockyard.engine.monitor.client import stop_spawner
+    except ImportError:  # a tree from before lingering spawners (benchmarks compare)
+        return
+
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"--spawner" in args[:-1]:
+            directory = os.fsdecode(args[args.index(b"--spawner") + 1])
+            if directory.startswith(tmpdir.rstrip("/") + "/"):
+                stop_spawner(os.path.dirname(directory))
+
+
+def stop_spawners_in(path: Path) -> None:
+    """``stop_spawners`` for run roots up to three levels below ``path`` (cheap: a few
+    globs, run after every test)."""
+    from dockyard.engine.monitor.client import stop_spawner
+
+    for pattern in ("monitor/spawner.pid", "*/monitor/spawner.pid",
+                    "*/*/monitor/spawner.pid"):
+        for pid_file in path.glob(pattern):
+            stop_spawner(pid_file.parent.parent)
+
+
 def find_leaks(token: str, tmpdir: str) -> dict[str, list[str]]:
     """What still exists that carries ``token`` or lives under ``tmpdir``."""
     leaks = {

@@ -12,6 +12,8 @@ _BASE_HOSTS = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\
                "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
                "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")  # dockerd 20.10's
 _LOCAL_NS = re.compile(r"^[ \t]*nameserver[ \t]+(127\.\S*|::1)[ \t]*(\n|$)", re.M)
+_ANY_NS = re.compile(r"^\s*nameserver\s", re.M)  # compiled once: warm workers inherit it
+_BLANK_RUN = re.compile(r"\n{3,}")
 _DEFAULT_NS = "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"
 
 
@@ -56,9 +58,9 @@ def resolv_conf(network_mode: str, host_resolv: Path = Path("/etc/resolv.conf"),
     if network_mode == "host" and not (dns or search or options):
         return text
     filtered = _LOCAL_NS.sub("", text)
-    if not re.search(r"^\s*nameserver\s", filtered, re.M):
+    if not _ANY_NS.search(filtered):
         filtered = filtered.rstrip("\n") + ("\n" if filtered.strip() else "") + _DEFAULT_NS
-    filtered = re.sub(r"\n{3,}", "\n\n", filtered)
+    filtered = _BLANK_RUN.sub("\n\n", filtered)
     if not (dns or search or options or embedded_dns):
         return filtered
     servers = list(dns or _values(filtered, "nameserver"))

@@ -4,8 +4,8 @@ Mount the snapshot at ``$RUN/containers/<id>/rootfs``; write ``hostname``, ``hos
 ``resolv.conf`` into the container dir; resolve the user in the image's own passwd and
 group files and check the command inside the root (docker's 127/126 before any runtime
 runs); build ``config.json`` in the bundle dir; launch the monitor, which runs the
-runtime's create and start. The spec carries a poststop hook (:func:`exit_hook`) that
-tidies the container when it ends.
+runtime's create and start. When the container ends it is tidied (:mod:`tidy`): by its
+monitor for the built-in runtime, by a poststop hook (:func:`exit_hook`) for runc/crun.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from dockyard.engine import rooted, spec
-from dockyard.errors import InvalidArgument
+from dockyard.errors import InvalidArgument, NotFound
 from dockyard.settings import Roots
 
 if TYPE_CHECKING:
@@ -38,9 +38,11 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any],
     cfg, hc = record["Config"], record["HostConfig"]
     cdir, rdir, rootfs = lc.store.dir(cid), lc.run_dir(cid), lc.rootfs(cid)
     rdir.mkdir(parents=True, exist_ok=True)
-    image = lc.images.resolve(record["Image"])
-    lc.images.prepare(cid, image)
-    lc.images.mount(cid, rootfs)
+    try:
+        lc.images.mount(cid, rootfs)
+    except NotFound:  # create made the snapshot; only a crash meanwhile removed it
+        lc.images.prepare(cid, lc.images.resolve(record["Image"]))
+        lc.images.mount(cid, rootfs)
     mode = hc.get("NetworkMode") or "default"
     netns_path = lc.networking.setup(cid, record, lc.network_stale)
     apply_rates(hc, netns_path)
@@ -86,16 +88,20 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any],
 
         extra_mounts, root_prop = oci_mounts(lc, record, rootfs)
     parent = hc.get("CgroupParent") or lc.cgroup_parent
+    runtime = lc.runtime(record)
+    # The built-in runtime's monitor tidies itself (no interpreter start per exit);
+    # runc and crun get the poststop hook.
+    builtin = runtime.name == "dockyard"
     inputs = spec.SpecInputs(
         container_id=cid, rootfs=rootfs, user=user,
         cgroups_path=f"/{parent.strip('/')}/{cid}",
         hostname_path=cdir / "hostname", hosts_path=cdir / "hosts",
         resolv_conf_path=cdir / "resolv.conf", init_path=init_path,
-        cgroup_v2=lc.facts.cgroup_v2, poststop=[exit_hook(lc.roots, cid)], join=join,
+        cgroup_v2=lc.facts.cgroup_v2, poststop=[] if builtin else [exit_hook(lc.roots, cid)],
+        join=join,
         netns_path=netns_path, mounts=extra_mounts, rootfs_propagation=root_prop)
     oci = spec.build_spec(cfg, hc, inputs)
     (rdir / "config.json").write_text(json.dumps(oci))
-    runtime = lc.runtime(record)
     runtime.delete(cid)  # a leftover from a crashed start would block create
     log = hc.get("LogConfig") or {}
     launch = MonitorConfig(
@@ -104,7 +110,10 @@ def launch(lc: Lifecycle, cid: str, record: dict[str, Any],
         stdin_once=bool(cfg.get("StdinOnce")),
         log=parse_log_config(log.get("Type"), log.get("Config"), cfg.get("Labels"),
                              cfg.get("Env")),
-        autostart=True, cgroups_path=inputs.cgroups_path)
+        autostart=True, cgroups_path=inputs.cgroups_path,
+        durable=not hc.get("AutoRemove"))
+    if builtin:
+        launch["tidy"] = {"root": str(lc.roots.root), "run_root": str(lc.roots.run_root)}
     if user_network and netns_path:
         from dockyard.network.dns import monitor_config
 

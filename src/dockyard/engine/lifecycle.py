@@ -341,7 +341,7 @@ class Lifecycle:
                 if deadline is not None and time.monotonic() > deadline:
                     break
                 time.sleep(0.02)
-                self.tidy(cid, block=False)
+                self.tidy(cid, block=False, patient=False)  # we are the waiter
         return {"StatusCode": code, "Error": None}
 
     def _settle(self, cid: str, timeout: float = 10) -> None:
@@ -478,11 +478,12 @@ class Lifecycle:
         if record is not None:
             self.event(record, "destroy")
 
-    def tidy(self, cid: str, block: bool = True) -> None:
+    def tidy(self, cid: str, block: bool = True, patient: bool | None = None) -> None:
         """After init ended: unmount the rootfs; remove a ``--rm`` container.
 
         Takes the container's op lock; with ``block=False`` it gives up at once when
-        another process holds it (views use that: they must not wait for a start).
+        another process holds it (views use that: they must not wait for a start), and
+        by default is ``patient`` (see ``_tidy_locked``).
         """
         import fcntl
 
@@ -497,11 +498,14 @@ class Lifecycle:
             except BlockingIOError:
                 return
             if (cdir / "container.json").exists():
-                self._tidy_locked(cid)
+                self._tidy_locked(cid, patient=not block if patient is None else patient)
         finally:
             os.close(fd)
 
-    def _tidy_locked(self, cid: str) -> None:
+    def _tidy_locked(self, cid: str, patient: bool = False) -> None:
+        """``patient`` (views): a ``--rm`` container that ended moments ago is left to
+        whoever waits for it (a foreground ``run``, an API wait and attach, or its
+        monitor's helper after the grace period), not removed from under them."""
         try:
             state = self.store.state(cid)
         except FileNotFoundError:
@@ -519,6 +523,8 @@ class Lifecycle:
         except FileNotFoundError:
             return
         if record["HostConfig"].get("AutoRemove") and state.get("Status") == "exited":
+            if patient and _ended_recently(self.store.dir(cid)):
+                return
             if stopped_now and record.get("MountPoints"):
                 from dockyard.engine.mounts import release
 
@@ -576,6 +582,17 @@ class Lifecycle:
             if not (cdir / "container.json").exists():
                 raise NotFound(f"No such container: {cid}")
             yield
+
+
+AUTOREMOVE_PATIENCE = 2.0  # seconds: the monitor's grace (tidy.GRACE_SECONDS) and more
+
+
+def _ended_recently(cdir: Path) -> bool:
+    """Whether the exit was recorded (state.json written) in the last few seconds."""
+    try:
+        return time.time() - os.stat(cdir / "state.json").st_mtime < AUTOREMOVE_PATIENCE
+    except OSError:
+        return False
 
 
 def _has_storage(record: dict[str, Any]) -> bool:

@@ -91,13 +91,17 @@ class StoreImages:
 
     def prepare(self, key: str, image: ResolvedImage) -> None:
         from dockyard.errors import NotFound
+        from dockyard.images.snapshots import has_committed
 
         try:
             self.snapshotter.stat(key)
             return
         except NotFound:
             pass
-        self.store.unpack(self.store.get(image.id))
+        # A committed top layer means every layer below it is there too: skip the
+        # unpack's second database connection and lock on every create.
+        if not (image.chain_id and has_committed(self.snapshotter, image.chain_id)):
+            self.store.unpack(self.store.get(image.id))
         self.snapshotter.prepare(key, image.chain_id or None)
 
     def mount(self, key: str, target: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from dockyard.engine import model
 from dockyard.engine.lifecycle import Lifecycle
 from dockyard.engine.status import human_duration, parse_time
-from dockyard.errors import Conflict, InvalidArgument
+from dockyard.errors import Conflict, InvalidArgument, NotFound
 
 __all__ = ["FILTERS", "inspect", "list_containers", "status_text", "top"]
 
@@ -52,9 +52,14 @@ def inspect(lc: Lifecycle, ref: str) -> model.ContainerJSON:
     from dockyard.engine.logs import log_file
 
     cid = lc.resolve(ref)
+    try:
+        record = lc.store.load(cid)
+        state = lc.state(cid)
+    except FileNotFoundError:  # removed since resolve
+        raise NotFound(f"No such container: {ref}") from None
+    # Read first: an exited --rm container this tidy removes is described as it ended
+    # (a waiter polling inspect, like the API's, still learns its exit code).
     lc.tidy(cid, block=False)
-    record = lc.store.load(cid)
-    state = lc.state(cid)
     cdir = lc.store.dir(cid)
     hc = record["HostConfig"]
     started = state.get("StartedAt", model.ZERO_TIME) != model.ZERO_TIME

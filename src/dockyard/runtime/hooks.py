@@ -8,13 +8,12 @@ except ``poststart`` and ``poststop`` whose failures are only reported (as runc)
 
 from __future__ import annotations
 
-import json
 import os
 import select
-import signal
 import time
 
 from dockyard.errors import SystemFailure
+from dockyard.runtime.jsonfast import dumps
 
 TYPE_CHECKING = False  # typing itself costs milliseconds per start
 
@@ -27,7 +26,7 @@ __all__ = ["run_hooks"]
 def run_hooks(hooks: dict[str, Any] | None, kind: str, state: dict[str, Any]) -> None:
     """Run every hook of ``kind`` in order; raise ``SystemFailure`` on the first failure."""
     for i, hook in enumerate((hooks or {}).get(kind) or ()):
-        _run_one(hook, f"hooks.{kind}[{i}]", json.dumps(state).encode())
+        _run_one(hook, f"hooks.{kind}[{i}]", dumps(state).encode())
 
 
 def _run_one(hook: dict[str, Any], name: str, stdin: bytes) -> None:
@@ -54,7 +53,7 @@ def _run_one(hook: dict[str, Any], name: str, stdin: bytes) -> None:
         os.close(w)
     status = _wait(pid, timeout)
     if status is None:
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, 9)  # SIGKILL (the signal module would import enum)
         os.waitpid(pid, 0)
         raise SystemFailure(f"{name}: {path}: timed out after {timeout}s")
     code = os.waitstatus_to_exitcode(status)

@@ -135,8 +135,8 @@ def _import_needed(plan: Plan) -> None:
 
     if plan.process.get("terminal"):
         import dockyard.runtime.console
-    if plan.hooks:
-        import dockyard.runtime.hooks
+    if plan.hooks.get("createContainer") or plan.hooks.get("startContainer"):
+        import dockyard.runtime.hooks  # only those two run in the init
     if plan.confine_writes:
         import dockyard.runtime.landlock
     if plan.rlimits:

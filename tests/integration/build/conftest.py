@@ -107,6 +107,9 @@ def benv(tmp_path: Path, busybox_rootfs_template: Path, cgroup_parent: str,
         ids = env.dockyard("ps", "-aq", "--no-trunc").stdout.split()
         if ids:
             env.dockyard("rm", "-f", *ids)
+        from dockyard.engine.monitor.client import stop_spawner
+
+        stop_spawner(roots.run_root)  # the idle monitor spawner lingers by design
         deadline = time.monotonic() + 10
         while _processes(tmp_path) and time.monotonic() < deadline:
             time.sleep(0.05)  # a --rm container's tidy process finishing

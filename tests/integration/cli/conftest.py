@@ -81,8 +81,12 @@ def dockyard(tmp_path: Path, cgroup_parent: str) -> Iterator[Dockyard]:
         ids = d("ps", "-a", "-q", "--no-trunc").out.split()
         if ids:
             d("rm", "-f", *ids)
-        # a container's exit starts a background tidy helper: let it finish, or the
-        # session's leak check (when this is the last test) finds it still running
+        # a container's exit may leave its monitor tidying for a moment: let it finish,
+        # or the session's leak check (when this is the last test) finds it running;
+        # the idle monitor spawner lingers by design: ask it to leave first
+        from dockyard.engine.monitor.client import stop_spawner
+
+        stop_spawner(d.run_root)
         deadline = time.monotonic() + 10
         while d.processes() and time.monotonic() < deadline:
             time.sleep(0.05)

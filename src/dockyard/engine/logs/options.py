@@ -29,11 +29,13 @@ class LogConfig(TypedDict):
 _DEFAULTS = {"json-file": ("10m", "3", "false"), "local": ("20m", "5", "true")}
 _COMMON = {"max-size", "max-file", "compress", "labels", "labels-regex", "env", "env-regex", "tag"}
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+# Compiled at import: a warm engine's workers inherit it instead of compiling per command.
+_SIZE = re.compile(r"(\d+(?:\.\d+)?) ?([kmgtp]?)i?b?")
 
 
 def parse_size(value: str, field: str = "max-size") -> int:
     """Docker's ``RAMInBytes``: ``10m``, ``1.5g``, ``512k``, ``100`` (binary units)."""
-    m = re.fullmatch(r"(\d+(?:\.\d+)?) ?([kmgtp]?)i?b?", value.strip().lower())
+    m = _SIZE.fullmatch(value.strip().lower())
     if not m:
         raise InvalidArgument(f"invalid {field}: {value!r}: expected a size such as 10m")
     n = int(float(m.group(1)) * _UNITS[m.group(2)])

@@ -17,6 +17,7 @@ from .client import (
     start_container,
     start_monitor,
     state,
+    stop_spawner,
     wait_exit,
 )
 from .detachkeys import DEFAULT_DETACH_KEYS, DetachFilter, parse_detach_keys
@@ -39,5 +40,6 @@ __all__ = [
     "start_container",
     "start_monitor",
     "state",
+    "stop_spawner",
     "wait_exit",
 ]

@@ -39,6 +39,7 @@ __all__ = [
     "start_container",
     "start_monitor",
     "state",
+    "stop_spawner",
     "wait_exit",
 ]
 
@@ -66,6 +67,11 @@ class MonitorConfig(TypedDict):
     event_attrs: NotRequired[dict[str, str]]  # the events' Actor.Attributes (image, name...)
     stop_signal: NotRequired[int]  # for --health-on-failure=stop
     stop_timeout: NotRequired[int]
+    # {"root", "run_root"}: tidy after the end (unmount, --rm) as the poststop hook would
+    tidy: NotRequired[dict[str, str]]
+    # False: state.json is written without fsync (a --rm container need not survive a
+    # power loss; a rename still makes each write whole against kill -9)
+    durable: NotRequired[bool]
     attach: NotRequired[dict[str, object]]  # attach.AttachPoint.spec: connect before create
 
 
@@ -90,7 +96,7 @@ def start_monitor(cfg: MonitorConfig, *, timeout: float = 30.0) -> int:
     os.makedirs(run_dir, exist_ok=True)
     os.makedirs(cfg["container_dir"], exist_ok=True)
     cfg_path = os.path.join(run_dir, "monitor.json")
-    write_json_atomic(cfg_path, dict(cfg))
+    write_json_atomic(cfg_path, dict(cfg), durable=False)  # $RUN does not outlive a boot
     r, w = os.pipe2(os.O_CLOEXEC)
     try:
         spawner = None
@@ -118,7 +124,11 @@ def start_monitor(cfg: MonitorConfig, *, timeout: float = 30.0) -> int:
 
 
 def _env() -> dict[str, str]:
-    return {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")}
+    env = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")}
+    for name in ("DOCKYARD_SPAWNER_LINGER", "DOCKYARD_MONITOR_PREFORK"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
 
 
 def _launch_direct(run_dir: str, cfg_path: str, sync_w: int) -> None:
@@ -220,6 +230,50 @@ def _via_spawner(directory: str, cfg_path: str, sync_w: int, timeout: float) -> 
         return False
     finally:
         os.close(lock)  # closing drops the lock
+
+
+def stop_spawner(run_root: str | os.PathLike[str], timeout: float = 5.0) -> bool:
+    """Ask the monitor spawner of ``run_root`` to stop lingering; wait until it has left.
+
+    A spawner with live monitors leaves once the last one has (this does not wait for
+    that). Returns whether no spawner of ``run_root`` is running on return.
+    """
+    directory = os.path.join(os.fspath(run_root), "monitor")
+    try:
+        with open(os.path.join(directory, "spawner.pid")) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        return True
+    try:
+        sock = _connect_in(directory, "spawner.sock", timeout)
+    except OSError:
+        sock = None
+    if sock is not None:
+        with closing(sock):
+            try:
+                sock.sendall(b'{"exit": true}\n')
+                sock.recv(4096)
+            except OSError:
+                pass
+    deadline = time.monotonic() + timeout
+    while _is_spawner(pid, directory):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _is_spawner(pid: int, directory: str) -> bool:
+    """Whether ``pid`` is a live (not zombie) spawner serving ``directory``."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            args = f.read().split(b"\0")
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            if f.read().rsplit(b") ", 1)[1][:1] == b"Z":
+                return False
+    except (OSError, IndexError):
+        return False
+    return b"--spawner" in args and os.fsencode(directory) in args
 
 
 def _read_line(fd: int, timeout: float) -> str:

@@ -26,11 +26,13 @@ from dockyard.engine.logs.writer import LineSplitter, LogWriter, open_writer
 from dockyard.engine.monitor import protocol as P
 from dockyard.engine.monitor.records import error_exit_code, oom_kill_count, write_json_atomic
 from dockyard.engine.monitor.supervise import RESTARTING, Supervision
-from dockyard.engine.monitor.verbs import run_verb, runtime_error, status_code
+from dockyard.engine.monitor.verbs import is_builtin, run_verb, runtime_error, status_code
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost memory
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from dockyard.engine.monitor.prepared import Prepared
 
 __all__ = ["main", "run_monitor"]
 
@@ -66,6 +68,7 @@ class Monitor(Supervision):
         self.container_dir = str(cfg["container_dir"])
         self.tty = bool(cfg.get("tty"))
         self.stdin_once = bool(cfg.get("stdin_once"))
+        self.durable = cfg.get("durable", True) is not False
         self.sync_fd = sync_fd
         self.state: dict[str, object] = {
             "Status": "created", "Running": False, "Paused": False, "Restarting": False,
@@ -73,6 +76,8 @@ class Monitor(Supervision):
             "StartedAt": ZERO_TIME, "FinishedAt": ZERO_TIME,
         }
         self.pid = 0
+        self.prepared: Prepared | None = None  # a child ready for create (spare monitors)
+        self.started_by_create = False
         self.exit_status: int | None = None
         self.stdin_fd = -1
         self.outputs: dict[int, str] = {}  # fd -> stream name
@@ -90,7 +95,8 @@ class Monitor(Supervision):
     # -- records -----------------------------------------------------------------
     def record(self, **changes: object) -> None:
         self.state.update(changes)
-        write_json_atomic(os.path.join(self.container_dir, "state.json"), self.state)
+        write_json_atomic(os.path.join(self.container_dir, "state.json"), self.state,
+                          durable=self.durable)
 
     def report(self, msg: dict[str, object]) -> None:
         """Tell the process that started us how creation went (once)."""
@@ -103,21 +109,25 @@ class Monitor(Supervision):
             self.sync_fd = -1
 
     # -- runtime -----------------------------------------------------------------
-    def create(self) -> str | None:
-        """Run the runtime's create; on failure return its error message."""
+    def create(self, start: bool = False) -> str | None:
+        """Run the runtime's create; on failure return its error message.
+
+        ``start`` with the built-in runtime: its start runs in the same child right
+        after (``start()`` then only records it)."""
         null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         child_fds = [null, err_w]
         argv = [*self.runtime, "create", "--bundle", str(self.cfg["bundle"]),
                 "--pid-file", os.path.join(self.run_dir, "init.pid")]
         console: _socket.socket | None = None
+        then = [*self.runtime, "start", self.id] if start and is_builtin(self.runtime) else None
         if self.tty:
             console = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
             console.bind(CONSOLE)  # relative to run_dir: long tmp paths overflow sun_path
             console.listen(1)
             # runc resolves relative paths from the bundle; our cwd via /proc stays short.
             argv += ["--console-socket", f"/proc/{os.getpid()}/cwd/{CONSOLE}"]
-            pid = run_verb([*argv, self.id], null, null, err_w)
+            pid = self._run_create([*argv, self.id], null, null, err_w, then)
         else:
             if self.cfg.get("stdin"):
                 in_r, self.stdin_fd = os.pipe2(os.O_CLOEXEC)
@@ -127,7 +137,7 @@ class Monitor(Supervision):
             out_r, out_w = os.pipe2(os.O_CLOEXEC)
             child_fds.append(out_w)
             self.outputs = {out_r: "stdout", err_r: "stderr"}
-            pid = run_verb([*argv, self.id], in_r, out_w, err_w)
+            pid = self._run_create([*argv, self.id], in_r, out_w, err_w, then)
         for fd in child_fds:
             os.close(fd)
         _, status = os.waitpid(pid, 0)
@@ -152,7 +162,23 @@ class Monitor(Supervision):
             os.close(err_r)
         with open(os.path.join(self.run_dir, "init.pid")) as f:
             self.pid = int(f.read().strip())
+        self.started_by_create = then is not None
         return None
+
+    def _run_create(self, argv: list[str], stdin: int, stdout: int, stderr: int,
+                    then: list[str] | None) -> int:
+        """The create verb's child: the prepared one if there is one (built-in runtime)."""
+        prepared, self.prepared = self.prepared, None
+        if prepared is not None:
+            if is_builtin(argv):
+                try:
+                    return prepared.run(argv[3:], then[3:] if then else None,
+                                        stdin, stdout, stderr)
+                except OSError as e:
+                    sys.stderr.write(f"monitor: prepared runtime child: {e}\n")
+            else:
+                prepared.discard()
+        return run_verb(argv, stdin, stdout, stderr, then)
 
     def _receive_console(self, console: _socket.socket) -> int:
         console.settimeout(5.0)
@@ -176,16 +202,19 @@ class Monitor(Supervision):
         """Run the runtime's start; on failure return its error message."""
         if self.state["Status"] != "created":
             return f"container {self.id} is already {self.state['Status']}"
-        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
-        err_r, err_w = os.pipe2(os.O_CLOEXEC)
-        pid = run_verb([*self.runtime, "start", self.id], null, null, err_w)
-        os.close(null)
-        os.close(err_w)
-        _, status = os.waitpid(pid, 0)
-        text = os.read(err_r, 65536).decode("utf-8", "replace") if status else ""
-        os.close(err_r)
-        if status != 0:
-            return runtime_error(text) or f"runtime start exited with status {status}"
+        if self.started_by_create:  # create's child has run the start too
+            self.started_by_create = False
+        else:
+            null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+            err_r, err_w = os.pipe2(os.O_CLOEXEC)
+            pid = run_verb([*self.runtime, "start", self.id], null, null, err_w)
+            os.close(null)
+            os.close(err_w)
+            _, status = os.waitpid(pid, 0)
+            text = os.read(err_r, 65536).decode("utf-8", "replace") if status else ""
+            os.close(err_r)
+            if status != 0:
+                return runtime_error(text) or f"runtime start exited with status {status}"
         now = time.time_ns()
         self._started(now)
         self.record(Status="running", Running=True, Restarting=False, Pid=self.pid,
@@ -194,7 +223,20 @@ class Monitor(Supervision):
         self.emit("start")
         return None
 
-    def delete(self) -> None:
+    def delete(self, last: bool = False) -> None:
+        """Run the runtime's ``delete --force``. ``last`` (the monitor exits next): the
+        built-in runtime's runs in this process, saving a fork; its imports no
+        longer matter to our memory."""
+        if last and is_builtin(self.runtime):
+            try:
+                from dockyard.runtime.cli.main import main as runtime_main
+
+                runtime_main([*self.runtime[3:], "delete", "--force", self.id])
+            except SystemExit:
+                pass
+            except Exception as e:
+                sys.stderr.write(f"monitor: runtime delete: {type(e).__name__}: {e}\n")
+            return
         null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         try:
             pid = run_verb([*self.runtime, "delete", "--force", self.id], null, null, 2)
@@ -531,7 +573,7 @@ class Monitor(Supervision):
                         ExitCode=code, OOMKilled=oom, FinishedAt=format_nano(time.time_ns()))
         except Exception as e:  # still delete the container and answer waiters
             sys.stderr.write(f"monitor: recording the exit: {type(e).__name__}: {e}\n")
-        self.delete()
+        self.delete(last=True)
         _unlink(RESTARTING)
         listener.close()
         _unlink(SOCKET)
@@ -605,6 +647,19 @@ def _start_dns(dns: object) -> None:
         sys.stderr.write(f"monitor: embedded dns: {e}\n")
 
 
+def _tidy(where: object, container_id: str) -> None:
+    """The built-in runtime's containers: what their poststop hook would start (see
+    ``dockyard.engine.tidy``), done here once everything else of ours is finished."""
+    if not isinstance(where, dict):
+        return
+    try:
+        from dockyard.engine.tidy import after_monitor
+
+        after_monitor(str(where["root"]), str(where["run_root"]), container_id)
+    except Exception as e:
+        sys.stderr.write(f"monitor: tidy: {type(e).__name__}: {e}\n")
+
+
 def _report_failure(sync_fd: int, e: BaseException) -> None:
     try:
         os.write(sync_fd, (P.dumps({"ok": False, "error": f"monitor failed: {e}"}) + "\n").encode())
@@ -613,8 +668,10 @@ def _report_failure(sync_fd: int, e: BaseException) -> None:
 
 
 def run_monitor(cfg: dict[str, object], sync_fd: int,
-                idle: Callable[[], object] | None = None) -> int:
-    """Everything after detaching: own stdio and signals, create, report, serve."""
+                idle: Callable[[], object] | None = None,
+                prepared: Prepared | None = None) -> int:
+    """Everything after detaching: own stdio and signals, create, report, serve.
+    ``prepared``: a child ready to run the built-in runtime's create (see ``prepared``)."""
     os.set_inheritable(sync_fd, False)  # the runtime must not hold our report pipe
     run_dir = str(cfg["run_dir"])
     os.chdir(run_dir)
@@ -633,9 +690,10 @@ def run_monitor(cfg: dict[str, object], sync_fd: int,
             f.write(str(os.getpid()))
         os.rename("monitor.pid.tmp", "monitor.pid")
         mon = Monitor(cfg, sync_fd)
+        mon.prepared, prepared = prepared, None
         _start_dns(cfg.get("dns"))
         mon.dial_attach()
-        err = mon.create()
+        err = mon.create(start=bool(cfg.get("autostart")))
         if err is None and cfg.get("autostart"):
             err = mon.start()
         if err is not None:
@@ -652,9 +710,13 @@ def run_monitor(cfg: dict[str, object], sync_fd: int,
         if idle is not None:
             idle()  # give back what creating the container needed, before settling down
         mon.serve(listener)
+        _tidy(cfg.get("tidy"), mon.id)
         return 0
     except BaseException as e:
         sys.stderr.write(f"monitor: {type(e).__name__}: {e}\n")
+        for unused in (prepared, mon.prepared if mon is not None else None):
+            if unused is not None:
+                unused.discard()
         if mon is not None:
             mon.report({"ok": False, "error": f"monitor failed: {e}"})
         else:

@@ -13,17 +13,34 @@ import _signal  # type: ignore[import-not-found]  # the C module: signal imports
 import os
 import sys
 
-__all__ = ["run_verb", "runtime_error", "status_code"]
+TYPE_CHECKING = False  # not typing's: importing typing would cost memory
+if TYPE_CHECKING:
+    from typing import NoReturn
+
+__all__ = ["builtin_child", "is_builtin", "run_verb", "runtime_error", "status_code"]
 
 # Every catchable signal except glibc's internal 32 and 33: the runtime's child becomes
 # the container's process, and ignored signals survive execve.
 _DEFAULT_SIGNALS = tuple(n for n in range(1, _signal.NSIG) if n not in (9, 19, 32, 33))
 
 
-def run_verb(argv: list[str], stdin: int, stdout: int, stderr: int) -> int:
-    """Spawn a helper (the runtime) with the given stdio; return its pid."""
-    if argv[1:3] == ["-m", "dockyard.runtime"]:
-        return _run_builtin(argv[3:], stdin, stdout, stderr)
+def is_builtin(runtime: list[str]) -> bool:
+    """Whether ``runtime`` is the built-in runtime's command (``<python> -m dockyard.runtime``)."""
+    return runtime[1:3] == ["-m", "dockyard.runtime"]
+
+
+def run_verb(argv: list[str], stdin: int, stdout: int, stderr: int,
+             then: list[str] | None = None) -> int:
+    """Spawn a helper (the runtime) with the given stdio; return its pid.
+
+    ``then`` (built-in runtime only): a second command line the same child runs once
+    the first has succeeded (``create`` then ``start``: one fork and one import of the
+    runtime instead of two)."""
+    if is_builtin(argv):
+        return _run_builtin(argv[3:], stdin, stdout, stderr,
+                            then[3:] if then is not None else None)
+    if then is not None:
+        raise ValueError("chained verbs need the built-in runtime")
     null_env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "TMPDIR")}
     return os.posix_spawnp(argv[0], argv, null_env, file_actions=[
         (os.POSIX_SPAWN_DUP2, stdin, 0),
@@ -32,15 +49,20 @@ def run_verb(argv: list[str], stdin: int, stdout: int, stderr: int) -> int:
     ], setsigdef=_DEFAULT_SIGNALS, setsigmask=())
 
 
-def _run_builtin(args: list[str], stdin: int, stdout: int, stderr: int) -> int:
-    """Our own runtime's command line in a forked child: no interpreter start per verb.
-
-    The child is what ``python -m dockyard.runtime ARGS`` would be, with the signal
-    state of a fresh process (Python itself ignores SIGPIPE and SIGXFSZ).
-    """
+def _run_builtin(args: list[str], stdin: int, stdout: int, stderr: int,
+                 then: list[str] | None = None) -> int:
+    """Our own runtime's command line in a forked child: no interpreter start per verb."""
     pid = os.fork()
     if pid:
         return pid
+    builtin_child(args, then, stdin, stdout, stderr)
+
+
+def builtin_child(args: list[str], then: list[str] | None, stdin: int, stdout: int,
+                  stderr: int) -> NoReturn:
+    """In a forked child: be ``python -m dockyard.runtime ARGS`` (then ``THEN`` if ARGS
+    succeeded) with the given stdio and the signal state of a fresh process (Python
+    itself ignores SIGPIPE and SIGXFSZ); exit with its status."""
     code = 1
     try:
         _signal.set_wakeup_fd(-1)
@@ -56,6 +78,8 @@ def _run_builtin(args: list[str], stdin: int, stdout: int, stderr: int) -> int:
         from dockyard.runtime.cli.main import main as runtime_main
 
         code = runtime_main(args)
+        if code == 0 and then is not None:
+            code = runtime_main(then)
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else 1
     except BaseException as e:

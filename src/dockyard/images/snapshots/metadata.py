@@ -23,6 +23,7 @@ from .base import Info, Kind
 
 __all__ = ["MetaStore", "Record"]
 
+_SCHEMA_VERSION = 1  # raise it when _SCHEMA changes
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshots (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -57,10 +58,14 @@ class MetaStore:
     def __init__(self, path: Path) -> None:
         self._lock = threading.RLock()
         self._db = connect_wal(path, synchronous="NORMAL")
-        with self.write():
-            for stmt in _SCHEMA.split(";"):
-                if stmt.strip():
-                    self._db.execute(stmt)
+        # Only the first opener of a new (or older) database writes the schema: later
+        # ones take no write lock just to open it (every container create opens it).
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
+            with self.write():
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        self._db.execute(stmt)
+                self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
 
     def close(self) -> None:
         with self._lock:

@@ -106,3 +106,29 @@ def test_metadata_matches_a_model(ops: list[tuple[str, int, int]]) -> None:
         got = {r.info.name: (r.info.kind.value, r.info.parent) for r in db.all()}
         assert got == model
         db.close()
+
+
+def test_opening_a_known_database_takes_no_write_lock(tmp_path: Path) -> None:
+    """Every container create opens the snapshot metadata: only the first opener of
+    a database (or one from before ``user_version``) writes the schema."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "metadata.db"
+    MetaStore(path).close()
+    old = sqlite3.connect(path, isolation_level=None)
+    old.execute("PRAGMA user_version=0")  # as written before the version was kept
+    old.close()
+    MetaStore(path).close()  # schema again (idempotent), version recorded
+    holder = sqlite3.connect(path, isolation_level=None, timeout=1)
+    holder.execute("BEGIN IMMEDIATE")  # another process mid-write
+    try:
+        opened: list[MetaStore] = []
+        t = threading.Thread(target=lambda: opened.append(MetaStore(path)), daemon=True)
+        t.start()
+        t.join(5)
+        assert opened, "opening waited for another writer's lock"
+        opened[0].close()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
