@@ -194,6 +194,20 @@ def _kill_all(cs: list[Launched]) -> None:
         assert wait_exit(c.run_dir, c.container_dir, timeout=20) == 137
 
 
+def _spare_of(spawner: int, others: set[int]) -> int:
+    """The spawner's spare monitor (forked a moment after a request), once its prepared
+    runtime child is there too."""
+    deadline = time.monotonic() + 10
+    while True:
+        spares = _children(spawner) - others
+        if len(spares) == 1:
+            spare = next(iter(spares))
+            if len(_children(spare)) == 1:
+                return spare
+        assert time.monotonic() < deadline, f"no spare monitor: {spares}"
+        time.sleep(0.01)
+
+
 def test_a_spare_monitor_with_a_prepared_runtime_serves_the_next_launch(
         launch: Callable[..., Launched], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -203,10 +217,9 @@ def test_a_spare_monitor_with_a_prepared_runtime_serves_the_next_launch(
     spawner = int((spawner_dir / "spawner.pid").read_text())
     m1 = monitor_pid(c1.run_dir)
     assert m1 is not None and _ppid(c1.pid) == m1
-    spares = _children(spawner) - {m1}
-    assert len(spares) == 1  # forked after the request, ready for the next one
-    spare = spares.pop()
-    assert len(_children(spare)) == 1  # its runtime child, imported and waiting
+    # Forked a moment after the request, ready for the next one, with its runtime
+    # child imported and waiting.
+    spare = _spare_of(spawner, {m1})
     c2 = launch(["sh", "-c", "echo from the spare; sleep 60"], runtime="dockyard")
     assert monitor_pid(c2.run_dir) == spare
     assert _ppid(c2.pid) == spare  # the init is the monitor's child, as when forked
@@ -220,8 +233,7 @@ def test_a_spare_monitor_with_a_prepared_runtime_serves_the_next_launch(
     deadline = time.monotonic() + 10
     while _children(spawner) & {m1, spare} and time.monotonic() < deadline:
         time.sleep(0.02)  # the monitors answered the waiters; now they exit
-    spares = _children(spawner)
-    assert len(spares) == 1  # the next spare
+    spares = {_spare_of(spawner, set())}  # the next spare
     # Stopping the spawner sends its spare (and the spare's runtime child) away too.
     assert stop_spawner(tmp_path / "run")
     assert all(_gone(p) for p in spares)
@@ -234,7 +246,7 @@ def test_a_dead_spare_and_runc_fall_back_to_forking(
     spawner_dir = tmp_path / "run" / "monitor"
     c1 = launch(["sleep", "60"], runtime="dockyard")
     spawner = int((spawner_dir / "spawner.pid").read_text())
-    spare = (_children(spawner) - {monitor_pid(c1.run_dir)}).pop()
+    spare = _spare_of(spawner, {monitor_pid(c1.run_dir) or 0})
     os.kill(spare, signal.SIGKILL)
     assert _gone(spare)
     c2 = launch(["sh", "-c", "exit 3"], runtime="dockyard")
@@ -252,5 +264,6 @@ def test_no_spare_without_prefork(launch: Callable[..., Launched], tmp_path: Pat
     monkeypatch.setenv("DOCKYARD_MONITOR_PREFORK", "0")
     c = launch(["sleep", "60"], runtime="dockyard")
     spawner = int((tmp_path / "run" / "monitor" / "spawner.pid").read_text())
+    time.sleep(0.3)  # well past the moment a spare would be forked
     assert _children(spawner) == {monitor_pid(c.run_dir)}
     _kill_all([c])
