@@ -103,6 +103,16 @@ def stop_spawners(tmpdir: str) -> None:
     except ImportError:  # a tree from before lingering spawners (benchmarks compare)
         return
 
+    for _, value in processes_with(b"--spawner"):
+        directory = os.fsdecode(value)
+        if directory.startswith(tmpdir.rstrip("/") + "/"):
+            stop_spawner(os.path.dirname(directory))
+
+
+def processes_with(word: bytes) -> list[tuple[int, bytes]]:
+    """(pid, the argument after ``word``) of every process whose command line has
+    ``word`` followed by an argument."""
+    found = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -111,10 +121,9 @@ def stop_spawners(tmpdir: str) -> None:
                 args = f.read().split(b"\0")
         except OSError:
             continue
-        if b"--spawner" in args[:-1]:
-            directory = os.fsdecode(args[args.index(b"--spawner") + 1])
-            if directory.startswith(tmpdir.rstrip("/") + "/"):
-                stop_spawner(os.path.dirname(directory))
+        if word in args[:-1]:
+            found.append((int(pid), args[args.index(word) + 1]))
+    return found
 
 
 def stop_spawners_in(path: Path) -> None:

@@ -11,26 +11,16 @@ import os
 import signal
 import time
 
+from tests.support.leaks import processes_with
+
 MARK = b"dockyard.cli.warm.server"
 
 
 def engines_under(prefix: str) -> dict[int, str]:
     """The warm engines (pid → run root) whose run root lies under ``prefix``."""
-    found = {}
     want = os.fsencode(prefix)
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                args = f.read().split(b"\0")
-        except OSError:
-            continue
-        if MARK in args:
-            i = args.index(MARK)
-            if i + 1 < len(args) and args[i + 1].startswith(want):
-                found[int(pid)] = os.fsdecode(args[i + 1])
-    return found
+    return {pid: os.fsdecode(run_root) for pid, run_root in processes_with(MARK)
+            if run_root.startswith(want)}
 
 
 def stop_engines_under(prefix: str, timeout: float = 10.0) -> None:
