@@ -89,9 +89,8 @@ def _run_warm(argv: list[str], python: str) -> int | None:
         cwd = posix.open(".", posix.O_PATH | posix.O_DIRECTORY)
         umask = posix.umask(0o22)
         posix.umask(umask)
-        package = sys.modules["dockyard"].__file__ or ""
-        code = f"{python}:{package.rpartition('/')[0]}"
-        body = wire.encode_request(code, sys.argv[0], argv, dict(posix.environ), umask)
+        body = wire.encode_request(wire.code_key(python), sys.argv[0], argv,
+                                   dict(posix.environ), umask)
         rights = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2, cwd))
         sock.sendmsg([body], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
         posix.close(cwd)

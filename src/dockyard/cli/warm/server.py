@@ -72,11 +72,6 @@ def _identity(pid: int | str) -> tuple[object, ...]:
     return namespaces, (root.st_dev, root.st_ino), status
 
 
-def code_key() -> str:
-    """The interpreter and the ``dockyard`` package this process runs."""
-    return f"{sys.executable}:{os.path.dirname(sys.modules['dockyard'].__file__ or '')}"
-
-
 class _Engine:
     def __init__(self, run_root: str, lock_fd: int, idle: float) -> None:
         self.directory = wire.warm_dir(run_root)
@@ -85,7 +80,7 @@ class _Engine:
         self.sources = SourceWatch()
         self.identity = _identity("self")
         self.uid = os.getuid()
-        self.code = code_key()
+        self.code = wire.code_key(sys.executable)
         self.dir_fd = os.open(self.directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         self.path = f"/proc/self/fd/{self.dir_fd}/{wire.SOCKET_NAME}"
         self.listener: socket.socket | None = None

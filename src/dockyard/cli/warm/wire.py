@@ -23,6 +23,7 @@ __all__ = [
     "PID_NAME",
     "SOCKET_NAME",
     "Request",
+    "code_key",
     "decode_request",
     "encode_request",
     "run_root_of",
@@ -79,6 +80,13 @@ def decode_request(body: bytes) -> Request:
             raise ValueError(f"bad environment entry {item!r}")
         env[key] = value
     return Request(fields[1], fields[3], argv, env, int(fields[2], 8))
+
+
+def code_key(python: str) -> str:
+    """Which code runs a command: the interpreter with Dockyard's dependencies and the
+    directory of the imported ``dockyard`` package (client and engine must agree)."""
+    package = sys.modules["dockyard"].__file__ or ""
+    return f"{python}:{package.rpartition('/')[0]}"
 
 
 def _fsencode(text: str) -> bytes:
