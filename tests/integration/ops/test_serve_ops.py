@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests.integration.api.conftest import _answers as answers
 from tests.integration.ops.conftest import eventually
 from tests.integration.ops.test_restart import _reboot, run
 
@@ -20,17 +21,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _answers(sock: str) -> bool:
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(2)
-        try:
-            s.connect(sock)
-            s.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
-            return b" 200 " in s.recv(64)
-        except OSError:
-            return False
 
 
 def test_serve_brings_back_always_and_serves_metrics(store_engine: Any, session_token: str,
@@ -51,7 +41,7 @@ def test_serve_brings_back_always_and_serves_metrics(store_engine: Any, session_
              "--metrics-addr", f"127.0.0.1:{port}"], env=env, stdout=log, stderr=log,
             stdin=subprocess.DEVNULL, start_new_session=True)
     try:
-        eventually(lambda: _answers(sock) or proc.poll() is not None, timeout=30)
+        eventually(lambda: answers(sock) or proc.poll() is not None, timeout=30)
         assert proc.poll() is None, (tmp_path / "serve.log").read_text()
         assert engine.inspect(always)["State"]["Running"], (tmp_path / "serve.log").read_text()
         assert engine.inspect(stopped)["State"]["Status"] == "exited"
